@@ -1,0 +1,6 @@
+// geoseg: semantic segmentation of remote-sensing imagery, on libtorch.
+// The system (raster/, data/, models/, losses/, metrics/, train/, infer/, cli/, server/) grows
+// here; see ../../README.md for what exists so far.
+export * as torch from '@geoseg/torch';
+
+export const version = '0.1.0';

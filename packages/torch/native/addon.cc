@@ -1,0 +1,131 @@
+// Entry point of the native addon: registers the Tensor class, operator calls, autograd modes,
+// RNG, threads, serialization and memory statistics.
+#include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/csrc/api/include/torch/version.h>
+
+#include <sstream>
+
+#include "common.h"
+#include "ops.h"
+#include "serialize.h"
+#include "tensors.h"
+
+namespace gt {
+namespace {
+
+// withGradMode(enabled, fn): runs fn synchronously with autograd recording on or off.
+Napi::Value WithGradMode(const Napi::CallbackInfo& info) {
+  c10::AutoGradMode guard(info[0].As<Napi::Boolean>().Value());
+  return info[1].As<Napi::Function>().Call({});
+}
+
+Napi::Value WithInferenceMode(const Napi::CallbackInfo& info) {
+  c10::InferenceMode guard(info.Length() < 2 || info[1].As<Napi::Boolean>().Value());
+  return info[0].As<Napi::Function>().Call({});
+}
+
+Napi::Value IsGradEnabled(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled()); }
+Napi::Value IsInferenceMode(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), c10::InferenceMode::is_enabled()); }
+
+Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t seed;
+  if (info[0].IsBigInt()) {
+    bool lossless;
+    seed = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
+  } else {
+    seed = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+  }
+  guarded(env, "manualSeed", [&] { at::manual_seed(seed); });
+  return env.Undefined();
+}
+
+Napi::Value GetRngState(const Napi::CallbackInfo& info) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return wrapTensor(info.Env(), gen.get_state());
+}
+
+Napi::Value SetRngState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const at::Tensor& state = expectTensor(env, info[0], "setRngState");
+  auto gen = at::detail::getDefaultCPUGenerator();
+  guarded(env, "setRngState", [&] {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(state);
+  });
+  return env.Undefined();
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  int n = info[0].As<Napi::Number>().Int32Value();
+  if (n < 1) throw Napi::RangeError::New(info.Env(), "setNumThreads: need at least 1 thread, got " + std::to_string(n));
+  at::set_num_threads(n);
+  return info.Env().Undefined();
+}
+
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), at::get_num_threads()); }
+
+Napi::Value CudaInfo(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  bool has = at::detail::getCUDAHooks().hasCUDA();
+  o.Set("available", has);
+  o.Set("deviceCount", has ? at::detail::getCUDAHooks().getNumGPUs() : 0);
+  return o;
+}
+
+Napi::Value MemoryStats(const Napi::CallbackInfo& info) {
+  AddonData* d = data(info.Env());
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("liveTensors", static_cast<double>(d->liveTensors));
+  o.Set("createdTensors", static_cast<double>(d->createdTensors));
+  o.Set("externalBytes", static_cast<double>(d->reportedBytes));
+  return o;
+}
+
+Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("version", TORCH_VERSION);
+  o.Set("config", at::show_config());
+  o.Set("parallel", at::get_parallel_info());
+  o.Set("cxx11Abi", static_cast<bool>(_GLIBCXX_USE_CXX11_ABI));
+  return o;
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new AddonData());
+  InitTensorFunctions(env, exports);
+  InitScriptModule(env, exports);
+  exports.Set("opGroup", Napi::Function::New(env, OpGroup));
+  {
+    napi_value fn;
+    napi_create_function(env, "callGroup", NAPI_AUTO_LENGTH, CallGroupRaw, nullptr, &fn);
+    exports.Set("callGroup", Napi::Value(env, fn));
+  }
+  exports.Set("listSchemas", Napi::Function::New(env, ListSchemas));
+  exports.Set("withGradMode", Napi::Function::New(env, WithGradMode));
+  exports.Set("withInferenceMode", Napi::Function::New(env, WithInferenceMode));
+  exports.Set("isGradEnabled", Napi::Function::New(env, IsGradEnabled));
+  exports.Set("isInferenceMode", Napi::Function::New(env, IsInferenceMode));
+  exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
+  exports.Set("getRngState", Napi::Function::New(env, GetRngState));
+  exports.Set("setRngState", Napi::Function::New(env, SetRngState));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
+  exports.Set("cudaInfo", Napi::Function::New(env, CudaInfo));
+  exports.Set("memoryStats", Napi::Function::New(env, MemoryStats));
+  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
+  exports.Set("pickleLoad", Napi::Function::New(env, PickleLoad));
+  exports.Set("pickleSave", Napi::Function::New(env, PickleSave));
+  return exports;
+}
+
+}  // namespace gt
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return gt::Init(env, exports); }
+NODE_API_MODULE(torch_native, InitAddon)

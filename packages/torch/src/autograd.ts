@@ -1,0 +1,35 @@
+// Autograd and dispatch modes, as guards set on the thread that runs the ops.
+import { native } from './native.js';
+
+function syncOnly<T>(name: string, value: T): T {
+  if (value instanceof Promise) {
+    throw new TypeError(`${name}: the function returned a Promise; grad modes are per-thread guards and only cover synchronous code (do the async part outside)`);
+  }
+  return value;
+}
+
+/** Run fn without recording autograd history (PyTorch's `torch.no_grad()`). fn must be synchronous. */
+export function noGrad<T>(fn: () => T): T {
+  return syncOnly('noGrad', native.withGradMode(false, fn));
+}
+
+/** Run fn with autograd recording on, even inside noGrad(). fn must be synchronous. */
+export function enableGrad<T>(fn: () => T): T {
+  return syncOnly('enableGrad', native.withGradMode(true, fn));
+}
+
+/**
+ * Run fn in inference mode (PyTorch's `torch.inference_mode()`): faster than noGrad, and the
+ * tensors made inside can never be used in autograd later. fn must be synchronous.
+ */
+export function inferenceMode<T>(fn: () => T): T {
+  return syncOnly('inferenceMode', native.withInferenceMode(fn, true));
+}
+
+export function isGradEnabled(): boolean {
+  return native.isGradEnabled();
+}
+
+export function isInferenceModeEnabled(): boolean {
+  return native.isInferenceMode();
+}

@@ -1,0 +1,55 @@
+// @geoseg/torch: libtorch for TypeScript. `import * as torch from '@geoseg/torch'`.
+import { native } from './native.js';
+import { Tensor } from './tensor.js';
+import { installTensorMethods } from './generated/tensor-methods.js';
+
+installTensorMethods(Tensor.prototype);
+
+export * from './generated/ops.js';
+export { Tensor } from './tensor.js';
+export type { ToOptions } from './tensor.js';
+export type { DType, Device, Scalar, Layout, MemoryFormat, TypedArray, NestedArray } from './types.js';
+export { tensor, fromBuffer, type TensorOptions } from './factories.js';
+export { tidy, keep, dispose, memoryStats, type MemoryStats } from './memory.js';
+export { noGrad, enableGrad, inferenceMode, isGradEnabled, isInferenceModeEnabled } from './autograd.js';
+export { loadSafetensors, saveSafetensors, safetensorsMetadata } from './safetensors.js';
+export { load, save, jit, ScriptModule } from './serialization.js';
+export { ops } from './dynamic.js';
+
+/** Seed every random generator (CPU, and CUDA when present). */
+export function manualSeed(seed: number | bigint): void {
+  native.manualSeed(seed);
+}
+
+/** The CPU generator's state (for exact resume); restore with setRngState. */
+export function getRngState(): Tensor {
+  return native.getRngState() as Tensor;
+}
+
+export function setRngState(state: Tensor): void {
+  native.setRngState(state);
+}
+
+/** Threads libtorch uses inside one op (intra-op parallelism). */
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: need a positive integer, got ${n}`);
+  native.setNumThreads(n);
+}
+
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
+
+export const cuda = {
+  isAvailable(): boolean {
+    return native.cudaInfo().available;
+  },
+  deviceCount(): number {
+    return native.cudaInfo().deviceCount;
+  },
+};
+
+/** libtorch's version and build configuration. */
+export function buildInfo(): { version: string; config: string; parallel: string; cxx11Abi: boolean } {
+  return native.buildInfo();
+}

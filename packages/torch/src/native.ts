@@ -1,0 +1,87 @@
+// Loads the C++ addon (build/Release/torch_native.node) and describes what it exports.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export interface SchemaArg {
+  name: string;
+  kind: string;
+  type: string;
+  optional: boolean;
+  n: number;
+  hasDefault: boolean;
+  kwOnly: boolean;
+  isOut: boolean;
+  isWrite: boolean;
+}
+
+export interface SchemaInfo {
+  name: string;
+  overload: string;
+  schema: string;
+  supported: boolean;
+  args: SchemaArg[];
+  returns: { name: string; type: string; isWrite: boolean }[];
+}
+
+export interface NativeScriptModule {
+  runMethod(name: string, ...inputs: unknown[]): unknown;
+  train(on?: boolean): NativeScriptModule;
+  isTraining(): boolean;
+  namedParameters(): Record<string, unknown>;
+  namedBuffers(): Record<string, unknown>;
+  methodNames(): string[];
+}
+
+/** The raw addon. Tensor arguments of the per-tensor functions are slot ids. */
+export interface Native {
+  init(idKey: symbol, makeTensor: (id: number) => unknown, resultFlag: Int32Array): void;
+  release(id: number): void;
+  releaseMany(ids: Int32Array, count: number): void;
+  shape(id: number): number[];
+  dtype(id: number): string;
+  device(id: number): string;
+  requiresGrad(id: number): boolean;
+  setRequiresGrad(id: number, on: boolean): void;
+  grad(id: number): number;
+  setGrad(id: number, grad: number): void;
+  isLeaf(id: number): boolean;
+  gradFn(id: number): string | null;
+  backward(id: number, grad: number, retainGraph: boolean | undefined, createGraph: boolean): void;
+  item(id: number): number | boolean;
+  data(id: number): ArrayBufferView;
+  bytes(id: number): Buffer;
+  toString(id: number): string;
+  isSame(a: number, b: number): boolean;
+  fromBuffer(source: ArrayBufferView | ArrayBuffer, dtype: string, shape: readonly number[]): number;
+  opGroup(name: string): number;
+  callGroup(id: number, ...args: unknown[]): unknown;
+  listSchemas(): SchemaInfo[];
+  withGradMode<T>(enabled: boolean, fn: () => T): T;
+  withInferenceMode<T>(fn: () => T, enabled?: boolean): T;
+  isGradEnabled(): boolean;
+  isInferenceMode(): boolean;
+  manualSeed(seed: number | bigint): void;
+  getRngState(): unknown;
+  setRngState(state: unknown): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  cudaInfo(): { available: boolean; deviceCount: number };
+  memoryStats(): { liveTensors: number; createdTensors: number; externalBytes: number };
+  buildInfo(): { version: string; config: string; parallel: string; cxx11Abi: boolean };
+  pickleLoad(bytes: Buffer): unknown;
+  pickleSave(value: unknown): Buffer;
+  ScriptModule: new (path: string, device?: string) => NativeScriptModule;
+}
+
+function load(): Native {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const addon = join(root, 'build', 'Release', 'torch_native.node');
+  if (!existsSync(addon)) {
+    throw new Error(`@geoseg/torch: native addon not built (${addon} is missing): run \`npm run setup\` in the repository root`);
+  }
+  return createRequire(import.meta.url)(addon) as Native;
+}
+
+export const native: Native = load();

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what geoseg needs and builds it. Idempotent, and fast when nothing is missing.
+#   Debian packages: libtorch-dev, libgdal-dev, build-essential, libopenblas0-pthread (fast BLAS
+#   for libtorch), and with --bench python3-torch (the Python reference for benchmarks).
+#   Then npm ci (when node_modules is missing or stale), the native addon, and the TypeScript build.
+# Usage: bash scripts/setup.sh [--quiet] [--bench]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quiet=0
+packages=(libtorch-dev libgdal-dev build-essential libopenblas0-pthread)
+for arg in "$@"; do
+  case "$arg" in
+    --quiet) quiet=1 ;;
+    --bench) packages+=(python3-torch) ;;
+    *) echo "setup: unknown option $arg (expected --quiet or --bench)" >&2; exit 2 ;;
+  esac
+done
+say() { if [ "$quiet" = 0 ]; then echo "setup: $*" >&2; fi; }
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then missing+=("$p"); fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null; then sudo="sudo"; else
+      echo "setup: missing Debian packages (${missing[*]}); run as root or install them: apt-get install ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# npm ci when node_modules is absent or older than the lock file.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+say "native addon"
+node packages/torch/scripts/build-native.mjs >&2
+say "TypeScript build"
+node node_modules/typescript/bin/tsc -b packages/torch packages/geoseg >&2
+say "ready"
