@@ -65,6 +65,7 @@ struct Overload {
   size_t nPositional;
   std::vector<Kind> returns;
   std::vector<int> returnAlias;  // index of the argument a return aliases for writing, or -1
+  bool isFactory = false;         // has a pin_memory argument: accepts requiresGrad too
 };
 
 struct Group {
@@ -151,6 +152,7 @@ bool buildOverload(const c10::OperatorHandle& op, Overload* out) {
     spec.hasDefault = a.default_value().has_value();
     if (spec.hasDefault) spec.defaultValue = *a.default_value();
     spec.kwOnly = a.kwarg_only();
+    if (spec.name == "pin_memory") out->isFactory = true;
     if (!spec.kwOnly) out->nPositional++;
     out->args.push_back(std::move(spec));
   }
@@ -538,8 +540,13 @@ Fit bindArgs(napi_env env, const Overload& ov, const JsArg* argv, size_t argc, n
     stack->push_back(std::move(iv));
   }
   if (kwargs != nullptr && usedKw != kwCount) {
-    if (why) *why = "unknown name in the options object";
-    return Fit::No;
+    // Factories take requiresGrad as PyTorch's Python binding does (it is not in the schema).
+    bool has = false;
+    if (ov.isFactory) napi_has_named_property(env, kwargs, "requiresGrad", &has);
+    if (!has || usedKw + 1 != kwCount) {
+      if (why) *why = "unknown name in the options object";
+      return Fit::No;
+    }
   }
   return Fit::Ok;
 }
@@ -632,7 +639,25 @@ napi_value callGroup(napi_env env, napi_callback_info info) {
   for (bool lenient : {false, true}) {
     for (const Overload& ov : g.overloads) {
       Fit fit = bindArgs(env, ov, argv, argc, kwargs, kwCount, lenient, &stack, nullptr);
-      if (fit == Fit::Ok) return runOverload(env, g, ov, argv, argc, &stack);
+      if (fit == Fit::Ok) {
+        bool requiresGrad = false;
+        if (kwargs != nullptr && ov.isFactory) {
+          napi_value v;
+          napi_get_named_property(env, kwargs, "requiresGrad", &v);
+          napi_get_value_bool(env, v, &requiresGrad);
+        }
+        if (!requiresGrad) return runOverload(env, g, ov, argv, argc, &stack);
+        try {
+          ov.op->callBoxed(&stack);
+        } catch (const c10::Error& e) {
+          stack.clear();
+          throw Napi::Error::New(env, g.name + ": " + e.what_without_backtrace());
+        }
+        at::Tensor t = stack[0].toTensor();
+        stack.clear();
+        guarded(env, g.name + ": requiresGrad", [&] { t.set_requires_grad(true); });
+        return wrapTensor(env, t);
+      }
       if (fit == Fit::Disposed) {
         std::string why;
         bindArgs(env, ov, argv, argc, kwargs, kwCount, lenient, &stack, &why);

@@ -119,10 +119,11 @@ static void releaseSlot(napi_env env, AddonData* d, int32_t id) {
 Napi::Value wrapTensor(Napi::Env env, at::Tensor t) {
   if (!t.defined()) return env.Null();
   AddonData* d = data(env);
-  napi_value factory, idv, result;
+  napi_value factory, idv, result, recv;
   napi_get_reference_value(env, d->makeTensor, &factory);
+  napi_get_undefined(env, &recv);
   napi_create_int32(env, storeTensor(env, std::move(t)), &idv);
-  napi_status s = napi_call_function(env, nullptr, factory, 1, &idv, &result);
+  napi_status s = napi_call_function(env, recv, factory, 1, &idv, &result);
   if (s != napi_ok) throw Napi::Error::New(env, "internal: tensor factory failed");
   return Napi::Value(env, result);
 }
@@ -205,6 +206,17 @@ Napi::Value Shape(const Napi::CallbackInfo& info) {
   Napi::Array out = Napi::Array::New(info.Env(), sizes.size());
   for (size_t i = 0; i < sizes.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), static_cast<double>(sizes[i])));
   return out;
+}
+
+Napi::Value Strides(const Napi::CallbackInfo& info) {
+  auto strides = slotArg(info, 0, "stride").strides();
+  Napi::Array out = Napi::Array::New(info.Env(), strides.size());
+  for (size_t i = 0; i < strides.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), static_cast<double>(strides[i])));
+  return out;
+}
+
+Napi::Value IsContiguous(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), slotArg(info, 0, "isContiguous").is_contiguous());
 }
 
 Napi::Value Dtype(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), dtypeName(slotArg(info, 0, "dtype").scalar_type())); }
@@ -368,6 +380,8 @@ void InitTensorFunctions(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseMany", Napi::Function::New(env, ReleaseMany));
   exports.Set("shape", Napi::Function::New(env, Shape));
   exports.Set("dtype", Napi::Function::New(env, Dtype));
+  exports.Set("strides", Napi::Function::New(env, Strides));
+  exports.Set("isContiguous", Napi::Function::New(env, IsContiguous));
   exports.Set("device", Napi::Function::New(env, Device));
   exports.Set("requiresGrad", Napi::Function::New(env, RequiresGrad));
   exports.Set("setRequiresGrad", Napi::Function::New(env, SetRequiresGrad));

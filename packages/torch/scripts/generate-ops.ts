@@ -12,7 +12,7 @@ const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'gener
 // Members the Tensor class writes by hand (generated methods of these names are skipped).
 const HANDWRITTEN_METHODS = new Set(['shape', 'ndim', 'dtype', 'device', 'requiresGrad', 'grad', 'isLeaf', 'gradFn',
   'isDisposed', 'size', 'backward', 'item', 'data', 'bytes', 'toArray', 'toString', 'isSame', 'dispose', 'keep', 'to',
-  'float', 'double', 'half', 'bfloat16', 'long', 'int', 'bool', 'byte', 'cpu', 'cuda', 'constructor', 'type']);
+  'float', 'double', 'half', 'bfloat16', 'long', 'int', 'bool', 'byte', 'cpu', 'cuda', 'constructor', 'type', 'numel', 'dim', 'stride', 'isContiguous']);
 // Top-level names the package defines by hand.
 const HANDWRITTEN_FUNCTIONS = new Set(['tensor', 'from', 'load', 'save', 'tidy', 'keep', 'dispose', 'noGrad',
   'inferenceMode', 'manualSeed', 'ops', 'jit', 'cuda', 'native', 'default', 'fromTypedArray']);
@@ -71,8 +71,9 @@ function signature(s: SchemaInfo, dropSelf: boolean): Signature {
   positional.forEach((a, i) => { if (!a.hasDefault) lastRequired = i; });
   const params = positional.map((a, i) => `${safeParam(a.name)}${i > lastRequired ? '?' : ''}: ${argType(a)}`);
   if (kw.length > 0) {
-    const fields = kw.map((a) => `${camel(a.name)}${a.hasDefault ? '?' : ''}: ${argType(a)}`).join('; ');
-    params.push(`${kw.some((a) => !a.hasDefault) ? 'opts' : 'opts?'}: { ${fields} }`);
+    const fields = kw.map((a) => `${camel(a.name)}${a.hasDefault ? '?' : ''}: ${argType(a)}`);
+    if (args.some((a) => a.name === 'pin_memory')) fields.push('requiresGrad?: boolean');
+    params.push(`${kw.some((a) => !a.hasDefault) ? 'opts' : 'opts?'}: { ${fields.join('; ')} }`);
   }
   return { params, ret: returnType(s), doc: s.schema };
 }

@@ -41,6 +41,8 @@ export interface Native {
   releaseMany(ids: Int32Array, count: number): void;
   shape(id: number): number[];
   dtype(id: number): string;
+  strides(id: number): number[];
+  isContiguous(id: number): boolean;
   device(id: number): string;
   requiresGrad(id: number): boolean;
   setRequiresGrad(id: number, on: boolean): void;

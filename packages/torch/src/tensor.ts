@@ -171,6 +171,14 @@ export class Tensor {
     return shape[d];
   }
 
+  /** Number of elements. */
+  numel(): number { return this.shape.reduce((a, b) => a * b, 1); }
+  /** Number of dimensions. */
+  dim(): number { return this.shape.length; }
+  /** Strides in elements, per dimension. */
+  stride(): number[] { return native.strides(idOf(this, 'Tensor.stride')); }
+  isContiguous(): boolean { return native.isContiguous(idOf(this, 'Tensor.isContiguous')); }
+
   backward(gradient?: Tensor | null, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
     const g = gradient === undefined || gradient === null ? -1 : idOf(gradient, 'Tensor.backward');
     native.backward(idOf(this, 'Tensor.backward'), g, opts.retainGraph, opts.createGraph ?? false);

@@ -278,7 +278,7 @@ export function _cudnnCtcLoss(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, 
   return result(C(g(49, 'aten::_cudnn_ctc_loss'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::_cudnn_init_dropout_state(float dropout, bool train, int dropout_seed, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
-export function _cudnnInitDropoutState(dropout: number, train: boolean, dropoutSeed: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function _cudnnInitDropoutState(dropout: number, train: boolean, dropoutSeed: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _cudnnInitDropoutState(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(50, 'aten::_cudnn_init_dropout_state'), a0, a1, a2, a3));
 }
@@ -353,7 +353,7 @@ export function _dirichletGrad(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(64, 'aten::_dirichlet_grad'), a0, a1, a2));
 }
 /** `aten::_efficientzerotensor(int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function _efficientzerotensor(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function _efficientzerotensor(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _efficientzerotensor(a0?: any, a1?: any): any {
   return result(C(g(65, 'aten::_efficientzerotensor'), a0, a1));
 }
@@ -388,12 +388,12 @@ export function _embeddingBagSparseBackward(a0?: any, a1?: any, a2?: any, a3?: a
   return result(C(g(71, 'aten::_embedding_bag_sparse_backward'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
 }
 /** `aten::_empty_affine_quantized(int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, float scale=1., int zero_point=0, MemoryFormat? memory_format=0) -> Tensor` */
-export function _emptyAffineQuantized(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; scale?: number; zeroPoint?: number; memoryFormat?: MemoryFormat | null }): Tensor;
+export function _emptyAffineQuantized(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; scale?: number; zeroPoint?: number; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function _emptyAffineQuantized(a0?: any, a1?: any): any {
   return result(C(g(72, 'aten::_empty_affine_quantized'), a0, a1));
 }
 /** `aten::_empty_per_channel_affine_quantized(int[] size, *, Tensor scales, Tensor zero_points, int axis, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=0) -> Tensor` */
-export function _emptyPerChannelAffineQuantized(size: number[], opts: { scales: Tensor; zeroPoints: Tensor; axis: number; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+export function _emptyPerChannelAffineQuantized(size: number[], opts: { scales: Tensor; zeroPoints: Tensor; axis: number; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function _emptyPerChannelAffineQuantized(a0?: any, a1?: any): any {
   return result(C(g(73, 'aten::_empty_per_channel_affine_quantized'), a0, a1));
 }
@@ -1344,37 +1344,37 @@ export function _sparseBroadcastToCopy(a0?: any, a1?: any): any {
   return result(C(g(259, 'aten::_sparse_broadcast_to_copy'), a0, a1));
 }
 /** `aten::_sparse_bsc_tensor_unsafe(Tensor ccol_indices, Tensor row_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function _sparseBscTensorUnsafe(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function _sparseBscTensorUnsafe(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _sparseBscTensorUnsafe(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
   return result(C(g(260, 'aten::_sparse_bsc_tensor_unsafe'), a0, a1, a2, a3, a4));
 }
 /** `aten::_sparse_bsr_tensor_unsafe(Tensor crow_indices, Tensor col_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function _sparseBsrTensorUnsafe(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function _sparseBsrTensorUnsafe(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _sparseBsrTensorUnsafe(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
   return result(C(g(261, 'aten::_sparse_bsr_tensor_unsafe'), a0, a1, a2, a3, a4));
 }
 /** `aten::_sparse_compressed_tensor_unsafe(Tensor compressed_indices, Tensor plain_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function _sparseCompressedTensorUnsafe(compressedIndices: Tensor, plainIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function _sparseCompressedTensorUnsafe(compressedIndices: Tensor, plainIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _sparseCompressedTensorUnsafe(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
   return result(C(g(262, 'aten::_sparse_compressed_tensor_unsafe'), a0, a1, a2, a3, a4));
 }
 /** `aten::_sparse_coo_tensor_unsafe(Tensor indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function _sparseCooTensorUnsafe(indices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function _sparseCooTensorUnsafe(indices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _sparseCooTensorUnsafe(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(263, 'aten::_sparse_coo_tensor_unsafe'), a0, a1, a2, a3));
 }
 /** `aten::_sparse_coo_tensor_with_dims(int sparse_dim, int dense_dim, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
-export function _sparseCooTensorWithDims(sparseDim: number, denseDim: number, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function _sparseCooTensorWithDims(sparseDim: number, denseDim: number, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _sparseCooTensorWithDims(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(264, 'aten::_sparse_coo_tensor_with_dims'), a0, a1, a2, a3));
 }
 /** `aten::_sparse_coo_tensor_with_dims_and_tensors(int sparse_dim, int dense_dim, int[] size, Tensor indices, Tensor values, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
-export function _sparseCooTensorWithDimsAndTensors(sparseDim: number, denseDim: number, size: number[], indices: Tensor, values: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function _sparseCooTensorWithDimsAndTensors(sparseDim: number, denseDim: number, size: number[], indices: Tensor, values: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _sparseCooTensorWithDimsAndTensors(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
   return result(C(g(265, 'aten::_sparse_coo_tensor_with_dims_and_tensors'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_sparse_csc_tensor_unsafe(Tensor ccol_indices, Tensor row_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function _sparseCscTensorUnsafe(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function _sparseCscTensorUnsafe(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _sparseCscTensorUnsafe(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
   return result(C(g(266, 'aten::_sparse_csc_tensor_unsafe'), a0, a1, a2, a3, a4));
 }
@@ -1389,7 +1389,7 @@ export function _sparseCsrSum(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(268, 'aten::_sparse_csr_sum'), a0, a1, a2, a3));
 }
 /** `aten::_sparse_csr_tensor_unsafe(Tensor crow_indices, Tensor col_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function _sparseCsrTensorUnsafe(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function _sparseCsrTensorUnsafe(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _sparseCsrTensorUnsafe(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
   return result(C(g(269, 'aten::_sparse_csr_tensor_unsafe'), a0, a1, a2, a3, a4));
 }
@@ -1567,7 +1567,7 @@ export function _thnnFusedLstmCellBackwardImpl(a0?: any, a1?: any, a2?: any, a3?
   return result(C(g(300, 'aten::_thnn_fused_lstm_cell_backward_impl'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_to_copy(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, bool non_blocking=False, MemoryFormat? memory_format=None) -> Tensor` */
-export function _toCopy(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; nonBlocking?: boolean; memoryFormat?: MemoryFormat | null }): Tensor;
+export function _toCopy(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; nonBlocking?: boolean; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function _toCopy(a0?: any, a1?: any): any {
   return result(C(g(301, 'aten::_to_copy'), a0, a1));
 }
@@ -2031,11 +2031,11 @@ export function any(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(386, 'aten::any'), a0, a1, a2));
 }
 /** `aten::arange(Scalar end, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function arange(end: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function arange(end: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::arange.start(Scalar start, Scalar end, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function arange(start: Scalar, end: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function arange(start: Scalar, end: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::arange.start_step(Scalar start, Scalar end, Scalar step=1, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function arange(start: Scalar, end: Scalar, step?: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function arange(start: Scalar, end: Scalar, step?: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function arange(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(387, 'aten::arange'), a0, a1, a2, a3));
 }
@@ -2260,9 +2260,9 @@ export function baddbmm_(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(429, 'aten::baddbmm_'), a0, a1, a2, a3));
 }
 /** `aten::bartlett_window(int window_length, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function bartlettWindow(windowLength: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function bartlettWindow(windowLength: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::bartlett_window.periodic(int window_length, bool periodic, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function bartlettWindow(windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function bartlettWindow(windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function bartlettWindow(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(430, 'aten::bartlett_window'), a0, a1, a2));
 }
@@ -2443,9 +2443,9 @@ export function bitwiseXor_(a0?: any, a1?: any): any {
   return result(C(g(458, 'aten::bitwise_xor_'), a0, a1));
 }
 /** `aten::blackman_window(int window_length, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function blackmanWindow(windowLength: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function blackmanWindow(windowLength: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::blackman_window.periodic(int window_length, bool periodic, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function blackmanWindow(windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function blackmanWindow(windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function blackmanWindow(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(459, 'aten::blackman_window'), a0, a1, a2));
 }
@@ -3244,22 +3244,22 @@ export function embeddingSparseBackward(a0?: any, a1?: any, a2?: any, a3?: any, 
   return result(C(g(601, 'aten::embedding_sparse_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::empty.memory_format(SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-export function empty(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+export function empty(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function empty(a0?: any, a1?: any): any {
   return result(C(g(602, 'aten::empty'), a0, a1));
 }
 /** `aten::empty_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-export function emptyLike(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+export function emptyLike(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function emptyLike(a0?: any, a1?: any): any {
   return result(C(g(603, 'aten::empty_like'), a0, a1));
 }
 /** `aten::empty_quantized(int[] size, Tensor qtensor, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-export function emptyQuantized(size: number[], qtensor: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+export function emptyQuantized(size: number[], qtensor: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function emptyQuantized(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(604, 'aten::empty_quantized'), a0, a1, a2));
 }
 /** `aten::empty_strided(SymInt[] size, SymInt[] stride, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function emptyStrided(size: number[], stride: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function emptyStrided(size: number[], stride: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function emptyStrided(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(605, 'aten::empty_strided'), a0, a1, a2));
 }
@@ -3368,9 +3368,9 @@ export function exponential_(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(625, 'aten::exponential_'), a0, a1, a2));
 }
 /** `aten::eye(int n, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function eye(n: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function eye(n: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::eye.m(int n, int m, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function eye(n: number, m: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function eye(n: number, m: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function eye(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(626, 'aten::eye'), a0, a1, a2));
 }
@@ -3474,7 +3474,7 @@ export function fftFft2(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(645, 'aten::fft_fft2'), a0, a1, a2, a3));
 }
 /** `aten::fft_fftfreq(int n, float d=1., *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function fftFftfreq(n: number, d?: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function fftFftfreq(n: number, d?: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function fftFftfreq(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(646, 'aten::fft_fftfreq'), a0, a1, a2));
 }
@@ -3564,7 +3564,7 @@ export function fftRfft2(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(663, 'aten::fft_rfft2'), a0, a1, a2, a3));
 }
 /** `aten::fft_rfftfreq(int n, float d=1., *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function fftRfftfreq(n: number, d?: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function fftRfftfreq(n: number, d?: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function fftRfftfreq(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(664, 'aten::fft_rfftfreq'), a0, a1, a2));
 }
@@ -3738,17 +3738,17 @@ export function frobeniusNorm(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(693, 'aten::frobenius_norm'), a0, a1, a2));
 }
 /** `aten::from_file(str filename, bool? shared=None, int? size=0, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function fromFile(filename: string, shared?: boolean | null, size?: number | null, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function fromFile(filename: string, shared?: boolean | null, size?: number | null, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function fromFile(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(694, 'aten::from_file'), a0, a1, a2, a3));
 }
 /** `aten::full(SymInt[] size, Scalar fill_value, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function full(size: number[], fillValue: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function full(size: number[], fillValue: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function full(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(695, 'aten::full'), a0, a1, a2));
 }
 /** `aten::full_like(Tensor self, Scalar fill_value, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-export function fullLike(self: Tensor, fillValue: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+export function fullLike(self: Tensor, fillValue: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function fullLike(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(696, 'aten::full_like'), a0, a1, a2));
 }
@@ -3951,20 +3951,20 @@ export function gt_(a0?: any, a1?: any): any {
   return result(C(g(730, 'aten::gt_'), a0, a1));
 }
 /** `aten::hamming_window(int window_length, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function hammingWindow(windowLength: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function hammingWindow(windowLength: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::hamming_window.periodic(int window_length, bool periodic, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function hammingWindow(windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function hammingWindow(windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::hamming_window.periodic_alpha(int window_length, bool periodic, float alpha, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function hammingWindow(windowLength: number, periodic: boolean, alpha: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function hammingWindow(windowLength: number, periodic: boolean, alpha: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::hamming_window.periodic_alpha_beta(int window_length, bool periodic, float alpha, float beta, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function hammingWindow(windowLength: number, periodic: boolean, alpha: number, beta: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function hammingWindow(windowLength: number, periodic: boolean, alpha: number, beta: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function hammingWindow(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
   return result(C(g(731, 'aten::hamming_window'), a0, a1, a2, a3, a4));
 }
 /** `aten::hann_window(int window_length, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function hannWindow(windowLength: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function hannWindow(windowLength: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::hann_window.periodic(int window_length, bool periodic, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function hannWindow(windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function hannWindow(windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function hannWindow(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(732, 'aten::hann_window'), a0, a1, a2));
 }
@@ -4381,11 +4381,11 @@ export function item(a0?: any): any {
   return result(C(g(808, 'aten::item'), a0));
 }
 /** `aten::kaiser_window(int window_length, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function kaiserWindow(windowLength: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function kaiserWindow(windowLength: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::kaiser_window.beta(int window_length, bool periodic, float beta, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function kaiserWindow(windowLength: number, periodic: boolean, beta: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function kaiserWindow(windowLength: number, periodic: boolean, beta: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::kaiser_window.periodic(int window_length, bool periodic, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function kaiserWindow(windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function kaiserWindow(windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function kaiserWindow(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(809, 'aten::kaiser_window'), a0, a1, a2, a3));
 }
@@ -4766,7 +4766,7 @@ export function linearBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(877, 'aten::linear_backward'), a0, a1, a2, a3));
 }
 /** `aten::linspace(Scalar start, Scalar end, int steps, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function linspace(start: Scalar, end: Scalar, steps: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function linspace(start: Scalar, end: Scalar, steps: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function linspace(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(878, 'aten::linspace'), a0, a1, a2, a3));
 }
@@ -4920,7 +4920,7 @@ export function logitBackward(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(907, 'aten::logit_backward'), a0, a1, a2));
 }
 /** `aten::logspace(Scalar start, Scalar end, int steps, float base=10., *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function logspace(start: Scalar, end: Scalar, steps: number, base?: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function logspace(start: Scalar, end: Scalar, steps: number, base?: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function logspace(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
   return result(C(g(908, 'aten::logspace'), a0, a1, a2, a3, a4));
 }
@@ -5548,27 +5548,27 @@ export function nestedToPaddedTensor(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(1021, 'aten::nested_to_padded_tensor'), a0, a1, a2));
 }
 /** `aten::new_empty(Tensor self, SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function newEmpty(self: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function newEmpty(self: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function newEmpty(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(1022, 'aten::new_empty'), a0, a1, a2));
 }
 /** `aten::new_empty_strided(Tensor self, SymInt[] size, SymInt[] stride, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function newEmptyStrided(self: Tensor, size: number[], stride: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function newEmptyStrided(self: Tensor, size: number[], stride: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function newEmptyStrided(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(1023, 'aten::new_empty_strided'), a0, a1, a2, a3));
 }
 /** `aten::new_full(Tensor self, SymInt[] size, Scalar fill_value, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function newFull(self: Tensor, size: number[], fillValue: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function newFull(self: Tensor, size: number[], fillValue: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function newFull(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(1024, 'aten::new_full'), a0, a1, a2, a3));
 }
 /** `aten::new_ones(Tensor self, SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function newOnes(self: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function newOnes(self: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function newOnes(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(1025, 'aten::new_ones'), a0, a1, a2));
 }
 /** `aten::new_zeros(Tensor self, SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function newZeros(self: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function newZeros(self: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function newZeros(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(1026, 'aten::new_zeros'), a0, a1, a2));
 }
@@ -5650,7 +5650,7 @@ export function normal(mean: Tensor, std?: number, opts?: { generator?: null }):
 /** `aten::normal.float_Tensor(float mean, Tensor std, *, Generator? generator=None) -> Tensor` */
 export function normal(mean: number, std: Tensor, opts?: { generator?: null }): Tensor;
 /** `aten::normal.float_float(float mean, float std, int[] size, *, Generator? generator=None, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function normal(mean: number, std: number, size: number[], opts?: { generator?: null; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function normal(mean: number, std: number, size: number[], opts?: { generator?: null; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function normal(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(1040, 'aten::normal'), a0, a1, a2, a3));
 }
@@ -5696,12 +5696,12 @@ export function oneHot(a0?: any, a1?: any): any {
   return result(C(g(1047, 'aten::one_hot'), a0, a1));
 }
 /** `aten::ones(SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function ones(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function ones(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function ones(a0?: any, a1?: any): any {
   return result(C(g(1048, 'aten::ones'), a0, a1));
 }
 /** `aten::ones_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-export function onesLike(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+export function onesLike(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function onesLike(a0?: any, a1?: any): any {
   return result(C(g(1049, 'aten::ones_like'), a0, a1));
 }
@@ -5976,44 +5976,44 @@ export function rad2deg_(a0?: any): any {
   return result(C(g(1099, 'aten::rad2deg_'), a0));
 }
 /** `aten::rand(int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function rand(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function rand(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::rand.generator(int[] size, *, Generator? generator, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function rand(size: number[], opts: { generator: null; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function rand(size: number[], opts: { generator: null; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function rand(a0?: any, a1?: any): any {
   return result(C(g(1100, 'aten::rand'), a0, a1));
 }
 /** `aten::rand_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-export function randLike(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+export function randLike(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function randLike(a0?: any, a1?: any): any {
   return result(C(g(1101, 'aten::rand_like'), a0, a1));
 }
 /** `aten::randint(int high, int[] size, *, ScalarType? dtype=4, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function randint(high: number, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function randint(high: number, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::randint.generator(int high, int[] size, *, Generator? generator, ScalarType? dtype=4, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function randint(high: number, size: number[], opts: { generator: null; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function randint(high: number, size: number[], opts: { generator: null; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::randint.low(int low, int high, int[] size, *, ScalarType? dtype=4, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function randint(low: number, high: number, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function randint(low: number, high: number, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::randint.low_generator(int low, int high, int[] size, *, Generator? generator, ScalarType? dtype=4, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function randint(low: number, high: number, size: number[], opts: { generator: null; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function randint(low: number, high: number, size: number[], opts: { generator: null; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function randint(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(1102, 'aten::randint'), a0, a1, a2, a3));
 }
 /** `aten::randint_like(Tensor self, int high, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-export function randintLike(self: Tensor, high: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+export function randintLike(self: Tensor, high: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 /** `aten::randint_like.low_dtype(Tensor self, int low, int high, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-export function randintLike(self: Tensor, low: number, high: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+export function randintLike(self: Tensor, low: number, high: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function randintLike(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(1103, 'aten::randint_like'), a0, a1, a2, a3));
 }
 /** `aten::randn(int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function randn(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function randn(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::randn.generator(int[] size, *, Generator? generator, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function randn(size: number[], opts: { generator: null; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function randn(size: number[], opts: { generator: null; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function randn(a0?: any, a1?: any): any {
   return result(C(g(1104, 'aten::randn'), a0, a1));
 }
 /** `aten::randn_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-export function randnLike(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+export function randnLike(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function randnLike(a0?: any, a1?: any): any {
   return result(C(g(1105, 'aten::randn_like'), a0, a1));
 }
@@ -6036,16 +6036,16 @@ export function random_(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(1107, 'aten::random_'), a0, a1, a2, a3));
 }
 /** `aten::randperm(int n, *, ScalarType? dtype=4, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function randperm(n: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function randperm(n: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::randperm.generator(int n, *, Generator? generator, ScalarType? dtype=4, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function randperm(n: number, opts: { generator: null; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function randperm(n: number, opts: { generator: null; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function randperm(a0?: any, a1?: any): any {
   return result(C(g(1108, 'aten::randperm'), a0, a1));
 }
 /** `aten::range(Scalar start, Scalar end, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function range(start: Scalar, end: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function range(start: Scalar, end: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::range.step(Scalar start, Scalar end, Scalar step=1, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function range(start: Scalar, end: Scalar, step?: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function range(start: Scalar, end: Scalar, step?: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function range(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(1109, 'aten::range'), a0, a1, a2, a3));
 }
@@ -6371,7 +6371,7 @@ export function rsub(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(1168, 'aten::rsub'), a0, a1, a2));
 }
 /** `aten::scalar_tensor(Scalar s, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function scalarTensor(s: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function scalarTensor(s: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function scalarTensor(a0?: any, a1?: any): any {
   return result(C(g(1169, 'aten::scalar_tensor'), a0, a1));
 }
@@ -6699,46 +6699,46 @@ export function sort(a0?: any, a1?: any, a2?: any): any {
   return result(C(g(1226, 'aten::sort'), a0, a1, a2));
 }
 /** `aten::sparse_bsc_tensor.ccol_row_value(Tensor ccol_indices, Tensor row_indices, Tensor values, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
-export function sparseBscTensor(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function sparseBscTensor(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::sparse_bsc_tensor.ccol_row_value_size(Tensor ccol_indices, Tensor row_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
-export function sparseBscTensor(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function sparseBscTensor(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function sparseBscTensor(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
   return result(C(g(1227, 'aten::sparse_bsc_tensor'), a0, a1, a2, a3, a4));
 }
 /** `aten::sparse_bsr_tensor.crow_col_value(Tensor crow_indices, Tensor col_indices, Tensor values, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
-export function sparseBsrTensor(crowIndices: Tensor, colIndices: Tensor, values: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function sparseBsrTensor(crowIndices: Tensor, colIndices: Tensor, values: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::sparse_bsr_tensor.crow_col_value_size(Tensor crow_indices, Tensor col_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
-export function sparseBsrTensor(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function sparseBsrTensor(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function sparseBsrTensor(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
   return result(C(g(1228, 'aten::sparse_bsr_tensor'), a0, a1, a2, a3, a4));
 }
 /** `aten::sparse_compressed_tensor.comp_plain_value(Tensor compressed_indices, Tensor plain_indices, Tensor values, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
-export function sparseCompressedTensor(compressedIndices: Tensor, plainIndices: Tensor, values: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function sparseCompressedTensor(compressedIndices: Tensor, plainIndices: Tensor, values: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::sparse_compressed_tensor.comp_plain_value_size(Tensor compressed_indices, Tensor plain_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
-export function sparseCompressedTensor(compressedIndices: Tensor, plainIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function sparseCompressedTensor(compressedIndices: Tensor, plainIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function sparseCompressedTensor(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
   return result(C(g(1229, 'aten::sparse_compressed_tensor'), a0, a1, a2, a3, a4));
 }
 /** `aten::sparse_coo_tensor.indices(Tensor indices, Tensor values, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function sparseCooTensor(indices: Tensor, values: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function sparseCooTensor(indices: Tensor, values: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::sparse_coo_tensor.indices_size(Tensor indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function sparseCooTensor(indices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function sparseCooTensor(indices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::sparse_coo_tensor.size(int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
-export function sparseCooTensor(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function sparseCooTensor(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function sparseCooTensor(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(1230, 'aten::sparse_coo_tensor'), a0, a1, a2, a3));
 }
 /** `aten::sparse_csc_tensor.ccol_row_value(Tensor ccol_indices, Tensor row_indices, Tensor values, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
-export function sparseCscTensor(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function sparseCscTensor(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::sparse_csc_tensor.ccol_row_value_size(Tensor ccol_indices, Tensor row_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
-export function sparseCscTensor(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function sparseCscTensor(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function sparseCscTensor(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
   return result(C(g(1231, 'aten::sparse_csc_tensor'), a0, a1, a2, a3, a4));
 }
 /** `aten::sparse_csr_tensor.crow_col_value(Tensor crow_indices, Tensor col_indices, Tensor values, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
-export function sparseCsrTensor(crowIndices: Tensor, colIndices: Tensor, values: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function sparseCsrTensor(crowIndices: Tensor, colIndices: Tensor, values: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 /** `aten::sparse_csr_tensor.crow_col_value_size(Tensor crow_indices, Tensor col_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
-export function sparseCsrTensor(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function sparseCsrTensor(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function sparseCsrTensor(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
   return result(C(g(1232, 'aten::sparse_csr_tensor'), a0, a1, a2, a3, a4));
 }
@@ -7390,7 +7390,7 @@ export function to(self: Tensor, device: Device, dtype: DType, nonBlocking?: boo
 /** `aten::to.dtype(Tensor(a) self, ScalarType dtype, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)` */
 export function to(self: Tensor, dtype: DType, nonBlocking?: boolean, copy?: boolean, memoryFormat?: MemoryFormat | null): Tensor;
 /** `aten::to.dtype_layout(Tensor(a) self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)` */
-export function to(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; nonBlocking?: boolean; copy?: boolean; memoryFormat?: MemoryFormat | null }): Tensor;
+export function to(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; nonBlocking?: boolean; copy?: boolean; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 /** `aten::to.other(Tensor(a) self, Tensor other, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)` */
 export function to(self: Tensor, other: Tensor, nonBlocking?: boolean, copy?: boolean, memoryFormat?: MemoryFormat | null): Tensor;
 export function to(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
@@ -7510,7 +7510,7 @@ export function tril_(a0?: any, a1?: any): any {
   return result(C(g(1363, 'aten::tril_'), a0, a1));
 }
 /** `aten::tril_indices(int row, int col, int offset=0, *, ScalarType? dtype=4, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function trilIndices(row: number, col: number, offset?: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function trilIndices(row: number, col: number, offset?: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function trilIndices(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(1364, 'aten::tril_indices'), a0, a1, a2, a3));
 }
@@ -7530,7 +7530,7 @@ export function triu_(a0?: any, a1?: any): any {
   return result(C(g(1367, 'aten::triu_'), a0, a1));
 }
 /** `aten::triu_indices(int row, int col, int offset=0, *, ScalarType? dtype=4, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function triuIndices(row: number, col: number, offset?: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function triuIndices(row: number, col: number, offset?: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function triuIndices(a0?: any, a1?: any, a2?: any, a3?: any): any {
   return result(C(g(1368, 'aten::triu_indices'), a0, a1, a2, a3));
 }
@@ -7878,12 +7878,12 @@ export function zero_(a0?: any): any {
   return result(C(g(1426, 'aten::zero_'), a0));
 }
 /** `aten::zeros(SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-export function zeros(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+export function zeros(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function zeros(a0?: any, a1?: any): any {
   return result(C(g(1427, 'aten::zeros'), a0, a1));
 }
 /** `aten::zeros_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-export function zerosLike(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+export function zerosLike(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function zerosLike(a0?: any, a1?: any): any {
   return result(C(g(1428, 'aten::zeros_like'), a0, a1));
 }

@@ -506,7 +506,7 @@ export interface TensorMethods {
   /** `aten::embedding_renorm_(Tensor(a!) self, Tensor indices, float max_norm, float norm_type) -> Tensor(a!)` */
   embeddingRenorm_(indices: Tensor, maxNorm: number, normType: number): Tensor;
   /** `aten::empty_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-  emptyLike(opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+  emptyLike(opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
   /** `aten::eq.Scalar(Tensor self, Scalar other) -> Tensor` */
   eq(other: Scalar): Tensor;
   /** `aten::eq.Tensor(Tensor self, Tensor other) -> Tensor` */
@@ -678,7 +678,7 @@ export interface TensorMethods {
   /** `aten::frobenius_norm.dim(Tensor self, int[1] dim, bool keepdim=False) -> Tensor` */
   frobeniusNorm(dim: number | number[], keepdim?: boolean): Tensor;
   /** `aten::full_like(Tensor self, Scalar fill_value, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-  fullLike(fillValue: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+  fullLike(fillValue: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
   /** `aten::fused_moving_avg_obs_fake_quant(Tensor self, Tensor observer_on, Tensor fake_quant_on, Tensor(a!) running_min, Tensor(b!) running_max, Tensor(c!) scale, Tensor(d!) zero_point, float averaging_const, int quant_min, int quant_max, int ch_axis, bool per_row_fake_quant=False, bool symmetric_quant=False) -> Tensor` */
   fusedMovingAvgObsFakeQuant(observerOn: Tensor, fakeQuantOn: Tensor, runningMin: Tensor, runningMax: Tensor, scale: Tensor, zeroPoint: Tensor, averagingConst: number, quantMin: number, quantMax: number, chAxis: number, perRowFakeQuant?: boolean, symmetricQuant?: boolean): Tensor;
   /** `aten::gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor` */
@@ -1296,15 +1296,15 @@ export interface TensorMethods {
   /** `aten::nested_to_padded_tensor(Tensor self, float padding, int[]? output_size=None) -> Tensor` */
   nestedToPaddedTensor(padding: number, outputSize?: number[] | null): Tensor;
   /** `aten::new_empty(Tensor self, SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-  newEmpty(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  newEmpty(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
   /** `aten::new_empty_strided(Tensor self, SymInt[] size, SymInt[] stride, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-  newEmptyStrided(size: number[], stride: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  newEmptyStrided(size: number[], stride: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
   /** `aten::new_full(Tensor self, SymInt[] size, Scalar fill_value, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-  newFull(size: number[], fillValue: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  newFull(size: number[], fillValue: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
   /** `aten::new_ones(Tensor self, SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-  newOnes(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  newOnes(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
   /** `aten::new_zeros(Tensor self, SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
-  newZeros(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null }): Tensor;
+  newZeros(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
   /** `aten::nextafter(Tensor self, Tensor other) -> Tensor` */
   nextafter(other: Tensor): Tensor;
   /** `aten::nextafter_(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
@@ -1352,7 +1352,7 @@ export interface TensorMethods {
   /** `aten::one_hot(Tensor self, int num_classes=-1) -> Tensor` */
   oneHot(numClasses?: number): Tensor;
   /** `aten::ones_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-  onesLike(opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+  onesLike(opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
   /** `aten::orgqr(Tensor self, Tensor input2) -> Tensor` */
   orgqr(input2: Tensor): Tensor;
   /** `aten::ormqr(Tensor self, Tensor input2, Tensor input3, bool left=True, bool transpose=False) -> Tensor` */
@@ -1438,13 +1438,13 @@ export interface TensorMethods {
   /** `aten::rad2deg_(Tensor(a!) self) -> Tensor(a!)` */
   rad2deg_(): Tensor;
   /** `aten::rand_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-  randLike(opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+  randLike(opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
   /** `aten::randint_like(Tensor self, int high, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-  randintLike(high: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+  randintLike(high: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
   /** `aten::randint_like.low_dtype(Tensor self, int low, int high, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-  randintLike(low: number, high: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+  randintLike(low: number, high: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
   /** `aten::randn_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-  randnLike(opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+  randnLike(opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
   /** `aten::random(Tensor self, *, Generator? generator=None) -> Tensor` */
   random(opts?: { generator?: null }): Tensor;
   /** `aten::random.from(Tensor self, int from, int? to, *, Generator? generator=None) -> Tensor` */
@@ -1837,10 +1837,6 @@ export interface TensorMethods {
   stft(nFft: number, hopLength?: number | null, winLength?: number | null, window?: Tensor | null, normalized?: boolean, onesided?: boolean | null, returnComplex?: boolean | null): Tensor;
   /** `aten::stft.center(Tensor self, int n_fft, int? hop_length=None, int? win_length=None, Tensor? window=None, bool center=True, str pad_mode="reflect", bool normalized=False, bool? onesided=None, bool? return_complex=None) -> Tensor` */
   stft(nFft: number, hopLength?: number | null, winLength?: number | null, window?: Tensor | null, center?: boolean, padMode?: string, normalized?: boolean, onesided?: boolean | null, returnComplex?: boolean | null): Tensor;
-  /** `aten::stride.Dimname(Tensor self, str dim) -> int` */
-  stride(dim: string): number;
-  /** `aten::stride.int(Tensor self, int dim) -> int` */
-  stride(dim: number): number;
   /** `aten::sub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor` */
   sub(other: Scalar, alpha?: Scalar): Tensor;
   /** `aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor` */
@@ -2064,7 +2060,7 @@ export interface TensorMethods {
   /** `aten::zero_(Tensor(a!) self) -> Tensor(a!)` */
   zero_(): Tensor;
   /** `aten::zeros_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
-  zerosLike(opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null }): Tensor;
+  zerosLike(opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 }
 
 /** @internal Put the generated methods on Tensor.prototype. */
@@ -2791,7 +2787,6 @@ export function installTensorMethods(proto: object): void {
     std: { value: function (this: Tensor, a0?: unknown, a1?: unknown, a2?: unknown) { return result(C(g(1309, 'aten::std'), this, a0, a1, a2)); } },
     stdMean: { value: function (this: Tensor, a0?: unknown, a1?: unknown, a2?: unknown) { return result(C(g(1310, 'aten::std_mean'), this, a0, a1, a2)); } },
     stft: { value: function (this: Tensor, a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown, a5?: unknown, a6?: unknown, a7?: unknown, a8?: unknown) { return result(C(g(1311, 'aten::stft'), this, a0, a1, a2, a3, a4, a5, a6, a7, a8)); } },
-    stride: { value: function (this: Tensor, a0?: unknown) { return result(C(g(1312, 'aten::stride'), this, a0)); } },
     sub: { value: function (this: Tensor, a0?: unknown, a1?: unknown) { return result(C(g(1313, 'aten::sub'), this, a0, a1)); } },
     sub_: { value: function (this: Tensor, a0?: unknown, a1?: unknown) { return result(C(g(1314, 'aten::sub_'), this, a0, a1)); } },
     subtract: { value: function (this: Tensor, a0?: unknown, a1?: unknown) { return result(C(g(1315, 'aten::subtract'), this, a0, a1)); } },
