@@ -1,3 +1,0 @@
-import { opOverhead } from './op-overhead.js';
-console.log(await opOverhead(2));
-console.log(await opOverhead(2));

@@ -1,0 +1,29 @@
+// `npm run bench`: engine benchmarks against Python PyTorch on the same machine and libtorch.
+// Prints a table and one JSON line (also written to bench/results.json).
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as torch from '@geoseg/torch';
+import { opOverhead } from './op-overhead.js';
+import { unetStep } from './unet-step.js';
+
+const threads = Number(process.env.BENCH_THREADS ?? 2);
+const only = process.argv[2];
+
+const results: Record<string, unknown> = { threads, libtorch: torch.buildInfo().version, date: new Date().toISOString() };
+
+if (!only || only === 'op') {
+  const r = await opOverhead(threads);
+  results.opOverhead = r;
+  console.log(`op overhead (add, 8 elements): TS ${r.tsTidyUs.toFixed(2)} µs (tidy), ${r.tsDisposeUs.toFixed(2)} µs (dispose); ` +
+    `Python ${r.pythonUs.toFixed(2)} µs; ratio TS/Python ${r.ratio.toFixed(2)} (target ≤ 1.0)`);
+}
+if (!only || only === 'unet') {
+  const r = await unetStep(threads);
+  results.unetStep = r;
+  console.log(`UNet training step (${(r.parameters / 1e6).toFixed(2)}M params, 4x3x256x256, Adam): TS ${r.tsMedianMs.toFixed(0)} ms; ` +
+    `Python ${r.pythonMedianMs.toFixed(0)} ms; ratio TS/Python ${r.ratio.toFixed(2)} (target ≤ 1.0)`);
+}
+const file = join(dirname(fileURLToPath(import.meta.url)), 'results.json');
+writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+console.log(JSON.stringify(results));
