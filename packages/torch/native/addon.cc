@@ -106,6 +106,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     napi_value fn;
     napi_create_function(env, "callGroup", NAPI_AUTO_LENGTH, CallGroupRaw, nullptr, &fn);
     exports.Set("callGroup", Napi::Value(env, fn));
+    napi_create_function(env, "callGroupIds", NAPI_AUTO_LENGTH, CallGroupIdsRaw, nullptr, &fn);
+    exports.Set("callGroupIds", Napi::Value(env, fn));
   }
   exports.Set("listSchemas", Napi::Function::New(env, ListSchemas));
   exports.Set("withGradMode", Napi::Function::New(env, WithGradMode));

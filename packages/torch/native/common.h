@@ -22,8 +22,11 @@ struct AddonData {
   int64_t pendingBytes = 0;   // change not yet reported to V8
   napi_ref idKey = nullptr;     // the Symbol under which a JS Tensor keeps its slot id
   napi_ref makeTensor = nullptr;  // JS function (id) => Tensor
-  int32_t* resultFlag = nullptr;  // shared with JS: 1 when a call returned a bare tensor id
-  napi_ref resultFlagRef = nullptr;
+  // Shared with JS: [0] is 1 when a call returned a bare tensor id; [1 + i] is the slot id of
+  // positional argument i for callGroupIds (-1 disposed tensor, -2 not a tensor).
+  int32_t* shared = nullptr;
+  int32_t* resultFlag = nullptr;
+  napi_ref sharedRef = nullptr;
   Napi::FunctionReference scriptModuleCtor;
   torch::jit::Stack stack;  // reused by every op call (no allocation per call)
 };

@@ -487,6 +487,35 @@ Fit convertArg(napi_env env, const JsArg& arg, const ArgSpec& a, bool lenient, c
   }
 }
 
+// A cheap test of the positional arguments' JS types against an overload, so that overloads
+// that cannot fit are skipped before any conversion.
+bool quickFit(const ArgSpec& a, const JsArg& arg, bool lenient) {
+  switch (arg.t) {
+    case napi_undefined: return true;  // the default (or a missing-argument error later)
+    case napi_null: return a.optional;
+    default: break;
+  }
+  switch (a.kind) {
+    case Kind::Tensor:
+      return arg.lookup != Lookup::NotTensor || (lenient && (arg.t == napi_number || arg.t == napi_boolean || arg.t == napi_bigint));
+    case Kind::Int: return arg.t == napi_number || arg.t == napi_bigint;
+    case Kind::Float: return arg.t == napi_number || (lenient && arg.t == napi_bigint);
+    case Kind::Bool: return arg.t == napi_boolean;
+    case Kind::Scalar: return arg.t == napi_number || arg.t == napi_boolean || arg.t == napi_bigint;
+    case Kind::IntList:
+    case Kind::FloatList: return (arg.t == napi_object && arg.lookup == Lookup::NotTensor) || arg.t == napi_number || arg.t == napi_bigint;
+    case Kind::BoolList:
+    case Kind::TensorList:
+    case Kind::OptTensorList: return arg.t == napi_object && arg.lookup == Lookup::NotTensor;
+    case Kind::Str:
+    case Kind::ScalarType:
+    case Kind::Layout:
+    case Kind::MemoryFormat:
+    case Kind::Device: return arg.t == napi_string;
+    default: return false;
+  }
+}
+
 // Binds JS arguments to one overload's schema, filling stack. When why is given (only on the
 // error path), it receives the reason for a mismatch.
 Fit bindArgs(napi_env env, const Overload& ov, const JsArg* argv, size_t argc, napi_value kwargs, uint32_t kwCount,
@@ -494,6 +523,11 @@ Fit bindArgs(napi_env env, const Overload& ov, const JsArg* argv, size_t argc, n
   if (argc > ov.nPositional) {
     if (why) *why = "takes " + std::to_string(ov.nPositional) + " positional arguments but " + std::to_string(argc) + " were given";
     return Fit::No;
+  }
+  if (why == nullptr) {
+    for (size_t i = 0; i < argc; i++) {
+      if (!quickFit(ov.args[i], argv[i], lenient)) return Fit::No;
+    }
   }
   stack->clear();
   uint32_t usedKw = 0;
@@ -599,9 +633,9 @@ napi_value runOverload(napi_env env, const Group& g, const Overload& ov, const J
   return out;
 }
 
-constexpr size_t kMaxArgs = 24;
+constexpr size_t kMaxArgs = 24;  // JS arguments of one call (the op id included)
 
-napi_value callGroup(napi_env env, napi_callback_info info) {
+napi_value callGroup(napi_env env, napi_callback_info info, bool idsGiven) {
   size_t argcAll = kMaxArgs;
   napi_value raw[kMaxArgs];
   napi_get_cb_info(env, info, &argcAll, raw, nullptr, nullptr);
@@ -612,11 +646,35 @@ napi_value callGroup(napi_env env, napi_callback_info info) {
   const Group& g = *groupTable[id].load();
 
   AddonData* d = data(env);
-  napi_value idKey;
-  napi_get_reference_value(env, d->idKey, &idKey);
+  napi_value idKey = nullptr;
+  if (!idsGiven || argcAll >= kMaxArgs) napi_get_reference_value(env, d->idKey, &idKey);
   JsArg argv[kMaxArgs];
   size_t argc = argcAll - 1;
-  for (size_t i = 0; i < argc; i++) argv[i] = inspect(env, d, idKey, raw[i + 1]);
+  for (size_t i = 0; i < argc; i++) {
+    if (!idsGiven || i >= kMaxArgs - 1) {
+      argv[i] = inspect(env, d, idKey, raw[i + 1]);
+      continue;
+    }
+    // The generated wrappers put each argument's slot id in the shared array (cheaper than
+    // looking the id property up from here).
+    JsArg& a = argv[i];
+    a = {raw[i + 1], napi_object, Lookup::NotTensor, nullptr};
+    int32_t slot = d->shared[1 + i];
+    if (slot == -2) {
+      napi_typeof(env, a.v, &a.t);
+      continue;
+    }
+    if (slot >= 0) {
+      if (static_cast<size_t>(slot) < d->slots.size() && d->slots[slot].defined()) {
+        a.lookup = Lookup::Tensor;
+        a.tensor = &d->slots[slot];
+      } else {
+        a.lookup = Lookup::Disposed;
+      }
+    } else if (slot == -1) {
+      a.lookup = Lookup::Disposed;
+    }
+  }
   while (argc > 0 && argv[argc - 1].t == napi_undefined) argc--;  // trailing undefined = not given
   // A trailing plain object (not a Tensor, array or typed array) gives arguments by name.
   napi_value kwargs = nullptr;
@@ -695,7 +753,18 @@ Napi::Value OpGroup(const Napi::CallbackInfo& info) {
 // The hot entry point, registered without node-addon-api's wrapper.
 napi_value CallGroupRaw(napi_env env, napi_callback_info info) {
   try {
-    return callGroup(env, info);
+    return callGroup(env, info, false);
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, e.what());
+  }
+  return nullptr;
+}
+
+napi_value CallGroupIdsRaw(napi_env env, napi_callback_info info) {
+  try {
+    return callGroup(env, info, true);
   } catch (const Napi::Error& e) {
     e.ThrowAsJavaScriptException();
   } catch (const std::exception& e) {

@@ -181,9 +181,11 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   AddonData* d = data(env);
   napi_create_reference(env, info[0], 1, &d->idKey);
   napi_create_reference(env, info[1], 1, &d->makeTensor);
-  auto flag = info[2].As<Napi::Int32Array>();
-  napi_create_reference(env, flag, 1, &d->resultFlagRef);
-  d->resultFlag = flag.Data();
+  auto shared = info[2].As<Napi::Int32Array>();
+  if (shared.ElementLength() < 32) throw Napi::Error::New(env, "init: shared array too short");
+  napi_create_reference(env, shared, 1, &d->sharedRef);
+  d->shared = shared.Data();
+  d->resultFlag = d->shared;
   return env.Undefined();
 }
 

@@ -36,7 +36,7 @@ export interface NativeScriptModule {
 
 /** The raw addon. Tensor arguments of the per-tensor functions are slot ids. */
 export interface Native {
-  init(idKey: symbol, makeTensor: (id: number) => unknown, resultFlag: Int32Array): void;
+  init(idKey: symbol, makeTensor: (id: number) => unknown, shared: Int32Array): void;
   release(id: number): void;
   releaseMany(ids: Int32Array, count: number): void;
   shape(id: number): number[];
@@ -59,6 +59,8 @@ export interface Native {
   fromBuffer(source: ArrayBufferView | ArrayBuffer, dtype: string, shape: readonly number[]): number;
   opGroup(name: string): number;
   callGroup(id: number, ...args: unknown[]): unknown;
+  /** callGroup with the positional arguments' slot ids already in the shared array (see tensor.ts). */
+  callGroupIds(id: number, ...args: unknown[]): unknown;
   listSchemas(): SchemaInfo[];
   withGradMode<T>(enabled: boolean, fn: () => T): T;
   withInferenceMode<T>(fn: () => T, enabled?: boolean): T;

@@ -73,17 +73,25 @@ export function makeTensor(id: number): Tensor {
   return t;
 }
 
-// Set by the addon to 1 when an op call returned a bare tensor id.
-const resultFlag = new Int32Array(1);
-native.init(kId, makeTensor, resultFlag);
+/**
+ * @internal Memory shared with the addon. [0]: set to 1 when an op call returned a bare tensor id.
+ * [1 + i]: the slot id of argument i of a callGroupIds call (see slotOf).
+ */
+export const shared = new Int32Array(32);
+native.init(kId, makeTensor, shared);
 
-/** @internal Turn what callGroup returned into the JS result. */
+/** @internal Turn what an op call returned into the JS result. */
 export function result(r: unknown): any {
-  if (resultFlag[0] === 1) {
-    resultFlag[0] = 0;
+  if (shared[0] === 1) {
+    shared[0] = 0;
     return makeTensor(r as number);
   }
   return r;
+}
+
+/** @internal The slot id of v if it is a Tensor (-1 when disposed), else -2. */
+export function slotOf(v: unknown): number {
+  return typeof v === 'object' && v !== null ? (v as Tensor)[kId] ?? -2 : -2;
 }
 
 /** @internal */
