@@ -28,12 +28,16 @@ function doubleConv(cin: number, cout: number): DoubleConv {
   return [convBn(cin, cout), convBn(cout, cout)];
 }
 
+// Each block runs in its own tidy() so JS drops its intermediates as soon as the block ends (the
+// autograd graph keeps what backward needs), the way Python's reference counting does.
 function applyDoubleConv(block: DoubleConv, x: Tensor): Tensor {
-  for (const { weight, bn } of block) {
-    x = torch.conv2d(x, weight, null, 1, 1);
-    x = torch.batchNorm(x, bn.weight, bn.bias, bn.mean, bn.variance, true, 0.1, 1e-5, true).relu_();
-  }
-  return x;
+  return torch.tidy(() => {
+    for (const { weight, bn } of block) {
+      x = torch.conv2d(x, weight, null, 1, 1);
+      x = torch.batchNorm(x, bn.weight, bn.bias, bn.mean, bn.variance, true, 0.1, 1e-5, true).relu_();
+    }
+    return x;
+  });
 }
 
 export class UNet {
@@ -62,8 +66,7 @@ export class UNet {
     skips.pop();
     for (const up of this.ups) {
       const skip = skips.pop()!;
-      x = torch.upsampleBilinear2d(x, skip.shape.slice(2), false);
-      x = applyDoubleConv(up, torch.cat([x, skip], 1));
+      x = torch.tidy(() => applyDoubleConv(up, torch.cat([torch.upsampleBilinear2d(x, skip.shape.slice(2), false), skip], 1)));
     }
     return torch.conv2d(x, this.head.weight, this.head.bias);
   }
