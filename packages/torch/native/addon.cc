@@ -122,7 +122,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaInfo", Napi::Function::New(env, CudaInfo));
   exports.Set("memoryStats", Napi::Function::New(env, MemoryStats));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
-  exports.Set("pickleLoad", Napi::Function::New(env, PickleLoad));
   exports.Set("pickleSave", Napi::Function::New(env, PickleSave));
   return exports;
 }

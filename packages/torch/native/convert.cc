@@ -71,9 +71,9 @@ c10::IValue jsToIValue(Napi::Env env, Napi::Value v, const std::string& what) {
       for (uint32_t i = 0; i < arr.Length(); i++) list.push_back(expectTensor(env, arr.Get(i), what + "[" + std::to_string(i) + "]"));
       return c10::IValue(list);
     }
-    std::vector<c10::IValue> elems;
-    for (uint32_t i = 0; i < arr.Length(); i++) elems.push_back(jsToIValue(env, arr.Get(i), what + "[" + std::to_string(i) + "]"));
-    return c10::IValue(c10::ivalue::Tuple::create(std::move(elems)));
+    c10::impl::GenericList list(c10::AnyType::get());
+    for (uint32_t i = 0; i < arr.Length(); i++) list.push_back(jsToIValue(env, arr.Get(i), what + "[" + std::to_string(i) + "]"));
+    return c10::IValue(list);
   }
   if (v.IsObject()) {
     auto obj = v.As<Napi::Object>();

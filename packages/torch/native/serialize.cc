@@ -9,14 +9,6 @@
 
 namespace gt {
 
-Napi::Value PickleLoad(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(env, "pickleLoad(bytes): bytes must be a Buffer");
-  auto buf = info[0].As<Napi::Buffer<char>>();
-  std::vector<char> bytes(buf.Data(), buf.Data() + buf.Length());
-  return guarded(env, "torch.load", [&] { return ivalueToJs(env, torch::jit::pickle_load(bytes)); });
-}
-
 Napi::Value PickleSave(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   c10::IValue value = jsToIValue(env, info[0], "torch.save");

@@ -74,7 +74,6 @@ export interface Native {
   cudaInfo(): { available: boolean; deviceCount: number };
   memoryStats(): { liveTensors: number; createdTensors: number; externalBytes: number };
   buildInfo(): { version: string; config: string; parallel: string; cxx11Abi: boolean };
-  pickleLoad(bytes: Buffer): unknown;
   pickleSave(value: unknown): Buffer;
   ScriptModule: new (path: string, device?: string) => NativeScriptModule;
 }
