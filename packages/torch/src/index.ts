@@ -15,6 +15,7 @@ export { noGrad, enableGrad, inferenceMode, isGradEnabled, isInferenceModeEnable
 export { loadSafetensors, saveSafetensors, safetensorsMetadata } from './safetensors.js';
 export { load, save, jit, ScriptModule } from './serialization.js';
 export { ops } from './dynamic.js';
+export * as nn from './nn/index.js';
 
 /** Seed every random generator (CPU, and CUDA when present). */
 export function manualSeed(seed: number | bigint): void {
