@@ -3,4 +3,7 @@
 // here; see ../../README.md for what exists so far.
 export * as torch from '@geoseg/torch';
 
+export * from './models/index.js';
+export * from './errors.js';
+
 export const version = '0.1.0';

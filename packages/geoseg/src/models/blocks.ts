@@ -1,0 +1,55 @@
+// Small building blocks shared by decoders.
+import { nn, type Tensor } from '@geoseg/torch';
+
+/** Conv (no bias) → BatchNorm → ReLU, as a Sequential named '0', '1', '2'. */
+export function convBnRelu(inC: number, outC: number, kernel: number, { dilation = 1, separable = false } = {}): nn.Sequential {
+  const padding = kernel === 1 ? 0 : dilation * ((kernel - 1) / 2);
+  const conv = separable && kernel > 1
+    ? new SeparableConv2d(inC, outC, kernel, padding, dilation)
+    : new nn.Conv2d(inC, outC, kernel, { padding, dilation, bias: false });
+  return new nn.Sequential(conv, new nn.BatchNorm2d(outC), new nn.ReLU(true));
+}
+
+/** Depthwise (per channel) then pointwise convolution, as in DeepLabV3+'s separable variant. */
+export class SeparableConv2d extends nn.Module {
+  declare readonly depthwise: nn.Conv2d;
+  declare readonly pointwise: nn.Conv2d;
+
+  constructor(inC: number, outC: number, kernel: number, padding: number, dilation: number) {
+    super();
+    this.registerModule('depthwise', new nn.Conv2d(inC, inC, kernel, { padding, dilation, groups: inC, bias: false }));
+    this.registerModule('pointwise', new nn.Conv2d(inC, outC, 1, { bias: false }));
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.pointwise.forward(this.depthwise.forward(x));
+  }
+}
+
+/** Bilinear resize to a [height, width] (align_corners false, as torchvision's heads). */
+export function resizeTo(x: Tensor, size: number[]): Tensor {
+  const [h, w] = x.shape.slice(2);
+  if (h === size[0] && w === size[1]) return x;
+  return nn.functional.interpolate(x, { size: [size[0], size[1]], mode: 'bilinear', alignCorners: false });
+}
+
+/**
+ * Run a Sequential over globally pooled features. With one value per channel in the batch
+ * (batch size 1 at a 1x1 bin) batch statistics do not exist and PyTorch fails; here such a
+ * BatchNorm normalizes with its running statistics for that call, so any batch size trains.
+ */
+export function forwardPooled(seq: nn.Sequential, x: Tensor): Tensor {
+  for (const m of seq) {
+    if (m instanceof nn.BatchNorm2d && m.training && x.numel() === x.shape[1]) {
+      m.training = false;
+      try {
+        x = m.forward(x);
+      } finally {
+        m.training = true;
+      }
+    } else {
+      x = m.forward(x);
+    }
+  }
+  return x;
+}

@@ -1,0 +1,97 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as torch from '@geoseg/torch';
+import { ARCHITECTURES, createModel, adaptFirstConv, loadEncoderWeights, createEncoder, InputShapeError, ModelConfigError } from '../src/index.js';
+
+const CLASSES = 5;
+
+for (const arch of Object.keys(ARCHITECTURES)) {
+  test(`${arch}-resnet18: logits at input size in train and eval, any batch size, gradients reach every parameter`, () => {
+    torch.tidy(() => {
+      torch.manualSeed(0);
+      const model = createModel({ arch, encoder: 'resnet18', classes: CLASSES, auxHead: arch === 'pspnet' });
+      model.train();
+      const x = torch.randn([2, 3, 64, 96]);
+      const { out, aux } = model.forwardWithAux(x);
+      assert.deepEqual(out.shape, [2, CLASSES, 64, 96]);
+      const loss = aux ? out.mean().add(aux.mean().mul(0.4)) : out.mean();
+      loss.backward();
+      const missing = model.namedParameters().filter(([, p]) => p.grad === null).map(([n]) => n);
+      assert.deepEqual(missing, [], 'every parameter gets a gradient');
+      // batch size 1 trains too (pooling branches fall back to running statistics)
+      assert.deepEqual(model.forward(torch.randn([1, 3, 32, 32])).shape, [1, CLASSES, 32, 32]);
+      model.eval();
+      assert.deepEqual(torch.noGrad(() => model.forward(torch.randn([3, 3, 32, 64]))).shape, [3, CLASSES, 32, 64]);
+      model.dispose();
+    });
+  });
+}
+
+test('other encoders and band counts: mobilenet_v2 and vgg16_bn UNets, resnet50 DeepLabV3+, 4-band input', () => {
+  torch.tidy(() => {
+    const cases: [string, string, number][] = [['unet', 'mobilenet_v2', 3], ['fcn8s', 'vgg16_bn', 3], ['deeplabv3plus', 'resnet50', 4], ['deeplabv3plus', 'mobilenet_v2', 4]];
+    for (const [arch, encoder, inChannels] of cases) {
+      const model = createModel({ arch, encoder, classes: 3, inChannels, separable: arch === 'deeplabv3plus' });
+      model.eval();
+      const y = torch.noGrad(() => model.forward(torch.randn([1, inChannels, 64, 64])));
+      assert.deepEqual(y.shape, [1, 3, 64, 64], `${arch}-${encoder}`);
+      model.dispose();
+    }
+  });
+});
+
+test('PSPNet bins are configurable and change the pyramid', () => {
+  torch.tidy(() => {
+    const a = createModel({ arch: 'pspnet', encoder: 'resnet18', classes: 2, bins: [1, 3, 6] });
+    const stages = a.namedParameters().filter(([n]) => /^ppm\.stages\.\d+\.1\.weight$/.test(n));
+    assert.equal(stages.length, 3);
+    assert.deepEqual(stages[0][1].shape, [Math.floor(512 / 3), 512, 1, 1]);
+    a.dispose();
+  });
+});
+
+test('clear errors for bad inputs and configurations', () => {
+  torch.tidy(() => {
+    const model = createModel({ arch: 'unet', encoder: 'resnet18', classes: 2 });
+    assert.throws(() => model.forward(torch.randn([1, 3, 50, 64])), (e: Error) => e instanceof InputShapeError && /height 50 is not a positive multiple of 32 \(pad or crop to 64\)/.test(e.message));
+    assert.throws(() => model.forward(torch.randn([1, 4, 64, 64])), /takes 3 bands, the input has 4/);
+    assert.throws(() => model.forward(torch.randn([3, 64, 64])), /expected input \[N, bands, H, W\]/);
+    assert.throws(() => createModel({ arch: 'segformer', encoder: 'resnet18', classes: 2 }), (e: Error) => e instanceof ModelConfigError && /unknown architecture 'segformer' \(known: unet/.test(e.message));
+    assert.throws(() => createModel({ arch: 'unet', encoder: 'resnet152', classes: 2 }), /unknown encoder 'resnet152'/);
+    assert.throws(() => createModel({ arch: 'unet', encoder: 'resnet18', classes: 0 }), /classes must be a positive integer/);
+    model.dispose();
+  });
+});
+
+test('dilated encoders keep the resolution (output stride 8 and 16)', () => {
+  torch.tidy(() => {
+    const x = torch.randn([1, 3, 64, 64]);
+    for (const [os, deepest] of [[32, 2], [16, 4], [8, 8]] as const) {
+      const enc = createEncoder('resnet50', { outputStride: os });
+      enc.eval();
+      const f = torch.noGrad(() => enc.forward(x));
+      assert.deepEqual(f.map((t) => t.shape[2]), [32, 16, 8, Math.max(deepest, os === 8 ? 8 : 4), deepest]);
+      assert.deepEqual(f.map((t) => t.shape[1]), [64, 256, 512, 1024, 2048]);
+      enc.dispose();
+    }
+  });
+});
+
+test('first-conv adaptation keeps RGB kernels, fills extra bands with their mean, and preserves the response to flat images', () => {
+  torch.tidy(() => {
+    const w = torch.tensor([[[[1]], [[2]], [[6]]]]); // [1 out, 3 in, 1, 1]
+    const a = adaptFirstConv(w, 4);
+    // 3/4 scaling; the extra band gets mean 3
+    assert.deepEqual(a.reshape([-1]).toArray(), [0.75, 1.5, 4.5, 2.25]);
+    // a constant image gives the same response with 3 or 4 bands
+    assert.equal(a.sum().item(), w.sum().item());
+    const enc3 = createEncoder('resnet18');
+    const enc5 = createEncoder('resnet18', { inChannels: 5 });
+    loadEncoderWeights(enc5, { ...enc3.stateDict(), 'fc.weight': torch.zeros([1000, 512]), 'fc.bias': torch.zeros([1000]) });
+    const w5 = enc5.conv1.weight;
+    assert.deepEqual(w5.shape, [64, 5, 7, 7]);
+    assert.ok(w5.narrow(1, 0, 3).allclose(enc3.conv1.weight.mul(3 / 5), 1e-6, 1e-7));
+    enc3.dispose();
+    enc5.dispose();
+  });
+});
