@@ -45,4 +45,5 @@ say "native addon"
 node packages/torch/scripts/build-native.mjs >&2
 say "TypeScript build"
 node node_modules/typescript/bin/tsc -b packages/torch packages/geoseg >&2
+chmod +x packages/geoseg/dist/cli/main.js  # the `geoseg` command (node_modules/.bin/geoseg)
 say "ready"

@@ -1,0 +1,29 @@
+// What a CLI command is, and the shared contract: --help, --json (exactly one JSON object on
+// stdout), exit 0 on success, `geoseg: <cause>` on stderr and a non-zero exit otherwise.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(values: Record<string, unknown>, positionals: string[]): Promise<unknown>;
+}
+
+/** A usage error: the command line itself is wrong. */
+export class UsageError extends Error {}
+
+export function parse(cmd: Command, argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: { ...cmd.options, help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/s, '')} (see geoseg ${cmd.name} --help)`);
+  }
+}
+
+/** Plain-text table with aligned columns. */
+export function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  return cells.map((r) => r.map((c, i) => (typeof rows[0]?.[i] === 'number' ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// geoseg <command> [options]: thin commands that parse, validate and call the library.
+import { GeosegError } from '../errors.js';
+import { parse, UsageError, type Command } from './command.js';
+import { modelsCommand } from './models.js';
+
+const COMMANDS: Command[] = [modelsCommand];
+
+function help(): string {
+  return ['usage: geoseg <command> [options]', '', 'commands:', ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), '',
+    'Every command takes --help and --json.'].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    process.stdout.write(help() + '\n');
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  try {
+    if (!cmd) throw new UsageError(`unknown command '${name}' (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+    const { values, positionals } = parse(cmd, rest);
+    if (values.help) {
+      process.stdout.write(`usage: ${cmd.usage}\n\n${cmd.summary}\n`);
+      return 0;
+    }
+    const { result, text } = (await cmd.run(values, positionals)) as { result: unknown; text: string };
+    process.stdout.write(values.json ? JSON.stringify(result) + '\n' : text + '\n');
+    return 0;
+  } catch (e) {
+    const known = e instanceof UsageError || e instanceof GeosegError;
+    process.stderr.write(`geoseg: ${(e as Error).message.split('\n')[0]}\n`);
+    if (!known && process.env.GEOSEG_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const geoseg = (...args: string[]) => spawnSync(join(repo, 'node_modules', '.bin', 'geoseg'), args, { cwd: repo, encoding: 'utf8' });
+
+test('geoseg models --json prints one JSON object with encoders and architectures', () => {
+  const r = geoseg('models', '--json', '--encoder', 'resnet18', '--classes', '4');
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  const resnet18 = out.encoders.find((e: { name: string }) => e.name === 'resnet18');
+  assert.equal(resnet18.parameters, 11_176_512, 'torchvision resnet18 without its fc layer');
+  assert.deepEqual(out.architectures.map((a: { name: string }) => a.name), ['unet', 'fcn32s', 'fcn16s', 'fcn8s', 'deeplabv3', 'deeplabv3plus', 'pspnet']);
+  assert.ok(out.architectures.every((a: { parameters: number }) => a.parameters > resnet18.parameters));
+});
+
+test('geoseg models prints tables; --help; bad input exits non-zero with one line', () => {
+  const text = geoseg('models', '--encoder', 'mobilenet_v2');
+  assert.equal(text.status, 0);
+  assert.match(text.stdout, /mobilenet_v2\s+2223872/);
+  const help = geoseg('models', '--help');
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /usage: geoseg models/);
+  for (const args of [['models', '--encoder', 'nope'], ['modelz'], ['models', '--bogus']]) {
+    const r = geoseg(...args);
+    assert.notEqual(r.status, 0, args.join(' '));
+    assert.equal(r.stdout, '');
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], /^geoseg: /);
+  }
+});
