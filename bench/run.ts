@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import * as torch from '@geoseg/torch';
 import { opOverhead } from './op-overhead.js';
 import { unetStep } from './unet-step.js';
+import { modelsBench } from './models.js';
 
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const only = process.argv[2];
@@ -23,6 +24,9 @@ if (!only || only === 'unet') {
   results.unetStep = r;
   console.log(`UNet training step (${(r.parameters / 1e6).toFixed(2)}M params, 4x3x256x256, Adam): TS ${r.tsMedianMs.toFixed(0)} ms; ` +
     `Python ${r.pythonMedianMs.toFixed(0)} ms; ratio TS/Python ${r.ratio.toFixed(2)} (target ≤ 1.0)`);
+}
+if (!only || only === 'models') {
+  results.models = await modelsBench(threads);
 }
 const file = join(dirname(fileURLToPath(import.meta.url)), 'results.json');
 writeFileSync(file, JSON.stringify(results, null, 2) + '\n');

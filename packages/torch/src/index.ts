@@ -16,6 +16,7 @@ export { loadSafetensors, saveSafetensors, safetensorsMetadata } from './safeten
 export { load, save, jit, ScriptModule } from './serialization.js';
 export { ops } from './dynamic.js';
 export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
 
 /** Seed every random generator (CPU, and CUDA when present). */
 export function manualSeed(seed: number | bigint): void {
