@@ -21,7 +21,7 @@ export interface ModelBenchRow {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export async function modelsBench(threads: number, steps = 3): Promise<ModelBenchRow[]> {
+export async function modelsBench(threads: number, steps = 5): Promise<ModelBenchRow[]> {
   torch.setNumThreads(threads);
   torch.manualSeed(0);
   const py = new PythonServer('models_ref.py', [String(threads)]);
@@ -48,6 +48,7 @@ export async function modelsBench(threads: number, steps = 3): Promise<ModelBenc
     };
     for (const mode of ['forward', 'train'] as const) {
       run[mode]();
+      run[mode](); // two warm-ups on each side: the allocator takes a couple of steps to settle
       const ts: number[] = [];
       for (let i = 0; i < steps; i++) {
         const t = process.hrtime.bigint();

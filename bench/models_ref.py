@@ -1,7 +1,7 @@
 # Reference for bench/models.ts: UNet-ResNet18 and DeepLabV3+-ResNet50 built in Python PyTorch
 # exactly as geoseg builds them (same layers, channels and order), timed for an eval forward and a
 # training step (forward, cross-entropy, backward, Adam). Server: each stdin line
-# "<arch> <mode> <n>" runs n timed iterations after one warm-up and prints the durations (s).
+# "<arch> <mode> <n>" runs n timed iterations after two warm-ups and prints the durations (s).
 import json, sys, time
 import torch
 import torch.nn as nn
@@ -96,6 +96,7 @@ def run(arch, mode):
 print(json.dumps({"ready": True, "parameters": params}), flush=True)
 for line in sys.stdin:
     arch, mode, n = line.split()
+    run(arch, mode)
     run(arch, mode)
     times = []
     for _ in range(int(n)):

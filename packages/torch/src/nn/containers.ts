@@ -1,4 +1,5 @@
 // Containers: Sequential, ModuleList, ModuleDict (children named '0', '1', … or by key).
+import { tidy } from '../memory.js';
 import type { Tensor } from '../tensor.js';
 import { Module } from './module.js';
 
@@ -20,9 +21,16 @@ export class Sequential extends Module {
   at(i: number): Module { return this.#layers.at(i)!; }
   [Symbol.iterator](): Iterator<Module> { return this.#layers[Symbol.iterator](); }
 
+  // Each layer runs in its own tidy() scope and each intermediate result is freed once the next
+  // layer has used it, so memory peaks like PyTorch's (autograd keeps what backward needs).
   forward(x: Tensor): Tensor {
-    for (const m of this.#layers) x = m.forward(x);
-    return x;
+    let y = x;
+    for (const m of this.#layers) {
+      const next: Tensor = tidy(() => m.forward(y));
+      if (y !== x && next !== y) y.dispose();
+      y = next;
+    }
+    return y;
   }
 }
 

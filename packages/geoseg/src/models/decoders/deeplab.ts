@@ -35,7 +35,7 @@ export class ASPP extends nn.Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.project.forward(torch.cat([...this.convs].map((m) => m.forward(x)), 1));
+    return torch.tidy(() => this.project.forward(torch.cat([...this.convs].map((m) => m.forward(x)), 1)));
   }
 }
 

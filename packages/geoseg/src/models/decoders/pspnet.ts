@@ -19,7 +19,7 @@ class PyramidPooling extends nn.Module {
 
   forward(x: Tensor): Tensor {
     const size = x.shape.slice(2);
-    return torch.cat([x, ...[...this.stages].map((s) => resizeTo(forwardPooled(s, x), size))], 1);
+    return torch.tidy(() => torch.cat([x, ...[...this.stages].map((s) => resizeTo(forwardPooled(s, x), size))], 1));
   }
 }
 

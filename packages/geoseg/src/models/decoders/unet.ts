@@ -56,7 +56,11 @@ export class UNet extends SegmentationModel {
     const f = this.encoder.forward(x);
     const skips = [f[3], f[2], f[1], f[0], undefined];
     let y = f[4];
-    [...this.decoder].forEach((block, i) => { y = block.forward(y, skips[i]); });
+    [...this.decoder].forEach((block, i) => {
+      const next: Tensor = torch.tidy(() => block.forward(y, skips[i]));
+      if (i > 0) y.dispose(); // free each decoder output once the next block has used it
+      y = next;
+    });
     return { out: this.head.forward(y) };
   }
 }
