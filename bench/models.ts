@@ -3,7 +3,6 @@
 // (forward, cross-entropy, backward, Adam), medians, TS and Python runs alternating.
 import * as torch from '@geoseg/torch';
 import { createModel, type SegmentationModel } from 'geoseg';
-import { Adam } from './unet-step.js';
 import { PythonServer } from './python.js';
 
 const BATCH = 8;
@@ -36,7 +35,7 @@ export async function modelsBench(threads: number, steps = 5): Promise<ModelBenc
   for (const [name, model] of specs) {
     const parameters = model.numParameters();
     if (parameters !== ready.parameters[name]) throw new Error(`bench: ${name} has ${parameters} parameters in geoseg, ${ready.parameters[name]} in the Python reference`);
-    const opt = new Adam(model.parameters());
+    const opt = new torch.optim.Adam(model.parameters(), { lr: 1e-3 });
     const run = {
       forward: () => torch.tidy(() => { model.eval(); torch.noGrad(() => model.forward(x)); }),
       train: () => torch.tidy(() => {
