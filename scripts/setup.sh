@@ -46,5 +46,8 @@ say "native addon"
 node packages/torch/scripts/build-native.mjs >&2
 say "TypeScript build"
 node node_modules/typescript/bin/tsc -b packages/torch packages/geoseg >&2
-chmod +x packages/geoseg/dist/cli/main.js  # the `geoseg` command (node_modules/.bin/geoseg)
+# The `geoseg` command (npx geoseg): npm links workspace bins only when their target exists at
+# install time, which on a fresh clone is before this build.
+chmod +x packages/geoseg/dist/cli/main.js
+ln -sfn ../geoseg/dist/cli/main.js node_modules/.bin/geoseg
 say "ready"
