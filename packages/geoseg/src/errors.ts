@@ -11,3 +11,6 @@ export class ModelConfigError extends GeosegError {}
 
 /** An input tensor of the wrong shape for a model. */
 export class InputShapeError extends GeosegError {}
+
+/** A raster that cannot be opened, read or written (the message names the file). */
+export class RasterError extends GeosegError {}
