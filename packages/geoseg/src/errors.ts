@@ -14,3 +14,6 @@ export class InputShapeError extends GeosegError {}
 
 /** A raster that cannot be opened, read or written (the message names the file). */
 export class RasterError extends GeosegError {}
+
+/** A classes file or mask that does not fit the class table (the message names file and field). */
+export class ClassTableError extends GeosegError {}

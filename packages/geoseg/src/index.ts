@@ -5,6 +5,7 @@ export * as torch from '@geoseg/torch';
 
 export * from './models/index.js';
 export * from './raster/index.js';
+export * from './data/index.js';
 export * from './errors.js';
 
 export const version = '0.1.0';
