@@ -1,3 +1,4 @@
 // data/: class tables, masks, (later) tiling, statistics, sampling and splits.
 export { readClassTable, classTableFrom, packRgb, hexOf, type ClassTable, type ClassDef } from './classes.js';
 export { decodeMask, maskEncoding, countClasses, type DecodedMask, type MaskEncoding, type UnknownPolicy } from './masks.js';
+export { planTiles, checkTileSize, type TilingOptions } from './tiling.js';
