@@ -2,3 +2,7 @@
 export { readClassTable, classTableFrom, packRgb, hexOf, type ClassTable, type ClassDef } from './classes.js';
 export { decodeMask, maskEncoding, countClasses, type DecodedMask, type MaskEncoding, type UnknownPolicy } from './masks.js';
 export { planTiles, checkTileSize, type TilingOptions } from './tiling.js';
+export { prepare, type PrepareOptions, type PrepareSummary } from './prepare.js';
+export { readDataset, type DatasetJson, type SceneRecord, type TileRecord } from './dataset.js';
+export { pairScenes, type ScenePair } from './pairing.js';
+export { classStats, type ClassStats } from './stats.js';

@@ -1,0 +1,61 @@
+// The prepared dataset: a folder with dataset.json and one safetensors file per tile
+// (`image` [bands, T, T] in the scene's dtype, `mask` [T, T] uint8 class ids).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GeosegError } from '../errors.js';
+
+export interface SceneRecord {
+  id: string;
+  image: string;
+  label: string;
+  width: number;
+  height: number;
+  bands: number;
+  crs: string | null;
+  epsg: number | null;
+  geoTransform: number[] | null;
+  encoding: string;
+  /** Pixels per class id over the whole scene (each pixel once). */
+  pixels: number[];
+  ignored: number;
+  /** Pixels of values not in the class table, by '#RRGGBB' or 'id N'. */
+  unknown: Record<string, number>;
+}
+
+export interface TileRecord {
+  id: number;
+  scene: number;
+  x: number;
+  y: number;
+  file: string;
+  /** Pixels per class id inside this tile (overlapping tiles count shared pixels twice). */
+  histogram: number[];
+  ignored: number;
+}
+
+export interface DatasetJson {
+  version: 1;
+  createdAt: string;
+  classes: { id: number; name: string; color: [number, number, number] }[];
+  ignoreIndex: number;
+  bands: number;
+  dtype: string;
+  tileSize: number;
+  overlap: number;
+  /** Per-band statistics over the valid pixels of all tiles, for input normalization. */
+  normalization: { mean: number[]; std: number[] };
+  scenes: SceneRecord[];
+  tiles: TileRecord[];
+  split: unknown | null;
+  sampling: unknown | null;
+}
+
+export function readDataset(folder: string): DatasetJson {
+  const file = join(folder, 'dataset.json');
+  if (!existsSync(file)) throw new GeosegError(`${folder}: not a prepared dataset (no dataset.json; make one with geoseg prepare)`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as DatasetJson;
+  } catch (e) {
+    throw new GeosegError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+}

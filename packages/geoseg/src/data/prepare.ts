@@ -1,0 +1,176 @@
+// geoseg prepare: scenes + labels → a prepared dataset folder (tiles, per-scene and per-tile
+// class counts, normalization statistics). Written to a temporary folder that replaces the
+// output only when everything succeeded, so a failure never leaves a half-written dataset.
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import * as torch from '@geoseg/torch';
+import type { Tensor } from '@geoseg/torch';
+import { GeosegError } from '../errors.js';
+import { Progress } from '../progress.js';
+import { Raster, type Window } from '../raster/index.js';
+import { readClassTable, type ClassTable } from './classes.js';
+import type { DatasetJson, SceneRecord, TileRecord } from './dataset.js';
+import { countClasses, decodeMask, type UnknownPolicy } from './masks.js';
+import { pairScenes } from './pairing.js';
+import { planTiles } from './tiling.js';
+
+export interface PrepareOptions {
+  images: string;
+  labels: string;
+  classes: string;
+  out: string;
+  tile?: number;
+  overlap?: number;
+  unknown?: UnknownPolicy;
+  progress?: boolean;
+}
+
+export interface PrepareSummary {
+  out: string;
+  scenes: number;
+  tiles: number;
+  megapixels: number;
+  seconds: number;
+  megapixelsPerSecond: number;
+  unknown: Record<string, number>;
+}
+
+/** Class ids of a label window, ignore outside the scene (read past the edge). */
+async function labelWindow(label: Raster, w: Window, table: ClassTable, unknown: UnknownPolicy, counts: Record<string, number>): Promise<Tensor> {
+  const { width, height } = label.info;
+  const mask = await label.read(w, { fill: 0 });
+  return torch.tidy(() => {
+    const decoded = decodeMask(mask, table, { colorTable: label.info.colorTable, unknown, where: label.info.path });
+    for (const [k, n] of decoded.unknown) counts[k] = (counts[k] ?? 0) + n;
+    const x0 = Math.max(0, w.x), y0 = Math.max(0, w.y);
+    const x1 = Math.min(width, w.x + w.width), y1 = Math.min(height, w.y + w.height);
+    if (x0 === w.x && y0 === w.y && x1 === w.x + w.width && y1 === w.y + w.height) return decoded.index;
+    const out = torch.full([w.height, w.width], table.ignoreIndex, { dtype: 'uint8' });
+    const part = decoded.index.narrow(0, y0 - w.y, y1 - y0).narrow(1, x0 - w.x, x1 - x0);
+    out.narrow(0, y0 - w.y, y1 - y0).narrow(1, x0 - w.x, x1 - x0).copy_(part);
+    return out;
+  });
+}
+
+export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
+  const started = Date.now();
+  const tile = opts.tile ?? 512;
+  const overlap = opts.overlap ?? 0.25;
+  const unknown = opts.unknown ?? 'ignore';
+  planTiles(tile, tile, { tile, overlap }); // validates tile and overlap before any work
+  const table = readClassTable(opts.classes);
+  const C = table.classes.length;
+  const ids = table.classes.map((c) => c.id).sort((a, b) => a - b);
+  if (ids.some((id, i) => id !== i)) throw new GeosegError(`${opts.classes}: class ids must be 0..${C - 1} without gaps, got ${ids.join(', ')}`);
+  const pairs = pairScenes(opts.images, opts.labels);
+
+  const out = resolve(opts.out);
+  if (!existsSync(dirname(out))) throw new GeosegError(`${out}: parent folder ${dirname(out)} does not exist`);
+  const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(join(tmp, 'tiles'), { recursive: true });
+  try {
+    const scenes: SceneRecord[] = [];
+    const tiles: TileRecord[] = [];
+    const unknownAll: Record<string, number> = {};
+    let bands = -1;
+    let dtype = '';
+    let megapixels = 0;
+    // Per-band sums for the normalization statistics (float64, in libtorch).
+    let sum: Tensor | null = null;
+    let sumSq: Tensor | null = null;
+    let valid = 0;
+    const progress = new Progress('prepare', pairs.length, 'scenes', opts.progress ?? false);
+    for (const [s, pair] of pairs.entries()) {
+      const image = await Raster.open(pair.image);
+      const label = await Raster.open(pair.label).catch((e) => { image.close(); throw e; });
+      try {
+        const { width, height } = image.info;
+        if (label.info.width !== width || label.info.height !== height) {
+          throw new GeosegError(`${pair.label}: label is ${label.info.width} × ${label.info.height} but its image ${pair.image} is ${width} × ${height}`);
+        }
+        if (bands < 0) bands = image.info.bandCount;
+        if (image.info.bandCount !== bands) throw new GeosegError(`${pair.image}: has ${image.info.bandCount} bands, the first scene had ${bands}`);
+        const unknownScene: Record<string, number> = {};
+        // Scene-level counts: every pixel once, in strips of tile rows.
+        const pixels = new Array(C).fill(0);
+        let ignored = 0;
+        for (let y = 0; y < height; y += tile) {
+          const strip = await labelWindow(label, { x: 0, y, width, height: Math.min(tile, height - y) }, table, unknown, unknownScene);
+          const c = countClasses(strip, C, table.ignoreIndex);
+          strip.dispose();
+          c.pixels.forEach((n, k) => { pixels[k] += n; });
+          ignored += c.ignored;
+        }
+        for (const w of planTiles(width, height, { tile, overlap })) {
+          await torch.tidy(async () => {
+            const img = await image.read(w, { fill: 0 });
+            if (!dtype) dtype = img.dtype;
+            const mask = await labelWindow(label, w, table, unknown, {});
+            const c = countClasses(mask, C, table.ignoreIndex);
+            const file = `tiles/${String(s).padStart(5, '0')}_${w.x}_${w.y}.safetensors`;
+            torch.saveSafetensors(join(tmp, file), { image: img, mask });
+            tiles.push({ id: tiles.length, scene: s, x: w.x, y: w.y, file, histogram: c.pixels, ignored: c.ignored });
+            // statistics over labelled pixels of this tile
+            const keep = mask.ne(table.ignoreIndex);
+            const n = keep.sum().item();
+            if (n > 0) {
+              const values = img.to("float64").maskedSelect(keep).reshape([bands, -1]);
+              const s1 = values.sum([1]);
+              const s2 = values.pow(2).sum([1]);
+              const nextSum = (sum ? sum.add(s1) : s1).keep();
+              const nextSq = (sumSq ? sumSq.add(s2) : s2).keep();
+              sum?.dispose();
+              sumSq?.dispose();
+              sum = nextSum;
+              sumSq = nextSq;
+              valid += n;
+            }
+          });
+        }
+        megapixels += (width * height) / 1e6;
+        for (const [k, n] of Object.entries(unknownScene)) unknownAll[k] = (unknownAll[k] ?? 0) + n;
+        scenes.push({
+          id: pair.id, image: resolve(pair.image), label: resolve(pair.label), width, height, bands,
+          crs: image.info.crs, epsg: image.info.epsg, geoTransform: image.info.geoTransform,
+          encoding: label.info.bandCount >= 3 ? 'rgb' : label.info.colorTable ? 'palette' : 'index',
+          pixels, ignored, unknown: unknownScene,
+        });
+      } finally {
+        image.close();
+        label.close();
+      }
+      progress.tick();
+    }
+    const mean = sum ? Array.from((sum as Tensor).div(Math.max(valid, 1)).data() as Float64Array) : [];
+    const std = sumSq ? Array.from((sumSq as Tensor).div(Math.max(valid, 1)).data() as Float64Array, (m2, i) => Math.sqrt(Math.max(m2 - mean[i] ** 2, 0))) : [];
+    (sum as Tensor | null)?.dispose();
+    (sumSq as Tensor | null)?.dispose();
+    const dataset: DatasetJson = {
+      version: 1,
+      createdAt: new Date().toISOString(),
+      classes: table.classes.map((c) => ({ id: c.id, name: c.name, color: c.color })).sort((a, b) => a.id - b.id),
+      ignoreIndex: table.ignoreIndex,
+      bands,
+      dtype,
+      tileSize: tile,
+      overlap,
+      normalization: { mean, std },
+      scenes,
+      tiles,
+      split: null,
+      sampling: null,
+    };
+    writeFileSync(join(tmp, 'dataset.json'), JSON.stringify(dataset, null, 1));
+    // Swap the finished folder in; an older dataset at `out` is removed only now.
+    const old = `${tmp}.old`;
+    if (existsSync(out)) renameSync(out, old);
+    renameSync(tmp, out);
+    rmSync(old, { recursive: true, force: true });
+    const seconds = (Date.now() - started) / 1000;
+    return { out, scenes: scenes.length, tiles: tiles.length, megapixels, seconds, megapixelsPerSecond: megapixels / seconds, unknown: unknownAll };
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}

@@ -1,0 +1,30 @@
+// A progress bar on stderr: done/total, rate and ETA; redrawn in place on a terminal, a line per
+// 10% otherwise (logs stay readable).
+export class Progress {
+  readonly #start = Date.now();
+  #done = 0;
+  #lastDecile = -1;
+
+  constructor(readonly label: string, readonly total: number, readonly unit = 'items', readonly enabled = true) {}
+
+  tick(n = 1, extra = ''): void {
+    this.#done += n;
+    if (!this.enabled || this.total <= 0) return;
+    const fraction = Math.min(1, this.#done / this.total);
+    const elapsed = (Date.now() - this.#start) / 1000;
+    const rate = this.#done / Math.max(elapsed, 1e-3);
+    const eta = fraction > 0 ? elapsed * (1 / fraction - 1) : 0;
+    const bar = '#'.repeat(Math.round(fraction * 24)).padEnd(24, '.');
+    const line = `${this.label} [${bar}] ${this.#done}/${this.total} ${this.unit} ${rate.toFixed(1)}/s ETA ${Math.round(eta)}s${extra ? ` ${extra}` : ''}`;
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\r${line}`);
+      if (this.#done >= this.total) process.stderr.write('\n');
+    } else {
+      const decile = Math.floor(fraction * 10);
+      if (decile !== this.#lastDecile) {
+        this.#lastDecile = decile;
+        process.stderr.write(`${line}\n`);
+      }
+    }
+  }
+}
