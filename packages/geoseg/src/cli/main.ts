@@ -4,9 +4,10 @@ import { GeosegError } from '../errors.js';
 import { parse, UsageError, type Command } from './command.js';
 import { modelsCommand } from './models.js';
 import { prepareCommand } from './prepare.js';
+import { splitCommand } from './split.js';
 import { statsCommand } from './stats.js';
 
-const COMMANDS: Command[] = [prepareCommand, statsCommand, modelsCommand];
+const COMMANDS: Command[] = [prepareCommand, statsCommand, splitCommand, modelsCommand];
 
 function help(): string {
   return ['usage: geoseg <command> [options]', '', 'commands:', ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), '',

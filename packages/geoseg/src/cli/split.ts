@@ -1,0 +1,208 @@
+// geoseg split: choose the validation tiles of a prepared dataset and the training tiles'
+// sampling weights, and store both in its dataset.json (every other field is kept as it was;
+// the file is replaced atomically: a temporary file in the same folder, then a rename).
+import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { GeosegError } from '../errors.js';
+import { classBalanced, rareThreshold, SAMPLING_STRATEGIES, type SamplingRecord } from '../data/sampling.js';
+import { classTotals, SPLIT_STRATEGIES, splitTiles, type SplitStrategy, type SplitTile } from '../data/split.js';
+import { table, UsageError, type Command } from './command.js';
+
+interface Loaded {
+  file: string;
+  raw: string;
+  json: Record<string, unknown>;
+  classes: { id: number; name: string }[];
+  tiles: SplitTile[];
+  tileSize?: number;
+}
+
+const isCount = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isIndex = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/** Reads and checks the parts of dataset.json a split uses; errors name the file and the field. */
+export function loadForSplit(folder: string): Loaded {
+  if (!existsSync(folder)) throw new GeosegError(`${folder}: no such dataset folder`);
+  if (!statSync(folder).isDirectory()) throw new GeosegError(`${folder}: not a folder (give the prepared dataset folder, which holds dataset.json)`);
+  const file = join(folder, 'dataset.json');
+  if (!existsSync(file)) throw new GeosegError(`${file}: not found (not a prepared dataset; make one with geoseg prepare)`);
+  const raw = readFileSync(file, 'utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (e) {
+    throw new GeosegError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  const bad = (what: string) => new GeosegError(`${file}: ${what}`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('expected a JSON object');
+  const ds = json as Record<string, unknown>;
+  if (!Array.isArray(ds.classes) || ds.classes.length === 0) throw bad('classes must be a non-empty array');
+  const classes = ds.classes.map((c, i) => {
+    const { id, name } = (c ?? {}) as { id?: unknown; name?: unknown };
+    if (id !== i) throw bad(`classes[${i}].id must be ${i} (class ids are 0, 1, 2, ... in order)`);
+    return { id: i, name: typeof name === 'string' ? name : `class ${i}` };
+  });
+  const C = classes.length;
+  if (!Array.isArray(ds.tiles) || ds.tiles.length === 0) throw bad('tiles must be a non-empty array');
+  const scenes = Array.isArray(ds.scenes) ? ds.scenes.length : undefined;
+  const seen = new Set<number>();
+  const tiles = ds.tiles.map((t, i): SplitTile => {
+    const { id, scene, x, y, histogram } = (t ?? {}) as Record<string, unknown>;
+    if (!isIndex(id)) throw bad(`tiles[${i}].id must be an integer ≥ 0`);
+    if (seen.has(id as number)) throw bad(`tiles[${i}].id ${id} appears twice`);
+    seen.add(id as number);
+    if (!isIndex(scene) || (scenes !== undefined && (scene as number) >= scenes)) throw bad(`tiles[${i}].scene must index scenes (0..${(scenes ?? 1) - 1})`);
+    if (typeof x !== 'number' || typeof y !== 'number') throw bad(`tiles[${i}].x and .y must be numbers`);
+    if (!Array.isArray(histogram) || histogram.length !== C || !histogram.every(isCount)) {
+      throw bad(`tiles[${i}].histogram must be ${C} pixel counts (one per class)`);
+    }
+    return { id: id as number, scene: scene as number, x, y, histogram: histogram as number[] };
+  });
+  const tileSize = typeof ds.tileSize === 'number' && ds.tileSize > 0 ? ds.tileSize : undefined;
+  return { file, raw, json: ds, classes, tiles, tileSize };
+}
+
+/** Writes `text` to a temporary file next to `file` (same permissions) and renames it over `file`. */
+export function writeAtomic(file: string, text: string): void {
+  const tmp = join(file, '..', `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    const fd = openSync(tmp, 'wx');
+    try {
+      if (existsSync(file)) fchmodSync(fd, statSync(file).mode & 0o777);
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new GeosegError(`${file}: cannot write (${(e as Error).message})`);
+  }
+}
+
+/** The file re-serialized with the same indentation and final newline as it had. */
+function serialize(raw: string, json: unknown): string {
+  const indent = /^\{\r?\n([ \t]+)"/.exec(raw)?.[1];
+  return JSON.stringify(json, null, indent) + (raw.endsWith('\n') ? '\n' : '');
+}
+
+function fraction(name: string, v: unknown, lo: number, hi: number, loOpen = true): number {
+  const n = Number(v);
+  if (String(v).trim() === '' || !Number.isFinite(n) || (loOpen ? n <= lo : n < lo) || n >= hi) {
+    throw new UsageError(`--${name} must be a number in ${loOpen ? '(' : '['}${lo}, ${hi}), got '${v}'`);
+  }
+  return n;
+}
+
+function rareIds(spec: string, classes: { id: number; name: string }[]): number[] {
+  return spec.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
+    const c = /^\d+$/.test(s) ? classes.find((k) => k.id === Number(s)) : classes.find((k) => k.name.toLowerCase() === s.toLowerCase());
+    if (!c) throw new UsageError(`--rare: '${s}' is not a class id or name (classes: ${classes.map((k) => `${k.id} ${k.name}`).join(', ')})`);
+    return c.id;
+  });
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+export const splitCommand: Command = {
+  name: 'split',
+  summary: 'choose validation tiles and training sampling weights (stored in dataset.json)',
+  usage: [
+    'geoseg split <dataset> [--strategy scene|random|max-entropy] [--val 0.15] [--seed 0]',
+    '                    [--sampling none|class-balanced|rare-threshold] [--power 0.5]',
+    '                    [--rare ID|NAME,...] [--threshold 0.1] [--boost 4] [--json]',
+    '',
+    'strategies: scene (default; whole scenes to val, overlapping tiles never leak),',
+    '            random (tiles shuffled with the seed), max-entropy (greedy: val class entropy',
+    '            largest, tile level, seed not used)',
+    'sampling:   none (default), class-balanced (--power), rare-threshold (--rare, default classes',
+    '            under 5% of train pixels; --threshold rare-pixel share; --boost weight)',
+  ].join('\n'),
+  options: {
+    strategy: { type: 'string', default: 'scene' },
+    val: { type: 'string', default: '0.15' },
+    seed: { type: 'string', default: '0' },
+    sampling: { type: 'string', default: 'none' },
+    power: { type: 'string' },
+    rare: { type: 'string' },
+    threshold: { type: 'string' },
+    boost: { type: 'string' },
+  },
+  async run(values, positionals) {
+    if (positionals.length !== 1) throw new UsageError('give one dataset folder (see geoseg split --help)');
+    const strategy = String(values.strategy) as SplitStrategy;
+    if (!SPLIT_STRATEGIES.includes(strategy)) throw new UsageError(`--strategy must be one of ${SPLIT_STRATEGIES.join(', ')}, got '${strategy}'`);
+    const sampling = String(values.sampling);
+    if (sampling !== 'none' && !(SAMPLING_STRATEGIES as readonly string[]).includes(sampling)) {
+      throw new UsageError(`--sampling must be one of none, ${SAMPLING_STRATEGIES.join(', ')}, got '${sampling}'`);
+    }
+    const valFraction = fraction('val', values.val, 0, 1);
+    const seed = Number(values.seed);
+    if (String(values.seed).trim() === '' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+      throw new UsageError(`--seed must be an integer in [0, 4294967295], got '${values.seed}'`);
+    }
+    for (const [opt, owner] of [['power', 'class-balanced'], ['rare', 'rare-threshold'], ['threshold', 'rare-threshold'], ['boost', 'rare-threshold']]) {
+      if (values[opt] !== undefined && sampling !== owner) throw new UsageError(`--${opt} applies to --sampling ${owner}`);
+    }
+    const power = values.power === undefined ? 0.5 : Number(values.power);
+    if (String(values.power ?? 0.5).trim() === '' || !(Number.isFinite(power) && power >= 0)) throw new UsageError(`--power must be a number ≥ 0, got '${values.power}'`);
+    const threshold = values.threshold === undefined ? 0.1 : fraction('threshold', values.threshold, 0, 1, false);
+    const boost = values.boost === undefined ? 4 : Number(values.boost);
+    if (String(values.boost ?? 4).trim() === '' || !(Number.isFinite(boost) && boost > 0)) throw new UsageError(`--boost must be a number > 0, got '${values.boost}'`);
+
+    const ds = loadForSplit(positionals[0]);
+    const rare = values.rare === undefined ? undefined : rareIds(String(values.rare), ds.classes);
+    const split = splitTiles(ds.tiles, { strategy, valFraction, seed, tileSize: ds.tileSize });
+    const weights: SamplingRecord | null =
+      sampling === 'class-balanced' ? classBalanced(ds.tiles, split.val, { power })
+      : sampling === 'rare-threshold' ? rareThreshold(ds.tiles, split.val, { rareClasses: rare, threshold, boost })
+      : null;
+    ds.json.split = split;
+    ds.json.sampling = weights;
+    writeAtomic(ds.file, serialize(ds.raw, ds.json));
+
+    const inVal = new Set(split.val);
+    const trainTiles = ds.tiles.filter((t) => !inVal.has(t.id));
+    const valTiles = ds.tiles.filter((t) => inVal.has(t.id));
+    const share = (tot: number[]) => {
+      const s = tot.reduce((a, b) => a + b, 0);
+      return tot.map((n) => (s > 0 ? n / s : 0));
+    };
+    const trainShare = share(classTotals(trainTiles, ds.classes.length));
+    const valShare = share(classTotals(valTiles, ds.classes.length));
+    const sceneCount = (ts: SplitTile[]) => new Set(ts.map((t) => t.scene)).size;
+    const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+    const trainWeights = weights ? trainTiles.map((t) => weights.weights[t.id]) : [];
+    const result = {
+      dataset: ds.file,
+      tiles: ds.tiles.length,
+      train: trainTiles.length,
+      val: valTiles.length,
+      trainScenes: sceneCount(trainTiles),
+      valScenes: sceneCount(valTiles),
+      split,
+      sampling: weights,
+      classes: ds.classes.map((c) => ({ id: c.id, name: c.name, trainShare: trainShare[c.id], valShare: valShare[c.id] })),
+    };
+    const lines = [
+      `split ${strategy}${strategy === 'max-entropy' ? '' : ` (seed ${seed})`}: ${plural(result.train, 'train tile')} from ${plural(result.trainScenes, 'scene')}, ` +
+        `${plural(result.val, 'val tile')} from ${plural(result.valScenes, 'scene')} (${pct(result.val / result.tiles)} of tiles; asked ${valFraction})`,
+      `class entropy (nats): train ${split.trainEntropy.toFixed(4)}, val ${split.valEntropy.toFixed(4)}`,
+      table(['id', 'class', 'train share', 'val share'], result.classes.map((c) => [c.id, c.name, pct(c.trainShare), pct(c.valShare)])),
+    ];
+    if (!weights) lines.push('sampling: none (uniform)');
+    else if (weights.strategy === 'class-balanced') {
+      lines.push(`sampling: class-balanced (power ${weights.power}): train tile weights ${Math.min(...trainWeights).toFixed(3)}..${Math.max(...trainWeights).toFixed(3)}, mean 1`);
+    } else {
+      const names = weights.rareClasses.map((c) => ds.classes[c].name).join(', ') || 'none';
+      lines.push(`sampling: rare-threshold (rare: ${names}; rare share > ${weights.threshold} → weight ${weights.boost}): ${weights.boosted} of ${result.train} train tiles boosted`);
+      if (!weights.rareClasses.length) lines.push('note: no class is under 5% of the train pixels, so every train tile weighs 1; name rare classes with --rare');
+    }
+    if (split.leakRisk) {
+      lines.push(`warning: ${split.leakPairs} val/train tile pairs of one scene share pixels (a tile-level split of overlapping tiles); --strategy scene avoids this`);
+    }
+    lines.push(`wrote ${ds.file}`);
+    return { result, text: lines.join('\n') };
+  },
+};
