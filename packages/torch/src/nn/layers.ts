@@ -27,7 +27,8 @@ export interface Conv2dOptions {
   bias?: boolean;
 }
 
-export class Conv2d extends Module {
+// What Conv2d and ConvTranspose2d share (PyTorch's _ConvNd): geometry, weight and bias.
+abstract class ConvBase extends Module {
   declare readonly weight: Tensor;
   declare readonly bias: Tensor | null;
   readonly stride: [number, number];
@@ -35,19 +36,27 @@ export class Conv2d extends Module {
   readonly dilation: [number, number];
   readonly groups: number;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: Conv2dOptions = {}) {
+  protected constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: Conv2dOptions, transposed: boolean) {
     super();
     this.stride = pair(opts.stride ?? 1);
     this.padding = pair(opts.padding ?? 0);
     this.dilation = pair(opts.dilation ?? 1);
     this.groups = opts.groups ?? 1;
     if (inChannels % this.groups || outChannels % this.groups) {
-      throw new Error(`Conv2d: inChannels ${inChannels} and outChannels ${outChannels} must be divisible by groups ${this.groups}`);
+      throw new Error(`${new.target.name}: inChannels ${inChannels} and outChannels ${outChannels} must be divisible by groups ${this.groups}`);
     }
     const [kh, kw] = pair(kernelSize);
-    this.registerParameter('weight', ops.empty([outChannels, inChannels / this.groups, kh, kw]));
+    // PyTorch's layouts: [out, in/groups, kh, kw], and [in, out/groups, kh, kw] when transposed.
+    const shape = transposed ? [inChannels, outChannels / this.groups, kh, kw] : [outChannels, inChannels / this.groups, kh, kw];
+    this.registerParameter('weight', ops.empty(shape));
     this.registerParameter('bias', opts.bias === false ? null : ops.empty([outChannels]));
     resetLinearLike(this.weight, this.bias);
+  }
+}
+
+export class Conv2d extends ConvBase {
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts: Conv2dOptions = {}) {
+    super(inChannels, outChannels, kernelSize, opts, false);
   }
 
   forward(x: Tensor): Tensor {
@@ -59,26 +68,12 @@ export interface ConvTranspose2dOptions extends Conv2dOptions {
   outputPadding?: Pair;
 }
 
-export class ConvTranspose2d extends Module {
-  declare readonly weight: Tensor;
-  declare readonly bias: Tensor | null;
-  readonly stride: [number, number];
-  readonly padding: [number, number];
+export class ConvTranspose2d extends ConvBase {
   readonly outputPadding: [number, number];
-  readonly dilation: [number, number];
-  readonly groups: number;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: ConvTranspose2dOptions = {}) {
-    super();
-    this.stride = pair(opts.stride ?? 1);
-    this.padding = pair(opts.padding ?? 0);
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts: ConvTranspose2dOptions = {}) {
+    super(inChannels, outChannels, kernelSize, opts, true);
     this.outputPadding = pair(opts.outputPadding ?? 0);
-    this.dilation = pair(opts.dilation ?? 1);
-    this.groups = opts.groups ?? 1;
-    const [kh, kw] = pair(kernelSize);
-    this.registerParameter('weight', ops.empty([inChannels, outChannels / this.groups, kh, kw]));
-    this.registerParameter('bias', opts.bias === false ? null : ops.empty([outChannels]));
-    resetLinearLike(this.weight, this.bias);
   }
 
   forward(x: Tensor): Tensor {
