@@ -25,9 +25,7 @@ struct AddonData {
   // Shared with JS: [0] is 1 when a call returned a bare tensor id; [1 + i] is the slot id of
   // positional argument i for callGroupIds (-1 disposed tensor, -2 not a tensor).
   int32_t* shared = nullptr;
-  int32_t* resultFlag = nullptr;
   napi_ref sharedRef = nullptr;
-  Napi::FunctionReference scriptModuleCtor;
   torch::jit::Stack stack;  // reused by every op call (no allocation per call)
 };
 

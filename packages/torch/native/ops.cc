@@ -606,7 +606,7 @@ napi_value runOverload(napi_env env, const Group& g, const Overload& ov, const J
     if (t.defined()) {
       napi_value id;
       napi_create_int32(env, storeTensor(env, std::move(t)), &id);
-      *data(env)->resultFlag = 1;
+      data(env)->shared[0] = 1;
       return id;
     }
     napi_value null;
@@ -704,17 +704,13 @@ napi_value callGroup(napi_env env, napi_callback_info info, bool idsGiven) {
           napi_get_named_property(env, kwargs, "requiresGrad", &v);
           napi_get_value_bool(env, v, &requiresGrad);
         }
-        if (!requiresGrad) return runOverload(env, g, ov, argv, argc, &stack);
-        try {
-          ov.op->callBoxed(&stack);
-        } catch (const c10::Error& e) {
-          stack.clear();
-          throw Napi::Error::New(env, g.name + ": " + e.what_without_backtrace());
+        napi_value result = runOverload(env, g, ov, argv, argc, &stack);
+        if (requiresGrad && d->shared[0] == 1) {  // a factory's single tensor, still a bare id
+          int32_t id;
+          napi_get_value_int32(env, result, &id);
+          guarded(env, g.name + ": requiresGrad", [&] { d->slots[id].set_requires_grad(true); });
         }
-        at::Tensor t = stack[0].toTensor();
-        stack.clear();
-        guarded(env, g.name + ": requiresGrad", [&] { t.set_requires_grad(true); });
-        return wrapTensor(env, t);
+        return result;
       }
       if (fit == Fit::Disposed) {
         std::string why;

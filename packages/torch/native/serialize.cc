@@ -88,7 +88,6 @@ class ScriptModuleWrap : public Napi::ObjectWrap<ScriptModuleWrap> {
 
 void InitScriptModule(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = ScriptModuleWrap::Define(env);
-  data(env)->scriptModuleCtor = Napi::Persistent(ctor);
   exports.Set("ScriptModule", ctor);
 }
 

@@ -185,7 +185,6 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   if (shared.ElementLength() < 32) throw Napi::Error::New(env, "init: shared array too short");
   napi_create_reference(env, shared, 1, &d->sharedRef);
   d->shared = shared.Data();
-  d->resultFlag = d->shared;
   return env.Undefined();
 }
 

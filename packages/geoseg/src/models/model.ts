@@ -30,7 +30,7 @@ export abstract class SegmentationModel extends nn.Module {
   protected checkInput(x: Tensor): Tensor {
     const shape = x.shape;
     if (shape.length !== 4) throw new InputShapeError(`${this.constructor.name}: expected input [N, bands, H, W], got shape [${shape.join(', ')}]`);
-    const bands = this.encoder.stateDict()[this.encoder.firstConv].shape[1];
+    const bands = this.encoder.inChannels;
     if (shape[1] !== bands) throw new InputShapeError(`${this.constructor.name}: the model takes ${bands} bands, the input has ${shape[1]}`);
     for (const [axis, size] of [['height', shape[2]], ['width', shape[3]]] as const) {
       if (size % 32 !== 0 || size === 0) {

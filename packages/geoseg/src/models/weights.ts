@@ -20,7 +20,7 @@ export function loadEncoderWeights(encoder: Encoder, state: Record<string, Tenso
     const dict: Record<string, Tensor> = {};
     for (const [k, v] of Object.entries(state)) if (!dropPrefixes.some((p) => k.startsWith(p))) dict[k] = v;
     const first = dict[encoder.firstConv];
-    const bands = encoder.stateDict()[encoder.firstConv].shape[1];
+    const bands = encoder.inChannels;
     if (first && first.shape[1] !== bands) dict[encoder.firstConv] = adaptFirstConv(first, bands);
     return encoder.loadStateDict(dict, { strict });
   });

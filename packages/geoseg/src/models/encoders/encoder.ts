@@ -16,6 +16,8 @@ export abstract class Encoder extends nn.Module {
   abstract readonly outputStride: OutputStride;
   /** Name of the first convolution's weight, whose input channels follow the band count. */
   abstract readonly firstConv: string;
+  /** Input bands the first convolution takes. */
+  abstract readonly inChannels: number;
 
   /** Features at nominal strides [2, 4, 8, 16, 32] (deeper ones stay at the output stride). */
   abstract override forward(x: Tensor): Tensor[];

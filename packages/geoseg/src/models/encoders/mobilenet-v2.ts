@@ -48,9 +48,11 @@ export class MobileNetV2Encoder extends Encoder {
   readonly channels: readonly number[] = [16, 24, 32, 96, 1280];
   readonly outputStride: OutputStride;
   readonly firstConv = 'features.0.0.weight';
+  readonly inChannels: number;
 
   constructor({ inChannels = 3, outputStride = 32 }: EncoderOptions = {}) {
     super();
+    this.inChannels = inChannels;
     this.outputStride = outputStride;
     const layers: nn.Module[] = [convBNReLU6(inChannels, 32, 3, { stride: 2 })];
     let inC = 32;

@@ -94,9 +94,11 @@ export class ResNetEncoder extends Encoder {
   readonly channels: readonly number[];
   readonly outputStride: OutputStride;
   readonly firstConv = 'conv1.weight';
+  readonly inChannels: number;
 
   constructor(readonly name: ResNetName, { inChannels = 3, outputStride = 32 }: EncoderOptions = {}) {
     super();
+    this.inChannels = inChannels;
     const spec = DEPTHS[name];
     const Block = spec.block === 'basic' ? BasicBlock : Bottleneck;
     const expansion = Block.expansion;

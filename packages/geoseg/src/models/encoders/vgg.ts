@@ -12,9 +12,11 @@ export class VGG16BNEncoder extends Encoder {
   readonly channels: readonly number[] = [64, 128, 256, 512, 512];
   readonly outputStride: OutputStride = 32;
   readonly firstConv = 'features.0.weight';
+  readonly inChannels: number;
 
   constructor({ inChannels = 3, outputStride = 32 }: EncoderOptions = {}) {
     super();
+    this.inChannels = inChannels;
     if (outputStride !== 32) {
       throw new ModelConfigError(`VGG16BNEncoder: output stride ${outputStride} is not supported (only 32); use a ResNet or MobileNetV2 encoder for a dilated backbone`);
     }
