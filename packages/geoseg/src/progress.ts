@@ -15,10 +15,11 @@ export class Progress {
     const rate = this.#done / Math.max(elapsed, 1e-3);
     const eta = fraction > 0 ? elapsed * (1 / fraction - 1) : 0;
     const bar = '#'.repeat(Math.round(fraction * 24)).padEnd(24, '.');
-    const line = `${this.label} [${bar}] ${this.#done}/${this.total} ${this.unit} ${rate.toFixed(1)}/s ETA ${Math.round(eta)}s${extra ? ` ${extra}` : ''}`;
+    const fmt = (v: number) => (Number.isInteger(this.total) ? String(Math.round(v)) : v.toFixed(1));
+    const line = `${this.label} [${bar}] ${fmt(this.#done)}/${fmt(this.total)} ${this.unit} ${rate.toFixed(1)} ${this.unit}/s ETA ${Math.round(eta)}s${extra ? ` ${extra}` : ''}`;
     if (process.stderr.isTTY) {
       process.stderr.write(`\r${line}`);
-      if (this.#done >= this.total) process.stderr.write('\n');
+      if (this.#done >= this.total - 1e-9) process.stderr.write('\n');
     } else {
       const decile = Math.floor(fraction * 10);
       if (decile !== this.#lastDecile) {

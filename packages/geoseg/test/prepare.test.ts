@@ -81,6 +81,24 @@ test('prepare tiles scenes, counts every scene pixel once, pads small scenes wit
   assert.equal(stats.classes[0].pixels, 300 * 300 - 100 + 100 * 100 - 100);
   assert.equal(stats.ignoredPixels, 202);
   assert.ok(Math.abs(stats.classes.reduce((s: number, c: { frequency: number }) => s + c.frequency, 0) - 1) < 1e-12);
+  // text: the long tail and a per-scene table; --plot writes a PNG whose first bar has Building's colour
+  const png = join(dir, 'classes.png');
+  const t = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'packages/geoseg/src/cli/main.ts'), 'stats', out, '--plot', png], { cwd: repo, encoding: 'utf8' });
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stdout, /per scene \(share of labelled pixels\):\nscene\s+labelled\s+Building\s+Land\s+Road\s+Vegetation\s+Water\s+ignored/);
+  assert.match(t.stdout, /\nbig\s+179899\s+50\.0%\s+0\.0%\s+0\.0%\s+0\.0%\s+50\.0%\s+101\n/);
+  const chart = gdal.open(png);
+  const at = (x: number, y: number) => [1, 2, 3].map((b) => chart.bands.get(b).pixels.get(x, y));
+  // bars start after the longest label ('Vegetation': 10 glyphs × 12 px + 16); Water (99,998 px) is first, Building (99,800) second
+  const barX = 16 + 10 * 12 + 16 + 10;
+  assert.deepEqual(at(barX, 16 + 30 + 15), COLORS[4], 'first bar in Water\'s colour');
+  assert.deepEqual(at(barX, 16 + 60 + 15), COLORS[0], 'second bar in Building\'s colour');
+  assert.deepEqual(at(barX + 200, 16 + 30 + 15), COLORS[4], 'the largest bar is long');
+  assert.deepEqual(at(barX + 200, 16 + 90 + 15), [255, 255, 255], 'an empty class has no bar');
+  const titleInk = chart.bands.get(1).pixels.read(16, 16, 200, 14).some((v) => v === 0);
+  assert.ok(titleInk, 'the title is drawn');
+  chart.close();
+  (await import('node:fs')).rmSync(png);
   // re-running over the same output is safe
   await prepare({ images: join(dir, 'images'), labels: join(dir, 'labels'), classes: join(dir, 'classes.yaml'), out, tile: 256 });
   assert.equal(readDataset(out).overlap, 0.25);

@@ -5,7 +5,14 @@ import { UsageError, type Command } from './command.js';
 export const prepareCommand: Command = {
   name: 'prepare',
   summary: 'tile scenes and labels into a prepared dataset (class counts, normalization)',
-  usage: 'geoseg prepare --images <dir|file> --labels <dir|file> --classes <file> --out <dir> [--tile 512] [--overlap 0.25] [--unknown ignore|error] [--json]',
+  usage: [
+    'geoseg prepare --images <dir|file|glob> --labels <dir|file|glob> --classes <file> --out <dir>',
+    '               [--tile 512] [--overlap 0.25] [--unknown ignore|error] [--gsd <metres>]',
+    '               [--attribute <field> [--background ignore|<class>]] [--json]',
+    '  Images pair with labels by relative path without extension (a/b.tif ↔ a/b.png); one vector',
+    '  file (.geojson .gpkg .shp) may label every scene, its class in the --attribute field (a source id',
+    '  or a class name). --gsd resamples every scene (image: average/bilinear, labels: mode/nearest).',
+  ].join('\n'),
   options: {
     images: { type: 'string' },
     labels: { type: 'string' },
@@ -14,6 +21,9 @@ export const prepareCommand: Command = {
     tile: { type: 'string', default: '512' },
     overlap: { type: 'string', default: '0.25' },
     unknown: { type: 'string', default: 'ignore' },
+    gsd: { type: 'string' },
+    attribute: { type: 'string' },
+    background: { type: 'string' },
   },
   async run(values) {
     for (const name of ['images', 'labels', 'classes', 'out']) {
@@ -23,9 +33,13 @@ export const prepareCommand: Command = {
     if (unknown !== 'ignore' && unknown !== 'error') throw new UsageError(`--unknown must be ignore or error, got '${unknown}'`);
     const tile = Number(values.tile);
     const overlap = Number(values.overlap);
+    const gsd = values.gsd === undefined ? undefined : Number(values.gsd);
+    if (gsd !== undefined && !(gsd > 0)) throw new UsageError(`--gsd must be a positive number of CRS units per pixel, got '${values.gsd}'`);
+    if (values.background !== undefined && values.attribute === undefined) throw new UsageError('--background only applies to vector labels; give --attribute too');
+    const vector = values.attribute === undefined ? undefined : { attribute: String(values.attribute), background: values.background === undefined ? undefined : String(values.background) };
     const summary = await prepare({
       images: String(values.images), labels: String(values.labels), classes: String(values.classes), out: String(values.out),
-      tile, overlap, unknown, progress: !values.json,
+      tile, overlap, unknown, gsd, vector, progress: !values.json,
     });
     const unknownText = Object.entries(summary.unknown).map(([k, n]) => `${k}: ${n} px`).join(', ');
     return {

@@ -14,7 +14,12 @@ export interface SceneRecord {
   crs: string | null;
   epsg: number | null;
   geoTransform: number[] | null;
+  /** 'rgb' | 'palette' | 'index' | 'vector' */
   encoding: string;
+  /** Pixel size in CRS units of the tiled grid, null without georeference. */
+  gsd?: number | null;
+  /** The source pixel size when prepare resampled the scene to `gsd` (--gsd), else null. */
+  resampledFrom?: number | null;
   /** Pixels per class id over the whole scene (each pixel once). */
   pixels: number[];
   ignored: number;

@@ -7,11 +7,12 @@ import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
 import { GeosegError } from '../errors.js';
 import { Progress } from '../progress.js';
-import { Raster, type Window } from '../raster/index.js';
+import { Raster, pixelSize, type Window } from '../raster/index.js';
 import { readClassTable, type ClassTable } from './classes.js';
 import type { DatasetJson, SceneRecord, TileRecord } from './dataset.js';
 import { countClasses, decodeMask, type UnknownPolicy } from './masks.js';
 import { pairScenes } from './pairing.js';
+import { sceneSource, type VectorLabelOptions } from './scene-source.js';
 import { planTiles } from './tiling.js';
 
 export interface PrepareOptions {
@@ -22,6 +23,10 @@ export interface PrepareOptions {
   tile?: number;
   overlap?: number;
   unknown?: UnknownPolicy;
+  /** Resample every scene to this ground sampling distance (CRS units per pixel). */
+  gsd?: number;
+  /** How to read vector label files (required when labels are GeoJSON/GeoPackage/Shapefile). */
+  vector?: VectorLabelOptions;
   progress?: boolean;
 }
 
@@ -36,8 +41,12 @@ export interface PrepareSummary {
 }
 
 /** Class ids of a label window, ignore outside the scene (read past the edge). */
-async function labelWindow(label: Raster, w: Window, table: ClassTable, unknown: UnknownPolicy, counts: Record<string, number>): Promise<Tensor> {
+async function labelWindow(label: Raster, w: Window, table: ClassTable, unknown: UnknownPolicy, counts: Record<string, number>, isFinal: boolean): Promise<Tensor> {
   const { width, height } = label.info;
+  if (isFinal) {
+    const ids = await label.read(w, { bands: [1], fill: table.ignoreIndex });
+    return torch.tidy(() => ids.select(0, 0).to('uint8').contiguous());
+  }
   const mask = await label.read(w, { fill: 0 });
   return torch.tidy(() => {
     const decoded = decodeMask(mask, table, { colorTable: label.info.colorTable, unknown, where: label.info.path });
@@ -69,6 +78,8 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
   const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(join(tmp, 'tiles'), { recursive: true });
+  const work = join(tmp, 'work'); // rasterized / resampled intermediates, removed at the end
+  mkdirSync(work);
   try {
     const scenes: SceneRecord[] = [];
     const tiles: TileRecord[] = [];
@@ -80,10 +91,18 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
     let sum: Tensor | null = null;
     let sumSq: Tensor | null = null;
     let valid = 0;
-    const progress = new Progress('prepare', pairs.length, 'scenes', opts.progress ?? false);
+    // Progress in source megapixels, advanced tile by tile.
+    let totalMpx = 0;
+    for (const pair of pairs) {
+      const r = await Raster.open(pair.image);
+      totalMpx += (r.info.width * r.info.height) / 1e6;
+      r.close();
+    }
+    const progress = new Progress('prepare', totalMpx, 'Mpx', opts.progress ?? false);
     for (const [s, pair] of pairs.entries()) {
-      const image = await Raster.open(pair.image);
-      const label = await Raster.open(pair.label).catch((e) => { image.close(); throw e; });
+      const src = await sceneSource(pair, s, work, table, { gsd: opts.gsd, vector: opts.vector, unknown });
+      const image = await Raster.open(src.image);
+      const label = await Raster.open(src.label).catch((e) => { image.close(); throw e; });
       try {
         const { width, height } = image.info;
         if (label.info.width !== width || label.info.height !== height) {
@@ -91,22 +110,24 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
         }
         if (bands < 0) bands = image.info.bandCount;
         if (image.info.bandCount !== bands) throw new GeosegError(`${pair.image}: has ${image.info.bandCount} bands, the first scene had ${bands}`);
-        const unknownScene: Record<string, number> = {};
+        const unknownScene: Record<string, number> = { ...src.unknown };
         // Scene-level counts: every pixel once, in strips of tile rows.
         const pixels = new Array(C).fill(0);
         let ignored = 0;
         for (let y = 0; y < height; y += tile) {
-          const strip = await labelWindow(label, { x: 0, y, width, height: Math.min(tile, height - y) }, table, unknown, unknownScene);
+          const strip = await labelWindow(label, { x: 0, y, width, height: Math.min(tile, height - y) }, table, unknown, unknownScene, src.labelIsFinal);
           const c = countClasses(strip, C, table.ignoreIndex);
           strip.dispose();
           c.pixels.forEach((n, k) => { pixels[k] += n; });
           ignored += c.ignored;
         }
-        for (const w of planTiles(width, height, { tile, overlap })) {
+        const windows = planTiles(width, height, { tile, overlap });
+        const sceneMpx = (width * height) / 1e6 * (src.resampledFrom ? (src.resampledFrom / opts.gsd!) ** -2 : 1);
+        for (const w of windows) {
           await torch.tidy(async () => {
             const img = await image.read(w, { fill: 0 });
             if (!dtype) dtype = img.dtype;
-            const mask = await labelWindow(label, w, table, unknown, {});
+            const mask = await labelWindow(label, w, table, unknown, {}, src.labelIsFinal);
             const c = countClasses(mask, C, table.ignoreIndex);
             const file = `tiles/${String(s).padStart(5, '0')}_${w.x}_${w.y}.safetensors`;
             torch.saveSafetensors(join(tmp, file), { image: img, mask });
@@ -127,20 +148,21 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
               valid += n;
             }
           });
+          progress.tick(sceneMpx / windows.length);
         }
         megapixels += (width * height) / 1e6;
         for (const [k, n] of Object.entries(unknownScene)) unknownAll[k] = (unknownAll[k] ?? 0) + n;
         scenes.push({
           id: pair.id, image: resolve(pair.image), label: resolve(pair.label), width, height, bands,
           crs: image.info.crs, epsg: image.info.epsg, geoTransform: image.info.geoTransform,
-          encoding: label.info.bandCount >= 3 ? 'rgb' : label.info.colorTable ? 'palette' : 'index',
+          encoding: src.encoding || (label.info.bandCount >= 3 ? 'rgb' : label.info.colorTable ? 'palette' : 'index'),
+          gsd: pixelSize(image.info.geoTransform), resampledFrom: src.resampledFrom,
           pixels, ignored, unknown: unknownScene,
         });
       } finally {
         image.close();
         label.close();
       }
-      progress.tick();
     }
     const mean = sum ? Array.from((sum as Tensor).div(Math.max(valid, 1)).data() as Float64Array) : [];
     const std = sumSq ? Array.from((sumSq as Tensor).div(Math.max(valid, 1)).data() as Float64Array, (m2, i) => Math.sqrt(Math.max(m2 - mean[i] ** 2, 0))) : [];
@@ -161,6 +183,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
       split: null,
       sampling: null,
     };
+    rmSync(work, { recursive: true, force: true });
     writeFileSync(join(tmp, 'dataset.json'), JSON.stringify(dataset, null, 1));
     // Swap the finished folder in; an older dataset at `out` is removed only now.
     const old = `${tmp}.old`;
