@@ -142,3 +142,17 @@ test('globs select inputs; pairing keys are relative to the part before the wild
   assert.deepEqual(pairScenes(join(dir, 'img/[y]'), join(dir, 'lab')).map((p) => p.id), ['y/c'], 'a glob matching folders takes their files');
   assert.throws(() => pairScenes(join(dir, 'img/*/*.tif'), join(dir, 'lab/x')), /img\/x\/a\.tif: no label file for it \(expected .*lab\/x\/x\/a\.<ext>\)/);
 });
+
+test('unsupported mask band count and empty inputs are refused with the file named', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'geoseg-bad-'));
+  mkdirSync(join(dir, 'images'));
+  mkdirSync(join(dir, 'labels'));
+  mkdirSync(join(dir, 'empty'));
+  writeFileSync(join(dir, 'classes.yaml'), CLASSES);
+  const base = { images: join(dir, 'images'), labels: join(dir, 'labels'), classes: join(dir, 'classes.yaml'), out: join(dir, 'ds'), tile: 256 };
+  await assert.rejects(prepare({ ...base, images: join(dir, 'empty') }), /empty: no raster images found/);
+  await scene(join(dir, 'images', 'a.tif'), 64, 64);
+  await torch.tidy(() => writeCog(join(dir, 'labels', 'a.tif'), torch.zeros([2, 64, 64], { dtype: 'uint8' })));
+  await assert.rejects(prepare(base), /labels\/a\.tif: a mask needs 1 band \(indices or palette\) or 3-4 bands \(RGB colours\), it has 2/);
+  assert.deepEqual(readdirSync(dir).sort(), ['classes.yaml', 'empty', 'images', 'labels']);
+});

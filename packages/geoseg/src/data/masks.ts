@@ -18,10 +18,10 @@ export interface DecodedMask {
 }
 
 /** How a mask read as [bands, H, W] uint8 is encoded. */
-export function maskEncoding(bands: number, colorTable: Rgba[] | null): MaskEncoding {
-  if (bands >= 3) return 'rgb';
+export function maskEncoding(bands: number, colorTable: Rgba[] | null, where = 'mask'): MaskEncoding {
+  if (bands >= 3 && bands <= 4) return 'rgb';
   if (bands === 1) return colorTable ? 'palette' : 'index';
-  throw new ClassTableError(`a mask needs 1 band (indices or palette) or 3-4 bands (RGB colours), got ${bands}`);
+  throw new ClassTableError(`${where}: a mask needs 1 band (indices or palette) or 3-4 bands (RGB colours), it has ${bands}`);
 }
 
 /**
@@ -30,7 +30,7 @@ export function maskEncoding(bands: number, colorTable: Rgba[] | null): MaskEnco
  */
 export function decodeMask(mask: Tensor, table: ClassTable, opts: { colorTable?: Rgba[] | null; unknown?: UnknownPolicy; where?: string } = {}): DecodedMask {
   const where = opts.where ?? 'mask';
-  const encoding = maskEncoding(mask.shape[0], opts.colorTable ?? null);
+  const encoding = maskEncoding(mask.shape[0], opts.colorTable ?? null, where);
   return torch.tidy(() => {
     // Each pixel's key: its packed RGB colour, or its palette entry / index value.
     const keys = encoding === 'rgb'
