@@ -366,3 +366,20 @@ test('geoseg split --help, and bad input exits non-zero with one line naming the
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('scenesSplit: every tile of the matching scenes is val; no match or all matched is an error', async () => {
+  const { scenesSplit } = await import('../src/data/split.js');
+  const h = (a: number, b: number) => [a, b];
+  const tiles = [
+    { id: 0, scene: 0, x: 0, y: 0, histogram: h(10, 0) }, { id: 1, scene: 1, x: 0, y: 0, histogram: h(0, 10) },
+    { id: 2, scene: 1, x: 256, y: 0, histogram: h(5, 5) }, { id: 3, scene: 2, x: 0, y: 0, histogram: h(10, 0) },
+  ];
+  const r = scenesSplit(tiles, ['tile_1/a', 'tile_8/a', 'tile_8/b'], 'tile_8/*');
+  assert.deepEqual(r.val, [1, 2, 3]);
+  assert.equal(r.valFraction, 0.75);
+  // train = tile 0 (one class): entropy 0; val = 0+5+10 and 10+5+0 px: entropy ln 2
+  assert.equal(r.trainEntropy, 0);
+  assert.ok(Math.abs(r.valEntropy - Math.log(2)) < 1e-12);
+  assert.throws(() => scenesSplit(tiles, ['a', 'b', 'c'], 'tile_9/*'), /matches no scene/);
+  assert.throws(() => scenesSplit(tiles, ['a', 'b', 'c'], '*'), /matches every scene/);
+});

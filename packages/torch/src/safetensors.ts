@@ -42,7 +42,14 @@ export function safetensorsMetadata(path: string): Record<string, string> {
 
 /** Read every tensor of a safetensors file (CPU tensors, by name). */
 export function loadSafetensors(path: string): Record<string, Tensor> {
-  const buf = readFileSync(path);
+  return safetensorsFromBuffer(readFileSync(path), path);
+}
+
+/**
+ * Tensors of a safetensors file already in memory (read with fs.promises, say, so that the read
+ * overlaps compute). `path` names the source in errors.
+ */
+export function safetensorsFromBuffer(buf: Buffer, path = 'safetensors buffer'): Record<string, Tensor> {
   const { header, dataStart } = parseHeader(path, buf);
   const dataLength = buf.length - dataStart;
   const out: Record<string, Tensor> = {};

@@ -5,7 +5,7 @@ import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, readFileSync, r
 import { basename, join } from 'node:path';
 import { GeosegError } from '../errors.js';
 import { classBalanced, rareThreshold, SAMPLING_STRATEGIES, type SamplingRecord } from '../data/sampling.js';
-import { classTotals, SPLIT_STRATEGIES, splitTiles, type SplitStrategy, type SplitTile } from '../data/split.js';
+import { classTotals, scenesSplit, SPLIT_STRATEGIES, splitTiles, type SplitStrategy, type SplitTile } from '../data/split.js';
 import { table, UsageError, type Command } from './command.js';
 
 interface Loaded {
@@ -112,6 +112,7 @@ export const splitCommand: Command = {
     'geoseg split <dataset> [--strategy scene|random|max-entropy] [--val 0.15] [--seed 0]',
     '                    [--sampling none|class-balanced|rare-threshold] [--power 0.5]',
     '                    [--rare ID|NAME,...] [--threshold 0.1] [--boost 4] [--json]',
+    '       geoseg split <dataset> --val-scenes <glob> ...   (e.g. \'tile_8/*\': those scenes are val)',
     '',
     'strategies: scene (default; whole scenes to val, overlapping tiles never leak),',
     '            random (tiles shuffled with the seed), max-entropy (greedy: val class entropy',
@@ -128,6 +129,7 @@ export const splitCommand: Command = {
     rare: { type: 'string' },
     threshold: { type: 'string' },
     boost: { type: 'string' },
+    'val-scenes': { type: 'string' },
   },
   async run(values, positionals) {
     if (positionals.length !== 1) throw new UsageError('give one dataset folder (see geoseg split --help)');
@@ -153,7 +155,10 @@ export const splitCommand: Command = {
 
     const ds = loadForSplit(positionals[0]);
     const rare = values.rare === undefined ? undefined : rareIds(String(values.rare), ds.classes);
-    const split = splitTiles(ds.tiles, { strategy, valFraction, seed, tileSize: ds.tileSize });
+    const sceneIds = Array.isArray(ds.json.scenes) ? (ds.json.scenes as { id?: unknown }[]).map((sc, i) => (typeof sc?.id === 'string' ? sc.id : String(i))) : [];
+    const split = values['val-scenes'] !== undefined
+      ? scenesSplit(ds.tiles, sceneIds, String(values['val-scenes']))
+      : splitTiles(ds.tiles, { strategy, valFraction, seed, tileSize: ds.tileSize });
     const weights: SamplingRecord | null =
       sampling === 'class-balanced' ? classBalanced(ds.tiles, split.val, { power })
       : sampling === 'rare-threshold' ? rareThreshold(ds.tiles, split.val, { rareClasses: rare, threshold, boost })
@@ -186,8 +191,8 @@ export const splitCommand: Command = {
       classes: ds.classes.map((c) => ({ id: c.id, name: c.name, trainShare: trainShare[c.id], valShare: valShare[c.id] })),
     };
     const lines = [
-      `split ${strategy}${strategy === 'max-entropy' ? '' : ` (seed ${seed})`}: ${plural(result.train, 'train tile')} from ${plural(result.trainScenes, 'scene')}, ` +
-        `${plural(result.val, 'val tile')} from ${plural(result.valScenes, 'scene')} (${pct(result.val / result.tiles)} of tiles; asked ${valFraction})`,
+      `split ${split.strategy === 'scenes' ? `by scenes '${split.valScenes}'` : strategy}${split.strategy !== 'random' && split.strategy !== 'scene' ? '' : ` (seed ${seed})`}: ${plural(result.train, 'train tile')} from ${plural(result.trainScenes, 'scene')}, ` +
+        `${plural(result.val, 'val tile')} from ${plural(result.valScenes, 'scene')} (${pct(result.val / result.tiles)} of tiles${split.strategy === 'scenes' ? '' : `; asked ${valFraction}`})`,
       `class entropy (nats): train ${split.trainEntropy.toFixed(4)}, val ${split.valEntropy.toFixed(4)}`,
       table(['id', 'class', 'train share', 'val share'], result.classes.map((c) => [c.id, c.name, pct(c.trainShare), pct(c.valShare)])),
     ];

@@ -6,5 +6,5 @@ export { prepare, type PrepareOptions, type PrepareSummary } from './prepare.js'
 export { readDataset, type DatasetJson, type SceneRecord, type TileRecord } from './dataset.js';
 export { pairScenes, type ScenePair } from './pairing.js';
 export { classStats, type ClassStats } from './stats.js';
-export { randomSplit, sceneSplit, maxEntropySplit, splitTiles, splitEntropies, leakPairs, entropy, mulberry32, SPLIT_STRATEGIES, type SplitStrategy, type SplitTile, type SplitResult, type SplitRecord, type SplitOptions } from './split.js';
+export { randomSplit, sceneSplit, maxEntropySplit, scenesSplit, splitTiles, splitEntropies, leakPairs, entropy, mulberry32, SPLIT_STRATEGIES, type SplitStrategy, type SplitTile, type SplitResult, type SplitRecord, type SplitOptions } from './split.js';
 export { classBalanced, rareThreshold, trainFrequencies, SAMPLING_STRATEGIES, type SamplingStrategy, type SamplingRecord, type ClassBalancedOptions, type RareThresholdOptions } from './sampling.js';

@@ -21,7 +21,7 @@ function walk(dir: string, out: string[]): void {
 }
 
 /** A glob as a regular expression over '/'-separated paths: ** any folders, * and ? within a name. */
-function globRegex(glob: string): RegExp {
+export function globRegex(glob: string): RegExp {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i];

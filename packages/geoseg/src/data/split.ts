@@ -14,9 +14,10 @@
 // Entropies are Shannon entropies in nats, H = −Σ_c p_c ln p_c (0 ln 0 = 0), of
 // p_c = (Σ_tiles histogram[c]) / (Σ_tiles Σ_c histogram[c]) over the tiles of one side
 // (0 for a side without labelled pixels).
+import { globRegex } from './pairing.js';
 import { GeosegError } from '../errors.js';
 
-export type SplitStrategy = 'random' | 'scene' | 'max-entropy';
+export type SplitStrategy = 'random' | 'scene' | 'max-entropy' | 'scenes';
 export const SPLIT_STRATEGIES: readonly SplitStrategy[] = ['random', 'scene', 'max-entropy'];
 
 /** What a split needs of a tile (a dataset.json tile record fits). */
@@ -48,6 +49,8 @@ export interface SplitOptions {
 /** The split as dataset.json stores it, plus how many val/train tile pairs share pixels. */
 export interface SplitRecord extends SplitResult {
   strategy: SplitStrategy;
+  /** Strategy 'scenes': the pattern naming the validation scenes. */
+  valScenes?: string;
   seed: number;
   valFraction: number;
   /** True when some val tile shares pixels with a train tile (tile-level split of overlapping tiles). */
@@ -230,9 +233,19 @@ export function splitTiles(
   opts: SplitOptions & { strategy: SplitStrategy; tileSize?: number },
 ): SplitRecord {
   const seed = checkSeed(opts.seed ?? 0);
-  const fn = { random: randomSplit, scene: sceneSplit, 'max-entropy': maxEntropySplit }[opts.strategy];
+  const fn = ({ random: randomSplit, scene: sceneSplit, 'max-entropy': maxEntropySplit } as Record<string, typeof randomSplit>)[opts.strategy];
   if (!fn) throw new GeosegError(`unknown split strategy '${opts.strategy}' (strategies: ${SPLIT_STRATEGIES.join(', ')})`);
   const r = fn(tiles, { valFraction: opts.valFraction, seed });
   const leaks = leakPairs(tiles, r.val, opts.tileSize);
   return { strategy: opts.strategy, seed, valFraction: opts.valFraction, ...r, leakRisk: leaks > 0, leakPairs: leaks };
+}
+
+/** Validation = every tile of the scenes whose id matches `pattern` (a glob: 'tile_8/*'). */
+export function scenesSplit(tiles: readonly SplitTile[], sceneIds: readonly string[], pattern: string): SplitRecord {
+  const re = globRegex(pattern);
+  const valScenes = new Set(sceneIds.flatMap((id, i) => (re.test(id) ? [i] : [])));
+  if (valScenes.size === 0) throw new GeosegError(`--val-scenes '${pattern}' matches no scene (scene ids look like '${sceneIds[0]}')`);
+  if (valScenes.size === sceneIds.length) throw new GeosegError(`--val-scenes '${pattern}' matches every scene; nothing is left to train on`);
+  const val = tiles.filter((t) => valScenes.has(t.scene)).map((t) => t.id);
+  return { strategy: 'scenes', valScenes: pattern, seed: 0, valFraction: val.length / tiles.length, val, ...splitEntropies(tiles, val), leakRisk: false, leakPairs: 0 };
 }
