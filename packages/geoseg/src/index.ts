@@ -6,6 +6,10 @@ export * as torch from '@geoseg/torch';
 export * from './models/index.js';
 export * from './raster/index.js';
 export * from './data/index.js';
+export * from './metrics/index.js';
+export * from './losses/index.js';
 export * from './errors.js';
 
 export const version = '0.1.0';
+export * from './train/index.js';
+export * from './infer/index.js';

@@ -6,8 +6,10 @@ import { modelsCommand } from './models.js';
 import { prepareCommand } from './prepare.js';
 import { splitCommand } from './split.js';
 import { statsCommand } from './stats.js';
+import { trainCommand } from './train.js';
+import { evalCommand } from './eval.js';
 
-const COMMANDS: Command[] = [prepareCommand, statsCommand, splitCommand, modelsCommand];
+const COMMANDS: Command[] = [prepareCommand, statsCommand, splitCommand, trainCommand, evalCommand, modelsCommand];
 
 function help(): string {
   return ['usage: geoseg <command> [options]', '', 'commands:', ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), '',
@@ -28,9 +30,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`usage: ${cmd.usage}\n\n${cmd.summary}\n`);
       return 0;
     }
-    const { result, text } = (await cmd.run(values, positionals)) as { result: unknown; text: string };
+    const { result, text, exitCode } = (await cmd.run(values, positionals)) as { result: unknown; text: string; exitCode?: number };
     process.stdout.write(values.json ? JSON.stringify(result) + '\n' : text + '\n');
-    return 0;
+    return exitCode ?? 0;
   } catch (e) {
     const known = e instanceof UsageError || e instanceof GeosegError;
     process.stderr.write(`geoseg: ${(e as Error).message.split('\n')[0]}\n`);

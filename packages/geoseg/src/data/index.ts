@@ -8,3 +8,6 @@ export { pairScenes, type ScenePair } from './pairing.js';
 export { classStats, type ClassStats } from './stats.js';
 export { randomSplit, sceneSplit, maxEntropySplit, scenesSplit, splitTiles, splitEntropies, leakPairs, entropy, mulberry32, SPLIT_STRATEGIES, type SplitStrategy, type SplitTile, type SplitResult, type SplitRecord, type SplitOptions } from './split.js';
 export { classBalanced, rareThreshold, trainFrequencies, SAMPLING_STRATEGIES, type SamplingStrategy, type SamplingRecord, type ClassBalancedOptions, type RareThresholdOptions } from './sampling.js';
+export { augment, augmentationSchema, describeAugmentation, type AugmentationConfig } from './augment.js';
+export { TileLoader, defaultScale, type LoaderOptions, type Batch } from './loader.js';
+export { assembleScene, type SceneTensors } from './scene-tiles.js';

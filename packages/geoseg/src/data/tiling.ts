@@ -9,11 +9,13 @@ export interface TilingOptions {
   tile: number;
   /** Fraction of a tile shared with the next one, in [0, 1). */
   overlap?: number;
+  /** Smallest allowed tile (256 for datasets; inference windows may go down to 32). */
+  minTile?: number;
 }
 
-export function checkTileSize(tile: number): void {
-  if (!Number.isInteger(tile) || tile < 256 || tile % 32 !== 0) {
-    throw new GeosegError(`tile size ${tile} is not a multiple of 32 of at least 256 (e.g. 256, 512, 1024)`);
+export function checkTileSize(tile: number, minTile = 256, what = 'tile size'): void {
+  if (!Number.isInteger(tile) || tile < minTile || tile % 32 !== 0) {
+    throw new GeosegError(`${what} ${tile} is not a multiple of 32 of at least ${minTile} (e.g. 256, 512, 1024)`);
   }
 }
 
@@ -27,8 +29,8 @@ function starts(size: number, tile: number, stride: number): number[] {
 }
 
 /** The tile windows of a width × height scene, row by row. */
-export function planTiles(width: number, height: number, { tile, overlap = 0 }: TilingOptions): Window[] {
-  checkTileSize(tile);
+export function planTiles(width: number, height: number, { tile, overlap = 0, minTile = 256 }: TilingOptions): Window[] {
+  checkTileSize(tile, minTile, minTile < 256 ? 'window' : 'tile size');
   if (!(overlap >= 0 && overlap < 1)) throw new GeosegError(`overlap ${overlap} must be a fraction in [0, 1)`);
   if (!(width > 0 && height > 0)) throw new GeosegError(`cannot tile an empty scene (${width} × ${height})`);
   const stride = Math.max(1, tile - Math.round(tile * overlap));

@@ -1,0 +1,55 @@
+// geoseg eval --checkpoint DIR --data DATASET [--split val|all] [--tta none|flip|d4]: whole-scene
+// sliding-window evaluation: per-class table and summary; --json has everything incl. the matrix.
+import { readDataset } from '../data/dataset.js';
+import { GeosegError } from '../errors.js';
+import { formatMetricsTable } from '../metrics/index.js';
+import { Progress } from '../progress.js';
+import { loadCheckpoint } from '../train/checkpoint.js';
+import { evalUnits, evaluate } from '../train/evaluate.js';
+import { UsageError, type Command } from './command.js';
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: 'evaluate a checkpoint on whole scenes of a prepared dataset (IoU, mIoU, confusion matrix)',
+  usage: 'geoseg eval --checkpoint <run|checkpoint dir> --data <dataset> [--split val|all] [--tta none|flip|d4|lr,tb,...] [--window 512] [--overlap 0.25] [--blend hann|linear|uniform] [--batch 4] [--json]',
+  options: {
+    checkpoint: { type: 'string' },
+    data: { type: 'string' },
+    split: { type: 'string', default: 'val' },
+    tta: { type: 'string', default: 'none' },
+    window: { type: 'string', default: '512' },
+    overlap: { type: 'string', default: '0.25' },
+    blend: { type: 'string', default: 'hann' },
+    batch: { type: 'string', default: '4' },
+  },
+  async run(values) {
+    for (const name of ['checkpoint', 'data']) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg eval --help)`);
+    const split = String(values.split);
+    if (split !== 'val' && split !== 'all') throw new UsageError(`--split must be val or all, got '${split}'`);
+    const blend = String(values.blend);
+    if (!['hann', 'linear', 'uniform'].includes(blend)) throw new UsageError(`--blend must be hann, linear or uniform, got '${blend}'`);
+    const window = Number(values.window), overlap = Number(values.overlap), batch = Number(values.batch);
+    if (!Number.isInteger(window) || window < 32 || window % 32) throw new UsageError(`--window must be a multiple of 32, got '${values.window}'`);
+    if (!(overlap >= 0 && overlap < 1)) throw new UsageError(`--overlap must be in [0, 1), got '${values.overlap}'`);
+    if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a positive integer, got '${values.batch}'`);
+    const ttaText = String(values.tta);
+    const tta = ttaText.includes(',') ? ttaText.split(',') : ttaText;
+
+    const { model, meta, dir } = loadCheckpoint(String(values.checkpoint));
+    const ds = readDataset(String(values.data));
+    const names = ds.classes.map((c) => c.name);
+    if (ds.bands !== meta.bands) throw new GeosegError(`${values.data}: scenes have ${ds.bands} bands, the model ${dir} takes ${meta.bands}`);
+    if (names.join('\n') !== meta.classes.map((c) => c.name).join('\n')) throw new GeosegError(`${values.data}: classes (${names.join(', ')}) differ from the checkpoint's (${meta.classes.map((c) => c.name).join(', ')})`);
+    const valTiles = split === 'all' ? ds.tiles.map((t) => t.id) : ((ds.split as { val?: number[] } | null)?.val ?? []);
+    if (valTiles.length === 0) throw new GeosegError(`${values.data}: no validation split (run geoseg split, or pass --split all)`);
+    const units = evalUnits(ds, valTiles);
+    const progress = new Progress('eval', units.length, 'scenes', !values.json);
+    const r = evaluate(model, String(values.data), ds, units, meta.normalization, { window, overlap, batch, blend: blend as 'hann', tta }, () => progress.tick());
+    model.dispose();
+    const result = { checkpoint: dir, step: meta.step, dataset: String(values.data), split, tta, scenes: r.scenes, seconds: r.seconds, classes: names, ...r.metrics, matrix: r.matrix };
+    return {
+      result,
+      text: [`checkpoint ${dir} (step ${meta.step}) on ${r.scenes} ${split} scene(s), tta ${ttaText}, ${r.seconds.toFixed(1)} s`, formatMetricsTable(r.metrics, names)].join('\n'),
+    };
+  },
+};

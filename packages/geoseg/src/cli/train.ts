@@ -1,0 +1,47 @@
+// geoseg train --config run.yaml [--resume]: train a model; Ctrl-C saves a checkpoint and exits.
+import { readTrainConfig } from '../train/config.js';
+import { train } from '../train/trainer.js';
+import { formatMetricsTable } from '../metrics/index.js';
+import { UsageError, type Command } from './command.js';
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train a model from a run config (checkpoints, log, validation; --resume continues)',
+  usage: [
+    'geoseg train --config run.yaml [--resume] [--json]',
+    '  Writes <out>/config.json, <out>/log.jsonl and <out>/checkpoints/{latest,best}/',
+    '  (model.safetensors, optimizer.safetensors, meta.json). Ctrl-C saves latest and exits;',
+    '  --resume continues from latest exactly as an uninterrupted run.',
+  ].join('\n'),
+  options: {
+    config: { type: 'string' },
+    resume: { type: 'boolean' },
+  },
+  async run(values) {
+    if (!values.config) throw new UsageError('--config is required (see geoseg train --help)');
+    const where = String(values.config);
+    const cfg = readTrainConfig(where);
+    let interrupted = false;
+    const onSigint = () => {
+      if (interrupted) process.exit(130); // a second Ctrl-C: stop now
+      interrupted = true;
+      process.stderr.write('\ngeoseg: interrupted; saving a checkpoint (Ctrl-C again to quit at once)\n');
+    };
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
+    try {
+      const s = await train(cfg, { resume: Boolean(values.resume), progress: !values.json, where, shouldStop: () => interrupted });
+      const lines = [
+        `${s.stoppedEarly ? 'stopped' : 'trained'} at step ${s.steps} (${s.steps - s.startedAt} this run, ${s.itPerSecond.toFixed(2)} it/s, ${s.trainSeconds.toFixed(0)} s); last loss ${s.lastLoss.toFixed(4)}`,
+        `data: waited ${s.dataWaitSeconds.toFixed(2)} s for files, ${s.assembleSeconds.toFixed(1)} s assembling batches`,
+      ];
+      if (s.lastEval) lines.push(`validation (${s.lastEval.scenes} scenes):`, formatMetricsTable(s.lastEval.metrics, s.classes));
+      if (s.best) lines.push(`best mIoU ${(100 * s.best.value).toFixed(2)}% at step ${s.best.step}`);
+      lines.push(`run folder: ${s.out}`);
+      return { result: s, text: lines.join('\n'), exitCode: s.stoppedEarly ? 130 : 0 };
+    } finally {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+    }
+  },
+};

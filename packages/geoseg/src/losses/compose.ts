@@ -1,0 +1,87 @@
+// Weighted sums of losses from a spec, and the auxiliary-head wrapper.
+import * as torch from '@geoseg/torch';
+import type { Tensor } from '@geoseg/torch';
+import { ModelConfigError } from '../errors.js';
+import { formatValue, parseLossOptions } from './options.js';
+import { LOSS_NAMES, LOSSES, type LossDefinition } from './registry.js';
+import { parseLossSpec, type LossTerm } from './spec.js';
+
+/** Options for every term that takes them (a term's own options win): ignoreIndex, classWeights, … */
+export interface CommonLossOptions {
+  ignoreIndex?: number;
+  classWeights?: readonly number[];
+  [option: string]: unknown;
+}
+
+export interface LossContext {
+  /** Training progress in [0, 1], for losses that change over training (noisy). */
+  progress?: number;
+}
+
+export interface LossResult {
+  /** Σ weight · term: the scalar to backpropagate. */
+  total: Tensor;
+  /** Each term's unweighted value, by loss name (plus `aux` from withAux). */
+  terms: Record<string, Tensor>;
+}
+
+export type CompositeLoss = (logits: Tensor, target: Tensor, ctx?: LossContext) => LossResult;
+
+/** Logits of a model with an optional auxiliary head (as `forwardWithAux` returns them). */
+export interface LogitsWithAux {
+  out: Tensor;
+  aux?: Tensor;
+}
+
+export type AuxLoss = (logits: LogitsWithAux, target: Tensor, ctx?: LossContext) => LossResult;
+
+const optionsOf = (def: LossDefinition) => Object.keys(def.schema.shape);
+
+/**
+ * A loss from a spec ("ce + 0.5 * dice", or the array form with per-term options). Common options
+ * go to every term whose loss has that option; an option no loss has is an error.
+ */
+export function createLoss(spec: string | readonly LossTerm[], common: CommonLossOptions = {}): CompositeLoss {
+  const known = new Set(LOSS_NAMES.flatMap((n) => optionsOf(LOSSES[n])));
+  for (const key of Object.keys(common)) {
+    if (!known.has(key)) throw new ModelConfigError(`createLoss: unknown common option ${JSON.stringify(key)} (options of the losses: ${[...known].join(', ')})`);
+  }
+  const terms = parseLossSpec(spec).map((term) => {
+    const def: LossDefinition = LOSSES[term.name];
+    const own = optionsOf(def);
+    const shared = Object.entries(common).filter(([key, value]) => own.includes(key) && value !== undefined);
+    const options: Record<string, unknown> = { ...Object.fromEntries(shared), ...term.options };
+    parseLossOptions(term.name, def.schema.partial(), options); // fail now, not at the first batch
+    return { ...term, def, options, takesProgress: own.includes('progress') && !('progress' in options) };
+  });
+  return (logits, target, ctx = {}) => torch.tidy(() => {
+    const values: Record<string, Tensor> = {};
+    let total: Tensor | null = null;
+    for (const term of terms) {
+      const options = term.takesProgress && ctx.progress !== undefined ? { ...term.options, progress: ctx.progress } : term.options;
+      const value = term.def.fn(logits, target, options);
+      values[term.name] = value;
+      const weighted = value.mul(term.weight);
+      total = total ? total.add(weighted) : weighted;
+    }
+    return { total: total!, terms: values };
+  });
+}
+
+/**
+ * Add an auxiliary head's loss: loss(out) + auxWeight · loss(aux). aux logits at a lower
+ * resolution are upsampled (bilinear, align_corners false) to the target's size first.
+ */
+export function withAux(loss: CompositeLoss, auxWeight: number): AuxLoss {
+  if (typeof auxWeight !== 'number' || !Number.isFinite(auxWeight) || auxWeight < 0) {
+    throw new ModelConfigError(`withAux: auxWeight = ${formatValue(auxWeight)}: expected a finite number >= 0`);
+  }
+  return ({ out, aux }, target, ctx) => torch.tidy(() => {
+    const main = loss(out, target, ctx);
+    if (!aux || auxWeight === 0) return main;
+    const [h, w] = [target.shape[1]!, target.shape[2]!];
+    const sized = aux.shape[2] === h && aux.shape[3] === w ? aux : torch.upsampleBilinear2d(aux, [h, w], false);
+    const auxiliary = loss(sized, target, ctx);
+    return { total: main.total.add(auxiliary.total.mul(auxWeight)), terms: { ...main.terms, aux: auxiliary.total } };
+  });
+}

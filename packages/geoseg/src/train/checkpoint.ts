@@ -1,0 +1,105 @@
+// Checkpoints: a folder with model.safetensors, optimizer.safetensors and meta.json (config,
+// classes, normalization, step, optimizer/scheduler state, best metric). Written to a temporary
+// folder and swapped in by rename, so a crash at any moment leaves the previous checkpoint
+// readable (as `<dir>` or, between the two renames, `<dir>.old`).
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import * as torch from '@geoseg/torch';
+import { optim, type Tensor } from '@geoseg/torch';
+import { GeosegError } from '../errors.js';
+import { createModel, type ModelConfig, type SegmentationModel } from '../models/index.js';
+
+export interface CheckpointMeta {
+  format: 'geoseg-checkpoint';
+  version: 1;
+  savedAt: string;
+  step: number;
+  /** Training seconds so far (evaluation excluded). */
+  elapsedSeconds: number;
+  model: ModelConfig;
+  classes: { id: number; name: string; color: [number, number, number] }[];
+  ignoreIndex: number;
+  bands: number;
+  dtype: string;
+  /** Raw-value statistics: normalized = (raw - mean) / std; `scale` brings raw values to about [0, 1]. */
+  normalization: { mean: number[]; std: number[]; scale: number[] };
+  config: unknown;
+  optimizer: optim.OptimizerStateDict | null;
+  scheduler: unknown;
+  best: { metric: 'mIoU'; value: number; step: number } | null;
+  lastEval: { step: number; mIoU: number } | null;
+}
+
+const FILES = ['model.safetensors', 'meta.json'];
+
+export function saveCheckpoint(dir: string, model: SegmentationModel, optimizer: optim.OptimizerLike | null, meta: Omit<CheckpointMeta, 'format' | 'version' | 'savedAt' | 'optimizer'>): void {
+  mkdirSync(dirname(dir), { recursive: true });
+  const tmp = join(dirname(dir), `.${basename(dir)}.${process.pid}.tmp`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  try {
+    torch.saveSafetensors(join(tmp, 'model.safetensors'), model.stateDict());
+    let optimizerJson: optim.OptimizerStateDict | null = null;
+    if (optimizer) {
+      const { tensors, json } = optim.optimizerStateToTensors(optimizer.stateDict());
+      torch.saveSafetensors(join(tmp, 'optimizer.safetensors'), tensors);
+      optimizerJson = json;
+    }
+    const full: CheckpointMeta = { format: 'geoseg-checkpoint', version: 1, savedAt: new Date().toISOString(), ...meta, optimizer: optimizerJson };
+    writeFileSync(join(tmp, 'meta.json'), JSON.stringify(full, null, 1));
+    const old = `${dir}.old`;
+    rmSync(old, { recursive: true, force: true });
+    if (existsSync(dir)) renameSync(dir, old);
+    renameSync(tmp, dir);
+    rmSync(old, { recursive: true, force: true });
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new GeosegError(`${dir}: cannot write checkpoint (${(e as Error).message})`);
+  }
+}
+
+/** The checkpoint folder to read for `path`: a checkpoint, or a run folder (its best, else latest). */
+export function resolveCheckpoint(path: string): string {
+  const candidates = [path, `${path}.old`, join(path, 'checkpoints', 'best'), join(path, 'checkpoints', 'latest'), join(path, 'checkpoints', 'latest.old')];
+  for (const c of candidates) if (existsSync(join(c, 'meta.json'))) return c;
+  if (!existsSync(path)) throw new GeosegError(`${path}: no such checkpoint or run folder`);
+  if (!statSync(path).isDirectory()) throw new GeosegError(`${path}: not a checkpoint folder (expected a folder with model.safetensors and meta.json)`);
+  throw new GeosegError(`${path}: not a checkpoint (no meta.json; expected model.safetensors and meta.json, or a run folder with checkpoints/)`);
+}
+
+export interface LoadedCheckpoint {
+  dir: string;
+  meta: CheckpointMeta;
+  model: SegmentationModel;
+  /** Optimizer tensors (for resuming), when the checkpoint has them. */
+  optimizerTensors: Record<string, Tensor> | null;
+}
+
+export function loadCheckpoint(path: string, { withOptimizer = false } = {}): LoadedCheckpoint {
+  const dir = resolveCheckpoint(path);
+  for (const f of FILES) if (!existsSync(join(dir, f))) throw new GeosegError(`${dir}: incomplete checkpoint (${f} is missing)`);
+  let meta: CheckpointMeta;
+  try {
+    meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as CheckpointMeta;
+  } catch (e) {
+    throw new GeosegError(`${join(dir, 'meta.json')}: not valid JSON (${(e as Error).message})`);
+  }
+  if (meta.format !== 'geoseg-checkpoint') throw new GeosegError(`${join(dir, 'meta.json')}: not a geoseg checkpoint (format is ${JSON.stringify(meta.format)})`);
+  const model = createModel(meta.model);
+  let weights: Record<string, Tensor>;
+  try {
+    weights = torch.loadSafetensors(join(dir, 'model.safetensors'));
+  } catch (e) {
+    throw new GeosegError(`${join(dir, 'model.safetensors')}: cannot read (${(e as Error).message})`);
+  }
+  try {
+    model.loadStateDict(weights);
+  } catch (e) {
+    throw new GeosegError(`${join(dir, 'model.safetensors')}: does not fit the model in meta.json (${(e as Error).message.split('\n')[0]})`);
+  } finally {
+    torch.dispose(weights);
+  }
+  let optimizerTensors: Record<string, Tensor> | null = null;
+  if (withOptimizer && existsSync(join(dir, 'optimizer.safetensors'))) optimizerTensors = torch.loadSafetensors(join(dir, 'optimizer.safetensors'));
+  return { dir, meta, model, optimizerTensors };
+}

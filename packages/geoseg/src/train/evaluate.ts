@@ -1,0 +1,84 @@
+// Evaluation on whole scenes: each validation scene is put back together from its tiles,
+// predicted with sliding windows (the same code path as `geoseg predict` windows, blending and
+// TTA), and compared with its labels in one confusion matrix.
+import * as torch from '@geoseg/torch';
+import type { Tensor } from '@geoseg/torch';
+import type { DatasetJson } from '../data/dataset.js';
+import { assembleScene } from '../data/scene-tiles.js';
+import { predictScene, type WindowOptions } from '../infer/scene-predict.js';
+import { ConfusionMatrix, segmentationMetrics } from '../metrics/index.js';
+import type { SegmentationModel } from '../models/index.js';
+
+/** An evaluation unit: a whole scene (all its tiles in validation), or a single tile. */
+export interface EvalUnit {
+  scene: number;
+  /** Tile id when the split put only some of a scene's tiles in validation. */
+  tile?: number;
+}
+
+/** Whole scenes where the split put every tile in validation; leftover validation tiles alone. */
+export function evalUnits(ds: DatasetJson, valTiles: number[]): EvalUnit[] {
+  const val = new Set(valTiles);
+  const units: EvalUnit[] = [];
+  ds.scenes.forEach((_, s) => {
+    const tiles = ds.tiles.filter((t) => t.scene === s);
+    const inVal = tiles.filter((t) => val.has(t.id));
+    if (inVal.length === 0) return;
+    if (inVal.length === tiles.length) units.push({ scene: s });
+    else for (const t of inVal) units.push({ scene: s, tile: t.id });
+  });
+  return units;
+}
+
+export interface Normalization {
+  mean: number[];
+  std: number[];
+}
+
+/** (raw - mean) / std as float32 [bands, H, W]. */
+export function normalize(image: Tensor, n: Normalization): Tensor {
+  return torch.tidy(() => {
+    const b = image.shape[0];
+    const mean = torch.tensor(n.mean, { shape: [b, 1, 1] });
+    const std = torch.tensor(n.std.map((s) => Math.max(s, 1e-6)), { shape: [b, 1, 1] });
+    return image.to('float32').sub(mean).div(std);
+  });
+}
+
+export interface EvalResult {
+  matrix: number[][];
+  metrics: ReturnType<typeof segmentationMetrics>;
+  scenes: number;
+  seconds: number;
+}
+
+/** Evaluate `model` on units of a prepared dataset (scenes cached by the caller if wanted). */
+export function evaluate(model: SegmentationModel, folder: string, ds: DatasetJson, units: EvalUnit[], norm: Normalization, opts: WindowOptions,
+  onUnit?: (done: number) => void): EvalResult {
+  const started = Date.now();
+  const wasTraining = model.training;
+  model.eval();
+  const cm = new ConfusionMatrix(ds.classes.length, ds.ignoreIndex);
+  try {
+    units.forEach((u, i) => {
+      torch.tidy(() => {
+        let { image, mask } = assembleScene(folder, ds, u.scene);
+        if (u.tile !== undefined) {
+          const t = ds.tiles[u.tile];
+          const sc = ds.scenes[u.scene];
+          const w = Math.min(ds.tileSize, sc.width - t.x), h = Math.min(ds.tileSize, sc.height - t.y);
+          image = image.narrow(1, t.y, h).narrow(2, t.x, w);
+          mask = mask.narrow(0, t.y, h).narrow(1, t.x, w);
+        }
+        const probs = predictScene(model, normalize(image, norm), opts);
+        cm.update(probs.argmax(0), mask);
+      });
+      onUnit?.(i + 1);
+    });
+    const matrix = cm.toArray();
+    return { matrix, metrics: segmentationMetrics(matrix, ds.classes.map((c) => c.name)), scenes: units.length, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    cm.dispose();
+    model.train(wasTraining);
+  }
+}

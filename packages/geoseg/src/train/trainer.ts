@@ -1,0 +1,229 @@
+// The training loop: config → model, loader, loss, optimizer, schedule; per-iteration progress,
+// a JSONL log, periodic validation on whole scenes, `latest` and `best` checkpoints, exact resume.
+//
+// Determinism: the weights are initialised after torch.manualSeed(seed); iteration k reseeds
+// libtorch with mix32(seed, k) and draws its batch from (seed, k) alone. A run resumed from a
+// checkpoint at step k therefore continues exactly as the uninterrupted run would.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as torch from '@geoseg/torch';
+import { nn, optim, type Tensor } from '@geoseg/torch';
+import { readDataset, type DatasetJson } from '../data/dataset.js';
+import { defaultScale, mix32, TileLoader } from '../data/loader.js';
+import { GeosegError } from '../errors.js';
+import { createLoss } from '../losses/index.js';
+import { createModel, loadEncoderWeights, type ModelConfig, type SegmentationModel } from '../models/index.js';
+import { Progress } from '../progress.js';
+import { buildOptimizer, buildScheduler, classWeights } from './build.js';
+import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
+import type { TrainConfig } from './config.js';
+import { evalUnits, evaluate, type EvalResult } from './evaluate.js';
+
+export interface TrainOptions {
+  /** Continue from `<out>/checkpoints/latest`. */
+  resume?: boolean;
+  progress?: boolean;
+  /** Name of the config in messages. */
+  where?: string;
+  /** Checked after every iteration; true stops the run cleanly (a checkpoint is saved). */
+  shouldStop?: () => boolean;
+}
+
+export interface TrainSummary {
+  out: string;
+  steps: number;
+  startedAt: number;
+  stoppedEarly: boolean;
+  trainSeconds: number;
+  itPerSecond: number;
+  /** Seconds the loop waited for tile files, and spent assembling batches (crops, augmentation). */
+  dataWaitSeconds: number;
+  assembleSeconds: number;
+  lastLoss: number;
+  best: CheckpointMeta['best'];
+  lastEval: EvalResult | null;
+  classes: string[];
+}
+
+interface Split { val: number[] }
+
+function splitOf(ds: DatasetJson): number[] {
+  return ((ds.split as Split | null)?.val ?? []).slice();
+}
+
+/** A state dict from safetensors or a PyTorch file (torch.save of a state dict). */
+function readWeights(path: string): Record<string, Tensor> {
+  if (!existsSync(path)) throw new GeosegError(`${path}: encoder weights file not found`);
+  try {
+    return path.endsWith('.safetensors') ? torch.loadSafetensors(path) : (torch.load(path) as Record<string, Tensor>);
+  } catch (e) {
+    throw new GeosegError(`${path}: cannot read encoder weights (${(e as Error).message.split('\n')[0]})`);
+  }
+}
+
+export function modelConfigOf(cfg: TrainConfig, ds: DatasetJson): ModelConfig {
+  const { encoderWeights: _w, ...m } = cfg.model;
+  return { ...m, classes: ds.classes.length, inChannels: ds.bands };
+}
+
+export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
+  const where = opts.where ?? 'config';
+  if (cfg.train.threads) torch.setNumThreads(cfg.train.threads);
+  const ds = readDataset(cfg.data.dataset);
+  const val = splitOf(ds);
+  const inVal = new Set(val);
+  const trainTiles = ds.tiles.map((t) => t.id).filter((id) => !inVal.has(id));
+  const units = evalUnits(ds, val);
+  const scale = cfg.data.scale ? new Array(ds.bands).fill(cfg.data.scale) : defaultScale(ds);
+  const sampling = ds.sampling as { weights?: number[]; rareClasses?: number[] } | null;
+  if (cfg.data.sampling === 'dataset' && !sampling?.weights) throw new GeosegError(`${where}: data.sampling: 'dataset' but ${cfg.data.dataset} has no sampling weights (run geoseg split --sampling ...)`);
+  const loader = new TileLoader(cfg.data.dataset, ds, {
+    tiles: trainTiles, crop: cfg.data.crop, batch: cfg.data.batch, seed: cfg.train.seed, augmentation: cfg.augmentation,
+    weights: cfg.data.sampling === 'dataset' ? sampling!.weights : null, rareClasses: sampling?.rareClasses ?? [], rareCropCandidates: cfg.data.rareCropCandidates, scale,
+  });
+
+  const modelConfig = modelConfigOf(cfg, ds);
+  torch.manualSeed(cfg.train.seed);
+  let model: SegmentationModel;
+  let start = 0;
+  let elapsedBefore = 0;
+  let best: CheckpointMeta['best'] = null;
+  const ckptDir = join(cfg.out, 'checkpoints');
+  const latest = join(ckptDir, 'latest');
+  let resumed: ReturnType<typeof loadCheckpoint> | null = null;
+  if (opts.resume) {
+    resumed = loadCheckpoint(latest, { withOptimizer: true });
+    model = resumed.model;
+    start = resumed.meta.step;
+    elapsedBefore = resumed.meta.elapsedSeconds;
+    best = resumed.meta.best;
+  } else {
+    model = createModel(modelConfig);
+    if (cfg.model.encoderWeights) loadEncoderWeights(model.encoder, readWeights(cfg.model.encoderWeights));
+  }
+  if (cfg.train.device !== 'cpu') model.to(cfg.train.device as torch.Device);
+  const optimizer = buildOptimizer(model.parameters(), cfg.optimizer);
+  const schedule = buildScheduler(optimizer, cfg, where);
+  if (resumed) {
+    if (resumed.meta.optimizer && resumed.optimizerTensors) {
+      optimizer.loadStateDict(optim.optimizerStateFromTensors(resumed.optimizerTensors, resumed.meta.optimizer));
+      torch.dispose(resumed.optimizerTensors);
+    }
+    if (resumed.meta.scheduler && schedule.scheduler) schedule.scheduler.loadStateDict(resumed.meta.scheduler as optim.SchedulerStateDict);
+  }
+  const weights = classWeights(cfg, ds, val, where);
+  const loss = createLoss(cfg.loss, { ignoreIndex: ds.ignoreIndex, classWeights: weights ?? undefined });
+
+  mkdirSync(cfg.out, { recursive: true });
+  writeFileSync(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 1));
+  const logFile = join(cfg.out, 'log.jsonl');
+  // On resume, drop log lines past the checkpoint (they will be produced again).
+  if (opts.resume && existsSync(logFile)) {
+    const kept = readFileSync(logFile, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step <= start);
+    writeFileSync(logFile, kept.map((l) => `${l}\n`).join(''));
+  } else if (!opts.resume) writeFileSync(logFile, '');
+  const log = (entry: Record<string, unknown>) => appendFileSync(logFile, `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+
+  const norm = { mean: ds.normalization.mean, std: ds.normalization.std, scale };
+  let lastEval: EvalResult | null = null;
+  const metaBase = (step: number, elapsed: number): Omit<CheckpointMeta, 'format' | 'version' | 'savedAt' | 'optimizer'> => ({
+    step, elapsedSeconds: elapsed, model: modelConfig, classes: ds.classes, ignoreIndex: ds.ignoreIndex, bands: ds.bands, dtype: ds.dtype,
+    normalization: norm, config: cfg, scheduler: schedule.scheduler?.stateDict() ?? null, best,
+    lastEval: lastEval ? { step, mIoU: lastEval.metrics.mIoU } : null,
+  });
+
+  const maxSteps = cfg.train.iterations ?? Infinity;
+  const budget = cfg.train.minutes !== undefined ? cfg.train.minutes * 60 : Infinity;
+  const progress = new Progress('train', Number.isFinite(maxSteps) ? maxSteps - start : Math.round(budget - elapsedBefore), Number.isFinite(maxSteps) ? 'it' : 's', opts.progress ?? false);
+  const runEval = (step: number) => {
+    if (units.length === 0) return;
+    const result = evaluate(model, cfg.data.dataset, ds, units, norm, cfg.eval);
+    lastEval = result;
+    log({ type: 'eval', step, mIoU: result.metrics.mIoU, pixelAccuracy: result.metrics.pixelAccuracy, iou: result.metrics.iou, matrix: result.matrix, seconds: result.seconds });
+    if (schedule.scheduler instanceof optim.ReduceLROnPlateau) schedule.scheduler.step(result.metrics.mIoU);
+    if (!best || result.metrics.mIoU > best.value) {
+      best = { metric: 'mIoU', value: result.metrics.mIoU, step };
+      saveCheckpoint(join(ckptDir, 'best'), model, null, metaBase(step, elapsed));
+    }
+  };
+
+  let step = start;
+  let elapsed = elapsedBefore;
+  let dataWait = 0;
+  let assembleTime = 0;
+  let lossSum = 0;
+  let lossCount = 0;
+  let lastLoss = NaN;
+  let stoppedEarly = false;
+  const loopStart = performance.now();
+  let segmentStart = performance.now();
+  let next = loader.fetch(step + 1);
+  model.train();
+  try {
+    while (step < maxSteps && elapsed < budget) {
+      const k = step + 1;
+      const t0 = performance.now();
+      const files = await next;
+      const t1 = performance.now();
+      next = k < maxSteps ? loader.fetch(k + 1) : Promise.resolve([]); // read the next batch while this one computes
+      torch.manualSeed(mix32(cfg.train.seed, k, 1));
+      const value = torch.tidy(() => {
+        const batch = loader.assemble(k, files);
+        assembleTime += (performance.now() - t1) / 1000;
+        const progressFraction = Number.isFinite(maxSteps) ? k / maxSteps : elapsed / budget;
+        const { out, aux } = model.forwardWithAux(batch.images);
+        let total = loss(out, batch.masks, { progress: progressFraction }).total;
+        if (aux && cfg.auxWeight > 0) {
+          const up = aux.shape[2] === out.shape[2] ? aux : nn.functional.interpolate(aux, { size: [out.shape[2], out.shape[3]], mode: 'bilinear', alignCorners: false });
+          total = total.add(loss(up, batch.masks, { progress: progressFraction }).total.mul(cfg.auxWeight));
+        }
+        optimizer.zeroGrad();
+        total.backward();
+        optimizer.step();
+        return total.item();
+      });
+      if (!Number.isFinite(value)) throw new GeosegError(`iteration ${k}: the loss is ${value} (lower the learning rate, or check the labels and class weights)`);
+      if (schedule.perIteration) schedule.scheduler?.step();
+      dataWait += (t1 - t0) / 1000;
+      step = k;
+      lastLoss = value;
+      lossSum += value;
+      lossCount++;
+      const now = performance.now();
+      elapsed += (now - segmentStart) / 1000;
+      segmentStart = now;
+      const lr = optimizer.paramGroups[0].lr;
+      const rate = (step - start) / ((now - loopStart) / 1000);
+      const status = `loss ${value.toFixed(4)} lr ${lr.toExponential(2)}`;
+      if (Number.isFinite(maxSteps)) progress.tick(1, status);
+      else progress.set(Math.min(elapsed - elapsedBefore, budget - elapsedBefore), `${status} ${rate.toFixed(2)} it/s (step ${step})`);
+      if (step % cfg.train.logEvery === 0) {
+        log({ type: 'train', step, loss: lossSum / lossCount, lr, itPerSecond: rate, dataWaitSeconds: dataWait, elapsedSeconds: elapsed });
+        lossSum = 0;
+        lossCount = 0;
+      }
+      const stop = opts.shouldStop?.() ?? false;
+      if (cfg.train.evalEvery > 0 && step % cfg.train.evalEvery === 0 && step < maxSteps && !stop) {
+        runEval(step);
+        segmentStart = performance.now(); // evaluation time is not training time
+      }
+      if (step % cfg.train.checkpointEvery === 0 || stop) saveCheckpoint(latest, model, optimizer, metaBase(step, elapsed));
+      if (stop) {
+        stoppedEarly = true;
+        break;
+      }
+    }
+    await next.catch(() => undefined);
+    if (!stoppedEarly) {
+      runEval(step);
+      saveCheckpoint(latest, model, optimizer, metaBase(step, elapsed));
+    }
+  } finally {
+    loader.dispose();
+  }
+  const trainSeconds = elapsed - elapsedBefore;
+  return {
+    out: cfg.out, steps: step, startedAt: start, stoppedEarly, trainSeconds, itPerSecond: (step - start) / Math.max(trainSeconds, 1e-9),
+    dataWaitSeconds: dataWait, assembleSeconds: assembleTime, lastLoss, best, lastEval, classes: ds.classes.map((c) => c.name),
+  };
+}
