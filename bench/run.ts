@@ -7,6 +7,7 @@ import * as torch from '@geoseg/torch';
 import { opOverhead } from './op-overhead.js';
 import { unetStep } from './unet-step.js';
 import { modelsBench } from './models.js';
+import { dubaiBench } from './dubai.js';
 
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const only = process.argv[2];
@@ -28,6 +29,8 @@ if (!only || only === 'unet') {
 if (!only || only === 'models') {
   results.models = await modelsBench(threads);
 }
+// The Dubai training comparison takes ~an hour: only when asked (`npm run bench -- dubai`).
+if (only === 'dubai') results.dubai = await dubaiBench();
 const file = join(dirname(fileURLToPath(import.meta.url)), 'results.json');
 writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
 console.log(JSON.stringify(results));

@@ -8,8 +8,9 @@ import { splitCommand } from './split.js';
 import { statsCommand } from './stats.js';
 import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
+import { predictCommand } from './predict.js';
 
-const COMMANDS: Command[] = [prepareCommand, statsCommand, splitCommand, trainCommand, evalCommand, modelsCommand];
+const COMMANDS: Command[] = [prepareCommand, statsCommand, splitCommand, trainCommand, evalCommand, predictCommand, modelsCommand];
 
 function help(): string {
   return ['usage: geoseg <command> [options]', '', 'commands:', ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), '',

@@ -1,0 +1,93 @@
+// geoseg predict: a checkpoint + a scene of any size → a class COG (and optional confidence,
+// probabilities, polygons), streamed window row by window row.
+import { BLEND_MODES, type BlendMode } from '../infer/blend.js';
+import { predict } from '../infer/predict.js';
+import { UsageError, type Command } from './command.js';
+
+function positiveInt(name: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
+  return n;
+}
+
+export const predictCommand: Command = {
+  name: 'predict',
+  summary: 'predict a scene of any size to a class COG (streamed; TTA, blending, post-processing, polygons)',
+  usage: [
+    'geoseg predict --checkpoint <run|checkpoint dir> --input scene.tif --output classes.tif',
+    '               [--window 512] [--overlap 0.25] [--batch 4] [--blend hann|linear|uniform]',
+    '               [--tta none|flip|d4|lr,tb,transpose,...] [--confidence conf.tif] [--probabilities probs.tif]',
+    '               [--sieve N] [--fill-holes N] [--open R] [--close R] [--post-classes 1,3]',
+    '               [--vector out.geojson|out.gpkg] [--simplify T]',
+    '               [--overwrite] [--resume] [--device cpu|cuda] [--json]',
+    '  Memory is bounded by window × scene width × classes. An interrupted run (Ctrl-C, crash) keeps its',
+    '  finished rows; --resume continues it.',
+  ].join('\n'),
+  options: {
+    checkpoint: { type: 'string' },
+    input: { type: 'string' },
+    output: { type: 'string' },
+    window: { type: 'string', default: '512' },
+    overlap: { type: 'string', default: '0.25' },
+    batch: { type: 'string', default: '4' },
+    blend: { type: 'string', default: 'hann' },
+    tta: { type: 'string', default: 'none' },
+    confidence: { type: 'string' },
+    probabilities: { type: 'string' },
+    sieve: { type: 'string' },
+    'fill-holes': { type: 'string' },
+    open: { type: 'string' },
+    close: { type: 'string' },
+    'post-classes': { type: 'string' },
+    vector: { type: 'string' },
+    simplify: { type: 'string' },
+    overwrite: { type: 'boolean' },
+    resume: { type: 'boolean' },
+    device: { type: 'string', default: 'cpu' },
+  },
+  async run(values) {
+    for (const name of ['checkpoint', 'input', 'output']) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg predict --help)`);
+    const window = Number(values.window);
+    if (!Number.isInteger(window) || window < 32 || window % 32 !== 0) throw new UsageError(`--window must be a multiple of 32, got '${values.window}'`);
+    const overlap = Number(values.overlap);
+    if (!(overlap >= 0 && overlap < 1)) throw new UsageError(`--overlap must be in [0, 1), got '${values.overlap}'`);
+    const blend = String(values.blend) as BlendMode;
+    if (!BLEND_MODES.includes(blend)) throw new UsageError(`--blend must be one of ${BLEND_MODES.join(', ')}, got '${blend}'`);
+    const ttaText = String(values.tta);
+    const postClasses = values['post-classes'] === undefined ? undefined : String(values['post-classes']).split(',').map((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new UsageError(`--post-classes takes class ids (e.g. 1,3), got '${v}'`);
+      return n;
+    });
+    const simplify = values.simplify === undefined ? 0 : Number(values.simplify);
+    if (!(simplify >= 0)) throw new UsageError(`--simplify must be a tolerance ≥ 0 in CRS units, got '${values.simplify}'`);
+    let interrupted = false;
+    const onSigint = () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      process.stderr.write('\ngeoseg: interrupted; finishing the current strip (--resume continues)\n');
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const s = await predict({
+        checkpoint: String(values.checkpoint), input: String(values.input), output: String(values.output),
+        window, overlap, batch: positiveInt('batch', values.batch), blend, tta: ttaText.includes(',') ? ttaText.split(',') : ttaText,
+        confidence: values.confidence as string | undefined, probabilities: values.probabilities as string | undefined,
+        post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },
+        vector: values.vector as string | undefined, simplify, overwrite: Boolean(values.overwrite), resume: Boolean(values.resume),
+        progress: !values.json, device: String(values.device), shouldStop: () => interrupted,
+      });
+      if (s.stopped) return { result: s, text: `stopped; finished rows are kept (run again with --resume)`, exitCode: 130 };
+      const total = s.classes.reduce((a, c) => a + c.pixels, 0) || 1;
+      const lines = [
+        `${s.output}: ${s.width} × ${s.height} px, ${s.windows} windows in ${s.seconds.toFixed(1)} s (${s.megapixelsPerSecond.toFixed(2)} Mpx/s), peak RSS ${s.peakRssMB.toFixed(0)} MB`,
+        ...s.classes.map((c) => `  ${c.name.padEnd(16)} ${(100 * c.pixels / total).toFixed(2).padStart(6)}%${c.area !== null ? `  ${c.area.toFixed(1)} CRS units²` : ''}`),
+      ];
+      for (const [what, p] of [['confidence', s.confidence], ['probabilities', s.probabilities], ['polygons', s.vector]] as const) if (p) lines.push(`${what}: ${p}`);
+      return { result: s, text: lines.join('\n') };
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  },
+};

@@ -1,0 +1,372 @@
+// Streaming prediction of scenes of any size. Windows are planned over the scene row by row; a row
+// of windows is read through GDAL (asynchronously, while the previous row computes), predicted in
+// batches under inference mode, and its blended probabilities are accumulated into a strip
+// buffer one window tall. Rows that no later window touches are flushed to the outputs at once,
+// so memory is bounded by window × scene width × classes whatever the scene's height.
+//
+// Outputs go to a work folder beside the output (`.<name>.geoseg-partial/`) with a state file
+// written after every flushed strip: `resume` continues an interrupted run from there. The final
+// COGs are made from the finished work rasters and renamed into place.
+import gdal from 'gdal-async';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import * as torch from '@geoseg/torch';
+import type { Tensor } from '@geoseg/torch';
+import { planTiles } from '../data/tiling.js';
+import { GeosegError } from '../errors.js';
+import { Progress } from '../progress.js';
+import { Raster, type Window } from '../raster/index.js';
+import { loadCheckpoint, type CheckpointMeta } from '../train/checkpoint.js';
+import type { SegmentationModel } from '../models/index.js';
+import { blendProfile, type BlendMode } from './blend.js';
+import { postprocess, type PostprocessOptions } from './postprocess.js';
+import { predictWindows } from './scene-predict.js';
+import { ttaTransforms } from './tta.js';
+import { vectorize } from './vectorize.js';
+
+export interface PredictOptions {
+  checkpoint: string;
+  input: string;
+  output: string;
+  window?: number;
+  overlap?: number;
+  batch?: number;
+  blend?: BlendMode;
+  tta?: string | string[];
+  /** Also write the winning probability (uint8, 0–255) here. */
+  confidence?: string | null;
+  /** Also write every class's probability (uint8 bands, 0–255) here. */
+  probabilities?: string | null;
+  post?: PostprocessOptions;
+  /** Polygons of each class (.geojson or .gpkg). */
+  vector?: string | null;
+  simplify?: number;
+  overwrite?: boolean;
+  resume?: boolean;
+  progress?: boolean;
+  device?: string;
+  /** Checked after every strip; true stops (the work folder is kept for --resume). */
+  shouldStop?: () => boolean;
+}
+
+export interface PredictSummary {
+  output: string;
+  confidence: string | null;
+  probabilities: string | null;
+  vector: string | null;
+  width: number;
+  height: number;
+  windows: number;
+  seconds: number;
+  megapixelsPerSecond: number;
+  peakRssMB: number;
+  resumedFromRow: number;
+  stopped: boolean;
+  /** Per class: pixels and area in CRS units² (null without a geotransform). */
+  classes: { id: number; name: string; pixels: number; area: number | null }[];
+}
+
+const NODATA_CLASS = 255;
+const SUPPORTED_TYPES = new Set(['Byte', 'Int8', 'UInt16', 'Int16', 'UInt32', 'Int32', 'Float32', 'Float64']);
+
+interface WorkState {
+  version: 1;
+  key: string;
+  /** Window rows fully processed and flushed. */
+  rowsDone: number;
+  /** Scene rows written to the work rasters. */
+  flushedTo: number;
+}
+
+/** Start offsets along one axis (same rule as the tiler: the last one snapped to the border). */
+function axisStarts(size: number, window: number, overlap: number): number[] {
+  return [...new Set(planTiles(size, 1, { tile: window, overlap, minTile: 32 }).map((w) => w.x))];
+}
+
+function checkWritable(path: string, overwrite: boolean): void {
+  const folder = dirname(path);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new GeosegError(`${path}: output folder ${folder} does not exist`);
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch {
+    throw new GeosegError(`${path}: output folder ${folder} is not writable`);
+  }
+  if (existsSync(path) && !overwrite) throw new GeosegError(`${path}: already exists (pass --overwrite to replace it)`);
+}
+
+function createWorkRaster(path: string, width: number, height: number, bands: number, info: Raster['info']): gdal.Dataset {
+  const ds = gdal.open(path, 'w', 'GTiff', width, height, bands, 'Byte', ['TILED=YES', 'COMPRESS=DEFLATE', 'BIGTIFF=IF_SAFER']);
+  if (info.geoTransform) ds.geoTransform = info.geoTransform;
+  if (info.crs) ds.srs = gdal.SpatialReference.fromWKT(info.crs);
+  return ds;
+}
+
+/** Per-band normalization tensors [bands, 1, 1]. */
+function normalizer(meta: CheckpointMeta): { mean: Tensor; std: Tensor } {
+  const b = meta.bands;
+  return {
+    mean: torch.tensor(meta.normalization.mean, { shape: [b, 1, 1] }).keep(),
+    std: torch.tensor(meta.normalization.std.map((s) => Math.max(s, 1e-6)), { shape: [b, 1, 1] }).keep(),
+  };
+}
+
+export async function predict(opts: PredictOptions): Promise<PredictSummary> {
+  const started = performance.now();
+  const S = opts.window ?? 512;
+  const overlap = opts.overlap ?? 0.25;
+  const batch = opts.batch ?? 4;
+  const blend = opts.blend ?? 'hann';
+  const tta = opts.tta ?? 'none';
+  if (!Number.isInteger(S) || S < 32 || S % 32 !== 0) throw new GeosegError(`window ${S} is not a multiple of 32 (e.g. 256, 512, 1024)`);
+  if (!(overlap >= 0 && overlap < 1)) throw new GeosegError(`overlap ${overlap} must be a fraction in [0, 1)`);
+  ttaTransforms(tta); // validates
+  const output = resolve(opts.output);
+  const extra = [opts.confidence, opts.probabilities, opts.vector].filter((p): p is string => !!p).map((p) => resolve(p));
+  for (const p of [output, ...extra]) checkWritable(p, opts.overwrite ?? false);
+
+  const { model, meta, dir } = loadCheckpoint(opts.checkpoint);
+  if (opts.device && opts.device !== 'cpu') model.to(opts.device as torch.Device);
+  model.eval();
+  const raster = await Raster.open(opts.input);
+  const info = raster.info;
+  const work = join(dirname(output), `.${basename(output)}.geoseg-partial`);
+  let classesDs: gdal.Dataset | null = null;
+  let confDs: gdal.Dataset | null = null;
+  let probDs: gdal.Dataset | null = null;
+  const norm = normalizer(meta);
+  try {
+    if (info.bandCount !== meta.bands) throw new GeosegError(`${opts.input}: has ${info.bandCount} bands, the model ${dir} takes ${meta.bands}`);
+    const badType = info.dataTypes.find((t) => !SUPPORTED_TYPES.has(t));
+    if (badType) throw new GeosegError(`${opts.input}: band data type ${badType} cannot be fed to the model (real-valued bands only)`);
+    const { width: W, height: H } = info;
+    const K = meta.classes.length;
+    const ys = axisStarts(H, S, overlap);
+    const xs = axisStarts(W, S, overlap);
+    const Wacc = Math.max(W, S);
+
+    // Work folder and resume state.
+    const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, step: meta.step, S, overlap, blend, tta, conf: !!opts.confidence, prob: !!opts.probabilities });
+    const stateFile = join(work, 'state.json');
+    let state: WorkState = { version: 1, key, rowsDone: 0, flushedTo: 0 };
+    if (opts.resume && existsSync(stateFile)) {
+      const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as WorkState;
+      if (saved.key !== key) throw new GeosegError(`${output}: the interrupted run used other inputs or options; run without --resume to start over`);
+      state = saved;
+      classesDs = gdal.open(join(work, 'classes.tif'), 'r+');
+      if (opts.confidence) confDs = gdal.open(join(work, 'confidence.tif'), 'r+');
+      if (opts.probabilities) probDs = gdal.open(join(work, 'probabilities.tif'), 'r+');
+    } else {
+      rmSync(work, { recursive: true, force: true });
+      mkdirSync(work);
+      classesDs = createWorkRaster(join(work, 'classes.tif'), W, H, 1, info);
+      if (opts.confidence) confDs = createWorkRaster(join(work, 'confidence.tif'), W, H, 1, info);
+      if (opts.probabilities) probDs = createWorkRaster(join(work, 'probabilities.tif'), W, H, K, info);
+    }
+    const saveState = () => {
+      writeFileSync(`${stateFile}.tmp`, JSON.stringify(state));
+      renameSync(`${stateFile}.tmp`, stateFile);
+    };
+    saveState();
+
+    // Separable blending: window weight w(y)·w(x), so the total weight is a product of sums too.
+    const profile = blendProfile(S, blend).keep();
+    const weight2d = profile.unsqueeze(1).mul(profile.unsqueeze(0)).keep();
+    const colTotal = torch.zeros([Wacc]).keep();
+    for (const x of xs) colTotal.narrow(0, x, S).add_(profile);
+    const nodata = info.nodata[0];
+    const hasNodata = nodata !== null && info.nodata.every((v) => v === nodata);
+
+    const acc = torch.zeros([K, S, Wacc]).keep();
+    const rowTotal = torch.zeros([S]).keep();
+    const invalid = torch.zeros([S, Wacc], { dtype: 'bool' }).keep();
+    const windowsTotal = ys.length * xs.length;
+    const progress = new Progress('predict', windowsTotal, 'windows', opts.progress ?? false);
+    const firstRow = Math.max(0, state.rowsDone - 1); // redo the last row: its carry into the next rows was in memory
+    const doneBefore = state.rowsDone;
+    progress.set(state.rowsDone * xs.length);
+    const readRow = (r: number) => Promise.all(xs.map((x) => raster.read({ x, y: ys[r], width: S, height: S } as Window)));
+    let pending = readRow(firstRow);
+    const classCounts = new Float64Array(K);
+    let stopped = false;
+    try {
+      for (let r = firstRow; r < ys.length; r++) {
+        const y = ys[r];
+        const images = await pending;
+        if (r + 1 < ys.length) pending = readRow(r + 1); // read ahead while this row computes
+        torch.inferenceMode(() => torch.tidy(() => {
+          for (let i = 0; i < xs.length; i += batch) {
+            torch.tidy(() => {
+              const group = images.slice(i, i + batch);
+              const x = torch.stack(group).to('float32').sub(norm.mean).div(norm.std);
+              // Outside the scene (windows larger than it): zeros, i.e. the mean.
+              if (W < S) x.narrow(3, W, S - W).zero_();
+              if (H < S) x.narrow(2, H, S - H).zero_();
+              const p = predictWindows(model, x, tta);
+              group.forEach((img, j) => {
+                const x0 = xs[i + j];
+                acc.narrow(2, x0, S).addcmul_(p.select(0, j), weight2d);
+                if (hasNodata) invalid.narrow(1, x0, S).logicalOr_(img.eq(nodata!).all(0));
+              });
+            });
+          }
+          rowTotal.add_(profile);
+        }));
+        for (const img of images) img.dispose();
+        // Rows [y, next) are complete; the last window row completes the scene.
+        const next = r + 1 < ys.length ? ys[r + 1] : Math.min(H, y + S);
+        const rows = next - y;
+        const skip = Math.max(0, state.flushedTo - y); // already written before an interruption
+        if (rows - skip > 0) {
+          const out = torch.tidy(() => {
+            const probs = acc.narrow(1, skip, rows - skip).narrow(2, 0, W)
+              .div(rowTotal.narrow(0, skip, rows - skip).view([1, -1, 1]).mul(colTotal.narrow(0, 0, W).view([1, 1, -1])));
+            const [conf, cls] = probs.max(0);
+            const classes = cls.to('uint8');
+            const bad = invalid.narrow(0, skip, rows - skip).narrow(1, 0, W);
+            if (hasNodata) classes.maskedFill_(bad, NODATA_CLASS);
+            const counts = torch.bincount(classes.reshape([-1]).to('int64'), null, 256).narrow(0, 0, K);
+            return {
+              classes: classes.contiguous(), counts,
+              conf: confDs ? conf.mul(255).round().to('uint8').maskedFill_(bad, 0).contiguous() : null,
+              probs: probDs ? probs.mul(255).round().to('uint8').contiguous() : null,
+            };
+          });
+          const h = rows - skip;
+          (out.counts.data() as BigInt64Array).forEach((n, k) => { classCounts[k] += Number(n); });
+          await classesDs!.bands.get(1).pixels.writeAsync(0, y + skip, W, h, out.classes.data() as Uint8Array);
+          if (out.conf) await confDs!.bands.get(1).pixels.writeAsync(0, y + skip, W, h, out.conf.data() as Uint8Array);
+          if (out.probs) {
+            for (let k = 0; k < K; k++) {
+              const band = out.probs.select(0, k).contiguous();
+              await probDs!.bands.get(k + 1).pixels.writeAsync(0, y + skip, W, h, band.data() as Uint8Array);
+              band.dispose();
+            }
+          }
+          torch.dispose(out);
+        }
+        // Shift the strip up by `rows`: what the next window row adds to starts at its top.
+        torch.tidy(() => {
+          const keepRows = S - rows;
+          if (keepRows > 0) {
+            acc.narrow(1, 0, keepRows).copy_(acc.narrow(1, rows, keepRows).clone());
+            rowTotal.narrow(0, 0, keepRows).copy_(rowTotal.narrow(0, rows, keepRows).clone());
+            invalid.narrow(0, 0, keepRows).copy_(invalid.narrow(0, rows, keepRows).clone());
+          }
+          acc.narrow(1, keepRows, rows).zero_();
+          rowTotal.narrow(0, keepRows, rows).zero_();
+          invalid.narrow(0, keepRows, rows).fill_(false);
+        });
+        classesDs!.flush();
+        confDs?.flush();
+        probDs?.flush();
+        state = { ...state, rowsDone: Math.max(state.rowsDone, r + 1), flushedTo: Math.max(state.flushedTo, next) };
+        saveState();
+        if (r >= doneBefore) progress.tick(xs.length, `${(((r + 1 - firstRow) * xs.length * S * S) / 1e6 / ((performance.now() - started) / 1000)).toFixed(1)} Mpx/s (windows)`);
+        if (opts.shouldStop?.() && r + 1 < ys.length) {
+          stopped = true;
+          break;
+        }
+      }
+    } finally {
+      await pending.then((imgs) => imgs.forEach((t) => t.dispose()), () => undefined);
+      torch.dispose([acc, rowTotal, invalid, colTotal, profile, weight2d]);
+    }
+    // Resumed runs count only the rows they wrote: recount the finished raster.
+    if (!stopped && firstRow > 0) classCounts.set(await countRaster(classesDs!, K));
+    const palette = meta.classes.map((c) => c.color);
+    classesDs!.close();
+    confDs?.close();
+    probDs?.close();
+    classesDs = confDs = probDs = null;
+    const summaryBase = { width: W, height: H, windows: windowsTotal, resumedFromRow: firstRow };
+    if (stopped) {
+      return { output, confidence: null, probabilities: null, vector: null, ...summaryBase, seconds: (performance.now() - started) / 1000, megapixelsPerSecond: 0, peakRssMB: peakRss(), stopped, classes: [] };
+    }
+
+    // Post-processing on the finished class raster, then COGs renamed into place.
+    if (opts.post && Object.values(opts.post).some((v) => v)) {
+      await postprocess(join(work, 'classes.tif'), K, hasNodata ? NODATA_CLASS : null, opts.post);
+      if (opts.post.sieve || opts.post.fillHoles || opts.post.open || opts.post.close) classCounts.set(await withDataset(join(work, 'classes.tif'), (ds) => countRaster(ds, K)));
+    }
+    await toCog(join(work, 'classes.tif'), output, { palette, nodata: hasNodata ? NODATA_CLASS : null });
+    const confidence = opts.confidence ? resolve(opts.confidence) : null;
+    if (confidence) await toCog(join(work, 'confidence.tif'), confidence, { nodata: hasNodata ? 0 : null });
+    const probabilities = opts.probabilities ? resolve(opts.probabilities) : null;
+    if (probabilities) await toCog(join(work, 'probabilities.tif'), probabilities, {});
+    const vector = opts.vector ? resolve(opts.vector) : null;
+    if (vector) await vectorize(output, vector, meta.classes, { simplify: opts.simplify ?? 0, nodata: hasNodata ? NODATA_CLASS : null, overwrite: opts.overwrite ?? false });
+    rmSync(work, { recursive: true, force: true });
+    const seconds = (performance.now() - started) / 1000;
+    const pixelArea = info.geoTransform ? Math.abs(info.geoTransform[1] * info.geoTransform[5] - info.geoTransform[2] * info.geoTransform[4]) : null;
+    return {
+      output, confidence, probabilities, vector, ...summaryBase, seconds, megapixelsPerSecond: (W * H) / 1e6 / seconds, peakRssMB: peakRss(), stopped,
+      classes: meta.classes.map((c, k) => ({ id: c.id, name: c.name, pixels: classCounts[k], area: pixelArea === null ? null : classCounts[k] * pixelArea })),
+    };
+  } finally {
+    classesDs?.close();
+    confDs?.close();
+    probDs?.close();
+    raster.close();
+    torch.dispose([norm.mean, norm.std]);
+    model.dispose();
+  }
+}
+
+export function peakRss(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+async function withDataset<T>(path: string, fn: (ds: gdal.Dataset) => Promise<T>): Promise<T> {
+  const ds = await gdal.openAsync(path);
+  try {
+    return await fn(ds);
+  } finally {
+    ds.close();
+  }
+}
+
+/** Pixels per class of a class raster, in strips. */
+async function countRaster(ds: gdal.Dataset, K: number): Promise<Float64Array> {
+  const { x: W, y: H } = ds.rasterSize;
+  const counts = new Float64Array(K);
+  for (let y = 0; y < H; y += 512) {
+    const h = Math.min(512, H - y);
+    const data = await ds.bands.get(1).pixels.readAsync(0, y, W, h, new Uint8Array(W * h));
+    torch.tidy(() => {
+      const c = torch.bincount(torch.tensor(data as Uint8Array).to('int64'), null, 256).narrow(0, 0, K).data() as BigInt64Array;
+      c.forEach((n, k) => { counts[k] += Number(n); });
+    });
+  }
+  return counts;
+}
+
+/** A work GeoTIFF → COG at `path` (temp file + rename), with palette / nodata when given. */
+async function toCog(src: string, path: string, { palette, nodata }: { palette?: [number, number, number][]; nodata?: number | null }): Promise<void> {
+  const ds = await gdal.openAsync(src, 'r+');
+  try {
+    const band = ds.bands.get(1);
+    if (nodata !== null && nodata !== undefined) for (let b = 1; b <= ds.bands.count(); b++) ds.bands.get(b).noDataValue = nodata;
+    if (palette) {
+      const table = new gdal.ColorTable(gdal.GPI_RGB);
+      for (let i = 0; i < 256; i++) {
+        const [r, g, b] = palette[i] ?? [0, 0, 0];
+        table.set(i, { c1: r, c2: g, c3: b, c4: i < palette.length ? 255 : 0 });
+      }
+      band.colorTable = table;
+    }
+    ds.flush();
+    const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+    try {
+      const out = await gdal.drivers.get('COG').createCopyAsync(tmp, ds, { COMPRESS: 'DEFLATE', BLOCKSIZE: '512', OVERVIEW_RESAMPLING: palette ? 'MODE' : 'AVERAGE', BIGTIFF: 'IF_SAFER' });
+      out.close();
+      renameSync(tmp, path);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw new GeosegError(`${path}: cannot write (${(e as Error).message})`);
+    }
+  } finally {
+    ds.close();
+  }
+}
+
+export type { SegmentationModel };
