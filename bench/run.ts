@@ -8,6 +8,7 @@ import { opOverhead } from './op-overhead.js';
 import { unetStep } from './unet-step.js';
 import { modelsBench } from './models.js';
 import { dubaiBench } from './dubai.js';
+import { predictBench } from './predict.js';
 
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const only = process.argv[2];
@@ -31,6 +32,8 @@ if (!only || only === 'models') {
 }
 // The Dubai training comparison takes ~an hour: only when asked (`npm run bench -- dubai`).
 if (only === 'dubai') results.dubai = await dubaiBench();
+// Large-scene prediction (8192² and 16384², with a Python reference): ~40 minutes, only when asked.
+if (only === 'predict') results.predict = await predictBench(threads);
 const file = join(dirname(fileURLToPath(import.meta.url)), 'results.json');
 writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
 console.log(JSON.stringify(results));

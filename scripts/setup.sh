@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what geoseg needs and builds it. Idempotent, and fast when nothing is missing.
 #   Debian packages: libtorch-dev, libgdal-dev, build-essential, libopenblas0-pthread (fast BLAS
-#   for libtorch), and with --bench python3-torch and python3-torchvision (the Python references
+#   for libtorch), and with --bench python3-torch, python3-torchvision and python3-gdal (the Python references
 #   for benchmarks and the PyTorch round-trip tests).
 #   Then npm ci (when node_modules is missing or stale), the native addon, and the TypeScript build.
 # Usage: bash scripts/setup.sh [--quiet] [--bench]
@@ -13,7 +13,7 @@ packages=(libtorch-dev libgdal-dev build-essential libopenblas0-pthread)
 for arg in "$@"; do
   case "$arg" in
     --quiet) quiet=1 ;;
-    --bench) packages+=(python3-torch python3-torchvision) ;;
+    --bench) packages+=(python3-torch python3-torchvision python3-gdal) ;;
     *) echo "setup: unknown option $arg (expected --quiet or --bench)" >&2; exit 2 ;;
   esac
 done

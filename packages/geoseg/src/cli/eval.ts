@@ -6,13 +6,15 @@ import { formatMetricsTable } from '../metrics/index.js';
 import { Progress } from '../progress.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { evalUnits, evaluate } from '../train/evaluate.js';
+import { useThreads } from '../threads.js';
 import { UsageError, type Command } from './command.js';
 
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate a checkpoint on whole scenes of a prepared dataset (IoU, mIoU, confusion matrix)',
-  usage: 'geoseg eval --checkpoint <run|checkpoint dir> --data <dataset> [--split val|all] [--tta none|flip|d4|lr,tb,...] [--window 512] [--overlap 0.25] [--blend hann|linear|uniform] [--batch 4] [--json]',
+  usage: 'geoseg eval --checkpoint <run|checkpoint dir> --data <dataset> [--split val|all] [--tta none|flip|d4|lr,tb,...] [--window 512] [--overlap 0.25] [--blend hann|linear|uniform] [--batch 4] [--threads N] [--json]',
   options: {
+    threads: { type: 'string' },
     checkpoint: { type: 'string' },
     data: { type: 'string' },
     split: { type: 'string', default: 'val' },
@@ -23,6 +25,7 @@ export const evalCommand: Command = {
     batch: { type: 'string', default: '4' },
   },
   async run(values) {
+    useThreads(values.threads === undefined ? null : Number(values.threads));
     for (const name of ['checkpoint', 'data']) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg eval --help)`);
     const split = String(values.split);
     if (split !== 'val' && split !== 'all') throw new UsageError(`--split must be val or all, got '${split}'`);

@@ -2,6 +2,7 @@
 // probabilities, polygons), streamed window row by window row.
 import { BLEND_MODES, type BlendMode } from '../infer/blend.js';
 import { predict } from '../infer/predict.js';
+import { useThreads } from '../threads.js';
 import { UsageError, type Command } from './command.js';
 
 function positiveInt(name: string, v: unknown): number | undefined {
@@ -20,11 +21,12 @@ export const predictCommand: Command = {
     '               [--tta none|flip|d4|lr,tb,transpose,...] [--confidence conf.tif] [--probabilities probs.tif]',
     '               [--sieve N] [--fill-holes N] [--open R] [--close R] [--post-classes 1,3]',
     '               [--vector out.geojson|out.gpkg] [--simplify T]',
-    '               [--overwrite] [--resume] [--device cpu|cuda] [--json]',
+    '               [--overwrite] [--resume] [--device cpu|cuda] [--threads N] [--json]',
     '  Memory is bounded by window × scene width × classes. An interrupted run (Ctrl-C, crash) keeps its',
     '  finished rows; --resume continues it.',
   ].join('\n'),
   options: {
+    threads: { type: 'string' },
     checkpoint: { type: 'string' },
     input: { type: 'string' },
     output: { type: 'string' },
@@ -47,6 +49,7 @@ export const predictCommand: Command = {
     device: { type: 'string', default: 'cpu' },
   },
   async run(values) {
+    useThreads(values.threads === undefined ? null : Number(values.threads));
     for (const name of ['checkpoint', 'input', 'output']) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg predict --help)`);
     const window = Number(values.window);
     if (!Number.isInteger(window) || window < 32 || window % 32 !== 0) throw new UsageError(`--window must be a multiple of 32, got '${values.window}'`);

@@ -82,6 +82,7 @@ export const trainConfigSchema = z.object({
     /** Save `latest` every N iterations (and at the end, on Ctrl-C, after each eval). */
     checkpointEvery: positiveInt.default(200),
     seed: z.number().int().min(0).max(0xffffffff).default(0),
+    /** libtorch threads (default: every core). */
     threads: positiveInt.nullable().default(null),
     device: z.string().default('cpu'),
   }).strict().refine((t) => t.iterations !== undefined || t.minutes !== undefined, 'give iterations or minutes (or both)'),

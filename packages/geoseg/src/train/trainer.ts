@@ -14,6 +14,7 @@ import { GeosegError } from '../errors.js';
 import { createLoss } from '../losses/index.js';
 import { createModel, loadEncoderWeights, type ModelConfig, type SegmentationModel } from '../models/index.js';
 import { Progress } from '../progress.js';
+import { useThreads } from '../threads.js';
 import { buildOptimizer, buildScheduler, classWeights } from './build.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
@@ -68,7 +69,7 @@ export function modelConfigOf(cfg: TrainConfig, ds: DatasetJson): ModelConfig {
 
 export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
   const where = opts.where ?? 'config';
-  if (cfg.train.threads) torch.setNumThreads(cfg.train.threads);
+  useThreads(cfg.train.threads);
   const ds = readDataset(cfg.data.dataset);
   const val = splitOf(ds);
   const inVal = new Set(val);

@@ -1,0 +1,90 @@
+// geoseg predict on large scenes (issue 6): throughput against the Python reference
+// (bench/predict_ref.py, mmsegmentation-style slide with full-scene logits) on the same 8192²
+// scene, and peak memory at 8192² vs 16384² (the strip buffer keeps it flat in the height).
+//
+//   node --import tsx bench/run.ts predict     (PREDICT_SIZES=8192,16384)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import gdal from 'gdal-async';
+import * as torch from '@geoseg/torch';
+import { createModel } from '../packages/geoseg/src/models/index.js';
+import { saveCheckpoint } from '../packages/geoseg/src/train/checkpoint.js';
+import { pythonWithTorch } from './python.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..');
+const work = join(repo, '.bench-out', 'predict');
+const cli = join(repo, 'packages/geoseg/dist/cli/main.js');
+const dubaiImage = join(repo, '..', 'shared', 'data', 'dubai_aerial', 'images', 'tile_8', 'image_part_001.jpg');
+
+/** A size² 3-band scene: a real Dubai image repeated (or a pattern without ../shared), georeferenced. */
+async function makeScene(size: number): Promise<string> {
+  const path = join(work, `scene-${size}.tif`);
+  if (existsSync(path)) return path;
+  const ds = gdal.open(path, 'w', 'GTiff', size, size, 3, 'Byte', ['TILED=YES', 'COMPRESS=DEFLATE', 'BIGTIFF=YES']);
+  ds.geoTransform = [500000, 0.5, 0, 2800000, 0, -0.5];
+  ds.srs = gdal.SpatialReference.fromEPSG(32640);
+  const src = existsSync(dubaiImage) ? gdal.open(dubaiImage) : null;
+  const tw = src ? src.rasterSize.x : 1024, th = src ? src.rasterSize.y : 1024;
+  for (let b = 1; b <= 3; b++) {
+    const tile = src ? (src.bands.get(b).pixels.read(0, 0, tw, th) as Uint8Array) : Uint8Array.from({ length: tw * th }, (_, i) => (i * 7 + b * 31) % 251);
+    for (let y = 0; y < size; y += th) {
+      for (let x = 0; x < size; x += tw) {
+        const w = Math.min(tw, size - x), h = Math.min(th, size - y);
+        const part = new Uint8Array(w * h);
+        for (let r = 0; r < h; r++) part.set(tile.subarray(r * tw, r * tw + w), r * w);
+        ds.bands.get(b).pixels.write(x, y, w, h, part);
+      }
+    }
+  }
+  ds.close();
+  src?.close();
+  return path;
+}
+
+function checkpoint(): string {
+  const dir = join(work, 'unet-r18');
+  if (existsSync(join(dir, 'meta.json'))) return dir;
+  torch.manualSeed(0);
+  const config = { arch: 'unet', encoder: 'resnet18', classes: 5, inChannels: 3 };
+  const model = createModel(config);
+  saveCheckpoint(dir, model, null, {
+    step: 0, elapsedSeconds: 0, model: config, classes: ['a', 'b', 'c', 'd', 'e'].map((name, id) => ({ id, name, color: [id * 50, 100, 200 - id * 40] as [number, number, number] })),
+    ignoreIndex: 255, bands: 3, dtype: 'uint8', normalization: { mean: [100, 100, 100], std: [50, 50, 50], scale: [255, 255, 255] },
+    config: null, scheduler: null, best: null, lastEval: null,
+  });
+  model.dispose();
+  return dir;
+}
+
+function geosegPredict(scene: string, threads: number): { seconds: number; megapixelsPerSecond: number; peakRssMB: number } {
+  const out = join(work, 'out.tif');
+  const r = spawnSync(process.execPath, [cli, 'predict', '--checkpoint', checkpoint(), '--input', scene, '--output', out, '--window', '512', '--overlap', '0.25', '--batch', '4', '--overwrite', '--threads', String(threads), '--json'],
+    { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) }, maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`geoseg predict failed: ${r.stderr}`);
+  rmSync(out, { force: true });
+  return JSON.parse(r.stdout);
+}
+
+export async function predictBench(threads: number): Promise<Record<string, unknown>> {
+  mkdirSync(work, { recursive: true });
+  const sizes = (process.env.PREDICT_SIZES ?? '8192,16384').split(',').map(Number);
+  const results: Record<string, unknown> = {};
+  for (const size of sizes) {
+    const scene = await makeScene(size);
+    const g = geosegPredict(scene, threads);
+    results[`geoseg${size}`] = g;
+    console.log(`geoseg predict ${size}²: ${g.seconds.toFixed(0)} s, ${g.megapixelsPerSecond.toFixed(3)} Mpx/s, peak RSS ${g.peakRssMB.toFixed(0)} MB`);
+    if (size === sizes[0]) {
+      const out = execFileSync(pythonWithTorch(), [join(here, 'predict_ref.py'), scene, join(work, 'ref.tif'), String(threads), '512', '4'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      const p = JSON.parse(out.trim().split('\n').pop()!);
+      results[`python${size}`] = p;
+      console.log(`python slide ${size}²: ${p.seconds.toFixed(0)} s, ${p.megapixelsPerSecond.toFixed(3)} Mpx/s, peak RSS ${p.peakRssMB.toFixed(0)} MB; throughput ratio geoseg/python ${(g.megapixelsPerSecond / p.megapixelsPerSecond).toFixed(2)} (target ≥ 1.5)`);
+    }
+  }
+  const a = results[`geoseg${sizes[0]}`] as { peakRssMB: number }, b = results[`geoseg${sizes[sizes.length - 1]}`] as { peakRssMB: number };
+  if (sizes.length > 1) console.log(`peak RSS ${sizes[sizes.length - 1]}² / ${sizes[0]}²: ${(b.peakRssMB / a.peakRssMB).toFixed(3)} (target ≤ 1.15, and < 1024 MB)`);
+  return results;
+}
