@@ -2,7 +2,7 @@
 // (bench/predict_ref.py, mmsegmentation-style slide with full-scene logits) on the same 8192²
 // scene, and peak memory at 8192² vs 16384² (the strip buffer keeps it flat in the height).
 //
-//   node --import tsx bench/run.ts predict     (PREDICT_SIZES=8192,16384)
+//   node --import tsx bench/run.ts predict     (PREDICT_SIZES=8192,16384; PREDICT_REFERENCE=0 skips Python)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -77,7 +77,7 @@ export async function predictBench(threads: number): Promise<Record<string, unkn
     const g = geosegPredict(scene, threads);
     results[`geoseg${size}`] = g;
     console.log(`geoseg predict ${size}²: ${g.seconds.toFixed(0)} s, ${g.megapixelsPerSecond.toFixed(3)} Mpx/s, peak RSS ${g.peakRssMB.toFixed(0)} MB`);
-    if (size === sizes[0]) {
+    if (size === sizes[0] && process.env.PREDICT_REFERENCE !== '0') {
       const out = execFileSync(pythonWithTorch(), [join(here, 'predict_ref.py'), scene, join(work, 'ref.tif'), String(threads), '512', '4'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
       const p = JSON.parse(out.trim().split('\n').pop()!);
       results[`python${size}`] = p;

@@ -1,8 +1,7 @@
 // The class table: ids, names and colours of the classes, which source colours or ids merge
 // into each, and which become the ignore index. Read from YAML or JSON, validated with zod.
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readDocument } from '../document.js';
 import { ClassTableError } from '../errors.js';
 
 const hexColor = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like "#3C1098"');
@@ -69,17 +68,5 @@ export function classTableFrom(doc: unknown, where: string): ClassTable {
 
 /** Read a classes file (.yaml, .yml or .json). */
 export function readClassTable(path: string): ClassTable {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ClassTableError(`${path}: cannot read (${(e as Error).message})`);
-  }
-  let doc: unknown;
-  try {
-    doc = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (e) {
-    throw new ClassTableError(`${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'} (${(e as Error).message.split('\n')[0]})`);
-  }
-  return classTableFrom(doc, path);
+  return classTableFrom(readDocument(path, ClassTableError), path);
 }

@@ -6,6 +6,7 @@ import gdal from 'gdal-async';
 import { renameSync, rmSync } from 'node:fs';
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
+import { GeosegError } from '../errors.js';
 
 export interface PostprocessOptions {
   /** Remove connected regions smaller than this many pixels (any class). */
@@ -67,7 +68,9 @@ async function morphology(path: string, K: number, nodata: number | null, opts: 
   const { x: W, y: H } = src.rasterSize;
   const dst = gdal.drivers.get('GTiff').createCopy(tmp, src, { TILED: 'YES', COMPRESS: 'DEFLATE' });
   try {
-    const halo = 2 * ((opts.open ?? 0) + (opts.close ?? 0));
+    // Classes are processed one after another, each can move an edge by 3·open + 2·close pixels.
+    const nClasses = (opts.classes ?? Array.from({ length: K })).length;
+    const halo = nClasses * (3 * (opts.open ?? 0) + 2 * (opts.close ?? 0));
     for (let y = 0; y < H; y += STRIP) {
       const h = Math.min(STRIP, H - y);
       const top = Math.max(0, y - halo), bottom = Math.min(H, y + h + halo);
@@ -134,6 +137,8 @@ async function sieve(path: string, nodata: number | null, n: number): Promise<vo
 }
 
 export async function postprocess(path: string, K: number, nodata: number | null, opts: PostprocessOptions): Promise<void> {
+  const bad = (opts.classes ?? []).find((c) => !Number.isInteger(c) || c < 0 || c >= K);
+  if (bad !== undefined) throw new GeosegError(`post-processing class ${bad} does not exist (the model has classes 0..${K - 1})`);
   if (opts.open || opts.close) await morphology(path, K, nodata, opts);
   if (opts.fillHoles) await fillHoles(path, opts.classes ?? Array.from({ length: K }, (_, k) => k), nodata, opts.fillHoles);
   if (opts.sieve) await sieve(path, nodata, opts.sieve);

@@ -112,6 +112,8 @@ function normalizer(meta: CheckpointMeta): { mean: Tensor; std: Tensor } {
 
 export async function predict(opts: PredictOptions): Promise<PredictSummary> {
   const started = performance.now();
+  // GDAL's block cache defaults to 5% of RAM; the strips are written once, so keep it small.
+  if (!process.env.GDAL_CACHEMAX) gdal.config.set('GDAL_CACHEMAX', '64');
   const S = opts.window ?? 512;
   const overlap = opts.overlap ?? 0.25;
   const batch = opts.batch ?? 4;
@@ -181,23 +183,30 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     const invalid = torch.zeros([S, Wacc], { dtype: 'bool' }).keep();
     const windowsTotal = ys.length * xs.length;
     const progress = new Progress('predict', windowsTotal, 'windows', opts.progress ?? false);
-    const firstRow = Math.max(0, state.rowsDone - 1); // redo the last row: its carry into the next rows was in memory
+    // Redo every window row that reaches below the written rows: their carry was in memory.
+    const firstRow = state.flushedTo === 0 ? 0 : Math.max(0, ys.findIndex((y0) => y0 + S > state.flushedTo));
     const doneBefore = state.rowsDone;
+    const resumed = state.flushedTo > 0;
     progress.set(state.rowsDone * xs.length);
     const readRow = (r: number) => Promise.all(xs.map((x) => raster.read({ x, y: ys[r], width: S, height: S } as Window)));
-    let pending = readRow(firstRow);
+    // A failed read ahead is reported when awaited, never as an unhandled rejection.
+    const ahead = (r: number) => { const p = readRow(r); p.catch(() => undefined); return p; };
+    let pending = ahead(firstRow);
     const classCounts = new Float64Array(K);
     let stopped = false;
     try {
       for (let r = firstRow; r < ys.length; r++) {
         const y = ys[r];
         const images = await pending;
-        if (r + 1 < ys.length) pending = readRow(r + 1); // read ahead while this row computes
+        if (r + 1 < ys.length) pending = ahead(r + 1); // read ahead while this row computes
         torch.inferenceMode(() => torch.tidy(() => {
           for (let i = 0; i < xs.length; i += batch) {
             torch.tidy(() => {
               const group = images.slice(i, i + batch);
-              const x = torch.stack(group).to('float32').sub(norm.mean).div(norm.std);
+              const raw = torch.stack(group);
+              const x = raw.to('float32').sub(norm.mean).div(norm.std);
+              // Nodata pixels enter the model as the mean, not as their raw fill value.
+              if (hasNodata) x.maskedFill_(raw.eq(nodata!).all(1, true), 0);
               // Outside the scene (windows larger than it): zeros, i.e. the mean.
               if (W < S) x.narrow(3, W, S - W).zero_();
               if (H < S) x.narrow(2, H, S - H).zero_();
@@ -272,7 +281,7 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
       torch.dispose([acc, rowTotal, invalid, colTotal, profile, weight2d]);
     }
     // Resumed runs count only the rows they wrote: recount the finished raster.
-    if (!stopped && firstRow > 0) classCounts.set(await countRaster(classesDs!, K));
+    if (!stopped && resumed) classCounts.set(await countRaster(classesDs!, K));
     const palette = meta.classes.map((c) => c.color);
     classesDs!.close();
     confDs?.close();

@@ -19,10 +19,14 @@ export interface WindowOptions {
 /** Softmax probabilities of a window batch [N, C, S, S], averaged over the TTA transforms. */
 export function predictWindows(model: SegmentationModel, x: Tensor, tta: string | string[]): Tensor {
   const transforms = ttaTransforms(tta);
+  // Inputs go to the model's device (CUDA builds); probabilities come back to the CPU.
+  const device = model.parameters()[0]?.device ?? 'cpu';
   return torch.tidy(() => {
     let sum: Tensor | null = null;
+    const input = device === 'cpu' ? x : x.to(device as torch.Device);
     for (const t of transforms) {
-      const p = t.undo(model.forward(t.apply(x)).softmax(1));
+      const y = t.undo(model.forward(t.apply(input)).softmax(1));
+      const p = device === 'cpu' ? y : y.to('cpu');
       sum = sum ? sum.add_(p) : p.contiguous();
     }
     return transforms.length > 1 ? sum!.div_(transforms.length) : sum!;

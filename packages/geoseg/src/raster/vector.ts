@@ -39,16 +39,15 @@ export async function rasterizeVector(vectorPath: string, grid: Grid, out: strin
   try {
     if (src.layers.count() === 0) throw new RasterError(`${vectorPath}: has no vector layers`);
     // Attribute value → class id, over every feature of every layer.
-    const byClass = new Map<number, { layer: string; values: (string | number)[] }[]>();
+    const byClass = new Map<number, { layer: string; numeric: boolean; values: (string | number)[] }[]>();
     const unknown: Record<string, number> = {};
     let features = 0;
-    let numeric = true;
     for (let l = 0; l < src.layers.count(); l++) {
       const layer = src.layers.get(l);
       const field = layer.fields.getNames().indexOf(opts.attribute);
       if (field < 0) throw new RasterError(`${vectorPath}: layer ${layer.name} has no attribute '${opts.attribute}' (it has: ${layer.fields.getNames().join(', ') || 'none'})`);
       const type = layer.fields.get(field).type;
-      numeric = type === 'integer' || type === 'integer64' || type === 'real';
+      const numeric = type === 'integer' || type === 'integer64' || type === 'real';
       const seen = new Map<string | number, number | undefined>();
       for (const f of layer.features) {
         features++;
@@ -61,7 +60,7 @@ export async function rasterizeVector(vectorPath: string, grid: Grid, out: strin
       for (const [v, id] of seen) {
         if (id === undefined) continue;
         const groups = byClass.get(id) ?? [];
-        const g = groups.find((x) => x.layer === layer.name) ?? (groups.push({ layer: layer.name, values: [] }), groups[groups.length - 1]);
+        const g = groups.find((x) => x.layer === layer.name) ?? (groups.push({ layer: layer.name, numeric, values: [] }), groups[groups.length - 1]);
         g.values.push(v);
         byClass.set(id, groups);
       }
@@ -72,7 +71,7 @@ export async function rasterizeVector(vectorPath: string, grid: Grid, out: strin
       dst.srs = gdal.SpatialReference.fromUserInput(grid.crs);
       await dst.bands.get(1).fillAsync(opts.background);
       for (const [id, groups] of byClass) {
-        for (const { layer, values } of groups) {
+        for (const { layer, numeric, values } of groups) {
           const list = values.map((v) => (numeric ? String(v) : `'${String(v).replace(/'/g, "''")}'`)).join(',');
           await gdal.rasterizeAsync(dst, src, ['-l', layer, '-burn', String(id), '-where', `"${opts.attribute}" IN (${list})`]);
         }

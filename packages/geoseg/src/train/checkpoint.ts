@@ -47,9 +47,12 @@ export function saveCheckpoint(dir: string, model: SegmentationModel, optimizer:
     }
     const full: CheckpointMeta = { format: 'geoseg-checkpoint', version: 1, savedAt: new Date().toISOString(), ...meta, optimizer: optimizerJson };
     writeFileSync(join(tmp, 'meta.json'), JSON.stringify(full, null, 1));
+    // At every moment a complete checkpoint exists as `dir` or `dir.old`.
     const old = `${dir}.old`;
-    rmSync(old, { recursive: true, force: true });
-    if (existsSync(dir)) renameSync(dir, old);
+    if (existsSync(dir)) {
+      rmSync(old, { recursive: true, force: true });
+      renameSync(dir, old);
+    }
     renameSync(tmp, dir);
     rmSync(old, { recursive: true, force: true });
   } catch (e) {

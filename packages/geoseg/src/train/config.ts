@@ -1,11 +1,10 @@
 // The run configuration (YAML or JSON), validated with zod. Everything a run does is here, so a
 // run is reproduced from its config (and resumed from its checkpoint). A bad field is reported
 // as one line: file, field path, the value, and what was expected.
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { augmentationSchema } from '../data/augment.js';
+import { readDocument } from '../document.js';
 import { GeosegError } from '../errors.js';
 
 const positiveInt = z.number().int().positive();
@@ -121,17 +120,5 @@ export function parseTrainConfig(doc: unknown, where: string, baseDir = '.'): Tr
 
 /** Read a run config file (.yaml, .yml or .json); relative paths inside are relative to it. */
 export function readTrainConfig(path: string): TrainConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new GeosegError(`${path}: cannot read (${(e as Error).message})`);
-  }
-  let doc: unknown;
-  try {
-    doc = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (e) {
-    throw new GeosegError(`${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'} (${(e as Error).message.split('\n')[0]})`);
-  }
-  return parseTrainConfig(doc, path, dirname(resolve(path)));
+  return parseTrainConfig(readDocument(path), path, dirname(resolve(path)));
 }

@@ -62,7 +62,8 @@ export function evaluate(model: SegmentationModel, folder: string, ds: DatasetJs
   try {
     units.forEach((u, i) => {
       torch.tidy(() => {
-        let { image, mask } = assembleScene(folder, ds, u.scene);
+        const scene = assembleScene(folder, ds, u.scene);
+        let { image, mask } = scene;
         if (u.tile !== undefined) {
           const t = ds.tiles[u.tile];
           const sc = ds.scenes[u.scene];
@@ -72,6 +73,7 @@ export function evaluate(model: SegmentationModel, folder: string, ds: DatasetJs
         }
         const probs = predictScene(model, normalize(image, norm), opts);
         cm.update(probs.argmax(0), mask);
+        scene.image.dispose(); // kept by assembleScene past every scope
       });
       onUnit?.(i + 1);
     });

@@ -120,17 +120,19 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   const logFile = join(cfg.out, 'log.jsonl');
   // On resume, drop log lines past the checkpoint (they will be produced again).
   if (opts.resume && existsSync(logFile)) {
-    const kept = readFileSync(logFile, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step <= start);
+    const stepOf = (l: string) => { try { return (JSON.parse(l) as { step: number }).step; } catch { return Infinity; } }; // a line cut by a kill
+    const kept = readFileSync(logFile, 'utf8').split('\n').filter((l) => l && stepOf(l) <= start);
     writeFileSync(logFile, kept.map((l) => `${l}\n`).join(''));
   } else if (!opts.resume) writeFileSync(logFile, '');
   const log = (entry: Record<string, unknown>) => appendFileSync(logFile, `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
 
   const norm = { mean: ds.normalization.mean, std: ds.normalization.std, scale };
   let lastEval: EvalResult | null = null;
+  let lastEvalStep = 0;
   const metaBase = (step: number, elapsed: number): Omit<CheckpointMeta, 'format' | 'version' | 'savedAt' | 'optimizer'> => ({
     step, elapsedSeconds: elapsed, model: modelConfig, classes: ds.classes, ignoreIndex: ds.ignoreIndex, bands: ds.bands, dtype: ds.dtype,
     normalization: norm, config: cfg, scheduler: schedule.scheduler?.stateDict() ?? null, best,
-    lastEval: lastEval ? { step, mIoU: lastEval.metrics.mIoU } : null,
+    lastEval: lastEval ? { step: lastEvalStep, mIoU: lastEval.metrics.mIoU } : null,
   });
 
   const maxSteps = cfg.train.iterations ?? Infinity;
@@ -140,6 +142,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
     if (units.length === 0) return;
     const result = evaluate(model, cfg.data.dataset, ds, units, norm, cfg.eval);
     lastEval = result;
+    lastEvalStep = step;
     log({ type: 'eval', step, mIoU: result.metrics.mIoU, pixelAccuracy: result.metrics.pixelAccuracy, iou: result.metrics.iou, matrix: result.matrix, seconds: result.seconds });
     if (schedule.scheduler instanceof optim.ReduceLROnPlateau) schedule.scheduler.step(result.metrics.mIoU);
     if (!best || result.metrics.mIoU > best.value) {
@@ -172,6 +175,10 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
         const batch = loader.assemble(k, files);
         assembleTime += (performance.now() - t1) / 1000;
         const progressFraction = Number.isFinite(maxSteps) ? k / maxSteps : elapsed / budget;
+        if (cfg.train.device !== 'cpu') {
+          batch.images = batch.images.to(cfg.train.device as torch.Device);
+          batch.masks = batch.masks.to(cfg.train.device as torch.Device);
+        }
         const { out, aux } = model.forwardWithAux(batch.images);
         let total = loss(out, batch.masks, { progress: progressFraction }).total;
         if (aux && cfg.auxWeight > 0) {
@@ -204,7 +211,8 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
         lossCount = 0;
       }
       const stop = opts.shouldStop?.() ?? false;
-      if (cfg.train.evalEvery > 0 && step % cfg.train.evalEvery === 0 && step < maxSteps && !stop) {
+      const last = step >= maxSteps || elapsed >= budget; // the final evaluation follows the loop
+      if (cfg.train.evalEvery > 0 && step % cfg.train.evalEvery === 0 && !last && !stop) {
         runEval(step);
         segmentStart = performance.now(); // evaluation time is not training time
       }
