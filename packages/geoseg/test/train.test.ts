@@ -12,6 +12,7 @@ import { parseTrainConfig, readTrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { segmentationMetrics } from '../src/metrics/index.js';
+import { Raster } from '../src/raster/index.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -71,12 +72,34 @@ test('train learns the tiny dataset; eval agrees with the log; checkpoints are c
   assert.equal(best.meta.best!.value, Math.max(...log.filter((e) => e.type === 'eval').map((e) => e.mIoU)));
   best.model.dispose();
   // geoseg eval on the latest checkpoint reproduces the final validation, and its numbers follow from its matrix
-  const r = spawnSync(process.execPath, [cli, 'eval', '--checkpoint', join(dir, 'run', 'checkpoints', 'latest'), '--data', ds, '--window', '128', '--batch', '4', '--json'], { encoding: 'utf8' });
+  assert.deepEqual(log.at(-1), { ...log.at(-1), type: 'end', step: 40, reason: 'finished' }, 'the last log line says the run finished');
+  const mapsDir = join(dir, 'run', 'maps');
+  const r = spawnSync(process.execPath, [cli, 'eval', '--checkpoint', join(dir, 'run', 'checkpoints', 'latest'), '--data', ds, '--window', '128', '--batch', '4', '--maps', mapsDir, '--json'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const ev = JSON.parse(r.stdout);
   assert.deepEqual(ev.matrix, log.filter((e) => e.type === 'eval').pop().matrix);
   assert.equal(ev.mIoU, segmentationMetrics(ev.matrix).mIoU);
   assert.equal(ev.matrix.flat().reduce((a: number, b: number) => a + b, 0), 256 * 256, 'every pixel of the validation scene once');
+  // --maps: the written prediction and truth rasters, counted pixel by pixel, give eval's matrix; georeferenced like the scene
+  assert.deepEqual(ev.maps, [join(mapsDir, 'c')]);
+  const manifest = JSON.parse(readFileSync(join(mapsDir, 'c', 'map.json'), 'utf8'));
+  assert.deepEqual(manifest.classes.map((c: { name: string }) => c.name), ['red', 'blue']);
+  const pred = await Raster.open(join(mapsDir, 'c', manifest.layers.prediction));
+  const truth = await Raster.open(join(mapsDir, 'c', manifest.layers.truth));
+  const image = await Raster.open(join(mapsDir, 'c', manifest.layers.image));
+  try {
+    assert.deepEqual(pred.info.geoTransform, [500000, 1, 0, 2800000, 0, -1]);
+    assert.equal(pred.info.epsg, 32640);
+    assert.equal(image.info.bandCount, 3);
+    assert.deepEqual(pred.info.colorTable!.slice(0, 2), [[200, 40, 40, 255], [40, 60, 200, 255]]);
+    const all = { x: 0, y: 0, width: 256, height: 256 };
+    const p = (await pred.read(all)).data() as Uint8Array, t = (await truth.read(all)).data() as Uint8Array;
+    const counted = [[0, 0], [0, 0]];
+    for (let i = 0; i < p.length; i++) counted[t[i]][p[i]]++;
+    assert.deepEqual(counted, ev.matrix);
+  } finally {
+    pred.close(); truth.close(); image.close();
+  }
   // text output: a per-class table
   const t = spawnSync(process.execPath, [cli, 'eval', '--checkpoint', join(dir, 'run'), '--data', ds, '--window', '128', '--tta', 'flip'], { encoding: 'utf8' });
   assert.equal(t.status, 0, t.stderr);

@@ -5,14 +5,16 @@ import { GeosegError } from '../errors.js';
 import { formatMetricsTable } from '../metrics/index.js';
 import { Progress } from '../progress.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
-import { evalUnits, evaluate } from '../train/evaluate.js';
+import { evalUnits, evaluateUnits } from '../train/evaluate.js';
+import { writeEvalMap } from '../train/eval-maps.js';
+import { resolve } from 'node:path';
 import { useThreads } from '../threads.js';
 import { UsageError, type Command } from './command.js';
 
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate a checkpoint on whole scenes of a prepared dataset (IoU, mIoU, confusion matrix)',
-  usage: 'geoseg eval --checkpoint <run|checkpoint dir> --data <dataset> [--split val|all] [--tta none|flip|d4|lr,tb,...] [--window 512] [--overlap 0.25] [--blend hann|linear|uniform] [--batch 4] [--threads N] [--json]',
+  usage: 'geoseg eval --checkpoint <run|checkpoint dir> --data <dataset> [--split val|all] [--tta none|flip|d4|lr,tb,...] [--window 512] [--overlap 0.25] [--blend hann|linear|uniform] [--batch 4] [--maps DIR] [--threads N] [--json]\n  --maps DIR writes each scene image, prediction, confidence and truth as COGs with a map.json (open them with geoseg serve)',
   options: {
     threads: { type: 'string' },
     checkpoint: { type: 'string' },
@@ -23,6 +25,7 @@ export const evalCommand: Command = {
     overlap: { type: 'string', default: '0.25' },
     blend: { type: 'string', default: 'hann' },
     batch: { type: 'string', default: '4' },
+    maps: { type: 'string' },
   },
   async run(values) {
     useThreads(values.threads === undefined ? null : Number(values.threads));
@@ -47,12 +50,18 @@ export const evalCommand: Command = {
     if (valTiles.length === 0) throw new GeosegError(`${values.data}: no validation split (run geoseg split, or pass --split all)`);
     const units = evalUnits(ds, valTiles);
     const progress = new Progress('eval', units.length, 'scenes', !values.json);
-    const r = evaluate(model, String(values.data), ds, units, meta.normalization, { window, overlap, batch, blend: blend as 'hann', tta }, () => progress.tick());
+    const mapsRoot = values.maps ? resolve(String(values.maps)) : null;
+    const maps: string[] = [];
+    const r = await evaluateUnits(model, String(values.data), ds, units, meta.normalization, { window, overlap, batch, blend: blend as 'hann', tta }, async (_, unit, p) => {
+      if (mapsRoot) maps.push(await writeEvalMap(mapsRoot, ds, unit, p));
+      progress.tick();
+    });
     model.dispose();
-    const result = { checkpoint: dir, step: meta.step, dataset: String(values.data), split, tta, scenes: r.scenes, seconds: r.seconds, classes: names, ...r.metrics, matrix: r.matrix };
+    const result = { checkpoint: dir, step: meta.step, dataset: String(values.data), split, tta, scenes: r.scenes, seconds: r.seconds, classes: names, ...r.metrics, matrix: r.matrix, maps };
     return {
       result,
-      text: [`checkpoint ${dir} (step ${meta.step}) on ${r.scenes} ${split} scene(s), tta ${ttaText}, ${r.seconds.toFixed(1)} s`, formatMetricsTable(r.metrics, names)].join('\n'),
+      text: [`checkpoint ${dir} (step ${meta.step}) on ${r.scenes} ${split} scene(s), tta ${ttaText}, ${r.seconds.toFixed(1)} s`, formatMetricsTable(r.metrics, names),
+        ...(mapsRoot ? [`maps: ${maps.length} in ${mapsRoot} (geoseg serve ${mapsRoot})`] : [])].join('\n'),
     };
   },
 };

@@ -23,6 +23,7 @@ import { postprocess, type PostprocessOptions } from './postprocess.js';
 import { predictWindows } from './scene-predict.js';
 import { ttaTransforms } from './tta.js';
 import { vectorize } from './vectorize.js';
+import { CLASSES_METADATA_KEY } from '../raster/write.js';
 
 export interface PredictOptions {
   checkpoint: string;
@@ -297,7 +298,8 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
       await postprocess(join(work, 'classes.tif'), K, hasNodata ? NODATA_CLASS : null, opts.post);
       if (opts.post.sieve || opts.post.fillHoles || opts.post.open || opts.post.close) classCounts.set(await withDataset(join(work, 'classes.tif'), (ds) => countRaster(ds, K)));
     }
-    await toCog(join(work, 'classes.tif'), output, { palette, nodata: hasNodata ? NODATA_CLASS : null });
+    const classMeta = { [CLASSES_METADATA_KEY]: JSON.stringify(meta.classes.map((c) => ({ id: c.id, name: c.name, color: c.color }))) };
+    await toCog(join(work, 'classes.tif'), output, { palette, nodata: hasNodata ? NODATA_CLASS : null, metadata: classMeta });
     const confidence = opts.confidence ? resolve(opts.confidence) : null;
     if (confidence) await toCog(join(work, 'confidence.tif'), confidence, { nodata: hasNodata ? 0 : null });
     const probabilities = opts.probabilities ? resolve(opts.probabilities) : null;
@@ -350,9 +352,10 @@ async function countRaster(ds: gdal.Dataset, K: number): Promise<Float64Array> {
 }
 
 /** A work GeoTIFF → COG at `path` (temp file + rename), with palette / nodata when given. */
-async function toCog(src: string, path: string, { palette, nodata }: { palette?: [number, number, number][]; nodata?: number | null }): Promise<void> {
+async function toCog(src: string, path: string, { palette, nodata, metadata }: { palette?: [number, number, number][]; nodata?: number | null; metadata?: Record<string, string> }): Promise<void> {
   const ds = await gdal.openAsync(src, 'r+');
   try {
+    if (metadata) ds.setMetadata(metadata);
     const band = ds.bands.get(1);
     if (nodata !== null && nodata !== undefined) for (let b = 1; b <= ds.bands.count(); b++) ds.bands.get(b).noDataValue = nodata;
     if (palette) {

@@ -9,6 +9,9 @@ import { RasterError } from '../errors.js';
 import { writeTypeFor } from './dtypes.js';
 import type { Rgba } from './read.js';
 
+/** Metadata item of class rasters (predictions, truth): the classes as JSON [{id, name, color}], so names travel with the file. */
+export const CLASSES_METADATA_KEY = 'GEOSEG_CLASSES';
+
 export interface WriteOptions {
   geoTransform?: number[] | null;
   /** CRS as WKT or any string GDAL's SpatialReference understands (e.g. 'EPSG:32640'). */
@@ -21,6 +24,8 @@ export interface WriteOptions {
   compress?: 'DEFLATE' | 'LZW' | 'ZSTD' | 'NONE';
   /** Replace an existing file (default false: an existing file is an error). */
   overwrite?: boolean;
+  /** Dataset metadata items (kept in the GeoTIFF's GDAL_METADATA tag). */
+  metadata?: Record<string, string>;
 }
 
 /** Write a [bands, height, width] (or [height, width]) tensor as a COG at `path`. */
@@ -43,6 +48,7 @@ export async function writeCog(path: string, data: Tensor, opts: WriteOptions = 
   try {
     if (opts.geoTransform) mem.geoTransform = opts.geoTransform;
     if (opts.crs) mem.srs = gdal.SpatialReference.fromUserInput(opts.crs);
+    if (opts.metadata) mem.setMetadata(opts.metadata);
     const cpu = data.to({ dtype: type.dtype, device: 'cpu' }).contiguous().reshape([bands, height * width]);
     try {
       for (let b = 0; b < bands; b++) {

@@ -52,35 +52,92 @@ export interface EvalResult {
   seconds: number;
 }
 
-/** Evaluate `model` on units of a prepared dataset (scenes cached by the caller if wanted). */
+/** One unit's tensors: image [bands, H, W], truth [H, W], probabilities [C, H, W]. */
+export interface UnitPrediction {
+  image: Tensor;
+  mask: Tensor;
+  probs: Tensor;
+}
+
+/** Predict one evaluation unit (model in eval mode); the tensors are kept: the caller disposes them. */
+export function predictUnit(model: SegmentationModel, folder: string, ds: DatasetJson, u: EvalUnit, norm: Normalization, opts: WindowOptions): UnitPrediction {
+  return torch.tidy(() => {
+    const scene = assembleScene(folder, ds, u.scene);
+    let { image, mask } = scene;
+    if (u.tile !== undefined) {
+      const t = ds.tiles[u.tile];
+      const sc = ds.scenes[u.scene];
+      const w = Math.min(ds.tileSize, sc.width - t.x), h = Math.min(ds.tileSize, sc.height - t.y);
+      image = image.narrow(1, t.y, h).narrow(2, t.x, w).clone();
+      mask = mask.narrow(0, t.y, h).narrow(1, t.x, w);
+      scene.image.dispose(); // kept by assembleScene past every scope
+    }
+    const probs = predictScene(model, normalize(image, norm), opts);
+    return { image: torch.keep(image), mask: torch.keep(mask), probs: torch.keep(probs) };
+  });
+}
+
+/** The state of one evaluation: the model in eval mode and one confusion matrix. */
+class Evaluation {
+  private readonly started = Date.now();
+  private readonly wasTraining: boolean;
+  private readonly cm: ConfusionMatrix;
+
+  constructor(private readonly model: SegmentationModel, private readonly ds: DatasetJson) {
+    this.wasTraining = model.training;
+    model.eval();
+    this.cm = new ConfusionMatrix(ds.classes.length, ds.ignoreIndex);
+  }
+
+  add(p: UnitPrediction): void {
+    torch.tidy(() => this.cm.update(p.probs.argmax(0), p.mask));
+  }
+
+  result(units: number): EvalResult {
+    const matrix = this.cm.toArray();
+    return { matrix, metrics: segmentationMetrics(matrix, this.ds.classes.map((c) => c.name)), scenes: units, seconds: (Date.now() - this.started) / 1000 };
+  }
+
+  close(): void {
+    this.cm.dispose();
+    this.model.train(this.wasTraining);
+  }
+}
+
+const disposeUnit = (p: UnitPrediction) => torch.dispose([p.image, p.mask, p.probs]);
+
+/** Evaluate `model` on units of a prepared dataset (synchronous: used during training). */
 export function evaluate(model: SegmentationModel, folder: string, ds: DatasetJson, units: EvalUnit[], norm: Normalization, opts: WindowOptions,
   onUnit?: (done: number) => void): EvalResult {
-  const started = Date.now();
-  const wasTraining = model.training;
-  model.eval();
-  const cm = new ConfusionMatrix(ds.classes.length, ds.ignoreIndex);
+  const ev = new Evaluation(model, ds);
   try {
     units.forEach((u, i) => {
-      torch.tidy(() => {
-        const scene = assembleScene(folder, ds, u.scene);
-        let { image, mask } = scene;
-        if (u.tile !== undefined) {
-          const t = ds.tiles[u.tile];
-          const sc = ds.scenes[u.scene];
-          const w = Math.min(ds.tileSize, sc.width - t.x), h = Math.min(ds.tileSize, sc.height - t.y);
-          image = image.narrow(1, t.y, h).narrow(2, t.x, w);
-          mask = mask.narrow(0, t.y, h).narrow(1, t.x, w);
-        }
-        const probs = predictScene(model, normalize(image, norm), opts);
-        cm.update(probs.argmax(0), mask);
-        scene.image.dispose(); // kept by assembleScene past every scope
-      });
+      const p = predictUnit(model, folder, ds, u, norm, opts);
+      try { ev.add(p); } finally { disposeUnit(p); }
       onUnit?.(i + 1);
     });
-    const matrix = cm.toArray();
-    return { matrix, metrics: segmentationMetrics(matrix, ds.classes.map((c) => c.name)), scenes: units.length, seconds: (Date.now() - started) / 1000 };
+    return ev.result(units.length);
   } finally {
-    cm.dispose();
-    model.train(wasTraining);
+    ev.close();
+  }
+}
+
+/** `evaluate`, where `onUnit` also sees each unit's prediction (and may write it) before it is freed. */
+export async function evaluateUnits(model: SegmentationModel, folder: string, ds: DatasetJson, units: EvalUnit[], norm: Normalization, opts: WindowOptions,
+  onUnit: (done: number, unit: EvalUnit, p: UnitPrediction) => Promise<void>): Promise<EvalResult> {
+  const ev = new Evaluation(model, ds);
+  try {
+    for (const [i, u] of units.entries()) {
+      const p = predictUnit(model, folder, ds, u, norm, opts);
+      try {
+        ev.add(p);
+        await onUnit(i + 1, u, p);
+      } finally {
+        disposeUnit(p);
+      }
+    }
+    return ev.result(units.length);
+  } finally {
+    ev.close();
   }
 }

@@ -2,4 +2,5 @@
 export { trainConfigSchema, parseTrainConfig, readTrainConfig, type TrainConfig } from './config.js';
 export { train, type TrainOptions, type TrainSummary } from './trainer.js';
 export { saveCheckpoint, loadCheckpoint, resolveCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from './checkpoint.js';
-export { evaluate, evalUnits, normalize, type EvalResult, type EvalUnit } from './evaluate.js';
+export { evaluate, evaluateUnits, evalUnits, normalize, predictUnit, type EvalResult, type EvalUnit, type UnitPrediction } from './evaluate.js';
+export { writeEvalMap, unitFolder, type MapManifest } from './eval-maps.js';

@@ -120,7 +120,8 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   const logFile = join(cfg.out, 'log.jsonl');
   // On resume, drop log lines past the checkpoint (they will be produced again).
   if (opts.resume && existsSync(logFile)) {
-    const stepOf = (l: string) => { try { return (JSON.parse(l) as { step: number }).step; } catch { return Infinity; } }; // a line cut by a kill
+    // a line cut by a kill is dropped, and so is the 'end' line of the interrupted segment
+    const stepOf = (l: string) => { try { const e = JSON.parse(l) as { step: number; type: string }; return e.type === 'end' ? Infinity : e.step; } catch { return Infinity; } };
     const kept = readFileSync(logFile, 'utf8').split('\n').filter((l) => l && stepOf(l) <= start);
     writeFileSync(logFile, kept.map((l) => `${l}\n`).join(''));
   } else if (!opts.resume) writeFileSync(logFile, '');
@@ -227,6 +228,8 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
       runEval(step);
       saveCheckpoint(latest, model, optimizer, metaBase(step, elapsed));
     }
+    // The last line says how the run ended (the viewer reads it; a run without one is running or was killed).
+    log({ type: 'end', step, reason: stoppedEarly ? 'interrupted' : 'finished', elapsedSeconds: elapsed });
   } finally {
     loader.dispose();
   }
