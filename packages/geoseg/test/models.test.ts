@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '@geoseg/torch';
-import { ARCHITECTURES, createModel, adaptFirstConv, loadEncoderWeights, createEncoder, InputShapeError, ModelConfigError } from '../src/index.js';
+import { ARCHITECTURES, createModel, adaptFirstConv, loadEncoderWeights, createEncoder, InputShapeError, ModelConfigError, useChannelsLast, useContiguousFormat, channelsLast } from '../src/index.js';
 
 const CLASSES = 5;
 
@@ -93,5 +93,31 @@ test('first-conv adaptation keeps RGB kernels, fills extra bands with their mean
     assert.ok(w5.narrow(1, 0, 3).allclose(enc3.conv1.weight.mul(3 / 5), 1e-6, 1e-7));
     enc3.dispose();
     enc5.dispose();
+  });
+});
+
+test('inference memory savers change no number: image-by-image high-res stages, channels-last weights', () => {
+  torch.tidy(() => {
+    torch.manualSeed(5);
+    const model = createModel({ arch: 'unet', encoder: 'resnet18', classes: 4, inChannels: 3 });
+    model.eval();
+    const x = torch.randn([3, 3, 64, 96]);
+    const maxDiff = (a: torch.Tensor, b: torch.Tensor) => a.sub(b).abs().max().item() as number;
+    torch.noGrad(() => {
+      // a batch of 3 (stem and full-resolution decoder run image by image) = three batches of 1
+      const batched = model.forward(x);
+      const single = torch.cat([0, 1, 2].map((i) => model.forward(x.narrow(0, i, 1))), 0);
+      assert.ok(maxDiff(batched, single) < 1e-4, `batched vs one by one: ${maxDiff(batched, single)}`);
+      // channels-last weights and inputs: the same logits
+      useChannelsLast(model);
+      const cl = model.forward(channelsLast(x));
+      assert.ok(maxDiff(cl, batched) < 1e-4, `channels-last: ${maxDiff(cl, batched)}`);
+      useContiguousFormat(model);
+      assert.ok(model.parameters().filter((p) => p.dim() === 4).every((p) => p.isContiguous()), 'weights back in the default layout');
+    });
+    // training mode keeps whole-batch statistics: the batch is not split there
+    model.train();
+    const a = model.forward(x), b = model.forward(x.narrow(0, 0, 1));
+    assert.ok(maxDiff(a.narrow(0, 0, 1), b) > 1e-3, 'train-mode BN depends on the batch');
   });
 });

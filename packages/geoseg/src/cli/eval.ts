@@ -5,6 +5,7 @@ import { GeosegError } from '../errors.js';
 import { formatMetricsTable } from '../metrics/index.js';
 import { Progress } from '../progress.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
+import { useChannelsLast } from '../models/index.js';
 import { evalUnits, evaluateUnits } from '../train/evaluate.js';
 import { writeEvalMap } from '../train/eval-maps.js';
 import { resolve } from 'node:path';
@@ -42,6 +43,7 @@ export const evalCommand: Command = {
     const tta = ttaText.includes(',') ? ttaText.split(',') : ttaText;
 
     const { model, meta, dir } = loadCheckpoint(String(values.checkpoint));
+    useChannelsLast(model); // faster CPU inference; the same numbers
     const ds = readDataset(String(values.data));
     const names = ds.classes.map((c) => c.name);
     if (ds.bands !== meta.bands) throw new GeosegError(`${values.data}: scenes have ${ds.bands} bands, the model ${dir} takes ${meta.bands}`);

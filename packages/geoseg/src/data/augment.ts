@@ -25,13 +25,14 @@ import type { Tensor } from '@geoseg/torch';
 import { z } from 'zod';
 import { GeosegError } from '../errors.js';
 
-const probability = z.number().min(0, 'a probability in [0, 1]').max(1, 'a probability in [0, 1]').default(0.5);
+const probability = z.number().min(0, 'a probability in [0, 1]').max(1, 'a probability in [0, 1]').default(0.5).describe('Probability of applying it to a crop.');
 
 /** A [lo, hi] pair with lo ≤ hi whose entries satisfy `value`. */
 function range(value: z.ZodNumber, def: [number, number]) {
   return z.tuple([value, value])
     .refine(([lo, hi]) => lo <= hi, 'a range [lo, hi] with lo ≤ hi')
-    .default(def);
+    .default(def)
+    .describe('[lo, hi]: each application draws its parameter uniformly from this range.');
 }
 
 const anyNumber = z.number();
@@ -41,33 +42,18 @@ const positive = z.number().positive('must be > 0');
 const flipLike = z.object({ p: probability }).strict();
 
 export const augmentationSchema = z.object({
-  /** Mirror left–right. */
-  hflip: flipLike.optional(),
-  /** Mirror top–bottom. */
-  vflip: flipLike.optional(),
-  /** Rotate by k·90° counter-clockwise, k uniform in {1, 2, 3}. */
-  rot90: flipLike.optional(),
-  /** Swap rows and columns (mirror about the main diagonal). */
-  transpose: flipLike.optional(),
-  /** Resize by a factor uniform in `range`, then crop (scaled up) or pad (scaled down) back to the
-   *  input size at a random offset; the image is padded with 0, the mask with ignoreIndex. */
-  scale: z.object({ p: probability, range: range(positive, [0.5, 2.0]) }).strict().optional(),
-  /** Add Gaussian noise N(0, σ²), σ uniform in `std`. */
-  noise: z.object({ p: probability, std: range(nonNegative, [0.01, 0.05]) }).strict().optional(),
-  /** Gaussian blur, σ (pixels) uniform in `sigma`; kernel 2·ceil(3σ)+1, reflect padding. */
-  blur: z.object({ p: probability, sigma: range(positive, [0.5, 1.5]) }).strict().optional(),
-  /** Add b, uniform in `range`, to every band. */
-  brightness: z.object({ p: probability, range: range(anyNumber, [-0.1, 0.1]) }).strict().optional(),
-  /** Scale by f, uniform in `range`, about each band's mean: (x − mean)·f + mean. */
-  contrast: z.object({ p: probability, range: range(nonNegative, [0.8, 1.2]) }).strict().optional(),
-  /** clamp(x, 0, 1)^γ, γ uniform in `range`. */
-  gamma: z.object({ p: probability, range: range(positive, [0.8, 1.25]) }).strict().optional(),
-  /** Rotate the hue of bands 1–3 (taken as RGB) by h turns (h uniform in `range`, |h| ≤ 0.5) in
-   *  YIQ space: luminance Y is kept. Images with fewer than 3 bands are left as they are. */
-  hue: z.object({ p: probability, range: range(z.number().min(-0.5, 'in [-0.5, 0.5] turns').max(0.5, 'in [-0.5, 0.5] turns'), [-0.05, 0.05]) }).strict().optional(),
-  /** Blend bands 1–3 with their luminance Y: Y + s·(x − Y), s uniform in `range` (0: grey).
-   *  Images with fewer than 3 bands are left as they are. */
-  saturation: z.object({ p: probability, range: range(nonNegative, [0.8, 1.2]) }).strict().optional(),
+  hflip: flipLike.optional().describe('Mirror left–right.'),
+  vflip: flipLike.optional().describe('Mirror top–bottom.'),
+  rot90: flipLike.optional().describe('Rotate by k·90° counter-clockwise, k uniform in {1, 2, 3}.'),
+  transpose: flipLike.optional().describe('Swap rows and columns (mirror about the main diagonal).'),
+  scale: z.object({ p: probability, range: range(positive, [0.5, 2.0]) }).strict().optional().describe('Resize by a factor uniform in `range`, then crop (scaled up) or pad (scaled down) back to the input size at a random offset; the image is padded with 0, the mask with ignoreIndex.'),
+  noise: z.object({ p: probability, std: range(nonNegative, [0.01, 0.05]) }).strict().optional().describe('Add Gaussian noise N(0, σ²), σ uniform in `std`.'),
+  blur: z.object({ p: probability, sigma: range(positive, [0.5, 1.5]) }).strict().optional().describe('Gaussian blur, σ (pixels) uniform in `sigma`; kernel 2·ceil(3σ)+1, reflect padding.'),
+  brightness: z.object({ p: probability, range: range(anyNumber, [-0.1, 0.1]) }).strict().optional().describe('Add b, uniform in `range`, to every band.'),
+  contrast: z.object({ p: probability, range: range(nonNegative, [0.8, 1.2]) }).strict().optional().describe('Scale by f, uniform in `range`, about each band\'s mean: (x − mean)·f + mean.'),
+  gamma: z.object({ p: probability, range: range(positive, [0.8, 1.25]) }).strict().optional().describe('clamp(x, 0, 1)^γ, γ uniform in `range`.'),
+  hue: z.object({ p: probability, range: range(z.number().min(-0.5, 'in [-0.5, 0.5] turns').max(0.5, 'in [-0.5, 0.5] turns'), [-0.05, 0.05]) }).strict().optional().describe('Rotate the hue of bands 1–3 (taken as RGB) by h turns (h uniform in `range`, |h| ≤ 0.5) in YIQ space: luminance Y is kept. Images with fewer than 3 bands are left as they are.'),
+  saturation: z.object({ p: probability, range: range(nonNegative, [0.8, 1.2]) }).strict().optional().describe('Blend bands 1–3 with their luminance Y: Y + s·(x − Y), s uniform in `range` (0: grey). Images with fewer than 3 bands are left as they are.'),
 }).strict();
 
 /** The validated augmentation block (every transform optional; p defaults to 0.5). */

@@ -17,7 +17,7 @@ import { GeosegError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { Raster, type Window } from '../raster/index.js';
 import { loadCheckpoint, type CheckpointMeta } from '../train/checkpoint.js';
-import type { SegmentationModel } from '../models/index.js';
+import { useChannelsLast, type SegmentationModel } from '../models/index.js';
 import { blendProfile, type BlendMode } from './blend.js';
 import { postprocess, type PostprocessOptions } from './postprocess.js';
 import { predictWindows } from './scene-predict.js';
@@ -67,6 +67,8 @@ export interface PredictSummary {
   classes: { id: number; name: string; pixels: number; area: number | null }[];
 }
 
+/** Rows written per flush chunk (bounds the temporaries to FLUSH_ROWS × width). */
+const FLUSH_ROWS = 64;
 const NODATA_CLASS = 255;
 const SUPPORTED_TYPES = new Set(['Byte', 'Int8', 'UInt16', 'Int16', 'UInt32', 'Int32', 'Float32', 'Float64']);
 
@@ -115,6 +117,9 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
   const started = performance.now();
   // GDAL's block cache defaults to 5% of RAM; the strips are written once, so keep it small.
   if (!process.env.GDAL_CACHEMAX) gdal.config.set('GDAL_CACHEMAX', '64');
+  // Strips are written synchronously while the next rows are read asynchronously, on purpose
+  // (a short wait on GDAL's lock, not a bug): keep gdal-async from warning on every strip.
+  (gdal as unknown as { eventLoopWarning: boolean }).eventLoopWarning = false;
   const S = opts.window ?? 512;
   const overlap = opts.overlap ?? 0.25;
   const batch = opts.batch ?? 4;
@@ -130,6 +135,7 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
   const { model, meta, dir } = loadCheckpoint(opts.checkpoint);
   if (opts.device && opts.device !== 'cpu') model.to(opts.device as torch.Device);
   model.eval();
+  useChannelsLast(model);
   const raster = await Raster.open(opts.input);
   const info = raster.info;
   const work = join(dirname(output), `.${basename(output)}.geoseg-partial`);
@@ -226,29 +232,31 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
         const next = r + 1 < ys.length ? ys[r + 1] : Math.min(H, y + S);
         const rows = next - y;
         const skip = Math.max(0, state.flushedTo - y); // already written before an interruption
-        if (rows - skip > 0) {
+        // Write the complete rows in chunks, so the temporaries stay small whatever the scene width.
+        for (let r0 = skip; r0 < rows; r0 += FLUSH_ROWS) {
+          const h = Math.min(FLUSH_ROWS, rows - r0);
           const out = torch.tidy(() => {
-            const probs = acc.narrow(1, skip, rows - skip).narrow(2, 0, W)
-              .div(rowTotal.narrow(0, skip, rows - skip).view([1, -1, 1]).mul(colTotal.narrow(0, 0, W).view([1, 1, -1])));
-            const [conf, cls] = probs.max(0);
+            const sums = acc.narrow(1, r0, h).narrow(2, 0, W);
+            // The class is the argmax of the weighted sums (every class shares a pixel's total weight).
+            const [best, cls] = sums.max(0);
+            const total = rowTotal.narrow(0, r0, h).view([-1, 1]).mul(colTotal.narrow(0, 0, W).view([1, -1]));
             const classes = cls.to('uint8');
-            const bad = invalid.narrow(0, skip, rows - skip).narrow(1, 0, W);
+            const bad = invalid.narrow(0, r0, h).narrow(1, 0, W);
             if (hasNodata) classes.maskedFill_(bad, NODATA_CLASS);
             const counts = torch.bincount(classes.reshape([-1]).to('int64'), null, 256).narrow(0, 0, K);
             return {
               classes: classes.contiguous(), counts,
-              conf: confDs ? conf.mul(255).round().to('uint8').maskedFill_(bad, 0).contiguous() : null,
-              probs: probDs ? probs.mul(255).round().to('uint8').contiguous() : null,
+              conf: confDs ? best.div_(total).mul_(255).round_().to('uint8').maskedFill_(bad, 0).contiguous() : null,
+              probs: probDs ? sums.div(total.unsqueeze(0)).mul_(255).round_().to('uint8').contiguous() : null,
             };
           });
-          const h = rows - skip;
           (out.counts.data() as BigInt64Array).forEach((n, k) => { classCounts[k] += Number(n); });
-          await classesDs!.bands.get(1).pixels.writeAsync(0, y + skip, W, h, out.classes.data() as Uint8Array);
-          if (out.conf) await confDs!.bands.get(1).pixels.writeAsync(0, y + skip, W, h, out.conf.data() as Uint8Array);
+          await classesDs!.bands.get(1).pixels.writeAsync(0, y + r0, W, h, out.classes.data() as Uint8Array);
+          if (out.conf) await confDs!.bands.get(1).pixels.writeAsync(0, y + r0, W, h, out.conf.data() as Uint8Array);
           if (out.probs) {
             for (let k = 0; k < K; k++) {
               const band = out.probs.select(0, k).contiguous();
-              await probDs!.bands.get(k + 1).pixels.writeAsync(0, y + skip, W, h, band.data() as Uint8Array);
+              await probDs!.bands.get(k + 1).pixels.writeAsync(0, y + r0, W, h, band.data() as Uint8Array);
               band.dispose();
             }
           }
@@ -258,7 +266,8 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
         torch.tidy(() => {
           const keepRows = S - rows;
           if (keepRows > 0) {
-            acc.narrow(1, 0, keepRows).copy_(acc.narrow(1, rows, keepRows).clone());
+            // (the regions overlap only when more rows stay than leave: copy through a clone then)
+            acc.narrow(1, 0, keepRows).copy_(keepRows > rows ? acc.narrow(1, rows, keepRows).clone() : acc.narrow(1, rows, keepRows));
             rowTotal.narrow(0, 0, keepRows).copy_(rowTotal.narrow(0, rows, keepRows).clone());
             invalid.narrow(0, 0, keepRows).copy_(invalid.narrow(0, rows, keepRows).clone());
           }

@@ -4,7 +4,7 @@
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
 import { planTiles } from '../data/tiling.js';
-import type { SegmentationModel } from '../models/index.js';
+import { channelsLast, type SegmentationModel } from '../models/index.js';
 import { blendWeights, type BlendMode } from './blend.js';
 import { ttaTransforms } from './tta.js';
 
@@ -25,7 +25,8 @@ export function predictWindows(model: SegmentationModel, x: Tensor, tta: string 
     let sum: Tensor | null = null;
     const input = device === 'cpu' ? x : x.to(device as torch.Device);
     for (const t of transforms) {
-      const y = t.undo(model.forward(t.apply(input)).softmax(1));
+      // channels-last batches: oneDNN convolutions skip their layout reorders (see useChannelsLast)
+      const y = t.undo(model.forward(channelsLast(t.apply(input))).softmax(1));
       const p = device === 'cpu' ? y : y.to('cpu');
       sum = sum ? sum.add_(p) : p.contiguous();
     }

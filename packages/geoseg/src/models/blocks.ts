@@ -1,4 +1,5 @@
 // Small building blocks shared by decoders.
+import * as torch from '@geoseg/torch';
 import { nn, type Tensor } from '@geoseg/torch';
 
 /** Conv (no bias) → BatchNorm → ReLU, as a Sequential named '0', '1', '2'. */
@@ -52,4 +53,31 @@ export function forwardPooled(seq: nn.Sequential, x: Tensor): Tensor {
     }
   }
   return x;
+}
+
+/**
+ * Inference memory saver: fn(i) for each image i of a batch of n, concatenated along the batch.
+ * For the largest (high-resolution) stages of a model in eval mode, where batch normalization uses
+ * running statistics, so the result equals the whole-batch computation at 1/n of its peak memory.
+ */
+export function imageByImage(n: number, fn: (i: number) => Tensor): Tensor {
+  const parts = Array.from({ length: n }, (_, i) => torch.tidy(() => fn(i)));
+  const out = torch.cat(parts, 0);
+  torch.dispose(parts);
+  return out;
+}
+
+/**
+ * steps[n-1](…steps[0](x)), freeing each intermediate result as soon as the next step has used
+ * it (x itself is left alone; in-place steps that return their input are fine). In inference this
+ * keeps one or two activations alive instead of a whole block's; autograd keeps what it needs.
+ */
+export function pipe(x: Tensor, ...steps: ((t: Tensor) => Tensor)[]): Tensor {
+  let y = x;
+  for (const step of steps) {
+    const next = step(y);
+    if (y !== x && next !== y) y.dispose();
+    y = next;
+  }
+  return y;
 }

@@ -7,7 +7,7 @@ import { UNet } from './decoders/unet.js';
 import { createEncoder, ENCODERS, type OutputStride } from './encoders/index.js';
 import type { SegmentationModel } from './model.js';
 
-export { SegmentationModel, type ModelOutput } from './model.js';
+export { SegmentationModel, useChannelsLast, useContiguousFormat, channelsLast, type ModelOutput } from './model.js';
 export { UNet } from './decoders/unet.js';
 export { FCN } from './decoders/fcn.js';
 export { DeepLabV3, DeepLabV3Plus, ASPP } from './decoders/deeplab.js';

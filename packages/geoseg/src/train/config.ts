@@ -11,87 +11,69 @@ const positiveInt = z.number().int().positive();
 const fraction = z.number().min(0).max(1);
 
 export const modelSchema = z.object({
-  arch: z.string().default('unet'),
-  encoder: z.string().default('resnet18'),
-  /** Encoder weights to start from (safetensors or a PyTorch state dict), optional. */
-  encoderWeights: z.string().nullable().default(null),
-  outputStride: z.union([z.literal(8), z.literal(16), z.literal(32)]).optional(),
-  decoderChannels: z.array(positiveInt).optional(),
-  separable: z.boolean().optional(),
-  bins: z.array(positiveInt).optional(),
-  auxHead: z.boolean().optional(),
+  arch: z.string().default('unet').describe('Architecture (`geoseg models` lists them): unet, fcn32s, fcn16s, fcn8s, deeplabv3, deeplabv3plus, pspnet.'),
+  encoder: z.string().default('resnet18').describe('Encoder: resnet18, resnet34, resnet50, resnet101, mobilenet_v2, vgg16_bn.'),
+  encoderWeights: z.string().nullable().default(null).describe('Encoder weights to start from (safetensors or a PyTorch state dict), optional.'),
+  outputStride: z.union([z.literal(8), z.literal(16), z.literal(32)]).optional().describe('Dilated encoders (DeepLab, PSPNet): 8, 16 or 32.'),
+  decoderChannels: z.array(positiveInt).optional().describe('Decoder widths (UNet family: one per stage).'),
+  separable: z.boolean().optional().describe('Depthwise-separable convolutions in the decoder (DeepLabV3+).'),
+  bins: z.array(positiveInt).optional().describe('PSPNet pyramid pooling bins.'),
+  auxHead: z.boolean().optional().describe('Add the auxiliary head (PSPNet); its loss is weighted by auxWeight.'),
 }).strict();
 
 const lossTerm = z.object({ name: z.string(), weight: z.number().default(1) }).passthrough();
 
 export const trainConfigSchema = z.object({
-  /** Output folder of the run (checkpoints, log); relative paths are relative to the config file. */
-  out: z.string(),
+  out: z.string().describe('Output folder of the run (checkpoints, log); relative paths are relative to the config file.'),
   data: z.object({
-    /** A prepared dataset folder (geoseg prepare + geoseg split). */
-    dataset: z.string(),
-    /** Square training crops cut from the tiles (multiple of 32). */
-    crop: positiveInt.refine((v) => v % 32 === 0, 'a multiple of 32').default(256),
-    batch: positiveInt.default(8),
-    /** Tile sampling: uniform, or the per-tile weights `geoseg split --sampling` stored. */
-    sampling: z.enum(['uniform', 'dataset']).default('uniform'),
-    /** Pick the crop with the most pixels of the dataset's rare classes among this many candidates (0: a random crop). */
-    rareCropCandidates: z.number().int().min(0).default(0),
-    /** Divisor that brings raw values to about [0, 1] for photometric augmentation (default 255 for 8-bit data, else per-band mean + 3 std). */
-    scale: z.number().positive().nullable().default(null),
-  }).strict(),
-  model: modelSchema.default({}),
-  /** 'ce + 0.5 * dice', or a list of { name, weight, ...options }. */
-  loss: z.union([z.string(), z.array(lossTerm)]).default('ce'),
-  /** Weight of the auxiliary head's loss (architectures with one). */
-  auxWeight: z.number().min(0).default(0.4),
-  /** Class weights for ce/focal: 'none', one of `geoseg stats`' suggestions, or explicit numbers. */
-  classWeights: z.union([z.enum(['none', 'inverse', 'median', 'softmax']), z.array(z.number().nonnegative())]).default('none'),
+    dataset: z.string().describe('A prepared dataset folder (geoseg prepare + geoseg split).'),
+    crop: positiveInt.refine((v) => v % 32 === 0, 'a multiple of 32').default(256).describe('Square training crops cut from the tiles (multiple of 32).'),
+    batch: positiveInt.default(8).describe('Crops per iteration.'),
+    sampling: z.enum(['uniform', 'dataset']).default('uniform').describe('Tile sampling: uniform, or the per-tile weights `geoseg split --sampling` stored.'),
+    rareCropCandidates: z.number().int().min(0).default(0).describe('Pick the crop with the most pixels of the dataset\'s rare classes among this many candidates (0: a random crop).'),
+    scale: z.number().positive().nullable().default(null).describe('Divisor that brings raw values to about [0, 1] for photometric augmentation (default 255 for 8-bit data, else per-band mean + 3 std).'),
+  }).strict().describe('Training data.'),
+  model: modelSchema.default({}).describe('The network.'),
+  loss: z.union([z.string(), z.array(lossTerm)]).default('ce').describe('\'ce + 0.5 * dice\', or a list of { name, weight, ...options }.'),
+  auxWeight: z.number().min(0).default(0.4).describe('Weight of the auxiliary head\'s loss (architectures with one).'),
+  classWeights: z.union([z.enum(['none', 'inverse', 'median', 'softmax']), z.array(z.number().nonnegative())]).default('none').describe('Class weights for ce/focal: \'none\', one of `geoseg stats`\' suggestions, or explicit numbers.'),
   optimizer: z.object({
-    name: z.enum(['sgd', 'adam', 'adamw', 'radam']).default('adam'),
-    lr: z.number().positive().default(1e-3),
-    weightDecay: z.number().min(0).default(0),
-    momentum: z.number().min(0).default(0.9),
-    nesterov: z.boolean().default(false),
-    /** Wrap in Lookahead (k steps, alpha), e.g. RAdam + Lookahead ("Ranger"). */
-    lookahead: z.object({ k: positiveInt.default(5), alpha: fraction.default(0.5) }).strict().nullable().default(null),
-  }).strict().default({}),
+    name: z.enum(['sgd', 'adam', 'adamw', 'radam']).default('adam').describe('Optimizer.'),
+    lr: z.number().positive().default(1e-3).describe('Base learning rate.'),
+    weightDecay: z.number().min(0).default(0).describe('L2 penalty (adamw: decoupled weight decay).'),
+    momentum: z.number().min(0).default(0.9).describe('sgd momentum.'),
+    nesterov: z.boolean().default(false).describe('sgd Nesterov momentum.'),
+    lookahead: z.object({ k: positiveInt.default(5).describe('Fast steps per slow update.'), alpha: fraction.default(0.5).describe('Slow weights step toward the fast ones by alpha.') }).strict().nullable().default(null).describe('Wrap in Lookahead (k steps, alpha), e.g. RAdam + Lookahead ("Ranger").'),
+  }).strict().default({}).describe('Optimizer.'),
   scheduler: z.object({
-    name: z.enum(['none', 'poly', 'cosine', 'restarts', 'step', 'plateau']).default('none'),
-    power: z.number().min(0).default(0.9),
-    /** restarts: first cycle length (iterations) and growth. */
-    t0: positiveInt.optional(),
-    tMult: positiveInt.default(1),
-    /** step: every `stepSize` iterations multiply by `gamma`; plateau: factor on no val mIoU gain for `patience` evals. */
-    stepSize: positiveInt.optional(),
-    gamma: z.number().positive().default(0.1),
-    patience: z.number().int().min(0).default(3),
-    minLr: z.number().min(0).default(0),
-    warmup: z.number().int().min(0).default(0),
-  }).strict().default({}),
-  augmentation: augmentationSchema.default({}),
+    name: z.enum(['none', 'poly', 'cosine', 'restarts', 'step', 'plateau']).default('none').describe('Learning-rate schedule over the run\'s iterations.'),
+    power: z.number().min(0).default(0.9).describe('poly: lr · (1 − t/T)^power.'),
+    t0: positiveInt.optional().describe('restarts: first cycle length (iterations).'),
+    tMult: positiveInt.default(1).describe('restarts: each cycle is tMult times longer than the last.'),
+    stepSize: positiveInt.optional().describe('step: multiply the lr by gamma every stepSize iterations.'),
+    gamma: z.number().positive().default(0.1).describe('step and plateau: the lr factor.'),
+    patience: z.number().int().min(0).default(3).describe('plateau: evaluations without a val mIoU gain before the lr drops.'),
+    minLr: z.number().min(0).default(0).describe('Lower bound of the lr (poly, cosine, restarts, plateau).'),
+    warmup: z.number().int().min(0).default(0).describe('Linear warmup iterations before the schedule.'),
+  }).strict().default({}).describe('Learning-rate schedule.'),
+  augmentation: augmentationSchema.default({}).describe('Online augmentation of the training crops; a transform is off unless listed.'),
   train: z.object({
-    /** Stop after this many iterations… */
-    iterations: positiveInt.optional(),
-    /** …or after this many minutes of training (evaluation time not counted), whichever comes first. */
-    minutes: z.number().positive().optional(),
-    logEvery: positiveInt.default(20),
-    /** Validate every N iterations (0: only at the end). */
-    evalEvery: z.number().int().min(0).default(0),
-    /** Save `latest` every N iterations (and at the end, on Ctrl-C, after each eval). */
-    checkpointEvery: positiveInt.default(200),
-    seed: z.number().int().min(0).max(0xffffffff).default(0),
-    /** libtorch threads (default: every core). */
-    threads: positiveInt.nullable().default(null),
-    device: z.string().default('cpu'),
-  }).strict().refine((t) => t.iterations !== undefined || t.minutes !== undefined, 'give iterations or minutes (or both)'),
+    iterations: positiveInt.optional().describe('Stop after this many iterations…'),
+    minutes: z.number().positive().optional().describe('…or after this many minutes of training (evaluation time not counted), whichever comes first.'),
+    logEvery: positiveInt.default(20).describe('Write a train line (mean loss, lr, it/s, data wait) to log.jsonl every N iterations.'),
+    evalEvery: z.number().int().min(0).default(0).describe('Validate every N iterations (0: only at the end).'),
+    checkpointEvery: positiveInt.default(200).describe('Save `latest` every N iterations (and at the end, on Ctrl-C, after each eval).'),
+    seed: z.number().int().min(0).max(0xffffffff).default(0).describe('Seed of weights, batches and augmentation (a run is reproducible from it).'),
+    threads: positiveInt.nullable().default(null).describe('libtorch threads (default: every core).'),
+    device: z.string().default('cpu').describe('libtorch device: cpu, cuda, cuda:1, …'),
+  }).strict().refine((t) => t.iterations !== undefined || t.minutes !== undefined, 'give iterations or minutes (or both)').describe('The loop: length, logging, validation, checkpoints, seed, threads, device.'),
   eval: z.object({
-    window: positiveInt.refine((v) => v % 32 === 0, 'a multiple of 32').default(512),
-    overlap: z.number().min(0).max(0.9).default(0.25),
-    batch: positiveInt.default(4),
-    blend: z.enum(['uniform', 'linear', 'hann']).default('hann'),
-    tta: z.union([z.enum(['none', 'flip', 'd4']), z.array(z.string())]).default('none'),
-  }).strict().default({}),
+    window: positiveInt.refine((v) => v % 32 === 0, 'a multiple of 32').default(512).describe('Sliding-window size (multiple of 32).'),
+    overlap: z.number().min(0).max(0.9).default(0.25).describe('Overlap of neighbouring windows, as a fraction of the window.'),
+    batch: positiveInt.default(4).describe('Windows per forward pass.'),
+    blend: z.enum(['uniform', 'linear', 'hann']).default('hann').describe('Per-window weight where windows overlap.'),
+    tta: z.union([z.enum(['none', 'flip', 'd4']), z.array(z.string())]).default('none').describe('Test-time augmentation: none, flip, d4, or a list of lr, tb, lrtb, transpose, antitranspose, rot90, rot270.'),
+  }).strict().default({}).describe('Validation during training (the same whole-scene sliding windows as geoseg eval).'),
 }).strict();
 
 export type TrainConfig = z.infer<typeof trainConfigSchema>;

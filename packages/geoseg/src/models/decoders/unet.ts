@@ -2,7 +2,7 @@
 // two conv-BN-ReLU; five blocks from stride 32 back to stride 1.
 import * as torch from '@geoseg/torch';
 import { nn, type Tensor } from '@geoseg/torch';
-import { convBnRelu } from '../blocks.js';
+import { convBnRelu, imageByImage } from '../blocks.js';
 import type { Encoder } from '../encoders/encoder.js';
 import { SegmentationModel, type ModelOutput } from '../model.js';
 
@@ -18,9 +18,15 @@ class DecoderBlock extends nn.Module {
 
   forward(x: Tensor, skip?: Tensor): Tensor {
     const size = skip ? skip.shape.slice(2) : x.shape.slice(2).map((s) => s * 2);
-    x = nn.functional.interpolate(x, { size: [size[0], size[1]], mode: 'nearest' });
-    if (skip) x = torch.cat([x, skip], 1);
-    return this.conv2.forward(this.conv1.forward(x));
+    // Each intermediate is freed as soon as it is used: at full resolution they are the largest tensors.
+    const up = nn.functional.interpolate(x, { size: [size[0], size[1]], mode: 'nearest' });
+    const joined = skip ? torch.cat([up, skip], 1) : up;
+    if (joined !== up) up.dispose();
+    const y = this.conv1.forward(joined);
+    joined.dispose();
+    const out = this.conv2.forward(y);
+    y.dispose();
+    return out;
   }
 }
 
@@ -55,12 +61,37 @@ export class UNet extends SegmentationModel {
   protected run(x: Tensor): ModelOutput {
     const f = this.encoder.forward(x);
     const skips = [f[3], f[2], f[1], f[0], undefined];
-    let y = f[4];
-    [...this.decoder].forEach((block, i) => {
-      const next: Tensor = torch.tidy(() => block.forward(y, skips[i]));
-      if (i > 0) y.dispose(); // free each decoder output once the next block has used it
-      y = next;
-    });
-    return { out: this.head.forward(y) };
+    const blocks = [...this.decoder];
+    // Blocks from this one on work at stride 2 and 1, where activations are largest.
+    const highRes = blocks.length - 2;
+    const runBlocks = (from: number, to: number, y: Tensor, skip: (i: number) => Tensor | undefined): Tensor => {
+      for (let i = from; i < to; i++) {
+        const next: Tensor = torch.tidy(() => blocks[i].forward(y, skip(i)));
+        y.dispose(); // free each input (encoder features, then decoder outputs) once it is used
+        y = next;
+      }
+      return y;
+    };
+    const low = runBlocks(0, highRes, f[4], (i) => skips[i]);
+    for (let i = 0; i < highRes; i++) skips[i]!.dispose();
+    const N = x.shape[0];
+    const finish = (y: Tensor, skip: (i: number) => Tensor | undefined) => {
+      const z = runBlocks(highRes, blocks.length, y, skip);
+      const out = this.head.forward(z);
+      z.dispose();
+      return out;
+    };
+    let out: Tensor;
+    if (this.training || N === 1) {
+      out = finish(low, (i) => skips[i]);
+    } else {
+      // Inference: the high-resolution blocks and the head take one image at a time; batch
+      // normalization uses running statistics, so the result is the same, at a fraction of the
+      // peak memory of a large batch.
+      out = imageByImage(N, (n) => finish(low.narrow(0, n, 1), (i) => skips[i]?.narrow(0, n, 1)));
+      low.dispose();
+    }
+    for (let i = highRes; i < skips.length; i++) skips[i]?.dispose();
+    return { out };
   }
 }

@@ -1,7 +1,9 @@
 // ResNet-18/34/50/101 encoders with torchvision's parameter names, so a torchvision state dict
 // (without its `fc.*` classifier) loads with strict: true. Output stride 16 or 8 replaces the
 // strides of the last stages with dilation, as torchvision's replace_stride_with_dilation does.
+import * as torch from '@geoseg/torch';
 import { nn, type Tensor } from '@geoseg/torch';
+import { imageByImage, pipe } from '../blocks.js';
 import { Encoder, stageDilations, type EncoderOptions, type OutputStride } from './encoder.js';
 
 function conv3x3(inC: number, outC: number, stride = 1, dilation = 1): nn.Conv2d {
@@ -14,6 +16,14 @@ function conv1x1(inC: number, outC: number, stride = 1): nn.Conv2d {
 
 interface Block extends nn.Module {
   forward(x: Tensor): Tensor;
+}
+
+/** relu(out + identity), the identity (x, or its downsampled projection) made only now, and freed after. */
+function addIdentity(out: Tensor, x: Tensor, downsample?: nn.Sequential): Tensor {
+  const identity = downsample ? downsample.forward(x) : x;
+  out.add_(identity).relu_();
+  if (identity !== x) identity.dispose();
+  return out;
 }
 
 class BasicBlock extends nn.Module implements Block {
@@ -35,9 +45,8 @@ class BasicBlock extends nn.Module implements Block {
   }
 
   forward(x: Tensor): Tensor {
-    const identity = this.downsample ? this.downsample.forward(x) : x;
-    const out = this.bn2.forward(this.conv2.forward(this.bn1.forward(this.conv1.forward(x)).relu_()));
-    return out.add_(identity).relu_();
+    const out = pipe(x, (t) => this.conv1.forward(t), (t) => this.bn1.forward(t), (t) => t.relu_(), (t) => this.conv2.forward(t), (t) => this.bn2.forward(t));
+    return addIdentity(out, x, this.downsample);
   }
 }
 
@@ -66,11 +75,9 @@ class Bottleneck extends nn.Module implements Block {
   }
 
   forward(x: Tensor): Tensor {
-    const identity = this.downsample ? this.downsample.forward(x) : x;
-    let out = this.bn1.forward(this.conv1.forward(x)).relu_();
-    out = this.bn2.forward(this.conv2.forward(out)).relu_();
-    out = this.bn3.forward(this.conv3.forward(out));
-    return out.add_(identity).relu_();
+    const out = pipe(x, (t) => this.conv1.forward(t), (t) => this.bn1.forward(t), (t) => t.relu_(), (t) => this.conv2.forward(t), (t) => this.bn2.forward(t),
+      (t) => t.relu_(), (t) => this.conv3.forward(t), (t) => this.bn3.forward(t));
+    return addIdentity(out, x, this.downsample);
   }
 }
 
@@ -131,11 +138,19 @@ export class ResNetEncoder extends Encoder {
   }
 
   forward(x: Tensor): Tensor[] {
-    const s2 = this.bn1.forward(this.conv1.forward(x)).relu_();
-    const s4 = this.layer1.forward(this.maxpool.forward(s2));
+    const s2 = this.stem(x);
+    const pooled = this.maxpool.forward(s2);
+    const s4 = this.layer1.forward(pooled);
+    pooled.dispose();
     const s8 = this.layer2.forward(s4);
     const s16 = this.layer3.forward(s8);
     const s32 = this.layer4.forward(s16);
     return [s2, s4, s8, s16, s32];
+  }
+
+  /** conv1 → bn1 → relu, the encoder's largest activations: image by image in inference. */
+  private stem(x: Tensor): Tensor {
+    const one = (t: Tensor) => torch.tidy(() => this.bn1.forward(this.conv1.forward(t)).relu_());
+    return this.training || x.shape[0] === 1 ? one(x) : imageByImage(x.shape[0], (i) => one(x.narrow(0, i, 1)));
   }
 }
