@@ -72,16 +72,17 @@ async function main(): Promise<void> {
   await heldOutMap(pred, `${scene}.jpg`, `${scene}.png`);
 
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
-  console.log(`
-demo finished in ${minutes} min. Results:
-  ${rel(dataset)}/dataset.json         the prepared dataset (tiles, class statistics, split)
-  ${rel(out)}/classes.png              class frequencies
-  ${rel(run)}/                         the run: config.json, log.jsonl, checkpoints/{latest,best}
-  ${rel(run)}/maps/val/<scene>/        validation scenes: image, prediction, confidence, truth (COGs)
-  ${rel(pred)}/classes.tif             the held-out scene's land-cover map (COG), with confidence.tif
-  ${rel(pred)}/classes.gpkg            its polygons (class id, name, area)
-
-Open the viewer:  npx geoseg serve ${rel(out)}     (then the printed http://127.0.0.1 address)`);
+  const results: [string, string][] = [
+    [`${rel(dataset)}/dataset.json`, 'the prepared dataset (tiles, class statistics, split)'],
+    [`${rel(out)}/classes.png`, 'class frequencies'],
+    [`${rel(run)}/`, 'the run: config.json, log.jsonl, checkpoints/{latest,best}'],
+    [`${rel(run)}/maps/val/<scene>/`, 'validation scenes: image, prediction, confidence, truth (COGs)'],
+    [`${rel(pred)}/classes.tif`, "the held-out scene's land-cover map (COG), with confidence.tif"],
+    [`${rel(pred)}/classes.gpkg`, 'its polygons (class id, name, area)'],
+  ];
+  const width = Math.max(...results.map(([p]) => p.length));
+  console.log(`\ndemo finished in ${minutes} min. Results:\n${results.map(([p, what]) => `  ${p.padEnd(width)}  ${what}`).join('\n')}`);
+  console.log(`\nOpen the viewer:  npx geoseg serve ${rel(out)}     (then the printed http://127.0.0.1 address)`);
   if (!existsSync(join(pred, 'classes.gpkg'))) throw new Error('demo: the polygons were not written');
 }
 

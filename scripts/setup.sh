@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs what geoseg needs and builds it. Idempotent, and fast when nothing is missing.
 #   Debian packages: libtorch-dev, libgdal-dev, build-essential, libopenblas0-pthread (fast BLAS
-#   for libtorch), and with --bench python3-torch, python3-torchvision and python3-gdal (the Python references
-#   for benchmarks and the PyTorch round-trip tests).
-#   Then npm ci (when node_modules is missing or stale), the native addon, and the TypeScript build.
+#   for libtorch), chromium (the viewer's end-to-end tests), and with --bench python3-torch,
+#   python3-torchvision and python3-gdal (the Python references for benchmarks and the PyTorch
+#   round-trip tests).
+#   Then npm ci (when node_modules is missing or stale), the native addon, the TypeScript build, and
+#   the web viewer (vite build, when its sources are newer than packages/geoseg/web/dist).
 # Usage: bash scripts/setup.sh [--quiet] [--bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quiet=0
-packages=(libtorch-dev libgdal-dev build-essential libopenblas0-pthread)
+packages=(libtorch-dev libgdal-dev build-essential libopenblas0-pthread chromium)
 for arg in "$@"; do
   case "$arg" in
     --quiet) quiet=1 ;;
@@ -50,4 +52,10 @@ node node_modules/typescript/bin/tsc -b packages/torch packages/geoseg >&2
 # install time, which on a fresh clone is before this build.
 chmod +x packages/geoseg/dist/cli/main.js
 ln -sfn ../geoseg/dist/cli/main.js node_modules/.bin/geoseg
+# The viewer served by `geoseg serve`: rebuilt when missing or older than its sources or the installed packages.
+web=packages/geoseg/web
+if [ ! -f "$web/dist/index.html" ] || [ -n "$(find "$web/src" "$web/index.html" "$web/vite.config.ts" node_modules/.package-lock.json -newer "$web/dist/index.html" -print -quit)" ]; then
+  say "web viewer (vite build)"
+  node node_modules/vite/bin/vite.js build "$web" --logLevel "$([ "$quiet" = 1 ] && echo error || echo warn)" >&2
+fi
 say "ready"

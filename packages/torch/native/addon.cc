@@ -8,6 +8,10 @@
 
 #include <sstream>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "common.h"
 #include "ops.h"
 #include "serialize.h"
@@ -67,6 +71,28 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// setMallocArenaMax(n): glibc keeps one heap (arena) per thread that allocates; libtorch's worker
+// threads then each hold their own high-water mark of freed activations. Fewer arenas bound that
+// (arenas made before the call stay). Returns false where the C library is not glibc.
+Napi::Value SetMallocArenaMax(const Napi::CallbackInfo& info) {
+  int n = info[0].As<Napi::Number>().Int32Value();
+  if (n < 1) throw Napi::RangeError::New(info.Env(), "setMallocArenaMax: need at least 1 arena, got " + std::to_string(n));
+#if defined(__GLIBC__)
+  return Napi::Boolean::New(info.Env(), mallopt(M_ARENA_MAX, n) == 1);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
+// mallocTrim(): hand freed heap pages back to the system (glibc's malloc_trim); false elsewhere.
+Napi::Value MallocTrim(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__)
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) == 1);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), at::get_num_threads()); }
 
 Napi::Value CudaInfo(const Napi::CallbackInfo& info) {
@@ -119,6 +145,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setRngState", Napi::Function::New(env, SetRngState));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
+  exports.Set("setMallocArenaMax", Napi::Function::New(env, SetMallocArenaMax));
+  exports.Set("mallocTrim", Napi::Function::New(env, MallocTrim));
   exports.Set("cudaInfo", Napi::Function::New(env, CudaInfo));
   exports.Set("memoryStats", Napi::Function::New(env, MemoryStats));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));

@@ -42,6 +42,22 @@ export function getNumThreads(): number {
   return native.getNumThreads();
 }
 
+/**
+ * Cap glibc's malloc arenas (per-thread heaps) for the rest of the process. With libtorch's worker
+ * threads each keeping an arena of freed activations, 1 lowers peak memory of inference and
+ * training without slowing them (measured on UNet-ResNet18). Call it before heavy work: existing
+ * arenas stay. Returns false (and does nothing) where the C library is not glibc.
+ */
+export function setMallocArenaMax(n: number): boolean {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setMallocArenaMax: need a positive integer, got ${n}`);
+  return native.setMallocArenaMax(n);
+}
+
+/** Give freed heap memory back to the system now (glibc malloc_trim). Returns false elsewhere or when nothing was released. */
+export function mallocTrim(): boolean {
+  return native.mallocTrim();
+}
+
 export const cuda = {
   isAvailable(): boolean {
     return native.cudaInfo().available;

@@ -71,6 +71,8 @@ export interface Native {
   setRngState(state: unknown): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  setMallocArenaMax(n: number): boolean;
+  mallocTrim(): boolean;
   cudaInfo(): { available: boolean; deviceCount: number };
   memoryStats(): { liveTensors: number; createdTensors: number; externalBytes: number };
   buildInfo(): { version: string; config: string; parallel: string; cxx11Abi: boolean };

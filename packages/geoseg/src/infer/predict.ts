@@ -68,7 +68,7 @@ export interface PredictSummary {
 }
 
 /** Rows written per flush chunk (bounds the temporaries to FLUSH_ROWS × width). */
-const FLUSH_ROWS = 64;
+const FLUSH_ROWS = 32;
 const NODATA_CLASS = 255;
 const SUPPORTED_TYPES = new Set(['Byte', 'Int8', 'UInt16', 'Int16', 'UInt32', 'Int32', 'Float32', 'Float64']);
 
@@ -115,8 +115,9 @@ function normalizer(meta: CheckpointMeta): { mean: Tensor; std: Tensor } {
 
 export async function predict(opts: PredictOptions): Promise<PredictSummary> {
   const started = performance.now();
-  // GDAL's block cache defaults to 5% of RAM; the strips are written once, so keep it small.
-  if (!process.env.GDAL_CACHEMAX) gdal.config.set('GDAL_CACHEMAX', '64');
+  // A small GDAL block cache: rows are read once, in order, and written once (GDAL_CACHEMAX overrides).
+  if (!process.env.GDAL_CACHEMAX) gdal.config.set('GDAL_CACHEMAX', '16');
+  torch.setMallocArenaMax(1); // threads' malloc arenas each keep a high-water mark of freed activations
   // Strips are written synchronously while the next rows are read asynchronously, on purpose
   // (a short wait on GDAL's lock, not a bug): keep gdal-async from warning on every strip.
   (gdal as unknown as { eventLoopWarning: boolean }).eventLoopWarning = false;
@@ -187,7 +188,8 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
 
     const acc = torch.zeros([K, S, Wacc]).keep();
     const rowTotal = torch.zeros([S]).keep();
-    const invalid = torch.zeros([S, Wacc], { dtype: 'bool' }).keep();
+    // Pixels whose every band is nodata (tracked only when the input has a nodata value).
+    const invalid = hasNodata ? torch.zeros([S, Wacc], { dtype: 'bool' }).keep() : null;
     const windowsTotal = ys.length * xs.length;
     const progress = new Progress('predict', windowsTotal, 'windows', opts.progress ?? false);
     // Redo every window row that reaches below the written rows: their carry was in memory.
@@ -195,21 +197,26 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     const doneBefore = state.rowsDone;
     const resumed = state.flushedTo > 0;
     progress.set(state.rowsDone * xs.length);
-    const readRow = (r: number) => Promise.all(xs.map((x) => raster.read({ x, y: ys[r], width: S, height: S } as Window)));
-    // A failed read ahead is reported when awaited, never as an unhandled rejection.
-    const ahead = (r: number) => { const p = readRow(r); p.catch(() => undefined); return p; };
-    let pending = ahead(firstRow);
+    // Batches in reading order: window row r, windows xs[i .. i + batch).
+    const batches: { r: number; i: number }[] = [];
+    for (let r = firstRow; r < ys.length; r++) for (let i = 0; i < xs.length; i += batch) batches.push({ r, i });
+    const readBatch = ({ r, i }: { r: number; i: number }) =>
+      Promise.all(xs.slice(i, i + batch).map((x) => raster.read({ x, y: ys[r], width: S, height: S } as Window)));
+    // The next batch is read while this one computes; a failed read ahead is reported when
+    // awaited, never as an unhandled rejection.
+    const ahead = (k: number) => { const p = k < batches.length ? readBatch(batches[k]) : Promise.resolve([]); p.catch(() => undefined); return p; };
+    let nextBatch = 0;
+    let pending = ahead(nextBatch);
     const classCounts = new Float64Array(K);
     let stopped = false;
     try {
       for (let r = firstRow; r < ys.length; r++) {
         const y = ys[r];
-        const images = await pending;
-        if (r + 1 < ys.length) pending = ahead(r + 1); // read ahead while this row computes
-        torch.inferenceMode(() => torch.tidy(() => {
-          for (let i = 0; i < xs.length; i += batch) {
-            torch.tidy(() => {
-              const group = images.slice(i, i + batch);
+        for (let i = 0; i < xs.length; i += batch) {
+          const group = await pending;
+          pending = ahead(++nextBatch);
+          try {
+            torch.inferenceMode(() => torch.tidy(() => {
               const raw = torch.stack(group);
               const x = raw.to('float32').sub(norm.mean).div(norm.std);
               // Nodata pixels enter the model as the mean, not as their raw fill value.
@@ -221,13 +228,17 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
               group.forEach((img, j) => {
                 const x0 = xs[i + j];
                 acc.narrow(2, x0, S).addcmul_(p.select(0, j), weight2d);
-                if (hasNodata) invalid.narrow(1, x0, S).logicalOr_(img.eq(nodata!).all(0));
+                if (invalid) invalid.narrow(1, x0, S).logicalOr_(img.eq(nodata!).all(0));
               });
-            });
+            }));
+          } finally {
+            torch.dispose(group);
           }
-          rowTotal.add_(profile);
-        }));
-        for (const img of images) img.dispose();
+          // Freed activations go back to the system after each batch, so glibc's heap does not
+          // ratchet up to a high-water mark well above what is live (~100 MB less peak, ~3% time).
+          torch.mallocTrim();
+        }
+        rowTotal.add_(profile);
         // Rows [y, next) are complete; the last window row completes the scene.
         const next = r + 1 < ys.length ? ys[r + 1] : Math.min(H, y + S);
         const rows = next - y;
@@ -241,12 +252,12 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
             const [best, cls] = sums.max(0);
             const total = rowTotal.narrow(0, r0, h).view([-1, 1]).mul(colTotal.narrow(0, 0, W).view([1, -1]));
             const classes = cls.to('uint8');
-            const bad = invalid.narrow(0, r0, h).narrow(1, 0, W);
-            if (hasNodata) classes.maskedFill_(bad, NODATA_CLASS);
+            const bad = invalid?.narrow(0, r0, h).narrow(1, 0, W);
+            if (bad) classes.maskedFill_(bad, NODATA_CLASS);
             const counts = torch.bincount(classes.reshape([-1]).to('int64'), null, 256).narrow(0, 0, K);
             return {
               classes: classes.contiguous(), counts,
-              conf: confDs ? best.div_(total).mul_(255).round_().to('uint8').maskedFill_(bad, 0).contiguous() : null,
+              conf: confDs ? maskedOrSame(best.div_(total).mul_(255).round_().to('uint8'), bad, 0).contiguous() : null,
               probs: probDs ? sums.div(total.unsqueeze(0)).mul_(255).round_().to('uint8').contiguous() : null,
             };
           });
@@ -269,11 +280,11 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
             // (the regions overlap only when more rows stay than leave: copy through a clone then)
             acc.narrow(1, 0, keepRows).copy_(keepRows > rows ? acc.narrow(1, rows, keepRows).clone() : acc.narrow(1, rows, keepRows));
             rowTotal.narrow(0, 0, keepRows).copy_(rowTotal.narrow(0, rows, keepRows).clone());
-            invalid.narrow(0, 0, keepRows).copy_(invalid.narrow(0, rows, keepRows).clone());
+            invalid?.narrow(0, 0, keepRows).copy_(invalid.narrow(0, rows, keepRows).clone());
           }
           acc.narrow(1, keepRows, rows).zero_();
           rowTotal.narrow(0, keepRows, rows).zero_();
-          invalid.narrow(0, keepRows, rows).fill_(false);
+          invalid?.narrow(0, keepRows, rows).fill_(false);
         });
         classesDs!.flush();
         confDs?.flush();
@@ -287,7 +298,7 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
         }
       }
     } finally {
-      await pending.then((imgs) => imgs.forEach((t) => t.dispose()), () => undefined);
+      await pending.then((imgs) => torch.dispose(imgs), () => undefined);
       torch.dispose([acc, rowTotal, invalid, colTotal, profile, weight2d]);
     }
     // Resumed runs count only the rows they wrote: recount the finished raster.
@@ -359,6 +370,9 @@ async function countRaster(ds: gdal.Dataset, K: number): Promise<Float64Array> {
   }
   return counts;
 }
+
+/** `t` with `value` where `mask` is set (no mask: `t` itself). */
+const maskedOrSame = (t: Tensor, mask: Tensor | undefined, value: number) => (mask ? t.maskedFill_(mask, value) : t);
 
 /** A work GeoTIFF → COG at `path` (temp file + rename), with palette / nodata when given. */
 async function toCog(src: string, path: string, { palette, nodata, metadata }: { palette?: [number, number, number][]; nodata?: number | null; metadata?: Record<string, string> }): Promise<void> {

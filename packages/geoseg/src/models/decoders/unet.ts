@@ -62,8 +62,8 @@ export class UNet extends SegmentationModel {
     const f = this.encoder.forward(x);
     const skips = [f[3], f[2], f[1], f[0], undefined];
     const blocks = [...this.decoder];
-    // Blocks from this one on work at stride 2 and 1, where activations are largest.
-    const highRes = blocks.length - 2;
+    // Blocks from this one on work at strides 4, 2 and 1, where activations are largest.
+    const highRes = blocks.length - 3;
     const runBlocks = (from: number, to: number, y: Tensor, skip: (i: number) => Tensor | undefined): Tensor => {
       for (let i = from; i < to; i++) {
         const next: Tensor = torch.tidy(() => blocks[i].forward(y, skip(i)));
