@@ -1,10 +1,12 @@
 // geoseg serve's HTTP server: only files under the roots ('..', absolute, encoded and symlinked
 // escapes refused), Range requests (206 / 416 / 400), runs and maps read from real run folders,
-// raster descriptions through GDAL, 4xx answers for bad requests, and the server answering after each.
+// raster descriptions through GDAL, 4xx answers for bad requests, and the server answering after each;
+// nothing read through symlinks out of the root, one bad run folder not hiding the others, 421 for
+// a foreign Host header (DNS rebinding), files closed when a download is cut.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -81,6 +83,8 @@ describe('geoseg serve (HTTP)', () => {
     writeRun(join(root, 'c'), train(1));
     writeRun(join(root, 'deep', 'er', 'd'), train(1) + line({ type: 'end', step: 1, reason: 'interrupted' }));
     writeRun(join(root, 'too', 'deep', 'for', 'e'), train(1)); // depth 4: not a run
+    mkdirSync(join(root, 'too', 'deep', 'for', 'e', 'maps', 'x'), { recursive: true }); // so its map belongs to no run
+    writeFileSync(join(root, 'too', 'deep', 'for', 'e', 'maps', 'x', 'map.json'), JSON.stringify({ title: 'deep', layers: {} }));
     // maps: one inside run exp/a, one outside any run; rasters with and without a CRS
     const mapIn = join(root, 'exp', 'a', 'maps', 'val', 's1');
     const mapOut = join(root, 'predictions', 'p');
@@ -206,7 +210,10 @@ describe('geoseg serve (HTTP)', () => {
     assert.deepEqual(byId.b.best, { metric: 'mIoU', value: 0.4, step: 2 }, 'without a checkpoint, the best logged validation');
     assert.deepEqual(byId['exp/a'].lastEval, { step: 4, mIoU: 0.6, pixelAccuracy: 0.8 });
     assert.equal(byId['exp/a'].config.model.encoder, 'resnet18');
-    assert.deepEqual(maps, [{ title: 'plain', manifest: '/files/0/predictions/p/map.json', run: null }], 'maps outside runs');
+    assert.deepEqual(maps, [
+      { title: 'plain', manifest: '/files/0/predictions/p/map.json', run: null },
+      { title: 'deep', manifest: '/files/0/too/deep/for/e/maps/x/map.json', run: null },
+    ], 'maps outside runs (a folder deeper than runs are looked for is no run)');
 
     const a = json(await get(server.url, `/api/runs/${encodeURIComponent('exp/a')}`));
     assert.deepEqual(a.train.map((e: { step: number }) => e.step), [1, 2, 3, 4]);
@@ -218,11 +225,11 @@ describe('geoseg serve (HTTP)', () => {
     const b = json(await get(server.url, '/api/runs/b'));
     assert.deepEqual(b.classes.map((c: { name: string }) => c.name), ['class 0', 'class 1']);
     const all = json(await get(server.url, '/api/maps')).maps;
-    assert.deepEqual(all.map((m: { title: string }) => m.title).sort(), ['plain', 's1']);
+    assert.deepEqual(all.map((m: { title: string }) => m.title).sort(), ['deep', 'plain', 's1']);
   });
 
   test('unknown runs get 404, escapes 403; the server goes on', async () => {
-    for (const [id, status] of [['nope', 404], ['exp', 404], ['too/deep/for', 404], ['..%2Fsecret', 403], ['%2Fetc', 403], ['%E0%A4%A', 400]] as const) {
+    for (const [id, status] of [['nope', 404], ['exp', 404], ['too/deep/for', 404], ['too%2Fdeep%2Ffor%2Fe', 404], ['..%2Fsecret', 403], ['%2Fetc', 403], ['%E0%A4%A', 400]] as const) {
       const a = await get(server.url, `/api/runs/${id}`);
       assert.equal(a.status, status, `${id}: ${a.body}`);
       assert.equal(typeof json(a).error, 'string');
@@ -254,22 +261,115 @@ describe('geoseg serve (HTTP)', () => {
       assert.ok(json(a).error.includes(path.split('/').pop()!), `the message names the file: ${json(a).error}`);
       await stillServing();
     }
+    assert.match(json(await get(server.url, `/api/raster?path=${encodeURIComponent('/files/0/exp')}`)).error, /not a file/, 'a folder is not given to GDAL');
   });
 
-  test('a garbled HTTP request and a download cut midway do not stop the server', async () => {
+  test('a garbled HTTP request does not stop the server', async () => {
     await new Promise<void>((resolve) => {
       const { port } = new URL(server.url);
       const s = connect(Number(port), '127.0.0.1', () => s.end('GARBAGE \x00\x01 nonsense\r\n\r\n'));
       s.on('data', () => {}).on('close', () => resolve()).on('error', () => resolve());
     });
     await stillServing();
-    await new Promise<void>((resolve) => {
-      const { hostname, port } = new URL(server.url);
-      const req = request({ hostname, port, path: '/files/0/data.bin' }, (res) => { res.once('data', () => { req.destroy(); resolve(); }); });
-      req.on('error', () => resolve());
-      req.end();
-    });
+  });
+
+  test('a download cut midway closes the file, and the server goes on', { skip: !existsSync('/proc/self/fd') && 'needs /proc/self/fd' }, async () => {
+    // far more than socket buffers hold: the server is still reading the file when the client leaves
+    const big = join(root, 'big.bin');
+    writeFileSync(big, Buffer.alloc(32 << 20, 7));
+    const real = realpathSync(big);
+    /** Descriptors of this process (the server runs in it) open on big.bin. */
+    const openOnBig = () => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === real;
+      } catch {
+        return false;
+      }
+    }).length;
+    try {
+      const midway = await new Promise<number>((resolve, reject) => {
+        const { hostname, port } = new URL(server.url);
+        const req = request({ hostname, port, path: '/files/0/big.bin' }, (res) => {
+          res.once('data', () => {
+            res.pause();
+            const open = openOnBig();
+            req.destroy();
+            resolve(open);
+          });
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(midway, 1, 'the file is open while it is sent');
+      for (let i = 0; i < 250 && openOnBig() > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(openOnBig(), 0, 'the server closed the file when the client left');
+      await stillServing();
+    } finally {
+      rmSync(big, { force: true });
+    }
+  });
+
+  test('a Host header other than 127.0.0.1, localhost or [::1] gets 421 (DNS rebinding)', async () => {
+    const { port } = new URL(server.url);
+    for (const host of ['evil.example', `evil.example:${port}`, '127.0.0.1.evil.example', 'localhost.evil.example:80']) {
+      for (const path of ['/api/runs', '/files/0/data.bin']) {
+        const a = await get(server.url, path, { Host: host });
+        assert.equal(a.status, 421, `${host} ${path}`);
+        assert.equal(typeof json(a).error, 'string');
+      }
+    }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'LOCALHOST', `[::1]:${port}`]) {
+      assert.equal((await get(server.url, '/api/runs', { Host: host })).status, 200, host);
+    }
+  });
+
+  test("'error' events after listening are logged, not fatal", async () => {
+    const logged: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string) => { logged.push(String(chunk)); return true; }) as typeof process.stderr.write;
+    try {
+      server.server.emit('error', new Error('first runtime error'));
+      server.server.emit('error', new Error('second runtime error'));
+    } finally {
+      process.stderr.write = write;
+    }
+    assert.equal(logged.length, 2);
+    assert.match(logged[1], /second runtime error/);
     await stillServing();
+  });
+
+  test('runs: nothing read through a symlink out of the root; an unreadable run is listed as such, the others still', async () => {
+    const bad = join(dir, 'bad-root');
+    const step = line({ type: 'train', step: 1, loss: 1, lr: 0.001 });
+    writeFileSync(join(dir, 'secret', 'doc.json'), JSON.stringify({ title: SECRET, model: { arch: SECRET } }));
+    writeRun(join(bad, 'ok'), step);
+    writeRun(join(bad, 'leak'), step);
+    rmSync(join(bad, 'leak', 'config.json'));
+    symlinkSync(join(dir, 'secret', 'doc.json'), join(bad, 'leak', 'config.json'));
+    mkdirSync(join(bad, 'm'));
+    symlinkSync(join(dir, 'secret', 'doc.json'), join(bad, 'm', 'map.json'));
+    writeRun(join(bad, 'broken'), step);
+    rmSync(join(bad, 'broken', 'log.jsonl'));
+    mkdirSync(join(bad, 'broken', 'log.jsonl'));
+    const s = await serve({ roots: [bad], port: 0 });
+    try {
+      const a = await get(s.url, '/api/runs');
+      assert.equal(a.status, 200, String(a.body));
+      assert.ok(!a.body.toString().includes(SECRET), 'nothing read from outside the root');
+      const { runs, maps } = json(a);
+      assert.deepEqual(Object.fromEntries(runs.map((r: { id: string; status: string }) => [r.id, r.status])), { broken: 'unreadable', leak: 'running', ok: 'running' });
+      assert.equal(runs.find((r: { id: string }) => r.id === 'leak').config, null);
+      assert.deepEqual(maps, [], 'a map.json linked out of the root is not listed');
+      const leak = await get(s.url, '/api/runs/leak');
+      assert.equal(leak.status, 200);
+      assert.ok(!leak.body.toString().includes(SECRET));
+      const broken = await get(s.url, '/api/runs/broken');
+      assert.equal(broken.status, 422);
+      assert.match(json(broken).error, /broken/);
+      assert.equal((await get(s.url, '/api/maps')).body.toString().includes(SECRET), false);
+    } finally {
+      await s.close();
+    }
   });
 
   test('the web app: 503 with a hint when it is not built', async () => {

@@ -107,10 +107,14 @@ describe('geoseg serve in Chromium', { skip }, () => {
   });
 
   after(async () => {
+    // clean up first: a failed assertion must not leave Chromium and the server running
+    try {
+      await context?.close();
+    } finally {
+      await server?.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
-    await context?.close();
-    await server?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   test('the runs page lists the run, its status and best mIoU, and the map outside it', async () => {

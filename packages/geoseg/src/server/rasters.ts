@@ -1,5 +1,6 @@
 // What the viewer needs to know about a raster before it streams it: size, bands, grid, CRS
 // (EPSG code and proj4 text), nodata, palette and class names, read through GDAL.
+import { stat } from 'node:fs/promises';
 import gdal from 'gdal-async';
 import { CLASSES_METADATA_KEY } from '../raster/write.js';
 import { HttpError } from './http-error.js';
@@ -23,10 +24,20 @@ export interface RasterDescription {
   classes: { id: number; name: string; color: [number, number, number] }[] | null;
 }
 
+/**
+ * The only GDAL drivers tried: the viewer's formats (a COG is a GeoTIFF, read by GTiff). GDAL can
+ * open much more (VRTs and other files that point at further files, URLs, databases), none of which
+ * a file from the roots should be able to make the server read.
+ */
+const RASTER_DRIVERS = ['GTiff', 'PNG', 'JPEG'];
+
 export async function describeRaster(path: string, shownAs: string): Promise<RasterDescription> {
+  // only regular files: a FIFO or device could block a GDAL thread, a folder is a dataset to some drivers
+  const stats = await stat(path).catch(() => { throw new HttpError(404, `not found: ${shownAs}`); });
+  if (!stats.isFile()) throw new HttpError(422, `${shownAs}: not a file`);
   let ds: gdal.Dataset;
   try {
-    ds = await gdal.openAsync(path);
+    ds = await gdal.openAsync(path, 'r', RASTER_DRIVERS);
   } catch (e) {
     throw new HttpError(422, `${shownAs}: cannot open as a raster (${firstLine(e)})`);
   }

@@ -1,12 +1,14 @@
 // Runs and maps under the served roots, read from what training and evaluation write:
 // a run is a folder with config.json + log.jsonl (checkpoints/{best,latest}/meta.json optional);
-// a map is a folder with map.json (layers as paths relative to it).
+// a map is a folder with map.json (layers as paths relative to it). Every file read here is first
+// resolved inside its root (symlinks included), like the files served under /files/.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { HttpError } from './http-error.js';
 import { resolveInRoot, urlOf } from './paths.js';
 
-export type RunStatus = 'finished' | 'interrupted' | 'running' | 'stopped';
+/** 'unreadable': the run folder could not be read (e.g. log.jsonl is not a readable file). */
+export type RunStatus = 'finished' | 'interrupted' | 'running' | 'stopped' | 'unreadable';
 export type Rgb = [number, number, number];
 export interface ClassInfo { id: number; name: string; color: Rgb }
 
@@ -31,7 +33,7 @@ export interface RunSummary {
   config: Record<string, unknown> | null;
   step: number | null;
   elapsedSeconds: number | null;
-  /** ISO time log.jsonl was last written. */
+  /** ISO time log.jsonl was last written ('' for an unreadable run). */
   updated: string;
   best: { metric: string; value: number; step: number } | null;
   lastEval: { step: number; mIoU: number; pixelAccuracy: number | null } | null;
@@ -49,6 +51,7 @@ export interface RunDetail extends RunSummary {
 
 /** A log untouched for this long without an `end` line belongs to a killed run. */
 const RUNNING_WINDOW_MS = 2 * 60_000;
+/** Runs lie at most this deep under a root; maps (which may lie in a run) at most MAP_DEPTH. */
 const RUN_DEPTH = 3;
 const MAP_DEPTH = 8;
 /** Stop walking a root after this many folders (a root may be a big folder by mistake). */
@@ -63,12 +66,12 @@ export function isRunFolder(dir: string): boolean {
 }
 
 /** Folders under `root` (itself included) up to `depth` levels down, not following symlinks; `stop` prunes. */
-function walk(root: string, depth: number, visit: (dir: string) => 'descend' | 'stop'): void {
+function walk(root: string, depth: number, visit: (dir: string, depth: number) => 'descend' | 'stop'): void {
   let budget = MAX_FOLDERS;
   const queue: [string, number][] = [[root, 0]];
   while (queue.length > 0 && budget-- > 0) {
     const [dir, d] = queue.shift()!;
-    if (visit(dir) === 'stop' || d >= depth) continue;
+    if (visit(dir, d) === 'stop' || d >= depth) continue;
     let entries;
     try {
       entries = readdirSync(dir, { withFileTypes: true });
@@ -83,6 +86,20 @@ function walk(root: string, depth: number, visit: (dir: string) => 'descend' | '
 
 function relPath(root: string, dir: string): string {
   return relative(root, dir).split(sep).join('/') || '.';
+}
+
+/** How many folders down from its root a relative path ('.' or a/b/c) lies. */
+function depthOf(rel: string): number {
+  return rel === '.' ? 0 : rel.split('/').length;
+}
+
+/** The real path of `file` when it exists inside `root` (symlinks resolved), else null. */
+function inRoot(root: string, file: string): string | null {
+  try {
+    return resolveInRoot(root, relative(root, file));
+  } catch {
+    return null;
+  }
 }
 
 /** Run id: the folder relative to its root, prefixed by the root index when there are several roots. */
@@ -108,7 +125,8 @@ export function runFolder(roots: string[], id: string): { rootIndex: number; dir
     if (e instanceof HttpError && e.status === 404) throw new HttpError(404, `unknown run: ${id}`);
     throw e;
   }
-  if (!isRunFolder(dir)) throw new HttpError(404, `unknown run: ${id}`);
+  // deeper folders are not listed as runs, so they are not runs here either
+  if (depthOf(relPath(roots[rootIndex], dir)) > RUN_DEPTH || !isRunFolder(dir)) throw new HttpError(404, `unknown run: ${id}`);
   return { rootIndex, dir };
 }
 
@@ -117,7 +135,12 @@ export function listRuns(roots: string[]): RunSummary[] {
   const runs: RunSummary[] = [];
   roots.forEach((root, i) => walk(root, RUN_DEPTH, (dir) => {
     if (!isRunFolder(dir)) return 'descend';
-    runs.push(readRun(roots, i, dir).summary);
+    try {
+      runs.push(readRun(roots, i, dir).summary);
+    } catch {
+      // one bad folder must not hide the other runs
+      runs.push(unreadableRun(roots, i, dir));
+    }
     return 'stop';
   }));
   return runs.sort((a, b) => b.updated.localeCompare(a.updated));
@@ -126,32 +149,36 @@ export function listRuns(roots: string[]): RunSummary[] {
 /** Every map under the roots, each tagged with the run that holds it (if any). */
 export function listMaps(roots: string[]): MapEntry[] {
   const maps: MapEntry[] = [];
-  roots.forEach((root, i) => findMaps(roots, i, root, null, maps));
+  roots.forEach((root, i) => findMaps(roots, i, root, null, MAP_DEPTH, maps));
   return maps;
 }
 
-function findMaps(roots: string[], rootIndex: number, from: string, runOf: string | null, out: MapEntry[]): void {
-  // Runs met on the way own the maps below them.
+function findMaps(roots: string[], rootIndex: number, from: string, runOf: string | null, depth: number, out: MapEntry[]): void {
+  const root = roots[rootIndex];
+  // Runs met on the way own the maps below them (only folders listed as runs: RUN_DEPTH at most).
   const owners: [string, string][] = [];
-  walk(from, MAP_DEPTH, (dir) => {
-    if (runOf === null && isRunFolder(dir)) owners.push([dir, runId(roots, rootIndex, dir)]);
+  walk(from, depth, (dir, d) => {
+    if (runOf === null && d <= RUN_DEPTH && isRunFolder(dir)) owners.push([dir, runId(roots, rootIndex, dir)]);
     const file = join(dir, 'map.json');
-    if (existsSync(file)) {
-      const owner = runOf ?? owners.filter(([d]) => dir === d || dir.startsWith(d + sep)).pop()?.[1] ?? null;
-      out.push({ title: mapTitle(file, relPath(roots[rootIndex], dir)), manifest: urlOf(roots, rootIndex, file), run: owner });
+    if (inRoot(root, file)) {
+      const owner = runOf ?? owners.filter(([runDir]) => dir === runDir || dir.startsWith(runDir + sep)).pop()?.[1] ?? null;
+      out.push({ title: mapTitle(root, file, relPath(root, dir)), manifest: urlOf(roots, rootIndex, file), run: owner });
     }
     return 'descend';
   });
 }
 
-function mapTitle(file: string, fallback: string): string {
-  const doc = readJson(file);
+function mapTitle(root: string, file: string, fallback: string): string {
+  const doc = readJson(root, file);
   return typeof doc?.title === 'string' ? doc.title : fallback;
 }
 
-function readJson(file: string): Record<string, any> | null {
+/** A JSON object from a file inside `root`; null when missing, outside the root or not an object. */
+function readJson(root: string, file: string): Record<string, any> | null {
+  const real = inRoot(root, file);
+  if (!real) return null;
   try {
-    const v = JSON.parse(readFileSync(file, 'utf8'));
+    const v = JSON.parse(readFileSync(real, 'utf8'));
     return v && typeof v === 'object' ? v : null;
   } catch {
     return null;
@@ -178,11 +205,13 @@ export function runStatus(log: Record<string, any>[], logModified: number, now =
   return now - logModified < RUNNING_WINDOW_MS ? 'running' : 'stopped';
 }
 
+/** Throws when log.jsonl cannot be read (or leads out of the root). */
 function readRun(roots: string[], rootIndex: number, dir: string) {
-  const logFile = join(dir, 'log.jsonl');
+  const root = roots[rootIndex];
+  const logFile = resolveInRoot(root, relative(root, join(dir, 'log.jsonl')));
   const log = readLog(logFile);
   const modified = statSync(logFile).mtimeMs;
-  const metas = { best: readJson(join(dir, 'checkpoints', 'best', 'meta.json')), latest: readJson(join(dir, 'checkpoints', 'latest', 'meta.json')) };
+  const metas = { best: readJson(root, join(dir, 'checkpoints', 'best', 'meta.json')), latest: readJson(root, join(dir, 'checkpoints', 'latest', 'meta.json')) };
   const train = log.filter((e) => e.type === 'train' && Number.isFinite(e.step)) as TrainEntry[];
   const evals = log.filter((e) => e.type === 'eval' && Number.isFinite(e.step) && Array.isArray(e.matrix)) as EvalEntry[];
   const end = (log.filter((e) => e.type === 'end').pop() ?? null) as EndEntry | null;
@@ -193,7 +222,7 @@ function readRun(roots: string[], rootIndex: number, dir: string) {
     path: relPath(roots[rootIndex], dir),
     root: rootIndex,
     status: runStatus(log, modified),
-    config: readJson(join(dir, 'config.json')),
+    config: readJson(root, join(dir, 'config.json')),
     step: last?.step ?? null,
     elapsedSeconds: last?.elapsedSeconds ?? metas.latest?.elapsedSeconds ?? null,
     updated: new Date(modified).toISOString(),
@@ -201,6 +230,13 @@ function readRun(roots: string[], rootIndex: number, dir: string) {
     lastEval: lastEval ? { step: lastEval.step, mIoU: lastEval.mIoU, pixelAccuracy: lastEval.pixelAccuracy ?? null } : null,
   };
   return { summary, log: { train, evals, end }, metas };
+}
+
+function unreadableRun(roots: string[], rootIndex: number, dir: string): RunSummary {
+  return {
+    id: runId(roots, rootIndex, dir), path: relPath(roots[rootIndex], dir), root: rootIndex, status: 'unreadable',
+    config: null, step: null, elapsedSeconds: null, updated: '', best: null, lastEval: null,
+  };
 }
 
 function bestOf(meta: Record<string, any> | null, evals: EvalEntry[]): RunSummary['best'] {
@@ -220,10 +256,17 @@ function classesOf(metas: { best: Record<string, any> | null; latest: Record<str
 
 export function runDetail(roots: string[], id: string): RunDetail {
   const { rootIndex, dir } = runFolder(roots, id);
-  const { summary, log, metas } = readRun(roots, rootIndex, dir);
+  let run: ReturnType<typeof readRun>;
+  try {
+    run = readRun(roots, rootIndex, dir);
+  } catch (e) {
+    throw new HttpError(422, `run ${id}: cannot read its log.jsonl (${(e as Error).message})`);
+  }
+  const { summary, log, metas } = run;
   const count = metas.best?.model?.classes ?? metas.latest?.model?.classes ?? log.evals.at(-1)?.matrix.length ?? 0;
   const maps: MapEntry[] = [];
-  findMaps(roots, rootIndex, dir, summary.id, maps);
+  // as deep as listMaps looks from the root
+  findMaps(roots, rootIndex, dir, summary.id, MAP_DEPTH - depthOf(summary.path), maps);
   return {
     ...summary, ...log,
     classes: classesOf(metas, count),

@@ -1,7 +1,8 @@
 // The viewer's HTTP server: a JSON API over the runs and maps under the roots, the files under
 // the roots (with Range requests, so COG readers stream), and the built web app at /.
 // Every failure of a request becomes a 4xx/5xx answer for that request only.
-import { createReadStream, realpathSync, statSync, type Stats } from 'node:fs';
+import { constants, realpathSync, type ReadStream, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname } from 'node:path';
@@ -9,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { GeosegError } from '../errors.js';
 import { HttpError } from './http-error.js';
 import { resolveFileUrl, resolveInRoot, resolveRoots } from './paths.js';
-import { parseRange } from './ranges.js';
+import { parseRange, type ByteRange } from './ranges.js';
 import { describeRaster } from './rasters.js';
 import { listMaps, listRuns, runDetail } from './runs.js';
 
@@ -41,22 +42,43 @@ const TYPES: Record<string, string> = {
   '.wasm': 'application/wasm', '.map': 'application/json',
 };
 
+/** Host names a browser on this machine uses for a loopback server. */
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const roots = resolveRoots(opts.roots);
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? 8321;
   const webDir = opts.webDir ?? DEFAULT_WEB_DIR;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  // On loopback, a page from elsewhere can still reach the server through a DNS name rebound to
+  // 127.0.0.1 (DNS rebinding); its requests carry that name in Host, so only our own names pass.
+  const allowedHosts = isLoopback(host) ? new Set([...LOOPBACK_NAMES, shownHost.toLowerCase()]) : null;
   const server = createServer((req, res) => {
+    if (allowedHosts && !allowedHosts.has(hostName(req.headers.host))) {
+      fail(res, new HttpError(421, `unexpected Host header (use ${shownHost} or localhost)`));
+      return;
+    }
     handle(req, res, roots, webDir).catch((e) => fail(res, e));
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE'
+    const onListenError = (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE'
       ? new GeosegError(`port ${port} on ${host} is in use (pick another with --port)`)
-      : new GeosegError(`cannot listen on ${host}:${port} (${e.message})`)));
-    server.listen(port, host, () => resolve());
+      : new GeosegError(`cannot listen on ${host}:${port} (${e.message})`));
+    server.once('error', onListenError);
+    server.listen(port, host, () => {
+      server.off('error', onListenError);
+      resolve();
+    });
   });
+  // An 'error' event without a listener would crash the process: report later ones and go on.
+  server.on('error', (e) => process.stderr.write(`geoseg serve: ${e.message}\n`));
+  if (!allowedHosts) process.stderr.write(`geoseg serve: warning: listening on ${host} without authentication: whoever reaches it can read every file under the roots\n`);
   const bound = (server.address() as AddressInfo).port;
-  const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${bound}/`,
     roots,
@@ -89,6 +111,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, roots: string[]
   return sendWebFile(req, res, webDir, path);
 }
 
+/** The host name of a Host header, lowercased ('[::1]' keeps its brackets); '' when missing or malformed. */
+function hostName(header: string | undefined): string {
+  try {
+    return new URL(`http://${header}`).hostname;
+  } catch {
+    return '';
+  }
+}
+
 function decode(s: string): string {
   try {
     return decodeURIComponent(s);
@@ -97,7 +128,7 @@ function decode(s: string): string {
   }
 }
 
-function sendWebFile(req: IncomingMessage, res: ServerResponse, webDir: string, path: string): void {
+async function sendWebFile(req: IncomingMessage, res: ServerResponse, webDir: string, path: string): Promise<void> {
   let file: string;
   try {
     file = resolveInRoot(realWebDir(webDir), decode(path === '/' ? '/index.html' : path).replace(/^\/+/, ''));
@@ -107,7 +138,7 @@ function sendWebFile(req: IncomingMessage, res: ServerResponse, webDir: string, 
     }
     throw e;
   }
-  sendFile(req, res, file, false);
+  return sendFile(req, res, file, false);
 }
 
 /** The web app folder with symlinks resolved (it may be built after the server started). */
@@ -119,15 +150,33 @@ function realWebDir(dir: string): string {
   }
 }
 
-function sendFile(req: IncomingMessage, res: ServerResponse, file: string, userFile: boolean): void {
-  let stats: Stats;
+/**
+ * The file is opened once and its size taken from that open file, so a file replaced meanwhile
+ * cannot make Content-Length disagree with the bytes sent. The handle is closed on every path.
+ */
+async function sendFile(req: IncomingMessage, res: ServerResponse, file: string, userFile: boolean): Promise<void> {
+  // Listen before the first await: the client may leave while the file is being opened.
+  let gone = false, stream: ReadStream | null = null;
+  res.once('close', () => {
+    gone = true;
+    stream?.destroy(); // stop reading; the stream closes the handle
+  });
+  let fh: FileHandle;
   try {
-    stats = statSync(file);
+    // O_NONBLOCK: opening a FIFO must not hang (regular files ignore the flag)
+    fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
     throw new HttpError(404, 'not found');
   }
-  if (!stats.isFile()) throw new HttpError(404, 'not a file');
-  const range = parseRange(req.headers.range, stats.size);
+  let stats: Stats, range: ByteRange | null;
+  try {
+    stats = await fh.stat();
+    if (!stats.isFile()) throw new HttpError(404, 'not a file');
+    range = parseRange(req.headers.range, stats.size);
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
   let type = TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
   // Files from the roots are data: never let one run as a page of this origin.
   if (userFile && type.startsWith('text/html')) type = 'text/plain; charset=utf-8';
@@ -136,18 +185,21 @@ function sendFile(req: IncomingMessage, res: ServerResponse, file: string, userF
     'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff',
   };
   const [start, end] = range ? [range.start, range.end] : [0, stats.size - 1];
+  const length = Math.max(0, end - start + 1);
   if (userFile) headers['Content-Security-Policy'] = 'sandbox'; // nor as a document that runs scripts (SVG)
   if (range) headers['Content-Range'] = `bytes ${start}-${end}/${stats.size}`;
-  headers['Content-Length'] = Math.max(0, end - start + 1);
+  headers['Content-Length'] = length;
   res.writeHead(range ? 206 : 200, headers);
-  if (req.method === 'HEAD' || stats.size === 0) {
+  if (gone || req.method === 'HEAD' || length === 0) {
     res.end();
+    await fh.close();
     return;
   }
-  const stream = createReadStream(file, { start, end });
+  stream = fh.createReadStream({ start, end }); // autoClose: closes the handle when it ends, fails or is destroyed
   stream.on('error', () => res.destroy()); // headers are out: cutting the connection is the only signal left
-  res.on('close', () => stream.destroy());
-  stream.pipe(res);
+  // A file truncated while it is read ends short of Content-Length: cut the connection so the client knows.
+  stream.on('end', () => (stream!.bytesRead === length ? res.end() : res.destroy()));
+  stream.pipe(res, { end: false });
 }
 
 function sendJson(res: ServerResponse, value: unknown): void {

@@ -29,7 +29,12 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
 }
 
 function extent(values: number[]): [number, number] {
-  let lo = Math.min(...values), hi = Math.max(...values);
+  // a loop, not Math.min(...values): spreading a long log (~100k points) overflows the call stack
+  let lo = Infinity, hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
   if (lo === hi) {
     const pad = Math.abs(lo) * 0.1 || 1;
     lo -= pad;

@@ -101,6 +101,7 @@ export async function mapPage(root: HTMLElement, params: URLSearchParams): Promi
   const swipeLine = h('div', { class: 'swipe-line' });
   mapEl.append(swipeLine);
   const inspectorBox = h('div');
+  const swipeSlider = layers.prediction && layers.truth ? slider('swipe: prediction ◀ ▶ truth', 'swipe', swipe * 100, (v) => { swipe = v / 100; update(); }) : null;
   const controls = h('aside', { class: 'controls' },
     h('h1', { 'data-testid': 'map-title' }, spec.title),
     problems.length ? h('p', { class: 'error' }, ...problems.map((p) => h('div', {}, p))) : null,
@@ -111,7 +112,7 @@ export async function mapPage(root: HTMLElement, params: URLSearchParams): Promi
       return h('label', { class: 'check' }, box, k === 'image' ? 'imagery' : k);
     }),
     slider('opacity of classes', 'opacity', opacity * 100, (v) => { opacity = v / 100; update(); }),
-    layers.prediction && layers.truth ? slider('swipe: prediction ◀ ▶ truth', 'swipe', swipe * 100, (v) => { swipe = v / 100; update(); }) : null,
+    swipeSlider,
     h('h2', {}, 'Classes'), legend(classes),
     h('h2', {}, 'Pixel'), inspectorBox,
   );
@@ -133,8 +134,11 @@ export async function mapPage(root: HTMLElement, params: URLSearchParams): Promi
   });
   for (const [k, l] of Object.entries(layers)) {
     const source = l.getSource()!;
+    let reported = false; // 'change' fires again after the error: say it once
     source.on('change', () => {
-      if (source.getState() === 'error') controls.append(h('p', { class: 'error' }, `${k}: cannot read the raster (${(source as GeoTIFF).getError()?.message ?? 'unknown error'})`));
+      if (source.getState() !== 'error' || reported) return;
+      reported = true;
+      controls.append(h('p', { class: 'error' }, `${k}: cannot read the raster (${(source as GeoTIFF).getError()?.message ?? 'unknown error'})`));
     });
   }
   inspectorBox.replaceChildren(pixelInspector(map, layers, reference, classes, ignore));
@@ -144,6 +148,8 @@ export async function mapPage(root: HTMLElement, params: URLSearchParams): Promi
     for (const k of KINDS) layers[k]?.setOpacity(!shown[k] ? 0 : k === 'prediction' || k === 'truth' ? opacity : 1);
     swipeLine.style.display = swiping() ? 'block' : 'none';
     swipeLine.style.left = `${swipe * 100}%`;
+    const swipeInput = swipeSlider?.querySelector('input');
+    if (swipeInput) swipeInput.disabled = !swiping(); // the line does nothing without both layers shown
     map.render();
   }
   update();
