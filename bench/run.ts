@@ -9,6 +9,7 @@ import { unetStep } from './unet-step.js';
 import { modelsBench } from './models.js';
 import { dubaiBench } from './dubai.js';
 import { predictBench } from './predict.js';
+import { trainEquivalence } from './train-equivalence.js';
 
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const only = process.argv[2];
@@ -32,6 +33,8 @@ if (!only || only === 'models') {
 }
 // The Dubai training comparison takes ~an hour: only when asked (`npm run bench -- dubai`).
 if (only === 'dubai') results.dubai = await dubaiBench();
+// geoseg's training step against Python's on the same weights and batches (~2 minutes): only when asked.
+if (only === 'equivalence') results.equivalence = await trainEquivalence(threads);
 // Large-scene prediction (8192² and 16384², with a Python reference): ~40 minutes, only when asked.
 if (only === 'predict') results.predict = await predictBench(threads);
 const file = join(dirname(fileURLToPath(import.meta.url)), 'results.json');
