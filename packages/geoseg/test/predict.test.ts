@@ -13,7 +13,11 @@ import { nn, type Tensor } from '@geoseg/torch';
 import { writeCog } from '../src/raster/index.js';
 import { readTrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
-import { predict } from '../src/infer/predict.js';
+import { predict, windowStarts } from '../src/infer/predict.js';
+import { blendWeights } from '../src/infer/blend.js';
+import { createModel } from '../src/models/index.js';
+import { Raster } from '../src/raster/index.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { postprocess } from '../src/infer/postprocess.js';
 import { vectorize } from '../src/infer/vectorize.js';
 import { predictWindows } from '../src/infer/scene-predict.js';
@@ -109,6 +113,76 @@ test('input nodata stays nodata; a scene smaller than a window is padded', async
   assert.equal(ds.bands.get(1).noDataValue, 255);
   ds.close();
   assert.equal(s.classes[0].pixels + s.classes[1].pixels, 100 * 90 - 40 * 50);
+});
+
+test('window starts: the tiler\'s count, evenly spread, first at 0 and last at the border', () => {
+  assert.deepEqual(windowStarts(512, 512, 0.25), [0]);
+  assert.deepEqual(windowStarts(300, 512, 0.25), [0]);
+  assert.deepEqual(windowStarts(1536, 512, 0.25), [0, 341, 683, 1024], 'tiler: 0, 384, 768, 1024');
+  const s = windowStarts(16384, 512, 0.25);
+  assert.equal(s.length, 43);
+  assert.equal(s[0], 0);
+  assert.equal(s.at(-1), 16384 - 512);
+  const gaps = s.slice(1).map((v, i) => v - s[i]);
+  assert.ok(Math.max(...gaps) <= 384 && Math.min(...gaps) >= 377, `strides ${Math.min(...gaps)}–${Math.max(...gaps)}: overlap at least 128 rows, at most 135`);
+});
+
+test('streamed blocks and carried rows give the full-scene blend: probabilities within 1/255, nodata kept', async () => {
+  // random weights: probabilities that vary from window to window, so a lost or doubled
+  // contribution in an overlap shows
+  torch.manualSeed(11);
+  const config = { arch: 'unet', encoder: 'resnet18', classes: 3, inChannels: 3, decoderChannels: [32, 16, 16, 8, 8] };
+  const random = join(dir, 'random');
+  const m = createModel(config);
+  // a fresh head gives nearly uniform probabilities: scale it up so they vary
+  torch.noGrad(() => { for (const [name, t] of Object.entries(m.stateDict())) if (name.startsWith('head.')) t.mul_(100); });
+  const mean = [120, 80, 100], std = [60, 40, 50];
+  saveCheckpoint(random, m, null, {
+    step: 0, elapsedSeconds: 0, model: config, classes: ['a', 'b', 'c'].map((name, id) => ({ id, name, color: [id * 80, 90, 200 - id * 60] as [number, number, number] })),
+    ignoreIndex: 255, bands: 3, dtype: 'uint8', normalization: { mean, std, scale: [255, 255, 255] },
+    config: null, scheduler: null, best: null, lastEval: null,
+  });
+  m.dispose();
+  const input = join(dir, 'blocks.tif');
+  const [W, H, S] = [300, 200, 64];
+  await scene(input, W, H, { nodataBlock: true });
+  const got = await predict({ checkpoint: random, input, output: join(dir, 'blocks-out.tif'), window: S, overlap: 0.25, batch: 2, probabilities: join(dir, 'blocks-prob.tif'), overwrite: true });
+  const xs = windowStarts(W, S, 0.25), ys = windowStarts(H, S, 0.25);
+  assert.equal(got.windows, xs.length * ys.length);
+  assert.ok(xs.length >= 5 && ys.length >= 4, 'several batches per window row, several rows');
+
+  // The reference: every window predicted alone, summed into full-scene buffers.
+  const { model } = loadCheckpoint(random);
+  model.eval();
+  const raster = await Raster.open(input);
+  const sums = torch.zeros([3, H, W]).keep(), total = torch.zeros([H, W]).keep();
+  const w2d = blendWeights(S, 'hann').keep();
+  const meanT = torch.tensor(mean, { shape: [3, 1, 1] }).keep(), stdT = torch.tensor(std, { shape: [3, 1, 1] }).keep();
+  for (const y of ys) {
+    for (const x of xs) {
+      const raw = await raster.read({ x, y, width: S, height: S });
+      torch.inferenceMode(() => torch.tidy(() => {
+        const img = raw.to('float32').sub(meanT).div(stdT).maskedFill_(raw.eq(0).all(0, true), 0);
+        const p = predictWindows(model, img.unsqueeze(0), 'none').select(0, 0);
+        sums.narrow(1, y, S).narrow(2, x, S).addcmul_(p, w2d);
+        total.narrow(0, y, S).narrow(1, x, S).add_(w2d);
+      }));
+      raw.dispose();
+    }
+  }
+  raster.close();
+  const expected = torch.tidy(() => sums.div(total).mul(255).round().to('int32').keep());
+  const probs = torch.stack([1, 2, 3].map((b) => torch.tensor(readBand(join(dir, 'blocks-prob.tif'), b), { shape: [H, W] }).to('int32')));
+  const valid = torch.ones([H, W], { dtype: 'bool' });
+  valid.narrow(0, 0, 40).narrow(1, 0, 50).fill_(false);
+  const diff = probs.sub(expected).abs().amax(0).maskedSelect(valid);
+  assert.ok(diff.max().item() <= 1, `probabilities differ by up to ${diff.max().item()}/255`);
+  const spread = expected.amax([1, 2]).sub(expected.amin([1, 2])).max().item();
+  assert.ok(spread > 20, `the reference varies across the scene (${spread}/255), so the comparison can fail`);
+  const classes = readBand(join(dir, 'blocks-out.tif'));
+  for (let y = 0; y < H; y += 7) for (let x = 0; x < W; x += 5) assert.equal(classes[y * W + x] === 255, y < 40 && x < 50, `nodata at ${x},${y}`);
+  torch.dispose([sums, total, w2d, meanT, stdT, expected, probs, valid, diff]);
+  model.dispose();
 });
 
 test('interrupted prediction resumes without recomputing finished rows and gives the same output', async () => {

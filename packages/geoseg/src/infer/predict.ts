@@ -1,8 +1,11 @@
-// Streaming prediction of scenes of any size. Windows are planned over the scene row by row; a row
-// of windows is read through GDAL (asynchronously, while the previous row computes), predicted in
-// batches under inference mode, and its blended probabilities are accumulated into a strip
-// buffer one window tall. Rows that no later window touches are flushed to the outputs at once,
-// so memory is bounded by window × scene width × classes whatever the scene's height.
+// Streaming prediction of scenes of any size. Windows are planned over the scene row by row
+// (evenly spaced, at least the asked overlap); a batch of windows is read through GDAL
+// asynchronously while the previous one computes, and predicted under inference mode. Its blended
+// probabilities are summed into a block buffer one window tall and one batch wide; as the batches
+// move right, the columns that no later window of the row reaches are written out (the rows the
+// next window row does not reach) or kept in a carry buffer (the rows it does, at most window −
+// stride of them). Memory: model + batch + block + carry (classes × overlap rows × scene width),
+// whatever the scene's height.
 //
 // Outputs go to a work folder beside the output (`.<name>.geoseg-partial/`) with a state file
 // written after every flushed strip: `resume` continues an interrupted run from there. The final
@@ -67,8 +70,6 @@ export interface PredictSummary {
   classes: { id: number; name: string; pixels: number; area: number | null }[];
 }
 
-/** Rows written per flush chunk (bounds the temporaries to FLUSH_ROWS × width). */
-const FLUSH_ROWS = 32;
 const NODATA_CLASS = 255;
 const SUPPORTED_TYPES = new Set(['Byte', 'Int8', 'UInt16', 'Int16', 'UInt32', 'Int32', 'Float32', 'Float64']);
 
@@ -81,9 +82,23 @@ interface WorkState {
   flushedTo: number;
 }
 
-/** Start offsets along one axis (same rule as the tiler: the last one snapped to the border). */
-function axisStarts(size: number, window: number, overlap: number): number[] {
-  return [...new Set(planTiles(size, 1, { tile: window, overlap, minTile: 32 }).map((w) => w.x))];
+/**
+ * Window start offsets along one axis: as many windows as the tiler would use (stride from the
+ * overlap, the last window at the border), spread evenly, so every overlap is at least the asked
+ * one and none is much larger (the tiler's snapped last window can overlap its neighbour by
+ * almost a whole window, and the rows carried between window rows would grow with it).
+ */
+export function windowStarts(size: number, window: number, overlap: number): number[] {
+  const n = planTiles(size, 1, { tile: window, overlap, minTile: 32 }).length;
+  if (n === 1) return [0];
+  return Array.from({ length: n }, (_, k) => Math.round((k * (size - window)) / (n - 1)));
+}
+
+/** Total blending weight along one axis: the sum of the profile over the windows covering each position. */
+function axisTotal(starts: number[], length: number, profile: Tensor): Tensor {
+  const total = torch.zeros([length]);
+  for (const s of starts) total.narrow(0, s, profile.shape[0]).add_(profile);
+  return total;
 }
 
 function checkWritable(path: string, overwrite: boolean): void {
@@ -150,12 +165,12 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     if (badType) throw new GeosegError(`${opts.input}: band data type ${badType} cannot be fed to the model (real-valued bands only)`);
     const { width: W, height: H } = info;
     const K = meta.classes.length;
-    const ys = axisStarts(H, S, overlap);
-    const xs = axisStarts(W, S, overlap);
+    const ys = windowStarts(H, S, overlap);
+    const xs = windowStarts(W, S, overlap);
     const Wacc = Math.max(W, S);
 
     // Work folder and resume state.
-    const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, step: meta.step, S, overlap, blend, tta, conf: !!opts.confidence, prob: !!opts.probabilities });
+    const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, step: meta.step, S, overlap, blend, tta, conf: !!opts.confidence, prob: !!opts.probabilities, grid: 'even' });
     const stateFile = join(work, 'state.json');
     let state: WorkState = { version: 1, key, rowsDone: 0, flushedTo: 0 };
     if (opts.resume && existsSync(stateFile)) {
@@ -178,18 +193,27 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     };
     saveState();
 
-    // Separable blending: window weight w(y)·w(x), so the total weight is a product of sums too.
+    // Separable blending: window weight w(y)·w(x), so a pixel's total weight is Ty(y)·Tx(x).
     const profile = blendProfile(S, blend).keep();
     const weight2d = profile.unsqueeze(1).mul(profile.unsqueeze(0)).keep();
-    const colTotal = torch.zeros([Wacc]).keep();
-    for (const x of xs) colTotal.narrow(0, x, S).add_(profile);
+    const rowTotal = axisTotal(ys, Math.max(H, S), profile).keep();
+    const colTotal = axisTotal(xs, Wacc, profile).keep();
     const nodata = info.nodata[0];
     const hasNodata = nodata !== null && info.nodata.every((v) => v === nodata);
 
-    const acc = torch.zeros([K, S, Wacc]).keep();
-    const rowTotal = torch.zeros([S]).keep();
-    // Pixels whose every band is nodata (tracked only when the input has a nodata value).
-    const invalid = hasNodata ? torch.zeros([S, Wacc], { dtype: 'bool' }).keep() : null;
+    // Batches in reading order: window row r, windows xs[i .. i + batch).
+    const groupStarts: number[] = [];
+    for (let i = 0; i < xs.length; i += batch) groupStarts.push(i);
+    const groupSpan = (i: number) => xs[Math.min(i + batch, xs.length) - 1] + S - xs[i];
+    // Channels: the weighted class sums, plus (with a nodata value) one counting windows that saw
+    // the pixel as nodata in every band.
+    const channels = K + (hasNodata ? 1 : 0);
+    // `block`: the sums of the window row being predicted, over the columns of one batch; the
+    // columns no later batch of the row reaches are written (rows the next window row does not
+    // reach) or moved to `carry` (rows it does), the others stay for the next batch.
+    const block = torch.zeros([channels, S, Math.max(...groupStarts.map(groupSpan))]).keep();
+    const carryRows = Math.max(1, ...ys.slice(1).map((y1, r) => ys[r] + S - y1));
+    const carry = torch.zeros([channels, carryRows, Wacc]).keep();
     const windowsTotal = ys.length * xs.length;
     const progress = new Progress('predict', windowsTotal, 'windows', opts.progress ?? false);
     // Redo every window row that reaches below the written rows: their carry was in memory.
@@ -197,9 +221,8 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     const doneBefore = state.rowsDone;
     const resumed = state.flushedTo > 0;
     progress.set(state.rowsDone * xs.length);
-    // Batches in reading order: window row r, windows xs[i .. i + batch).
     const batches: { r: number; i: number }[] = [];
-    for (let r = firstRow; r < ys.length; r++) for (let i = 0; i < xs.length; i += batch) batches.push({ r, i });
+    for (let r = firstRow; r < ys.length; r++) for (const i of groupStarts) batches.push({ r, i });
     const readBatch = ({ r, i }: { r: number; i: number }) =>
       Promise.all(xs.slice(i, i + batch).map((x) => raster.read({ x, y: ys[r], width: S, height: S } as Window)));
     // The next batch is read while this one computes; a failed read ahead is reported when
@@ -209,10 +232,61 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     let pending = ahead(nextBatch);
     const classCounts = new Float64Array(K);
     let stopped = false;
+
+    /** Writes rows [r0, r0 + h) of the block's first `w` columns (scene column a, row y). */
+    const writeBlock = async (y: number, a: number, r0: number, h: number, w: number) => {
+      const out = torch.tidy(() => {
+        const sums = block.narrow(1, r0, h).narrow(2, 0, w);
+        const scores = sums.narrow(0, 0, K);
+        // The class is the argmax of the weighted sums (every class shares a pixel's total weight).
+        const [best, cls] = scores.max(0);
+        const total = rowTotal.narrow(0, y + r0, h).view([-1, 1]).mul(colTotal.narrow(0, a, w).view([1, -1]));
+        const classes = cls.to('uint8');
+        const bad = hasNodata ? sums.select(0, K).gt(0) : undefined;
+        if (bad) classes.maskedFill_(bad, NODATA_CLASS);
+        const counts = torch.bincount(classes.reshape([-1]).to('int64'), null, 256).narrow(0, 0, K);
+        return {
+          classes: classes.contiguous(), counts,
+          conf: confDs ? maskedOrSame(best.div_(total).mul_(255).round_().to('uint8'), bad, 0).contiguous() : null,
+          probs: probDs ? scores.div(total.unsqueeze(0)).mul_(255).round_().to('uint8').contiguous() : null,
+        };
+      });
+      try {
+        (out.counts.data() as BigInt64Array).forEach((n, k) => { classCounts[k] += Number(n); });
+        await classesDs!.bands.get(1).pixels.writeAsync(a, y + r0, w, h, out.classes.data() as Uint8Array);
+        if (out.conf) await confDs!.bands.get(1).pixels.writeAsync(a, y + r0, w, h, out.conf.data() as Uint8Array);
+        if (out.probs) {
+          for (let k = 0; k < K; k++) {
+            const band = out.probs.select(0, k).contiguous();
+            await probDs!.bands.get(k + 1).pixels.writeAsync(a, y + r0, w, h, band.data() as Uint8Array);
+            band.dispose();
+          }
+        }
+      } finally {
+        torch.dispose(out);
+      }
+    };
+
     try {
       for (let r = firstRow; r < ys.length; r++) {
         const y = ys[r];
-        for (let i = 0; i < xs.length; i += batch) {
+        // Rows [y, y + top) hold sums from the row above; rows [y, next) are complete after this
+        // row, rows [next, y + S) go on to the next one.
+        const top = r > firstRow ? ys[r - 1] + S - y : 0;
+        const next = r + 1 < ys.length ? ys[r + 1] : Math.min(H, y + S);
+        const bottom = r + 1 < ys.length ? y + S - next : 0;
+        const skip = Math.max(0, state.flushedTo - y); // already written before an interruption
+        let kept = 0; // leading block columns kept from the previous batch
+        for (const i of groupStarts) {
+          const a = xs[i], span = groupSpan(i);
+          const lastIndex = Math.min(i + batch, xs.length) - 1;
+          // Columns [a, end) are complete for this row: no later window of the row reaches them.
+          const end = lastIndex + 1 < xs.length ? xs[lastIndex + 1] : Math.min(W, a + span);
+          torch.tidy(() => {
+            const fresh = block.narrow(2, kept, span - kept);
+            fresh.zero_();
+            if (top > 0) fresh.narrow(1, 0, top).copy_(carry.narrow(1, 0, top).narrow(2, a + kept, span - kept));
+          });
           const group = await pending;
           pending = ahead(++nextBatch);
           try {
@@ -220,15 +294,16 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
               const raw = torch.stack(group);
               const x = raw.to('float32').sub(norm.mean).div(norm.std);
               // Nodata pixels enter the model as the mean, not as their raw fill value.
-              if (hasNodata) x.maskedFill_(raw.eq(nodata!).all(1, true), 0);
+              const nodataMask = hasNodata ? raw.eq(nodata!).all(1) : null;
+              if (nodataMask) x.maskedFill_(nodataMask.unsqueeze(1), 0);
               // Outside the scene (windows larger than it): zeros, i.e. the mean.
               if (W < S) x.narrow(3, W, S - W).zero_();
               if (H < S) x.narrow(2, H, S - H).zero_();
               const p = predictWindows(model, x, tta);
-              group.forEach((img, j) => {
-                const x0 = xs[i + j];
-                acc.narrow(2, x0, S).addcmul_(p.select(0, j), weight2d);
-                if (invalid) invalid.narrow(1, x0, S).logicalOr_(img.eq(nodata!).all(0));
+              group.forEach((_, j) => {
+                const target = block.narrow(2, xs[i + j] - a, S);
+                target.narrow(0, 0, K).addcmul_(p.select(0, j), weight2d);
+                if (nodataMask) target.select(0, K).add_(nodataMask.select(0, j));
               });
             }));
           } finally {
@@ -237,55 +312,15 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
           // Freed activations go back to the system after each batch, so glibc's heap does not
           // ratchet up to a high-water mark well above what is live (~100 MB less peak, ~3% time).
           torch.mallocTrim();
-        }
-        rowTotal.add_(profile);
-        // Rows [y, next) are complete; the last window row completes the scene.
-        const next = r + 1 < ys.length ? ys[r + 1] : Math.min(H, y + S);
-        const rows = next - y;
-        const skip = Math.max(0, state.flushedTo - y); // already written before an interruption
-        // Write the complete rows in chunks, so the temporaries stay small whatever the scene width.
-        for (let r0 = skip; r0 < rows; r0 += FLUSH_ROWS) {
-          const h = Math.min(FLUSH_ROWS, rows - r0);
-          const out = torch.tidy(() => {
-            const sums = acc.narrow(1, r0, h).narrow(2, 0, W);
-            // The class is the argmax of the weighted sums (every class shares a pixel's total weight).
-            const [best, cls] = sums.max(0);
-            const total = rowTotal.narrow(0, r0, h).view([-1, 1]).mul(colTotal.narrow(0, 0, W).view([1, -1]));
-            const classes = cls.to('uint8');
-            const bad = invalid?.narrow(0, r0, h).narrow(1, 0, W);
-            if (bad) classes.maskedFill_(bad, NODATA_CLASS);
-            const counts = torch.bincount(classes.reshape([-1]).to('int64'), null, 256).narrow(0, 0, K);
-            return {
-              classes: classes.contiguous(), counts,
-              conf: confDs ? maskedOrSame(best.div_(total).mul_(255).round_().to('uint8'), bad, 0).contiguous() : null,
-              probs: probDs ? sums.div(total.unsqueeze(0)).mul_(255).round_().to('uint8').contiguous() : null,
-            };
+          const done = end - a;
+          if (next - y > skip) await writeBlock(y, a, skip, next - y - skip, done);
+          torch.tidy(() => {
+            if (bottom > 0) carry.narrow(1, 0, bottom).narrow(2, a, done).copy_(block.narrow(1, next - y, bottom).narrow(2, 0, done));
+            // The columns the next batch shares move to the block's start (through a clone: the regions may overlap).
+            kept = span - done;
+            if (kept > 0) block.narrow(2, 0, kept).copy_(block.narrow(2, done, kept).clone());
           });
-          (out.counts.data() as BigInt64Array).forEach((n, k) => { classCounts[k] += Number(n); });
-          await classesDs!.bands.get(1).pixels.writeAsync(0, y + r0, W, h, out.classes.data() as Uint8Array);
-          if (out.conf) await confDs!.bands.get(1).pixels.writeAsync(0, y + r0, W, h, out.conf.data() as Uint8Array);
-          if (out.probs) {
-            for (let k = 0; k < K; k++) {
-              const band = out.probs.select(0, k).contiguous();
-              await probDs!.bands.get(k + 1).pixels.writeAsync(0, y + r0, W, h, band.data() as Uint8Array);
-              band.dispose();
-            }
-          }
-          torch.dispose(out);
         }
-        // Shift the strip up by `rows`: what the next window row adds to starts at its top.
-        torch.tidy(() => {
-          const keepRows = S - rows;
-          if (keepRows > 0) {
-            // (the regions overlap only when more rows stay than leave: copy through a clone then)
-            acc.narrow(1, 0, keepRows).copy_(keepRows > rows ? acc.narrow(1, rows, keepRows).clone() : acc.narrow(1, rows, keepRows));
-            rowTotal.narrow(0, 0, keepRows).copy_(rowTotal.narrow(0, rows, keepRows).clone());
-            invalid?.narrow(0, 0, keepRows).copy_(invalid.narrow(0, rows, keepRows).clone());
-          }
-          acc.narrow(1, keepRows, rows).zero_();
-          rowTotal.narrow(0, keepRows, rows).zero_();
-          invalid?.narrow(0, keepRows, rows).fill_(false);
-        });
         classesDs!.flush();
         confDs?.flush();
         probDs?.flush();
@@ -299,7 +334,7 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
       }
     } finally {
       await pending.then((imgs) => torch.dispose(imgs), () => undefined);
-      torch.dispose([acc, rowTotal, invalid, colTotal, profile, weight2d]);
+      torch.dispose([block, carry, rowTotal, colTotal, profile, weight2d]);
     }
     // Resumed runs count only the rows they wrote: recount the finished raster.
     if (!stopped && resumed) classCounts.set(await countRaster(classesDs!, K));
