@@ -2,7 +2,7 @@
 // post-processing, polygons, errors.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,7 +127,7 @@ test('window starts: the tiler\'s count, evenly spread, first at 0 and last at t
   assert.ok(Math.max(...gaps) <= 384 && Math.min(...gaps) >= 377, `strides ${Math.min(...gaps)}–${Math.max(...gaps)}: overlap at least 128 rows, at most 135`);
 });
 
-test('streamed blocks and carried rows give the full-scene blend: probabilities within 1/255, nodata kept', async () => {
+test('streamed blocks and carried rows give the full-scene blend: probabilities within 1/255, nodata kept; --map', async () => {
   // random weights: probabilities that vary from window to window, so a lost or doubled
   // contribution in an overlap shows
   torch.manualSeed(11);
@@ -146,7 +146,12 @@ test('streamed blocks and carried rows give the full-scene blend: probabilities 
   const input = join(dir, 'blocks.tif');
   const [W, H, S] = [300, 200, 64];
   await scene(input, W, H, { nodataBlock: true });
-  const got = await predict({ checkpoint: random, input, output: join(dir, 'blocks-out.tif'), window: S, overlap: 0.25, batch: 2, probabilities: join(dir, 'blocks-prob.tif'), overwrite: true });
+  const got = await predict({ checkpoint: random, input, output: join(dir, 'blocks-out.tif'), window: S, overlap: 0.25, batch: 2, probabilities: join(dir, 'blocks-prob.tif'), map: true, overwrite: true });
+  // map.json for geoseg serve: layers relative to its folder
+  const manifest = JSON.parse(readFileSync(join(dir, 'map.json'), 'utf8'));
+  assert.equal(got.map, join(dir, 'map.json'));
+  assert.deepEqual(manifest.layers, { image: 'blocks.tif', prediction: 'blocks-out.tif', truth: null, confidence: null });
+  assert.deepEqual(manifest.classes.map((c: { name: string }) => c.name), ['a', 'b', 'c']);
   const xs = windowStarts(W, S, 0.25), ys = windowStarts(H, S, 0.25);
   assert.equal(got.windows, xs.length * ys.length);
   assert.ok(xs.length >= 5 && ys.length >= 4, 'several batches per window row, several rows');

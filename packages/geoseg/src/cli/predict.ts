@@ -20,9 +20,10 @@ export const predictCommand: Command = {
     '               [--window 512] [--overlap 0.25] [--batch 4] [--blend hann|linear|uniform]',
     '               [--tta none|flip|d4|lr,tb,transpose,...] [--confidence conf.tif] [--probabilities probs.tif]',
     '               [--sieve N] [--fill-holes N] [--open R] [--close R] [--post-classes 1,3]',
-    '               [--vector out.geojson|out.gpkg] [--simplify T]',
+    '               [--vector out.geojson|out.gpkg] [--simplify T] [--map]',
     '               [--overwrite] [--resume] [--device cpu|cuda] [--threads N] [--json]',
-    '  Memory is bounded by window × scene width × classes. An interrupted run (Ctrl-C, crash) keeps its',
+    '  --map writes map.json beside the output (image = the input, prediction, confidence) for geoseg serve.',
+    '  Memory grows with the scene width, not its height. An interrupted run (Ctrl-C, crash) keeps its',
     '  finished rows; --resume continues it.',
   ].join('\n'),
   options: {
@@ -44,6 +45,7 @@ export const predictCommand: Command = {
     'post-classes': { type: 'string' },
     vector: { type: 'string' },
     simplify: { type: 'string' },
+    map: { type: 'boolean' },
     overwrite: { type: 'boolean' },
     resume: { type: 'boolean' },
     device: { type: 'string', default: 'cpu' },
@@ -76,7 +78,7 @@ export const predictCommand: Command = {
       const s = await predict({
         checkpoint: String(values.checkpoint), input: String(values.input), output: String(values.output),
         window, overlap, batch: positiveInt('batch', values.batch), blend, tta: ttaText.includes(',') ? ttaText.split(',') : ttaText,
-        confidence: values.confidence as string | undefined, probabilities: values.probabilities as string | undefined,
+        confidence: values.confidence as string | undefined, probabilities: values.probabilities as string | undefined, map: Boolean(values.map),
         post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },
         vector: values.vector as string | undefined, simplify, overwrite: Boolean(values.overwrite), resume: Boolean(values.resume),
         progress: !values.json, device: String(values.device), shouldStop: () => interrupted,
@@ -87,7 +89,7 @@ export const predictCommand: Command = {
         `${s.output}: ${s.width} × ${s.height} px, ${s.windows} windows in ${s.seconds.toFixed(1)} s (${s.megapixelsPerSecond.toFixed(2)} Mpx/s), peak RSS ${s.peakRssMB.toFixed(0)} MB`,
         ...s.classes.map((c) => `  ${c.name.padEnd(16)} ${(100 * c.pixels / total).toFixed(2).padStart(6)}%${c.area !== null ? `  ${c.area.toFixed(1)} CRS units²` : ''}`),
       ];
-      for (const [what, p] of [['confidence', s.confidence], ['probabilities', s.probabilities], ['polygons', s.vector]] as const) if (p) lines.push(`${what}: ${p}`);
+      for (const [what, p] of [['confidence', s.confidence], ['probabilities', s.probabilities], ['polygons', s.vector], ['map', s.map]] as const) if (p) lines.push(`${what}: ${p}`);
       return { result: s, text: lines.join('\n') };
     } finally {
       process.off('SIGINT', onSigint);

@@ -12,7 +12,7 @@
 // COGs are made from the finished work rasters and renamed into place.
 import gdal from 'gdal-async';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, accessSync, constants } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
 import { planTiles } from '../data/tiling.js';
@@ -27,6 +27,7 @@ import { predictWindows } from './scene-predict.js';
 import { ttaTransforms } from './tta.js';
 import { vectorize } from './vectorize.js';
 import { CLASSES_METADATA_KEY } from '../raster/write.js';
+import { writeMapManifest } from '../train/eval-maps.js';
 
 export interface PredictOptions {
   checkpoint: string;
@@ -42,6 +43,11 @@ export interface PredictOptions {
   /** Also write every class's probability (uint8 bands, 0–255) here. */
   probabilities?: string | null;
   post?: PostprocessOptions;
+  /**
+   * Also write map.json in the output's folder (image = the input, prediction, confidence), so
+   * `geoseg serve` lists the result as a map.
+   */
+  map?: boolean;
   /** Polygons of each class (.geojson or .gpkg). */
   vector?: string | null;
   simplify?: number;
@@ -58,6 +64,8 @@ export interface PredictSummary {
   confidence: string | null;
   probabilities: string | null;
   vector: string | null;
+  /** The map.json written with `map`. */
+  map: string | null;
   width: number;
   height: number;
   windows: number;
@@ -145,7 +153,8 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
   if (!(overlap >= 0 && overlap < 1)) throw new GeosegError(`overlap ${overlap} must be a fraction in [0, 1)`);
   ttaTransforms(tta); // validates
   const output = resolve(opts.output);
-  const extra = [opts.confidence, opts.probabilities, opts.vector].filter((p): p is string => !!p).map((p) => resolve(p));
+  const mapFile = opts.map ? join(dirname(output), 'map.json') : null;
+  const extra = [opts.confidence, opts.probabilities, opts.vector, mapFile].filter((p): p is string => !!p).map((p) => resolve(p));
   for (const p of [output, ...extra]) checkWritable(p, opts.overwrite ?? false);
 
   const { model, meta, dir } = loadCheckpoint(opts.checkpoint);
@@ -345,7 +354,7 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     classesDs = confDs = probDs = null;
     const summaryBase = { width: W, height: H, windows: windowsTotal, resumedFromRow: firstRow };
     if (stopped) {
-      return { output, confidence: null, probabilities: null, vector: null, ...summaryBase, seconds: (performance.now() - started) / 1000, megapixelsPerSecond: 0, peakRssMB: peakRss(), stopped, classes: [] };
+      return { output, confidence: null, probabilities: null, vector: null, map: null, ...summaryBase, seconds: (performance.now() - started) / 1000, megapixelsPerSecond: 0, peakRssMB: peakRss(), stopped, classes: [] };
     }
 
     // Post-processing on the finished class raster, then COGs renamed into place.
@@ -361,11 +370,18 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     if (probabilities) await toCog(join(work, 'probabilities.tif'), probabilities, {});
     const vector = opts.vector ? resolve(opts.vector) : null;
     if (vector) await vectorize(output, vector, meta.classes, { simplify: opts.simplify ?? 0, nodata: hasNodata ? NODATA_CLASS : null, overwrite: opts.overwrite ?? false });
+    if (mapFile) {
+      const rel = (p: string) => relative(dirname(output), p).split(sep).join('/');
+      writeMapManifest(dirname(output), {
+        title: basename(output), classes: meta.classes.map((c) => ({ id: c.id, name: c.name, color: c.color })), ignoreIndex: NODATA_CLASS,
+        layers: { image: rel(resolve(opts.input)), prediction: rel(output), truth: null, confidence: confidence ? rel(confidence) : null },
+      });
+    }
     rmSync(work, { recursive: true, force: true });
     const seconds = (performance.now() - started) / 1000;
     const pixelArea = info.geoTransform ? Math.abs(info.geoTransform[1] * info.geoTransform[5] - info.geoTransform[2] * info.geoTransform[4]) : null;
     return {
-      output, confidence, probabilities, vector, ...summaryBase, seconds, megapixelsPerSecond: (W * H) / 1e6 / seconds, peakRssMB: peakRss(), stopped,
+      output, confidence, probabilities, vector, map: mapFile, ...summaryBase, seconds, megapixelsPerSecond: (W * H) / 1e6 / seconds, peakRssMB: peakRss(), stopped,
       classes: meta.classes.map((c, k) => ({ id: c.id, name: c.name, pixels: classCounts[k], area: pixelArea === null ? null : classCounts[k] * pixelArea })),
     };
   } finally {

@@ -11,6 +11,7 @@ export interface MapManifest {
   title: string;
   classes: { id: number; name: string; color: [number, number, number] }[];
   ignoreIndex: number;
+  /** Paths relative to the map.json's folder. */
   layers: { image: string; prediction: string; truth: string | null; confidence: string | null };
 }
 
@@ -46,8 +47,13 @@ export async function writeEvalMap(root: string, ds: DatasetJson, u: EvalUnit, p
     classes, ignoreIndex: ds.ignoreIndex,
     layers: { image: 'image.tif', prediction: 'prediction.tif', truth: 'truth.tif', confidence: 'confidence.tif' },
   };
+  writeMapManifest(dir, manifest);
+  return dir;
+}
+
+/** `dir`/map.json (temp file + rename), the file `geoseg serve` lists as a map. */
+export function writeMapManifest(dir: string, manifest: MapManifest): void {
   const tmp = join(dir, `.map.json.${process.pid}.tmp`);
   writeFileSync(tmp, JSON.stringify(manifest, null, 1));
   renameSync(tmp, join(dir, 'map.json'));
-  return dir;
 }
