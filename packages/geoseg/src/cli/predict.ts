@@ -71,7 +71,7 @@ export const predictCommand: Command = {
     const onSigint = () => {
       if (interrupted) process.exit(130);
       interrupted = true;
-      process.stderr.write('\ngeoseg: interrupted; finishing the current strip (--resume continues)\n');
+      process.stderr.write('\ngeoseg: interrupted; finishing the current window row (--resume continues)\n');
     };
     process.on('SIGINT', onSigint);
     try {

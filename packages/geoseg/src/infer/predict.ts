@@ -8,7 +8,7 @@
 // whatever the scene's height.
 //
 // Outputs go to a work folder beside the output (`.<name>.geoseg-partial/`) with a state file
-// written after every flushed strip: `resume` continues an interrupted run from there. The final
+// written after every window row: `resume` continues an interrupted run from there. The final
 // COGs are made from the finished work rasters and renamed into place.
 import gdal from 'gdal-async';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, accessSync, constants } from 'node:fs';
@@ -55,7 +55,7 @@ export interface PredictOptions {
   resume?: boolean;
   progress?: boolean;
   device?: string;
-  /** Checked after every strip; true stops (the work folder is kept for --resume). */
+  /** Checked after every window row; true stops (the work folder is kept for --resume). */
   shouldStop?: () => boolean;
 }
 
@@ -142,7 +142,7 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
   if (!process.env.GDAL_CACHEMAX) gdal.config.set('GDAL_CACHEMAX', '16');
   torch.setMallocArenaMax(1); // threads' malloc arenas each keep a high-water mark of freed activations
   // Strips are written synchronously while the next rows are read asynchronously, on purpose
-  // (a short wait on GDAL's lock, not a bug): keep gdal-async from warning on every strip.
+  // (a short wait on GDAL's lock, not a bug): keep gdal-async from warning on every block.
   (gdal as unknown as { eventLoopWarning: boolean }).eventLoopWarning = false;
   const S = opts.window ?? 512;
   const overlap = opts.overlap ?? 0.25;
