@@ -5,13 +5,14 @@
 # hann blending) of the validation scenes. Prints one JSON line: iterations, per-class IoU, mIoU.
 #
 #   /usr/bin/python3 bench/dubai_train_ref.py <prepared dataset> <minutes> [threads] [seed]
-import json, math, os, random, struct, sys, time
+import json, math, os, random, sys, time
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ref_models import UNet
+from safetensors_io import read_safetensors
 
 folder, minutes = sys.argv[1], float(sys.argv[2])
 threads = int(sys.argv[3]) if len(sys.argv) > 3 else 2
@@ -21,21 +22,10 @@ torch.manual_seed(seed)
 rng = random.Random(seed)
 ds = json.load(open(os.path.join(folder, "dataset.json")))
 C, IGNORE, T = len(ds["classes"]), ds["ignoreIndex"], ds["tileSize"]
-DT = {"U8": np.uint8, "I16": np.int16, "I32": np.int32, "F32": np.float32, "F64": np.float64}
 
 
 def read_tile(file):
-    """safetensors by hand: 8-byte header length, JSON header, raw little-endian data."""
-    raw = open(os.path.join(folder, file), "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = e["data_offsets"]
-        out[name] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=DT[e["dtype"]]).reshape(e["shape"])
-    return out
+    return read_safetensors(os.path.join(folder, file))
 
 
 mean = torch.tensor(ds["normalization"]["mean"]).view(-1, 1, 1)

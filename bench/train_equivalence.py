@@ -4,39 +4,28 @@
 # from geoseg's.
 #
 #   /usr/bin/python3 bench/train_equivalence.py <work folder> <steps> <ignore index> [threads]
-import json, os, struct, sys
-import numpy as np
+import json, os, sys
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ref_models import UNet
+from safetensors_io import read_safetensors
 
 work, steps = sys.argv[1], int(sys.argv[2])
 ignore = int(sys.argv[3])
 torch.set_num_threads(int(sys.argv[4]) if len(sys.argv) > 4 else 2)
-DT = {"U8": np.uint8, "I16": np.int16, "I32": np.int32, "I64": np.int64, "F32": np.float32, "F64": np.float64}
 
 
-def read_safetensors(path):
-    """safetensors by hand: 8-byte header length, JSON header, raw little-endian data."""
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = e["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(raw[8 + n + a:8 + n + b], dtype=DT[e["dtype"]]).reshape(e["shape"]).copy())
-    return out
+def read_tensors(path):
+    return {name: torch.from_numpy(a.copy()) for name, a in read_safetensors(path).items()}
 
 
-init = read_safetensors(os.path.join(work, "init.safetensors"))
+init = read_tensors(os.path.join(work, "init.safetensors"))
 classes = init["head.weight"].shape[0]
 model = UNet(classes)
 model.load_state_dict(init, strict=True)
-batches = read_safetensors(os.path.join(work, "batches.safetensors"))
+batches = read_tensors(os.path.join(work, "batches.safetensors"))
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 model.train()
 losses = []
@@ -47,7 +36,7 @@ for k in range(1, steps + 1):
     opt.step()
     losses.append(loss.item())
 
-theirs = read_safetensors(os.path.join(work, "after.safetensors"))
+theirs = read_tensors(os.path.join(work, "after.safetensors"))
 worst, worst_name = 0.0, ""
 for name, p in model.state_dict().items():
     if not p.is_floating_point():

@@ -323,10 +323,10 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
           torch.mallocTrim();
           const done = end - a;
           if (next - y > skip) await writeBlock(y, a, skip, next - y - skip, done);
+          kept = span - done;
           torch.tidy(() => {
             if (bottom > 0) carry.narrow(1, 0, bottom).narrow(2, a, done).copy_(block.narrow(1, next - y, bottom).narrow(2, 0, done));
             // The columns the next batch shares move to the block's start (through a clone: the regions may overlap).
-            kept = span - done;
             if (kept > 0) block.narrow(2, 0, kept).copy_(block.narrow(2, done, kept).clone());
           });
         }

@@ -160,23 +160,24 @@ function findMaps(roots: string[], rootIndex: number, from: string, runOf: strin
   walk(from, depth, (dir, d) => {
     if (runOf === null && d <= RUN_DEPTH && isRunFolder(dir)) owners.push([dir, runId(roots, rootIndex, dir)]);
     const file = join(dir, 'map.json');
-    if (inRoot(root, file)) {
+    const real = inRoot(root, file);
+    if (real) {
       const owner = runOf ?? owners.filter(([runDir]) => dir === runDir || dir.startsWith(runDir + sep)).pop()?.[1] ?? null;
-      out.push({ title: mapTitle(root, file, relPath(root, dir)), manifest: urlOf(roots, rootIndex, file), run: owner });
+      const title = parseJsonObject(real)?.title;
+      out.push({ title: typeof title === 'string' ? title : relPath(root, dir), manifest: urlOf(roots, rootIndex, file), run: owner });
     }
     return 'descend';
   });
 }
 
-function mapTitle(root: string, file: string, fallback: string): string {
-  const doc = readJson(root, file);
-  return typeof doc?.title === 'string' ? doc.title : fallback;
-}
-
 /** A JSON object from a file inside `root`; null when missing, outside the root or not an object. */
 function readJson(root: string, file: string): Record<string, any> | null {
   const real = inRoot(root, file);
-  if (!real) return null;
+  return real ? parseJsonObject(real) : null;
+}
+
+/** A JSON object from a file already resolved; null when unreadable or not an object. */
+function parseJsonObject(real: string): Record<string, any> | null {
   try {
     const v = JSON.parse(readFileSync(real, 'utf8'));
     return v && typeof v === 'object' ? v : null;
