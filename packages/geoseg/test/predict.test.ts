@@ -268,7 +268,8 @@ test('TTA: D4 of an equivariant model equals no TTA; each transform is undone ex
 
 test('post-processing: sieve, fill holes, opening, closing; nodata untouched; polygons with class, name, area', async () => {
   const path = join(dir, 'post.tif');
-  // 64×64: background 0; a 3×3 island of 1; a 20×20 block of 2 with a 2×2 hole of 0; a 1-px line of 1; nodata corner
+  // 64×64: background 0; a 3×3 island of 1; a 20×20 block of 2 with a 2×2 hole of 0; a 1-px line of 1; nodata corner;
+  // a 10×10 block of 2 in the top-right corner with a 2×2 notch of 0 at the scene border (not a hole)
   const make = async () => torch.tidy(async () => {
     const c = torch.zeros([64, 64], { dtype: 'uint8' });
     c.narrow(0, 5, 3).narrow(1, 5, 3).fill_(1);
@@ -276,6 +277,8 @@ test('post-processing: sieve, fill holes, opening, closing; nodata untouched; po
     c.narrow(0, 38, 2).narrow(1, 38, 2).fill_(0);
     c.narrow(0, 20, 1).narrow(1, 10, 30).fill_(1);
     c.narrow(0, 60, 4).narrow(1, 60, 4).fill_(255);
+    c.narrow(0, 0, 10).narrow(1, 54, 10).fill_(2);
+    c.narrow(0, 0, 2).narrow(1, 62, 2).fill_(0);
     const ds = gdal.open(path, 'w', 'GTiff', 64, 64, 1, 'Byte');
     ds.geoTransform = [0, 1, 0, 64, 0, -1];
     ds.srs = gdal.SpatialReference.fromEPSG(32640);
@@ -296,6 +299,7 @@ test('post-processing: sieve, fill holes, opening, closing; nodata untouched; po
   d = readBand(path);
   assert.equal(at(d, 38, 38), 2, 'the hole is filled');
   assert.equal(at(d, 6, 6), 1, 'the island is not a hole of class 2');
+  assert.equal(at(d, 63, 0), 0, 'the notch at the scene border is not a hole');
   assert.equal(at(d, 62, 62), 255, 'nodata untouched');
   await make();
   await postprocess(path, 3, 255, { fillHoles: 10 });

@@ -96,6 +96,10 @@ describe('geoseg serve (HTTP)', () => {
         colorTable: CLASSES.map((c) => [...c.color, 255] as [number, number, number, number]), metadata: { [CLASSES_METADATA_KEY]: JSON.stringify(CLASSES) },
       });
       await writeCog(join(mapOut, 'prediction.tif'), cls, { geoTransform: [0, 1, 0, 0, 0, -1] });
+      // 16-bit imagery, 40×30: bands i, 2i and 1000 + i for i = 0..999, then 200 nodata pixels
+      const i = torch.arange(0, 1200);
+      const bands = torch.stack([i, i.mul(2), i.add(1000)]).maskedFill(i.ge(1000), -1).to('int16').reshape([3, 30, 40]);
+      await writeCog(join(mapOut, 'image16.tif'), bands, { geoTransform: [0, 1, 0, 0, 0, -1], nodata: -1 });
     });
     for (const [m, title] of [[mapIn, 's1'], [mapOut, 'plain']]) {
       writeFileSync(join(m, 'map.json'), JSON.stringify({ title, classes: CLASSES, ignoreIndex: 255, layers: { image: null, prediction: 'prediction.tif', truth: null, confidence: null } }));
@@ -251,6 +255,11 @@ describe('geoseg serve (HTTP)', () => {
     assert.equal(p.units, 'm');
     assert.deepEqual(p.colorTable.slice(0, 2), [[60, 16, 152, 255], [132, 41, 246, 255]]);
     assert.deepEqual(p.classes, CLASSES);
+    assert.equal(p.displayRange, null, '8-bit rasters are drawn 0-255');
+    // 16-bit: the 2nd and 98th percentiles of each band's valid pixels (nodata left out)
+    const wide = json(await get(server.url, `/api/raster?path=${encodeURIComponent('/files/0/predictions/p/image16.tif')}`));
+    assert.deepEqual(wide.dataTypes, ['Int16', 'Int16', 'Int16']);
+    assert.deepEqual(wide.displayRange, { min: [20, 40, 1020], max: [980, 1960, 1980] });
     const plain = json(await get(server.url, `/api/raster?path=${encodeURIComponent('/files/0/predictions/p/prediction.tif')}`));
     assert.equal(plain.epsg, null);
     assert.equal(plain.units, 'pixels');

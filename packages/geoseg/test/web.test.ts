@@ -41,13 +41,13 @@ function ensureWebBuilt(): void {
  */
 type Grid = { geoTransform?: number[]; crs?: string };
 
-async function writeMap(dir: string, grid: Grid, title: string, predictionGrid: Grid = grid): Promise<void> {
+async function writeMap(dir: string, grid: Grid, title: string, predictionGrid: Grid = grid, image?: () => torch.Tensor): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const palette = CLASSES.map((c) => [...c.color, 255] as [number, number, number, number]);
   await torch.tidy(async () => {
     const xx = torch.arange(0, 64).unsqueeze(0).expand([64, 64]);
     const yy = torch.arange(0, 64).unsqueeze(1).expand([64, 64]);
-    await writeCog(join(dir, 'image.tif'), torch.full([3, 64, 64], 128, { dtype: 'uint8' }), grid);
+    await writeCog(join(dir, 'image.tif'), image ? image() : torch.full([3, 64, 64], 128, { dtype: 'uint8' }), grid);
     await writeCog(join(dir, 'prediction.tif'), xx.ge(32).to('uint8').unsqueeze(0), { ...predictionGrid, colorTable: palette });
     await writeCog(join(dir, 'truth.tif'), yy.lt(32).to('uint8').unsqueeze(0), { ...grid, colorTable: palette, nodata: 255 });
     await writeCog(join(dir, 'confidence.tif'), torch.full([1, 64, 64], 204, { dtype: 'uint8' }), grid);
@@ -96,6 +96,9 @@ describe('geoseg serve in Chromium', { skip }, () => {
     await writeMap(join(runs, 'tiny', 'maps', 'val', 'b'), { geoTransform: [500000, 1, 0, 2800000, 0, -1], crs: 'EPSG:32640' }, 'scene b');
     // (its prediction has no geotransform at all, like `geoseg predict` on a JPEG: it must still line up)
     await writeMap(join(runs, 'predictions', 'plain'), { geoTransform: [0, 1, 0, 0, 0, -1] }, 'plain pixels', {});
+    // 16-bit imagery: 1000 on the left half, 3000 on the right (scaled by the Int16 range, both would be one mid grey)
+    await writeMap(join(runs, 'predictions', 'wide'), { geoTransform: [0, 1, 0, 0, 0, -1] }, 'sixteen bit', undefined,
+      () => torch.arange(0, 64).ge(32).mul(2000).add(1000).to('int16').expand([3, 64, 64]).contiguous());
     server = await serve({ roots: [runs], port: 0 });
     context = await chromium.launchPersistentContext(join(dir, 'profile'), {
       executablePath: CHROMIUM, headless: true, viewport: { width: 1000, height: 640 },
@@ -124,7 +127,7 @@ describe('geoseg serve in Chromium', { skip }, () => {
     assert.equal(await row.getByTestId('status').textContent(), 'finished');
     const best = Math.max(...log.filter((e) => e.type === 'eval').map((e) => e.mIoU));
     assert.match((await row.getByTestId('best').textContent())!, new RegExp(`^${(100 * best).toFixed(1).replace('.', '\\.')} @\\d+$`));
-    assert.deepEqual(await page.getByTestId('maps').locator('a').allTextContents(), ['plain pixels']);
+    assert.deepEqual(await page.getByTestId('maps').locator('a').allTextContents(), ['plain pixels', 'sixteen bit']);
   });
 
   test('the run page draws learning curves and the confusion matrix of the last validation, row-normalized', async () => {
@@ -209,5 +212,17 @@ describe('geoseg serve in Chromium', { skip }, () => {
     const c = await colorsAt(page, points);
     // (unaligned, the prediction would lie above the raster and these pixels would be grey imagery)
     near(c[0], RED, 'left half'); near(c[1], BLUE, 'right half'); near(c[2], BLUE, 'right half, top');
+  });
+
+  test('16-bit imagery is stretched between its percentiles, not by the type range', async () => {
+    await page.goto(`${server.url}#/`);
+    await page.getByTestId('maps').locator('a', { hasText: 'sixteen bit' }).click();
+    let renders = await rendered(0);
+    await page.getByTestId('opacity').fill('0'); // classes transparent: the imagery alone
+    renders = await rendered(renders);
+    const points = await Promise.all([[16, 32], [48, 32]].map(([c, r]) => pagePoint(c, r, [0, 0])));
+    const c = await colorsAt(page, points);
+    near(c[0], [0, 0, 0], 'left half (1000, the 2nd percentile)');
+    near(c[1], [255, 255, 255], 'right half (3000, the 98th percentile)');
   });
 });

@@ -89,25 +89,32 @@ async function morphology(path: string, K: number, nodata: number | null, opts: 
   renameSync(tmp, path);
 }
 
-/** Holes of class c smaller than n pixels become c: sieve the binary c-mask; what it turned to 1 was a small enclosed region. */
+/**
+ * Holes of class c smaller than n pixels become c: sieve the binary c-mask; what it turned to 1 was
+ * a small enclosed region. The mask gets a frame of 0s wider than n pixels in area, so a region
+ * touching the scene border joins the frame and is never a hole (it may go on outside the scene).
+ */
 async function fillHoles(path: string, classes: number[], nodata: number | null, n: number): Promise<void> {
   for (const c of classes) {
     const ds = await gdal.openAsync(path, 'r+');
     const binPath = `${path}.holes.tif`;
     const { x: W, y: H } = ds.rasterSize;
-    const bin = gdal.open(binPath, 'w', 'GTiff', W, H, 2, 'Byte', ['TILED=YES']);
+    const f = Math.max(1, Math.ceil((n + 1) / (2 * (W + H))));
+    const bin = gdal.open(binPath, 'w', 'GTiff', W + 2 * f, H + 2 * f, 2, 'Byte', ['TILED=YES']);
+    const binRows = async (y: number, h: number, band: number) =>
+      (await bin.bands.get(band).pixels.readAsync(f, f + y, W, h, new Uint8Array(W * h))) as Uint8Array;
     try {
       for (let y = 0; y < H; y += STRIP) {
         const h = Math.min(STRIP, H - y);
         const data = await readRows(ds, y, h);
         const mask = torch.tidy(() => torch.tensor(data).eq(c).to('uint8').contiguous());
-        await bin.bands.get(1).pixels.writeAsync(0, y, W, h, mask.data() as Uint8Array);
+        await bin.bands.get(1).pixels.writeAsync(f, f + y, W, h, mask.data() as Uint8Array);
         mask.dispose();
       }
       await gdal.sieveFilterAsync({ src: bin.bands.get(1), dst: bin.bands.get(2), threshold: n, connectedness: 4 });
       for (let y = 0; y < H; y += STRIP) {
         const h = Math.min(STRIP, H - y);
-        const [data, before, after] = await Promise.all([readRows(ds, y, h), readRows(bin, y, h, 1), readRows(bin, y, h, 2)]);
+        const [data, before, after] = await Promise.all([readRows(ds, y, h), binRows(y, h, 1), binRows(y, h, 2)]);
         const out = torch.tidy(() => {
           const cls = torch.tensor(data);
           let filled = torch.tensor(after).gt(torch.tensor(before));

@@ -22,7 +22,16 @@ export interface RasterDescription {
   colorTable: [number, number, number, number][] | null;
   /** Classes stored in the metadata of class rasters ([{id, name, color}]), or null. */
   classes: { id: number; name: string; color: [number, number, number] }[] | null;
+  /**
+   * Per band, the values drawn as black and white for imagery that is not 8-bit (16-bit or float
+   * scenes would look black scaled by their type's range): the 2nd and 98th percentiles of a
+   * decimated read, nodata excluded. Null for Byte rasters.
+   */
+  displayRange: { min: number[]; max: number[] } | null;
 }
+
+/** Side of the decimated read the display range is taken from. */
+const RANGE_SAMPLE = 512;
 
 /**
  * The only GDAL drivers tried: the viewer's formats (a COG is a GeoTIFF, read by GTiff). GDAL can
@@ -57,12 +66,29 @@ export async function describeRaster(path: string, shownAs: string): Promise<Ras
       ...crsOf(ds.srs),
       colorTable: table ? Array.from({ length: Math.min(table.count(), 256) }, (_, i) => { const c = table.get(i); return [c.c1, c.c2, c.c3, c.c4] as [number, number, number, number]; }) : null,
       classes: classesOf(ds.getMetadata()?.[CLASSES_METADATA_KEY]),
+      displayRange: bands.every((b) => b.dataType === 'Byte') ? null : await displayRangeOf(bands.slice(0, 3), width, height),
     };
   } catch (e) {
     throw e instanceof HttpError ? e : new HttpError(422, `${shownAs}: cannot read (${firstLine(e)})`);
   } finally {
     ds.close();
   }
+}
+
+async function displayRangeOf(bands: gdal.RasterBand[], width: number, height: number): Promise<{ min: number[]; max: number[] }> {
+  // GDAL decimates (from overviews when the file has them), so this reads at most 512² pixels per band
+  const w = Math.min(width, RANGE_SAMPLE), h = Math.min(height, RANGE_SAMPLE);
+  const min: number[] = [], max: number[] = [];
+  for (const band of bands) {
+    const values = await band.pixels.readAsync(0, 0, width, height, undefined, { buffer_width: w, buffer_height: h, type: 'Float64' }) as Float64Array;
+    const nodata = band.noDataValue;
+    const kept = values.filter((v) => Number.isFinite(v) && v !== nodata).sort();
+    const at = (q: number) => kept[Math.min(kept.length - 1, Math.floor(q * kept.length))];
+    const lo = kept.length ? at(0.02) : 0, hi = kept.length ? at(0.98) : 1;
+    min.push(lo);
+    max.push(hi > lo ? hi : lo + 1);
+  }
+  return { min, max };
 }
 
 function firstLine(e: unknown): string {

@@ -6,9 +6,12 @@ import TileGrid from 'ol/tilegrid/TileGrid.js';
 import type Projection from 'ol/proj/Projection.js';
 import type { ClassInfo, RasterDescription } from '../api.ts';
 
-function source(url: string, projection: Projection, o: { bands?: number[]; normalize: boolean; interpolate: boolean }): GeoTIFF {
+type SourceOptions = { bands?: number[]; normalize: boolean; interpolate: boolean; min?: number[]; max?: number[] };
+
+function source(url: string, projection: Projection, o: SourceOptions): GeoTIFF {
   return new GeoTIFF({
-    sources: [{ url, bands: o.bands }],
+    // min/max are indexed by the file's band number - 1
+    sources: [{ url, bands: o.bands, min: o.min, max: o.max }],
     normalize: o.normalize,
     interpolate: o.interpolate,
     projection,
@@ -24,7 +27,9 @@ export function imageLayer(url: string, info: RasterDescription, projection: Pro
   const color = bands.length === 3
     ? ['array', ['band', 1], ['band', 2], ['band', 3], alpha]
     : ['array', ['band', 1], ['band', 1], ['band', 1], alpha];
-  return new WebGLTileLayer({ source: source(url, projection, { bands, normalize: true, interpolate: true }), style: { color } });
+  // 16-bit and float imagery is stretched between the server's percentiles (8-bit keeps 0–255)
+  const range = info.displayRange ?? undefined;
+  return new WebGLTileLayer({ source: source(url, projection, { bands, normalize: true, interpolate: true, min: range?.min, max: range?.max }), style: { color } });
 }
 
 /** Colours of class ids 0..255 as [r, g, b, a] (a in 0..1); ids without a class are transparent. */
