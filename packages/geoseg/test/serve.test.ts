@@ -5,11 +5,11 @@
 // a foreign Host header (DNS rebinding), files closed when a download is cut.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '@geoseg/torch';
@@ -81,6 +81,18 @@ describe('geoseg serve (HTTP)', () => {
     const old = new Date(Date.now() - 10 * 60_000);
     utimesSync(join(root, 'b', 'log.jsonl'), old, old);
     writeRun(join(root, 'c'), train(1));
+    // running.json (written by the trainer while it trains) decides over the log's age: a live
+    // process is running however quiet its log; a dead one (kill -9) is stopped however fresh;
+    // a lock from another host says nothing (the log's age decides)
+    const lock = (dir: string, pid: number, host = hostname()) => writeFileSync(join(dir, 'running.json'), JSON.stringify({ pid, host, startedAt: old.toISOString() }));
+    writeRun(join(root, 'quiet'), train(1));
+    utimesSync(join(root, 'quiet', 'log.jsonl'), old, old);
+    lock(join(root, 'quiet'), process.pid);
+    writeRun(join(root, 'killed'), train(1));
+    lock(join(root, 'killed'), spawnSync('true').pid!);
+    writeRun(join(root, 'remote'), train(1));
+    utimesSync(join(root, 'remote', 'log.jsonl'), old, old);
+    lock(join(root, 'remote'), process.pid, 'some-other-host');
     writeRun(join(root, 'deep', 'er', 'd'), train(1) + line({ type: 'end', step: 1, reason: 'interrupted' }));
     writeRun(join(root, 'too', 'deep', 'for', 'e'), train(1)); // depth 4: not a run
     mkdirSync(join(root, 'too', 'deep', 'for', 'e', 'maps', 'x'), { recursive: true }); // so its map belongs to no run
@@ -205,11 +217,14 @@ describe('geoseg serve (HTTP)', () => {
   test('runs: ids, statuses, best metric, classes, maps; cut log lines skipped; depth ≤ 3', async () => {
     const { runs, maps } = json(await get(server.url, '/api/runs'));
     const byId = Object.fromEntries(runs.map((r: { id: string }) => [r.id, r]));
-    assert.deepEqual(Object.keys(byId).sort(), ['b', 'c', 'deep/er/d', 'exp/a']);
+    assert.deepEqual(Object.keys(byId).sort(), ['b', 'c', 'deep/er/d', 'exp/a', 'killed', 'quiet', 'remote']);
     assert.equal(byId['exp/a'].status, 'finished');
     assert.equal(byId.b.status, 'stopped');
     assert.equal(byId.c.status, 'running');
     assert.equal(byId['deep/er/d'].status, 'interrupted');
+    assert.equal(byId.quiet.status, 'running', 'its process is alive');
+    assert.equal(byId.killed.status, 'stopped', 'its process is gone');
+    assert.equal(byId.remote.status, 'stopped', 'lock from another host: the old log decides');
     assert.deepEqual(byId['exp/a'].best, { metric: 'mIoU', value: 0.6, step: 4 });
     assert.deepEqual(byId.b.best, { metric: 'mIoU', value: 0.4, step: 2 }, 'without a checkpoint, the best logged validation');
     assert.deepEqual(byId['exp/a'].lastEval, { step: 4, mIoU: 0.6, pixelAccuracy: 0.8 });

@@ -136,9 +136,12 @@ test('a run killed with SIGKILL and resumed reaches the same weights as an unint
   });
   killedAt = JSON.parse(readFileSync(meta, 'utf8')).step;
   assert.ok(killedAt >= 10 && killedAt < 40, `killed mid-run (checkpoint at ${killedAt})`);
+  // the killed run's running.json stays behind, naming its (now dead) process: the viewer says stopped
+  assert.equal(JSON.parse(readFileSync(join(dir, 'b', 'running.json'), 'utf8')).pid, child.pid);
   const resumed = spawnSync(process.execPath, [cli, 'train', '--config', join(dir, 'b.yaml'), '--resume', '--json'], { encoding: 'utf8' });
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.equal(JSON.parse(resumed.stdout).startedAt, killedAt);
+  assert.ok(!existsSync(join(dir, 'b', 'running.json')), 'a finished run removes running.json');
   torch.tidy(() => {
     const a = torch.loadSafetensors(join(dir, 'a', 'checkpoints', 'latest', 'model.safetensors'));
     const b = torch.loadSafetensors(join(dir, 'b', 'checkpoints', 'latest', 'model.safetensors'));
@@ -172,6 +175,7 @@ test('SIGINT saves a checkpoint and exits 130; checkpoint errors are one line', 
   });
   assert.equal(code, 130, stderr);
   assert.match(stderr, /interrupted; saving a checkpoint/);
+  assert.ok(!existsSync(join(dir, 'c', 'running.json')), 'an interrupted run removes running.json');
   const step = JSON.parse(readFileSync(join(dir, 'c', 'checkpoints', 'latest', 'meta.json'), 'utf8')).step;
   assert.ok(step >= 20 && step < 100000);
   // checkpoint errors

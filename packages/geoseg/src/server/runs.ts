@@ -4,6 +4,7 @@
 // resolved inside its root (symlinks included), like the files served under /files/.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { lockAlive, RUN_LOCK_FILE } from '../train/run-lock.js';
 import { HttpError } from './http-error.js';
 import { resolveInRoot, urlOf } from './paths.js';
 
@@ -199,10 +200,12 @@ export function readLog(file: string): Record<string, any>[] {
   return out;
 }
 
-export function runStatus(log: Record<string, any>[], logModified: number, now = Date.now()): RunStatus {
+/** `alive`: whether the run's running.json names a live process (null: no lock, or from another host). */
+export function runStatus(log: Record<string, any>[], logModified: number, alive: boolean | null = null, now = Date.now()): RunStatus {
   // Only an end line that nothing follows counts: a resumed run logs on after its 'interrupted'.
   const last = log.at(-1);
   if (last?.type === 'end') return last.reason === 'interrupted' ? 'interrupted' : 'finished';
+  if (alive !== null) return alive ? 'running' : 'stopped';
   return now - logModified < RUNNING_WINDOW_MS ? 'running' : 'stopped';
 }
 
@@ -222,7 +225,7 @@ function readRun(roots: string[], rootIndex: number, dir: string) {
     id: runId(roots, rootIndex, dir),
     path: relPath(roots[rootIndex], dir),
     root: rootIndex,
-    status: runStatus(log, modified),
+    status: runStatus(log, modified, lockAlive(readJson(root, join(dir, RUN_LOCK_FILE)))),
     config: readJson(root, join(dir, 'config.json')),
     step: last?.step ?? null,
     elapsedSeconds: last?.elapsedSeconds ?? metas.latest?.elapsedSeconds ?? null,

@@ -19,6 +19,7 @@ import { buildOptimizer, buildScheduler, classWeights } from './build.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { evalUnits, evaluate, type EvalResult } from './evaluate.js';
+import { removeRunLock, writeRunLock } from './run-lock.js';
 
 export interface TrainOptions {
   /** Continue from `<out>/checkpoints/latest`. */
@@ -171,6 +172,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   let segmentStart = performance.now();
   let next = loader.fetch(step + 1);
   model.train();
+  writeRunLock(cfg.out);
   try {
     while (step < maxSteps && elapsed < budget) {
       const k = step + 1;
@@ -239,6 +241,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
     log({ type: 'end', step, reason: stoppedEarly ? 'interrupted' : 'finished', elapsedSeconds: elapsed });
   } finally {
     loader.dispose();
+    removeRunLock(cfg.out);
   }
   const trainSeconds = elapsed - elapsedBefore;
   return {
