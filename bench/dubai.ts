@@ -2,7 +2,8 @@
 // Python PyTorch reference (bench/dubai_train_ref.py) trains the same plain recipe for the same
 // time; both evaluate the tile_8 scenes whole. Prints per-class IoU side by side.
 //
-//   node --import tsx bench/run.ts dubai            (DUBAI_MINUTES=20, DUBAI_RECIPES=dubai-unet-r18,dubai-best, DUBAI_SEED=0)
+//   node --import tsx bench/run.ts dubai   (DUBAI_MINUTES=20, DUBAI_RECIPES=dubai-unet-r18,dubai-best, DUBAI_SEEDS=0
+//                                           or e.g. 0,1,2 with a mean ± sd at the end, DUBAI_ITERATIONS=N instead of minutes)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -33,36 +34,65 @@ export function dubaiDataset(): string {
   return out;
 }
 
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sd = (xs: number[]) => (xs.length < 2 ? NaN : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+
 export async function dubaiBench(): Promise<Record<string, unknown>> {
   const minutes = Number(process.env.DUBAI_MINUTES ?? 20);
-  const recipes = (process.env.DUBAI_RECIPES ?? 'dubai-unet-r18,dubai-best').split(',');
+  // DUBAI_ITERATIONS=N: every run stops after N iterations instead of after the minutes (the
+  // result then does not depend on how fast the machine is that day)
+  const iterations = process.env.DUBAI_ITERATIONS ? Number(process.env.DUBAI_ITERATIONS) : undefined;
+  const recipes = (process.env.DUBAI_RECIPES ?? 'dubai-unet-r18,dubai-best').split(',').filter(Boolean);
   // the same seed for geoseg's runs and the Python one (each side draws its own crops from it)
-  const seed = Number(process.env.DUBAI_SEED ?? 0);
-  const suffix = seed === 0 ? '' : `-seed${seed}`;
+  const seeds = (process.env.DUBAI_SEEDS ?? process.env.DUBAI_SEED ?? '0').split(',').map(Number);
+  const budget = iterations ? `-it${iterations}` : '';
   const dataset = dubaiDataset();
-  const results: Record<string, any> = { minutes, seed };
-  for (const recipe of recipes) {
-    const cfg = parse(readFileSync(join(repo, 'configs', `${recipe}.yaml`), 'utf8'));
-    cfg.train.minutes = minutes;
-    cfg.train.seed = seed;
-    cfg.out = join(repo, 'runs', `${recipe}-bench${suffix}`);
-    cfg.data.dataset = dataset;
-    const file = join(repo, 'runs', `${recipe}-bench${suffix}.yaml`);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, stringify(cfg));
-    console.log(`geoseg: training ${recipe} for ${minutes} min…`);
-    const s = geoseg(['train', '--config', file]);
-    results[recipe] = { iterations: s.steps, trainSeconds: s.trainSeconds, dataWaitSeconds: s.dataWaitSeconds, mIoU: s.lastEval.metrics.mIoU, iou: s.lastEval.metrics.iou, classes: s.classes };
-    console.log(`  ${s.steps} iterations, mIoU ${(100 * s.lastEval.metrics.mIoU).toFixed(2)}%`);
+  const runs: Record<string, any>[] = [];
+  for (const seed of seeds) {
+    const suffix = `${seed === 0 ? '' : `-seed${seed}`}${budget}`;
+    const results: Record<string, any> = { minutes, iterations, seed };
+    for (const recipe of recipes) {
+      const cfg = parse(readFileSync(join(repo, 'configs', `${recipe}.yaml`), 'utf8'));
+      if (iterations) {
+        cfg.train.iterations = Math.min(cfg.train.iterations ?? Infinity, iterations);
+        delete cfg.train.minutes;
+      } else cfg.train.minutes = minutes;
+      cfg.train.seed = seed;
+      cfg.out = join(repo, 'runs', `${recipe}-bench${suffix}`);
+      cfg.data.dataset = dataset;
+      const file = join(repo, 'runs', `${recipe}-bench${suffix}.yaml`);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, stringify(cfg));
+      console.log(`geoseg: training ${recipe}, seed ${seed}, for ${iterations ? `${cfg.train.iterations} iterations` : `${minutes} min`}…`);
+      const s = geoseg(['train', '--config', file]);
+      results[recipe] = { iterations: s.steps, trainSeconds: s.trainSeconds, dataWaitSeconds: s.dataWaitSeconds, mIoU: s.lastEval.metrics.mIoU, iou: s.lastEval.metrics.iou, classes: s.classes };
+      console.log(`  ${s.steps} iterations, mIoU ${(100 * s.lastEval.metrics.mIoU).toFixed(2)}%`);
+    }
+    console.log(`python: training the plain recipe, seed ${seed}, for ${iterations ? `${iterations} iterations` : `${minutes} min`}…`);
+    const out = execFileSync(pythonWithTorch(), [join(here, 'dubai_train_ref.py'), dataset, iterations ? '0' : String(minutes), '2', String(seed), String(iterations ?? 0)],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    results.python = JSON.parse(out.trim().split('\n').pop()!);
+    printTable(recipes, results);
+    writeFileSync(join(here, `results-dubai${suffix}.json`), JSON.stringify(results, null, 2) + '\n');
+    runs.push(results);
   }
-  console.log(`python: training the plain recipe for ${minutes} min…`);
-  const out = execFileSync(pythonWithTorch(), [join(here, 'dubai_train_ref.py'), dataset, String(minutes), '2', String(seed)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  results.python = JSON.parse(out.trim().split('\n').pop()!);
+  if (runs.length < 2) return runs[0];
+  // over the seeds: mean ± standard deviation of each side's mIoU
+  const summary: Record<string, { mean: number; sd: number; mIoU: number[] }> = {};
+  for (const side of [...recipes, 'python']) {
+    const xs = runs.map((r) => r[side].mIoU);
+    summary[side] = { mean: mean(xs), sd: sd(xs), mIoU: xs };
+    console.log(`${side.padEnd(16)} mIoU over seeds ${seeds.join(',')}: ${xs.map((x) => (100 * x).toFixed(2)).join(', ')} → ${(100 * mean(xs)).toFixed(2)} ± ${(100 * sd(xs)).toFixed(2)}`);
+  }
+  const all = { seeds, iterations, minutes, runs, summary };
+  writeFileSync(join(here, `results-dubai${budget}-seeds${seeds.join('_')}.json`), JSON.stringify(all, null, 2) + '\n');
+  return all;
+}
+
+function printTable(recipes: string[], results: Record<string, any>): void {
   const names: string[] = results.python.classes;
   const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(2) : '—');
   const rows = [['class', ...recipes.map((r) => `geoseg ${r}`), 'python plain'], ...names.map((n, i) => [n, ...recipes.map((r) => pct(results[r].iou[i])), pct(results.python.iou[i])]),
     ['mIoU', ...recipes.map((r) => pct(results[r].mIoU)), pct(results.python.mIoU)], ['iterations', ...recipes.map((r) => String(results[r].iterations)), String(results.python.iterations)]];
   for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(12) : c.padStart(22))).join(''));
-  writeFileSync(join(here, `results-dubai${suffix}.json`), JSON.stringify(results, null, 2) + '\n');
-  return results;
 }

@@ -1,6 +1,6 @@
 // `npm run bench`: engine benchmarks against Python PyTorch on the same machine and libtorch.
 // Prints a table and one JSON line (also written to bench/results.json).
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '@geoseg/torch';
@@ -38,5 +38,7 @@ if (only === 'equivalence') results.equivalence = await trainEquivalence(threads
 // Large-scene prediction (8192² and 16384², with a Python reference): ~40 minutes, only when asked.
 if (only === 'predict') results.predict = await predictBench(threads);
 const file = join(dirname(fileURLToPath(import.meta.url)), 'results.json');
-writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+// a part run alone updates its entry and keeps the other parts' last results
+const kept = only && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+writeFileSync(file, JSON.stringify({ ...kept, ...results }, null, 2) + '\n');
 console.log(JSON.stringify(results));
