@@ -2,7 +2,7 @@
 // plain Dubai recipe (configs/dubai-unet-r18.yaml) for a fixed number of iterations and evaluates
 // tile 8; bench/train_equivalence.py (Python PyTorch, bench/ref_models.py's UNet) starts from the
 // same initial weights, trains on the same batches (re-drawn here from geoseg's loader exactly as
-// the trainer draws them), then evaluates with its own whole-scene code (bench/dubai_eval_ref.py).
+// the trainer draws them), then evaluates with its own whole-scene code (bench/dubai_ref.py).
 // Compared: the loss at every step, the final weights, and the tile-8 IoUs. Then the one part
 // the Python run does not share, its own crop sampling, is checked: bench/loader_check.py compares
 // the class mix of geoseg's batches and of the Python recipe's with the exact expectation.

@@ -1,7 +1,7 @@
 # The Python side of bench/train-equivalence.ts: bench/ref_models.py's UNet-ResNet18 loaded with
 # the weights geoseg initialised, trained on the batches geoseg's loader made (cross-entropy with
 # the dataset's ignore index, Adam 1e-3), then evaluated on the validation scenes with
-# bench/dubai_eval_ref.py. Prints one JSON line: the losses, how far the final weights are from
+# bench/dubai_ref.py. Prints one JSON line: the losses, how far the final weights are from
 # geoseg's, and the evaluation.
 #
 #   /usr/bin/python3 bench/train_equivalence.py <work folder> <steps> <prepared dataset> [threads]
@@ -12,7 +12,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ref_models import UNet
 from safetensors_io import read_safetensors
-from dubai_eval_ref import Dataset, evaluate
+from dubai_ref import Dataset, evaluate
 
 work, steps, folder = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 torch.set_num_threads(int(sys.argv[4]) if len(sys.argv) > 4 else 2)
