@@ -406,7 +406,7 @@ describe('geoseg serve (HTTP)', () => {
     const two = await serve({ roots: [root, other], port: 0 });
     try {
       const ids = json(await get(two.url, '/api/runs')).runs.map((r: { id: string }) => r.id).sort();
-      assert.deepEqual(ids, ['0/b', '0/c', '0/deep/er/d', '0/exp/a', '1/z']);
+      assert.deepEqual(ids, ['0/b', '0/c', '0/deep/er/d', '0/exp/a', '0/killed', '0/quiet', '0/remote', '1/z']);
       assert.equal(json(await get(two.url, `/api/runs/${encodeURIComponent('1/z')}`)).status, 'running');
       assert.equal((await get(two.url, '/api/runs/2/z')).status, 404);
       assert.equal((await get(two.url, '/files/1/z/config.json')).status, 200);
