@@ -33,7 +33,8 @@ if (!only || only === 'models') {
 }
 // The Dubai training comparison takes ~an hour: only when asked (`npm run bench -- dubai`).
 if (only === 'dubai') results.dubai = await dubaiBench();
-// geoseg's training step against Python's on the same weights and batches (~2 minutes): only when asked.
+// `geoseg train` against Python on the same weights and batches, then both evaluations (EQUIV_STEPS=30:
+// ~8 minutes; 300, the 20-minute budget: ~55 minutes): only when asked.
 if (only === 'equivalence') results.equivalence = await trainEquivalence(threads);
 // Large-scene prediction (8192² and 16384², with a Python reference): ~40 minutes, only when asked.
 if (only === 'predict') results.predict = await predictBench(threads);
