@@ -35,7 +35,10 @@ export function dubaiDataset(): string {
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const sd = (xs: number[]) => (xs.length < 2 ? NaN : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+const sd = (xs: number[]) => {
+  const m = mean(xs);
+  return xs.length < 2 ? NaN : Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+};
 
 export async function dubaiBench(): Promise<Record<string, unknown>> {
   const minutes = Number(process.env.DUBAI_MINUTES ?? 20);

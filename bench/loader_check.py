@@ -22,10 +22,15 @@ C, T, CROP = len(ds.classes), ds.tile_size, 256
 span = T - CROP
 
 
+def ignore_last(mask):
+    """Class ids with the ignore index moved to C (so bincounts have C + 1 bins)."""
+    m = mask.astype(np.int64)
+    return np.where(m == ds.ignore, C, m)
+
+
 def shares(mask):
     """Per-crop share of each class, ignore last: [crops, C + 1]."""
-    m = mask.reshape(mask.shape[0], -1).astype(np.int64)
-    m = np.where(m == ds.ignore, C, m)
+    m = ignore_last(mask.reshape(mask.shape[0], -1))
     counts = np.stack([(m == c).sum(1) for c in range(C + 1)], 1)
     return counts / m.shape[1]
 
@@ -35,8 +40,7 @@ cover = (np.minimum(y, span) - np.maximum(0, y - CROP + 1) + 1) / (span + 1)
 weight = cover[:, None] * cover[None, :] / CROP**2  # sums to 1 over the tile
 expected = np.zeros(C + 1)
 for t in ds.train_tiles:
-    m = ds.read_tile(t["file"])["mask"].astype(np.int64)
-    m = np.where(m == ds.ignore, C, m)
+    m = ignore_last(ds.read_tile(t["file"])["mask"])
     expected += np.bincount(m.ravel(), weights=weight.ravel(), minlength=C + 1)
 expected /= len(ds.train_tiles)
 

@@ -20,6 +20,7 @@ import { TileLoader, defaultScale, mix32 } from '../packages/geoseg/src/data/loa
 import { createModel } from '../packages/geoseg/src/models/index.js';
 import { readTrainConfig } from '../packages/geoseg/src/train/config.js';
 import { modelConfigOf } from '../packages/geoseg/src/train/trainer.js';
+import { readLog } from '../packages/geoseg/src/server/runs.js';
 import { dubaiDataset } from './dubai.js';
 import { runPython } from './python.js';
 
@@ -80,8 +81,7 @@ export async function trainEquivalence(threads: number): Promise<Record<string, 
   const r = spawnSync(process.execPath, [cli, 'train', '--config', configFile, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`geoseg train failed (${r.status})`);
   const summary = JSON.parse(r.stdout);
-  const losses: number[] = readFileSync(join(recipe.out, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
-    .filter((e) => e.type === 'train').map((e) => e.loss);
+  const losses: number[] = readLog(join(recipe.out, 'log.jsonl')).filter((e) => e.type === 'train').map((e) => e.loss);
   const final = torch.loadSafetensors(join(recipe.out, 'checkpoints', 'latest', 'model.safetensors'));
   saveRenamed(join(work, 'after.safetensors'), final);
   torch.dispose(Object.values(final));

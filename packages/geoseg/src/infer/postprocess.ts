@@ -23,9 +23,9 @@ export interface PostprocessOptions {
 
 const STRIP = 512;
 
-async function readRows(ds: gdal.Dataset, y: number, h: number, band = 1): Promise<Uint8Array> {
-  const W = ds.rasterSize.x;
-  return (await ds.bands.get(band).pixels.readAsync(0, y, W, h, new Uint8Array(W * h))) as Uint8Array;
+/** Rows y..y+h of a band, columns x..x+width (by default the full width). */
+async function readRows(ds: gdal.Dataset, y: number, h: number, band = 1, x = 0, width = ds.rasterSize.x): Promise<Uint8Array> {
+  return (await ds.bands.get(band).pixels.readAsync(x, y, width, h, new Uint8Array(width * h))) as Uint8Array;
 }
 
 /** Binary dilation / erosion of a float {0,1} mask [1, 1, H, W] with a (2r+1)² square. */
@@ -101,8 +101,6 @@ async function fillHoles(path: string, classes: number[], nodata: number | null,
     const { x: W, y: H } = ds.rasterSize;
     const f = Math.max(1, Math.ceil((n + 1) / (2 * (W + H))));
     const bin = gdal.open(binPath, 'w', 'GTiff', W + 2 * f, H + 2 * f, 2, 'Byte', ['TILED=YES']);
-    const binRows = async (y: number, h: number, band: number) =>
-      (await bin.bands.get(band).pixels.readAsync(f, f + y, W, h, new Uint8Array(W * h))) as Uint8Array;
     try {
       for (let y = 0; y < H; y += STRIP) {
         const h = Math.min(STRIP, H - y);
@@ -114,7 +112,7 @@ async function fillHoles(path: string, classes: number[], nodata: number | null,
       await gdal.sieveFilterAsync({ src: bin.bands.get(1), dst: bin.bands.get(2), threshold: n, connectedness: 4 });
       for (let y = 0; y < H; y += STRIP) {
         const h = Math.min(STRIP, H - y);
-        const [data, before, after] = await Promise.all([readRows(ds, y, h), binRows(y, h, 1), binRows(y, h, 2)]);
+        const [data, before, after] = await Promise.all([readRows(ds, y, h), readRows(bin, f + y, h, 1, f, W), readRows(bin, f + y, h, 2, f, W)]);
         const out = torch.tidy(() => {
           const cls = torch.tensor(data);
           let filled = torch.tensor(after).gt(torch.tensor(before));
