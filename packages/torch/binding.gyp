@@ -28,6 +28,12 @@
         "<!@(node scripts/libtorch-config.mjs libs)",
         "-Wl,--as-needed",
         "-Wl,-rpath,<!(node scripts/libtorch-config.mjs libdir)"
+      ],
+      "conditions": [
+        ["<!(node -p \"process.env.TORCH_NATIVE_ASAN === '1' ? 1 : 0\")==1", {
+          "cflags_cc": ["-fsanitize=address", "-fno-omit-frame-pointer", "-g"],
+          "ldflags": ["-fsanitize=address"]
+        }]
       ]
     }
   ]

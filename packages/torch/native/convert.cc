@@ -52,9 +52,10 @@ Napi::Value ivalueToJs(Napi::Env env, const c10::IValue& v) {
 
 c10::IValue jsToIValue(Napi::Env env, Napi::Value v, const std::string& what) {
   if (v.IsNull() || v.IsUndefined()) return c10::IValue();
-  at::Tensor* tp;
+  at::Tensor tp;
   Lookup l = lookupTensor(env, v, &tp);
-  if (l != Lookup::NotTensor) return c10::IValue(expectTensor(env, v, what));
+  if (l == Lookup::Tensor) return c10::IValue(tp);
+  if (l == Lookup::Disposed) return c10::IValue(expectTensor(env, v, what));  // throws, naming what
   if (v.IsBoolean()) return c10::IValue(v.As<Napi::Boolean>().Value());
   if (v.IsNumber()) {
     double d = v.As<Napi::Number>().DoubleValue();

@@ -285,18 +285,37 @@ bool arrayItems(napi_env env, napi_value v, std::vector<napi_value>* items) {
   return true;
 }
 
-// What a JS argument is, inspected once per call (not once per overload tried).
+// What a JS argument is, inspected once per call (not once per overload tried). A tensor is kept
+// as its handle and looked up when bound: JS code that runs in between (a getter of a later
+// argument) may grow the tensor table, or dispose the tensor.
 struct JsArg {
-  napi_value v;
-  napi_valuetype t;
-  Lookup lookup;
-  at::Tensor* tensor;
+  napi_value v = nullptr;
+  napi_valuetype t = napi_undefined;
+  Lookup lookup = Lookup::NotTensor;
+  double handle = -1;
 };
 
+// The options object's entries, read once before any overload is bound, so that getters run
+// once and no conversion is under way while they do.
+struct KwArg {
+  std::string name;
+  JsArg arg;
+};
+using Kwargs = std::vector<KwArg>;
+
+// Throw the pending JS exception (e.g. from a throwing getter) when a N-API call failed.
+void check(napi_env env, napi_status status) {
+  if (status != napi_ok) throw Napi::Error::New(env);
+}
+
 JsArg inspect(napi_env env, AddonData* d, napi_value idKey, napi_value v) {
-  JsArg a{v, napi_undefined, Lookup::NotTensor, nullptr};
+  JsArg a;
+  a.v = v;
   napi_typeof(env, v, &a.t);
-  if (a.t == napi_object) a.lookup = idKey ? lookupTensorIn(env, d, idKey, v, &a.tensor) : lookupTensor(env, v, &a.tensor);
+  if (a.t == napi_object) {
+    if (idKey == nullptr) napi_get_reference_value(env, d->idKey, &idKey);
+    a.lookup = lookupHandle(env, d, idKey, v, &a.handle);
+  }
   return a;
 }
 
@@ -311,7 +330,9 @@ Fit convertArg(napi_env env, const JsArg& arg, const ArgSpec& a, bool lenient, c
   switch (a.kind) {
     case Kind::Tensor: {
       if (arg.lookup == Lookup::Tensor) {
-        *out = *arg.tensor;
+        at::Tensor* t = slotFor(data(env), arg.handle);
+        if (t == nullptr) return Fit::Disposed;  // disposed by JS run during this call
+        *out = *t;
         return Fit::Ok;
       }
       if (arg.lookup == Lookup::Disposed) return Fit::Disposed;
@@ -418,11 +439,11 @@ Fit convertArg(napi_env env, const JsArg& arg, const ArgSpec& a, bool lenient, c
         c10::List<at::Tensor> ts;
         ts.reserve(items.size());
         for (napi_value item : items) {
-          at::Tensor* tp;
+          at::Tensor tp;
           Lookup l = lookupTensor(env, item, &tp);
           if (l == Lookup::NotTensor) return Fit::No;
           if (l == Lookup::Disposed) return Fit::Disposed;
-          ts.push_back(*tp);
+          ts.push_back(std::move(tp));
         }
         *out = c10::IValue(ts);
       } else {
@@ -434,11 +455,11 @@ Fit convertArg(napi_env env, const JsArg& arg, const ArgSpec& a, bool lenient, c
             ts.push_back(c10::nullopt);
             continue;
           }
-          at::Tensor* tp;
+          at::Tensor tp;
           Lookup l = lookupTensor(env, item, &tp);
           if (l == Lookup::NotTensor) return Fit::No;
           if (l == Lookup::Disposed) return Fit::Disposed;
-          ts.push_back(*tp);
+          ts.push_back(std::move(tp));
         }
         *out = c10::IValue(ts);
       }
@@ -518,7 +539,15 @@ bool quickFit(const ArgSpec& a, const JsArg& arg, bool lenient) {
 
 // Binds JS arguments to one overload's schema, filling stack. When why is given (only on the
 // error path), it receives the reason for a mismatch.
-Fit bindArgs(napi_env env, const Overload& ov, const JsArg* argv, size_t argc, napi_value kwargs, uint32_t kwCount,
+const JsArg* findKwarg(const Kwargs* kwargs, const std::string& name) {
+  if (kwargs == nullptr) return nullptr;
+  for (const KwArg& k : *kwargs) {
+    if (k.name == name) return &k.arg;
+  }
+  return nullptr;
+}
+
+Fit bindArgs(napi_env env, const Overload& ov, const JsArg* argv, size_t argc, const Kwargs* kwargs,
              bool lenient, torch::jit::Stack* stack, std::string* why) {
   if (argc > ov.nPositional) {
     if (why) *why = "takes " + std::to_string(ov.nPositional) + " positional arguments but " + std::to_string(argc) + " were given";
@@ -533,24 +562,16 @@ Fit bindArgs(napi_env env, const Overload& ov, const JsArg* argv, size_t argc, n
   uint32_t usedKw = 0;
   for (size_t i = 0; i < ov.args.size(); i++) {
     const ArgSpec& a = ov.args[i];
-    JsArg arg{nullptr, napi_undefined, Lookup::NotTensor, nullptr};
+    static const JsArg kAbsent;
+    const JsArg* found = nullptr;
     if (i < argc && !a.kwOnly) {
-      arg = argv[i];
+      found = &argv[i];
     } else if (kwargs != nullptr) {
-      bool has = false;
-      napi_value v = nullptr;
-      napi_has_named_property(env, kwargs, a.camel.c_str(), &has);
-      if (has) {
-        napi_get_named_property(env, kwargs, a.camel.c_str(), &v);
-      } else if (a.camel != a.name) {
-        napi_has_named_property(env, kwargs, a.name.c_str(), &has);
-        if (has) napi_get_named_property(env, kwargs, a.name.c_str(), &v);
-      }
-      if (has) {
-        usedKw++;
-        arg = inspect(env, data(env), nullptr, v);
-      }
+      found = findKwarg(kwargs, a.camel);
+      if (found == nullptr && a.camel != a.name) found = findKwarg(kwargs, a.name);
+      if (found != nullptr) usedKw++;
     }
+    const JsArg& arg = found ? *found : kAbsent;
     if (arg.v == nullptr || arg.t == napi_undefined) {
       if (a.hasDefault) {
         stack->push_back(a.defaultValue);
@@ -573,11 +594,10 @@ Fit bindArgs(napi_env env, const Overload& ov, const JsArg* argv, size_t argc, n
     }
     stack->push_back(std::move(iv));
   }
-  if (kwargs != nullptr && usedKw != kwCount) {
+  if (kwargs != nullptr && usedKw != kwargs->size()) {
     // Factories take requiresGrad as PyTorch's Python binding does (it is not in the schema).
-    bool has = false;
-    if (ov.isFactory) napi_has_named_property(env, kwargs, "requiresGrad", &has);
-    if (!has || usedKw + 1 != kwCount) {
+    bool has = ov.isFactory && findKwarg(kwargs, "requiresGrad") != nullptr;
+    if (!has || usedKw + 1 != kwargs->size()) {
       if (why) *why = "unknown name in the options object";
       return Fit::No;
     }
@@ -605,7 +625,7 @@ napi_value runOverload(napi_env env, const Group& g, const Overload& ov, const J
     stack->clear();
     if (t.defined()) {
       napi_value id;
-      napi_create_int32(env, storeTensor(env, std::move(t)), &id);
+      napi_create_double(env, storeTensor(env, std::move(t)), &id);
       data(env)->shared[0] = 1;
       return id;
     }
@@ -635,6 +655,24 @@ napi_value runOverload(napi_env env, const Group& g, const Overload& ov, const J
 
 constexpr size_t kMaxArgs = 24;  // JS arguments of one call (the op id included)
 
+// The argument stack of one op call at its nesting depth (an argument getter may call ops).
+class CallFrame {
+ public:
+  explicit CallFrame(AddonData* d) : d_(d) {
+    if (d->stacks.size() <= d->callDepth) d->stacks.emplace_back();
+    stack_ = &d->stacks[d->callDepth++];
+  }
+  ~CallFrame() {
+    stack_->clear();  // an error path must not keep tensors alive
+    d_->callDepth--;
+  }
+  torch::jit::Stack& stack() { return *stack_; }
+
+ private:
+  AddonData* d_;
+  torch::jit::Stack* stack_;
+};
+
 napi_value callGroup(napi_env env, napi_callback_info info, bool idsGiven) {
   size_t argcAll = kMaxArgs;
   napi_value raw[kMaxArgs];
@@ -646,75 +684,86 @@ napi_value callGroup(napi_env env, napi_callback_info info, bool idsGiven) {
   const Group& g = *groupTable[id].load();
 
   AddonData* d = data(env);
+  CallFrame frame(d);
   napi_value idKey = nullptr;
-  if (!idsGiven || argcAll >= kMaxArgs) napi_get_reference_value(env, d->idKey, &idKey);
+  auto key = [&] {
+    if (idKey == nullptr) napi_get_reference_value(env, d->idKey, &idKey);
+    return idKey;
+  };
   JsArg argv[kMaxArgs];
   size_t argc = argcAll - 1;
-  for (size_t i = 0; i < argc; i++) {
-    if (!idsGiven || i >= kMaxArgs - 1) {
-      argv[i] = inspect(env, d, idKey, raw[i + 1]);
-      continue;
-    }
-    // The generated wrappers put each argument's slot id in the shared array (cheaper than
-    // looking the id property up from here).
-    JsArg& a = argv[i];
-    a = {raw[i + 1], napi_object, Lookup::NotTensor, nullptr};
-    int32_t slot = d->shared[1 + i];
-    if (slot == -2) {
-      napi_typeof(env, a.v, &a.t);
-      continue;
-    }
-    if (slot >= 0) {
-      if (static_cast<size_t>(slot) < d->slots.size() && d->slots[slot].defined()) {
+  // First the handles the generated wrappers put in the shared array (cheaper than looking the
+  // id property up from here), before anything below can run JS and reuse that array.
+  if (idsGiven) {
+    for (size_t i = 0; i < argc && i < kMaxArgs - 1; i++) {
+      JsArg& a = argv[i];
+      a.v = raw[i + 1];
+      a.t = napi_object;
+      double h = d->shared[1 + i];
+      if (h == -2) {
+        napi_typeof(env, a.v, &a.t);
+      } else if (slotFor(d, h) != nullptr) {
         a.lookup = Lookup::Tensor;
-        a.tensor = &d->slots[slot];
+        a.handle = h;
       } else {
         a.lookup = Lookup::Disposed;
       }
-    } else if (slot == -1) {
-      a.lookup = Lookup::Disposed;
     }
+  } else {
+    for (size_t i = 0; i < argc; i++) argv[i] = inspect(env, d, key(), raw[i + 1]);
   }
   while (argc > 0 && argv[argc - 1].t == napi_undefined) argc--;  // trailing undefined = not given
   // A trailing plain object (not a Tensor, array or typed array) gives arguments by name.
-  napi_value kwargs = nullptr;
-  uint32_t kwCount = 0;
+  Kwargs kwargs;
+  bool hasKwargs = false;
   if (argc > 0 && argv[argc - 1].t == napi_object && argv[argc - 1].lookup == Lookup::NotTensor) {
     napi_value v = argv[argc - 1].v;
     bool isArray = false, isTyped = false;
     napi_is_array(env, v, &isArray);
     if (!isArray) napi_is_typedarray(env, v, &isTyped);
     if (!isArray && !isTyped) {
-      kwargs = v;
+      hasKwargs = true;
       argc--;
       napi_value keys;
-      napi_get_property_names(env, kwargs, &keys);
-      napi_get_array_length(env, keys, &kwCount);
+      check(env, napi_get_property_names(env, v, &keys));
+      uint32_t n = 0;
+      napi_get_array_length(env, keys, &n);
+      kwargs.reserve(n);
+      for (uint32_t i = 0; i < n; i++) {
+        napi_value name, value;
+        check(env, napi_get_element(env, keys, i, &name));
+        check(env, napi_get_property(env, v, name, &value));
+        napi_valuetype kt;
+        napi_typeof(env, name, &kt);
+        if (kt != napi_string) continue;
+        kwargs.push_back({getString(env, name), inspect(env, d, key(), value)});
+      }
     }
   }
+  const Kwargs* kw = hasKwargs ? &kwargs : nullptr;
 
-  torch::jit::Stack& stack = d->stack;
+  torch::jit::Stack& stack = frame.stack();
   for (bool lenient : {false, true}) {
     for (const Overload& ov : g.overloads) {
-      Fit fit = bindArgs(env, ov, argv, argc, kwargs, kwCount, lenient, &stack, nullptr);
+      Fit fit = bindArgs(env, ov, argv, argc, kw, lenient, &stack, nullptr);
       if (fit == Fit::Ok) {
         bool requiresGrad = false;
-        if (kwargs != nullptr && ov.isFactory) {
-          napi_value v;
-          napi_get_named_property(env, kwargs, "requiresGrad", &v);
-          napi_get_value_bool(env, v, &requiresGrad);
+        if (kw != nullptr && ov.isFactory) {
+          const JsArg* rg = findKwarg(kw, "requiresGrad");
+          if (rg != nullptr && rg->t == napi_boolean) napi_get_value_bool(env, rg->v, &requiresGrad);
         }
         napi_value result = runOverload(env, g, ov, argv, argc, &stack);
-        if (requiresGrad && d->shared[0] == 1) {  // a factory's single tensor, still a bare id
-          int32_t id;
-          napi_get_value_int32(env, result, &id);
-          guarded(env, g.name + ": requiresGrad", [&] { d->slots[id].set_requires_grad(true); });
+        if (requiresGrad && d->shared[0] == 1) {  // a factory's single tensor, still a bare handle
+          double h;
+          napi_get_value_double(env, result, &h);
+          at::Tensor* t = slotFor(d, h);
+          if (t != nullptr) guarded(env, g.name + ": requiresGrad", [&] { t->set_requires_grad(true); });
         }
         return result;
       }
       if (fit == Fit::Disposed) {
         std::string why;
-        bindArgs(env, ov, argv, argc, kwargs, kwCount, lenient, &stack, &why);
+        bindArgs(env, ov, argv, argc, kw, lenient, &stack, &why);
         stack.clear();
         throw Napi::Error::New(env, g.name + ": " + why + " is a disposed tensor (used after dispose() or after its tidy() scope ended)");
       }
@@ -724,11 +773,11 @@ napi_value callGroup(napi_env env, napi_callback_info info, bool idsGiven) {
   // Nothing fits: say why for each overload.
   std::string given;
   for (size_t i = 0; i < argc; i++) given += (i ? ", " : "") + jsTypeName(env, argv[i].v);
-  if (kwargs) given += std::string(argc ? ", " : "") + "{options}";
+  if (kw) given += std::string(argc ? ", " : "") + "{options}";
   std::vector<std::string> reasons;
   for (const Overload& ov : g.overloads) {
     std::string why;
-    bindArgs(env, ov, argv, argc, kwargs, kwCount, false, &stack, &why);
+    bindArgs(env, ov, argv, argc, kw, false, &stack, &why);
     stack.clear();
     reasons.push_back(why);
   }

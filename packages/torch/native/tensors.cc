@@ -55,7 +55,7 @@ std::string jsTypeName(napi_env env, napi_value v) {
     case napi_symbol: return "symbol";
     default: break;
   }
-  at::Tensor* t2;
+  at::Tensor t2;
   Lookup l = lookupTensor(env, v, &t2);
   if (l == Lookup::Tensor) return "Tensor";
   if (l == Lookup::Disposed) return "disposed Tensor";
@@ -79,15 +79,17 @@ static void reportBytes(napi_env env, AddonData* d, int64_t delta) {
   }
 }
 
-int32_t storeTensor(napi_env env, at::Tensor t) {
+double storeTensor(napi_env env, at::Tensor t) {
   AddonData* d = data(env);
-  int32_t id;
+  uint32_t id;
   if (!d->freeSlots.empty()) {
     id = d->freeSlots.back();
     d->freeSlots.pop_back();
   } else {
-    id = static_cast<int32_t>(d->slots.size());
+    if (d->slots.size() >= kMaxSlots) throw Napi::Error::New(env, "too many live tensors (" + std::to_string(kMaxSlots) + "): dispose tensors or use tidy()");
+    id = static_cast<uint32_t>(d->slots.size());
     d->slots.emplace_back();
+    d->generations.push_back(0);
     d->slotBytes.push_back(0);
   }
   // Report storage bytes to V8 once per storage (views share storage and report nothing), so
@@ -102,17 +104,21 @@ int32_t storeTensor(napi_env env, at::Tensor t) {
   d->slotBytes[id] = bytes;
   d->liveTensors++;
   d->createdTensors++;
-  return id;
+  return static_cast<double>((d->generations[id] << kSlotBits) | id);
 }
 
-static void releaseSlot(napi_env env, AddonData* d, int32_t id) {
-  if (id < 0 || static_cast<size_t>(id) >= d->slots.size() || !d->slots[id].defined()) return;
-  d->slots[id].reset();
+// Release the tensor behind handle h; a stale or invalid handle releases nothing.
+static void releaseSlot(napi_env env, AddonData* d, double h) {
+  at::Tensor* t = slotFor(d, h);
+  if (t == nullptr) return;
+  uint32_t id = static_cast<uint32_t>(static_cast<uint64_t>(h) & (kMaxSlots - 1));
+  t->reset();
   if (d->slotBytes[id] > 0) {
     reportBytes(env, d, -d->slotBytes[id]);
     d->slotBytes[id] = 0;
   }
-  d->freeSlots.push_back(id);
+  // A slot whose generations are used up is retired rather than ever handing out an old handle.
+  if (++d->generations[id] <= kMaxGeneration) d->freeSlots.push_back(id);
   d->liveTensors--;
 }
 
@@ -122,13 +128,13 @@ Napi::Value wrapTensor(Napi::Env env, at::Tensor t) {
   napi_value factory, idv, result, recv;
   napi_get_reference_value(env, d->makeTensor, &factory);
   napi_get_undefined(env, &recv);
-  napi_create_int32(env, storeTensor(env, std::move(t)), &idv);
+  napi_create_double(env, storeTensor(env, std::move(t)), &idv);
   napi_status s = napi_call_function(env, recv, factory, 1, &idv, &result);
   if (s != napi_ok) throw Napi::Error::New(env, "internal: tensor factory failed");
   return Napi::Value(env, result);
 }
 
-Lookup lookupTensor(napi_env env, napi_value v, at::Tensor** out) {
+Lookup lookupTensor(napi_env env, napi_value v, at::Tensor* out) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
   if (t != napi_object) return Lookup::NotTensor;
@@ -138,37 +144,40 @@ Lookup lookupTensor(napi_env env, napi_value v, at::Tensor** out) {
   return lookupTensorIn(env, d, key, v, out);
 }
 
-Lookup lookupTensorIn(napi_env env, AddonData* d, napi_value key, napi_value v, at::Tensor** out) {
+Lookup lookupHandle(napi_env env, AddonData* d, napi_value key, napi_value v, double* handle) {
   napi_value idv;
-  napi_get_property(env, v, key, &idv);
+  if (napi_get_property(env, v, key, &idv) != napi_ok) return Lookup::NotTensor;  // a throwing trap
   napi_valuetype it;
   napi_typeof(env, idv, &it);
   if (it != napi_number) return Lookup::NotTensor;
-  int32_t id;
-  napi_get_value_int32(env, idv, &id);
-  if (id < 0 || static_cast<size_t>(id) >= d->slots.size() || !d->slots[id].defined()) return Lookup::Disposed;
-  *out = &d->slots[id];
-  return Lookup::Tensor;
+  napi_get_value_double(env, idv, handle);
+  return slotFor(d, *handle) ? Lookup::Tensor : Lookup::Disposed;
 }
 
-at::Tensor& expectTensor(Napi::Env env, napi_value v, const std::string& what) {
-  at::Tensor* t = nullptr;
+Lookup lookupTensorIn(napi_env env, AddonData* d, napi_value key, napi_value v, at::Tensor* out) {
+  double h;
+  Lookup l = lookupHandle(env, d, key, v, &h);
+  if (l == Lookup::Tensor) *out = *slotFor(d, h);  // after the property read: it may have run JS
+  return l;
+}
+
+at::Tensor expectTensor(Napi::Env env, napi_value v, const std::string& what) {
+  at::Tensor t;
   Lookup l = lookupTensor(env, v, &t);
   if (l == Lookup::Disposed) throw Napi::Error::New(env, what + ": " + kDisposed);
   if (l == Lookup::NotTensor) throw Napi::TypeError::New(env, what + ": expected a Tensor, got " + jsTypeName(env, v));
-  return *t;
+  return t;
 }
 
 namespace {
 
-// The tensor in slot info[i] (JS passes ids to these functions).
-at::Tensor& slotArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+// The tensor behind handle info[i] (JS passes handles to these functions), by value: the
+// table may grow while the caller still uses it.
+at::Tensor slotArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
   AddonData* d = data(info.Env());
-  int32_t id = info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : -1;
-  if (id < 0 || static_cast<size_t>(id) >= d->slots.size() || !d->slots[id].defined()) {
-    throw Napi::Error::New(info.Env(), std::string("Tensor.") + what + ": " + kDisposed);
-  }
-  return d->slots[id];
+  at::Tensor* t = info.Length() > i && info[i].IsNumber() ? slotFor(d, info[i].As<Napi::Number>().DoubleValue()) : nullptr;
+  if (t == nullptr) throw Napi::Error::New(info.Env(), std::string("Tensor.") + what + ": " + kDisposed);
+  return *t;
 }
 
 Napi::Value ret(Napi::Env env, at::Tensor t) {
@@ -181,7 +190,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   AddonData* d = data(env);
   napi_create_reference(env, info[0], 1, &d->idKey);
   napi_create_reference(env, info[1], 1, &d->makeTensor);
-  auto shared = info[2].As<Napi::Int32Array>();
+  auto shared = info[2].As<Napi::Float64Array>();
   if (shared.ElementLength() < 32) throw Napi::Error::New(env, "init: shared array too short");
   napi_create_reference(env, shared, 1, &d->sharedRef);
   d->shared = shared.Data();
@@ -189,13 +198,13 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Release(const Napi::CallbackInfo& info) {
-  releaseSlot(info.Env(), data(info.Env()), info[0].As<Napi::Number>().Int32Value());
+  if (info[0].IsNumber()) releaseSlot(info.Env(), data(info.Env()), info[0].As<Napi::Number>().DoubleValue());
   return info.Env().Undefined();
 }
 
-// releaseMany(ids: Int32Array, count)
+// releaseMany(handles: Float64Array, count)
 Napi::Value ReleaseMany(const Napi::CallbackInfo& info) {
-  auto ids = info[0].As<Napi::Int32Array>();
+  auto ids = info[0].As<Napi::Float64Array>();
   size_t n = info[1].As<Napi::Number>().Uint32Value();
   AddonData* d = data(info.Env());
   for (size_t i = 0; i < n && i < ids.ElementLength(); i++) releaseSlot(info.Env(), d, ids[i]);
@@ -225,20 +234,20 @@ Napi::Value Device(const Napi::CallbackInfo& info) { return Napi::String::New(in
 Napi::Value RequiresGrad(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), slotArg(info, 0, "requiresGrad").requires_grad()); }
 
 Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
-  at::Tensor& t = slotArg(info, 0, "requiresGrad");
+  at::Tensor t = slotArg(info, 0, "requiresGrad");
   guarded(info.Env(), "Tensor.requiresGrad", [&] { t.set_requires_grad(info[1].As<Napi::Boolean>().Value()); });
   return info.Env().Undefined();
 }
 
 Napi::Value Grad(const Napi::CallbackInfo& info) { return ret(info.Env(), slotArg(info, 0, "grad").grad()); }
 
-// setGrad(id, gradId | -1)
+// setGrad(handle, gradHandle | -1)
 Napi::Value SetGrad(const Napi::CallbackInfo& info) {
-  at::Tensor& t = slotArg(info, 0, "grad");
-  if (info[1].As<Napi::Number>().Int32Value() < 0) {
+  at::Tensor t = slotArg(info, 0, "grad");
+  if (info[1].As<Napi::Number>().DoubleValue() < 0) {
     t.mutable_grad() = at::Tensor();
   } else {
-    at::Tensor& g = slotArg(info, 1, "grad");
+    at::Tensor g = slotArg(info, 1, "grad");
     guarded(info.Env(), "Tensor.grad", [&] { t.mutable_grad() = g; });
   }
   return info.Env().Undefined();
@@ -252,12 +261,12 @@ Napi::Value GradFn(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), fn->name());
 }
 
-// backward(id, gradId | -1, retainGraph: boolean | undefined, createGraph: boolean)
+// backward(handle, gradHandle | -1, retainGraph: boolean | undefined, createGraph: boolean)
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  at::Tensor& t = slotArg(info, 0, "backward");
+  at::Tensor t = slotArg(info, 0, "backward");
   at::Tensor grad;
-  if (info[1].As<Napi::Number>().Int32Value() >= 0) grad = slotArg(info, 1, "backward");
+  if (info[1].As<Napi::Number>().DoubleValue() >= 0) grad = slotArg(info, 1, "backward");
   c10::optional<bool> retain;
   if (info[2].IsBoolean()) retain = info[2].As<Napi::Boolean>().Value();
   bool create = info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
@@ -267,7 +276,7 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
 
 Napi::Value Item(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  at::Tensor& t = slotArg(info, 0, "item");
+  at::Tensor t = slotArg(info, 0, "item");
   return guarded(env, "Tensor.item", [&]() -> Napi::Value {
     if (t.numel() != 1) throw Napi::Error::New(env, "Tensor.item: tensor has " + std::to_string(t.numel()) + " elements, expected exactly 1");
     c10::Scalar s = t.item();
@@ -282,7 +291,7 @@ Napi::Value Item(const Napi::CallbackInfo& info) {
 // bfloat16 come back as Float32Array (JS has no 16-bit float array); bytes() gives raw bits.
 Napi::Value Data(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  at::Tensor& t = slotArg(info, 0, "data");
+  at::Tensor t = slotArg(info, 0, "data");
   return guarded(env, "Tensor.data", [&]() -> Napi::Value {
     at::Tensor c = t.detach().to(at::kCPU).contiguous();
     if (c.scalar_type() == at::kHalf || c.scalar_type() == at::kBFloat16) c = c.to(at::kFloat);
@@ -309,7 +318,7 @@ Napi::Value Data(const Napi::CallbackInfo& info) {
 // The raw little-endian bytes of a contiguous CPU copy (any dtype), as a Node Buffer.
 Napi::Value Bytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  at::Tensor& t = slotArg(info, 0, "bytes");
+  at::Tensor t = slotArg(info, 0, "bytes");
   return guarded(env, "Tensor.bytes", [&]() -> Napi::Value {
     at::Tensor c = t.detach().to(at::kCPU).contiguous();
     return Napi::Buffer<uint8_t>::Copy(env, static_cast<const uint8_t*>(c.data_ptr()), c.nbytes());

@@ -62,6 +62,16 @@ interface Signature {
   doc: string;
 }
 
+// The statement that puts the arguments' handles in the shared array (S[1], S[2], ...): every
+// handle is read into a local before any is written, since reading one may run JS (a Proxy trap)
+// that calls ops and reuses the array.
+function handles(arity: number, self: boolean): string {
+  const reads = [...(self ? ['this[kId]'] : []), ...Array.from({ length: arity }, (_, k) => `s(a${k})`)];
+  if (reads.length === 1) return `S[1] = ${reads[0]};`;
+  const locals = reads.map((r, k) => `h${k} = ${r}`).join(', ');
+  return `const ${locals}; ${reads.map((_, k) => `S[${k + 1}] = h${k};`).join(' ')}`;
+}
+
 function signature(s: SchemaInfo, dropSelf: boolean): Signature {
   const args = s.args.filter((a) => !a.isOut);
   const positional = args.filter((a) => !a.kwOnly).slice(dropSelf ? 1 : 0);
@@ -130,8 +140,9 @@ for (const [base, list] of [...groups.entries()].sort(([a], [b]) => (a < b ? -1 
     const ps = Array.from({ length: arity }, (_, k) => `a${k}?: any`).join(', ');
     const as = Array.from({ length: arity }, (_, k) => `a${k}`).join(', ');
     fnLines.push(`export function ${name}(${ps}): any {`);
-    // Slot ids of the arguments go to the shared array: the addon reads them from there.
-    if (arity) fnLines.push(`  ${Array.from({ length: arity }, (_, k) => `S[${k + 1}] = s(a${k});`).join(' ')}`);
+    // Handles of the arguments go to the shared array: the addon reads them from there. All are
+    // read before any is written (reading one may run a Proxy trap that calls ops).
+    if (arity) fnLines.push(`  ${handles(arity, false)}`);
     fnLines.push(`  return result(C(g(${i}, '${opName}')${arity ? ', ' + as : ''}));`);
     fnLines.push(`}`);
     nFunctions++;
@@ -151,7 +162,7 @@ for (const [base, list] of [...groups.entries()].sort(([a], [b]) => (a < b ? -1 
       methodDecls.push(`  ${name}(${s.params.join(', ')}): ${s.ret};`);
     }
     const ps = Array.from({ length: arity }, (_, k) => `a${k}`).join(', ');
-    const slots = [`S[1] = this[kId];`, ...Array.from({ length: arity }, (_, k) => `S[${k + 2}] = s(a${k});`)].join(' ');
+    const slots = handles(arity, true);
     methodImpls.push(`  ${name}: { value: function (this: Tensor${arity ? ', ' + Array.from({ length: arity }, (_, k) => `a${k}?: unknown`).join(', ') : ''}) { ${slots} return result(C(g(${i}, '${opName}'), this${arity ? ', ' + ps : ''})); } },`);
     nMethods++;
   }

@@ -1,7 +1,7 @@
 // tidy(): free every tensor a block made, except what it returns or keeps. Works across
 // `await` (scopes follow the async context through AsyncLocalStorage).
 import { native } from './native.js';
-import { Tensor, kId, openScopes, registerFinalizer, scopeStorage, type Scope } from './tensor.js';
+import { Tensor, kId, kRegistered, openScopes, registerFinalizer, scopeStorage, type Scope } from './tensor.js';
 
 // Tensors reachable from a block's result (arrays, Maps, Sets and plain objects, walked deeply).
 function collectTensors(value: unknown, out: Set<Tensor>, seen = new Set<unknown>()): void {
@@ -17,7 +17,7 @@ function collectTensors(value: unknown, out: Set<Tensor>, seen = new Set<unknown
   else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collectTensors(v, out, seen);
 }
 
-let releaseBuffer = new Int32Array(1024);
+let releaseBuffer = new Float64Array(1024);
 
 function endScope(scope: Scope, result: unknown): void {
   openScopes.count--;
@@ -27,6 +27,7 @@ function endScope(scope: Scope, result: unknown): void {
   for (const t of scope.tensors) {
     const id = t[kId];
     if (id < 0) continue; // disposed already
+    if (t[kRegistered]) continue; // kept (from any async chain): the garbage collector owns it
     if (survivors.has(t)) {
       // The result leaves this scope: the enclosing scope owns it, or the garbage collector.
       if (scope.parent) scope.parent.tensors.push(t);
@@ -34,7 +35,7 @@ function endScope(scope: Scope, result: unknown): void {
       continue;
     }
     if (n === releaseBuffer.length) {
-      const bigger = new Int32Array(n * 2);
+      const bigger = new Float64Array(n * 2);
       bigger.set(releaseBuffer);
       releaseBuffer = bigger;
     }

@@ -34,11 +34,14 @@ export interface NativeScriptModule {
   methodNames(): string[];
 }
 
-/** The raw addon. Tensor arguments of the per-tensor functions are slot ids. */
+/**
+ * The raw addon. Tensor arguments of the per-tensor functions are handles: a slot of the native
+ * tensor table and that slot's generation, so a handle kept past its tensor reads as disposed.
+ */
 export interface Native {
-  init(idKey: symbol, makeTensor: (id: number) => unknown, shared: Int32Array): void;
+  init(idKey: symbol, makeTensor: (handle: number) => unknown, shared: Float64Array): void;
   release(id: number): void;
-  releaseMany(ids: Int32Array, count: number): void;
+  releaseMany(handles: Float64Array, count: number): void;
   shape(id: number): number[];
   dtype(id: number): string;
   strides(id: number): number[];
@@ -59,7 +62,7 @@ export interface Native {
   fromBuffer(source: ArrayBufferView | ArrayBuffer, dtype: string, shape: readonly number[]): number;
   opGroup(name: string): number;
   callGroup(id: number, ...args: unknown[]): unknown;
-  /** callGroup with the positional arguments' slot ids already in the shared array (see tensor.ts). */
+  /** callGroup with the positional arguments' handles already in the shared array (see tensor.ts). */
   callGroupIds(id: number, ...args: unknown[]): unknown;
   listSchemas(): SchemaInfo[];
   withGradMode<T>(enabled: boolean, fn: () => T): T;
@@ -82,7 +85,8 @@ export interface Native {
 
 function load(): Native {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const addon = join(root, 'build', 'Release', 'torch_native.node');
+  // GEOSEG_TORCH_ADDON selects another build of the addon (the AddressSanitizer one, see README).
+  const addon = process.env.GEOSEG_TORCH_ADDON || join(root, 'build', 'Release', 'torch_native.node');
   if (!existsSync(addon)) {
     throw new Error(`@geoseg/torch: native addon not built (${addon} is missing): run \`npm run setup\` in the repository root`);
   }

@@ -1,15 +1,17 @@
-// The JS Tensor: a plain object holding a slot id in the native tensor table. Each Tensor owns one
-// reference to an at::Tensor; dispose() (or the end of its tidy() scope, or garbage collection as
-// a backstop) drops it.
+// The JS Tensor: a plain object holding a handle to a slot of the native tensor table (the slot and
+// its generation: a handle that outlives its tensor can never reach the slot's next one). Each
+// Tensor owns one reference to an at::Tensor; dispose() (or the end of its tidy() scope, or
+// garbage collection as a backstop) drops it.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { inspect } from 'node:util';
 import { native } from './native.js';
 import type { DType, Device, MemoryFormat, NestedArray, TypedArray } from './types.js';
 import type { TensorMethods } from './generated/tensor-methods.js';
 
-/** @internal The slot id of a tensor; -1 once disposed. */
+/** @internal The handle of a tensor; -1 once disposed. */
 export const kId = Symbol('torch.tensorId');
-const kRegistered = Symbol('torch.registered');
+/** @internal Set once the garbage collector owns the tensor (kept, or outside any scope). */
+export const kRegistered = Symbol('torch.registered');
 
 /** A tidy() scope: every tensor made while it is active, until it ends. */
 export interface Scope {
@@ -25,7 +27,8 @@ export const scopeStorage = new AsyncLocalStorage<Scope>();
  */
 export const openScopes: { count: number; sync: Scope | undefined } = { count: 0, sync: undefined };
 
-// Backstop for tensors nobody disposed: the garbage collector releases their slot.
+// Backstop for tensors nobody disposed: the garbage collector releases their handle (a no-op if
+// that handle was released already).
 const registry = new FinalizationRegistry<number>((id) => native.release(id));
 
 /** @internal Give t a finalizer (it is no longer owned by a tidy() scope). */
@@ -58,7 +61,7 @@ function registerPending(): void {
   for (const t of batch) registerFinalizer(t);
 }
 
-/** @internal A JS Tensor for a fresh slot id. */
+/** @internal A JS Tensor for a fresh handle. */
 export function makeTensor(id: number): Tensor {
   const t = new (Tensor as unknown as new (id: number) => Tensor)(id);
   if (openScopes.count > 0) {
@@ -74,10 +77,12 @@ export function makeTensor(id: number): Tensor {
 }
 
 /**
- * @internal Memory shared with the addon. [0]: set to 1 when an op call returned a bare tensor id.
- * [1 + i]: the slot id of argument i of a callGroupIds call (see slotOf).
+ * @internal Memory shared with the addon. [0]: set to 1 when an op call returned a bare tensor
+ * handle. [1 + i]: the handle of argument i of a callGroupIds call (see slotOf). The generated
+ * wrappers read every argument's handle before writing any: reading one may run JS (a Proxy
+ * trap) that calls ops and reuses this array.
  */
-export const shared = new Int32Array(32);
+export const shared = new Float64Array(32);
 native.init(kId, makeTensor, shared);
 
 /** @internal Turn what an op call returned into the JS result. */
@@ -89,7 +94,7 @@ export function result(r: unknown): any {
   return r;
 }
 
-/** @internal The slot id of v if it is a Tensor (-1 when disposed), else -2. */
+/** @internal The handle of v if it is a Tensor (-1 when disposed), else -2. */
 export function slotOf(v: unknown): number {
   return typeof v === 'object' && v !== null ? (v as Tensor)[kId] ?? -2 : -2;
 }
@@ -237,17 +242,13 @@ export class Tensor {
     releaseTensor(this);
   }
 
-  /** Keep this tensor alive past the end of the tidy() scope that made it. */
+  /**
+   * Keep this tensor alive past the end of the tidy() scope that made it (whichever async chain
+   * calls keep()): from now on dispose() or the garbage collector frees it.
+   */
   keep(): this {
     idOf(this, 'Tensor.keep');
-    for (let scope = scopeStorage.getStore(); scope; scope = scope.parent) {
-      const i = scope.tensors.indexOf(this);
-      if (i >= 0) {
-        scope.tensors.splice(i, 1);
-        break;
-      }
-    }
-    registerFinalizer(this);
+    registerFinalizer(this); // scopes skip registered tensors when they end
     return this;
   }
 

@@ -16,31 +16,31 @@ export function g(i: number, name: string): number {
 /** `aten::_adaptive_avg_pool2d(Tensor self, SymInt[2] output_size) -> Tensor` */
 export function _adaptiveAvgPool2d(self: Tensor, outputSize: number | number[]): Tensor;
 export function _adaptiveAvgPool2d(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(0, 'aten::_adaptive_avg_pool2d'), a0, a1));
 }
 /** `aten::_adaptive_avg_pool2d_backward(Tensor grad_output, Tensor self) -> Tensor` */
 export function _adaptiveAvgPool2dBackward(gradOutput: Tensor, self: Tensor): Tensor;
 export function _adaptiveAvgPool2dBackward(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1, 'aten::_adaptive_avg_pool2d_backward'), a0, a1));
 }
 /** `aten::_adaptive_avg_pool3d(Tensor self, int[3] output_size) -> Tensor` */
 export function _adaptiveAvgPool3d(self: Tensor, outputSize: number | number[]): Tensor;
 export function _adaptiveAvgPool3d(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(2, 'aten::_adaptive_avg_pool3d'), a0, a1));
 }
 /** `aten::_adaptive_avg_pool3d_backward(Tensor grad_output, Tensor self) -> Tensor` */
 export function _adaptiveAvgPool3dBackward(gradOutput: Tensor, self: Tensor): Tensor;
 export function _adaptiveAvgPool3dBackward(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(3, 'aten::_adaptive_avg_pool3d_backward'), a0, a1));
 }
 /** `aten::_add_batch_dim(Tensor self, int batch_dim, int level) -> Tensor` */
 export function _addBatchDim(self: Tensor, batchDim: number, level: number): Tensor;
 export function _addBatchDim(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(4, 'aten::_add_batch_dim'), a0, a1, a2));
 }
 /** `aten::_add_relu.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor` */
@@ -48,7 +48,7 @@ export function _addRelu(self: Tensor, other: Scalar, alpha?: Scalar): Tensor;
 /** `aten::_add_relu.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor` */
 export function _addRelu(self: Tensor, other: Tensor, opts?: { alpha?: Scalar }): Tensor;
 export function _addRelu(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(5, 'aten::_add_relu'), a0, a1, a2));
 }
 /** `aten::_add_relu_.Scalar(Tensor(a!) self, Scalar other, Scalar alpha=1) -> Tensor(a!)` */
@@ -56,13 +56,13 @@ export function _addRelu_(self: Tensor, other: Scalar, alpha?: Scalar): Tensor;
 /** `aten::_add_relu_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)` */
 export function _addRelu_(self: Tensor, other: Tensor, opts?: { alpha?: Scalar }): Tensor;
 export function _addRelu_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(6, 'aten::_add_relu_'), a0, a1, a2));
 }
 /** `aten::_addmm_activation(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1, bool use_gelu=False) -> Tensor` */
 export function _addmmActivation(self: Tensor, mat1: Tensor, mat2: Tensor, opts?: { beta?: Scalar; alpha?: Scalar; useGelu?: boolean }): Tensor;
 export function _addmmActivation(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(7, 'aten::_addmm_activation'), a0, a1, a2, a3));
 }
 /** `aten::_aminmax(Tensor self) -> (Tensor, Tensor)` */
@@ -70,31 +70,31 @@ export function _aminmax(self: Tensor): [Tensor, Tensor];
 /** `aten::_aminmax.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor, Tensor)` */
 export function _aminmax(self: Tensor, dim: number, keepdim?: boolean): [Tensor, Tensor];
 export function _aminmax(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(8, 'aten::_aminmax'), a0, a1, a2));
 }
 /** `aten::_amp_foreach_non_finite_check_and_unscale(Tensor[] self, Tensor found_inf, Tensor inv_scale) -> (Tensor[] self_out, Tensor found_inf_out)` */
 export function _ampForeachNonFiniteCheckAndUnscale(self: Tensor[], foundInf: Tensor, invScale: Tensor): [Tensor[], Tensor];
 export function _ampForeachNonFiniteCheckAndUnscale(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(9, 'aten::_amp_foreach_non_finite_check_and_unscale'), a0, a1, a2));
 }
 /** `aten::_amp_foreach_non_finite_check_and_unscale_(Tensor(a!)[] self, Tensor(b!) found_inf, Tensor inv_scale) -> ()` */
 export function _ampForeachNonFiniteCheckAndUnscale_(self: Tensor[], foundInf: Tensor, invScale: Tensor): void;
 export function _ampForeachNonFiniteCheckAndUnscale_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(10, 'aten::_amp_foreach_non_finite_check_and_unscale_'), a0, a1, a2));
 }
 /** `aten::_amp_update_scale(Tensor self, Tensor growth_tracker, Tensor found_inf, float scale_growth_factor, float scale_backoff_factor, int growth_interval) -> (Tensor, Tensor growth_tracker_out)` */
 export function _ampUpdateScale(self: Tensor, growthTracker: Tensor, foundInf: Tensor, scaleGrowthFactor: number, scaleBackoffFactor: number, growthInterval: number): [Tensor, Tensor];
 export function _ampUpdateScale(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(11, 'aten::_amp_update_scale'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_amp_update_scale_(Tensor(a!) self, Tensor(b!) growth_tracker, Tensor found_inf, float scale_growth_factor, float scale_backoff_factor, int growth_interval) -> Tensor(a!)` */
 export function _ampUpdateScale_(self: Tensor, growthTracker: Tensor, foundInf: Tensor, scaleGrowthFactor: number, scaleBackoffFactor: number, growthInterval: number): Tensor;
 export function _ampUpdateScale_(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(12, 'aten::_amp_update_scale_'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_assert_async(Tensor self) -> ()` */
@@ -106,109 +106,109 @@ export function _assertAsync(a0?: any): any {
 /** `aten::_assert_tensor_metadata(Tensor a, int[]? size=None, int[]? stride=None, ScalarType? dtype=None) -> ()` */
 export function _assertTensorMetadata(a: Tensor, size?: number[] | null, stride?: number[] | null, dtype?: DType | null): void;
 export function _assertTensorMetadata(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(14, 'aten::_assert_tensor_metadata'), a0, a1, a2, a3));
 }
 /** `aten::_autocast_to_full_precision(Tensor(a) self, bool cuda_enabled, bool cpu_enabled) -> Tensor(a)` */
 export function _autocastToFullPrecision(self: Tensor, cudaEnabled: boolean, cpuEnabled: boolean): Tensor;
 export function _autocastToFullPrecision(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(15, 'aten::_autocast_to_full_precision'), a0, a1, a2));
 }
 /** `aten::_autocast_to_reduced_precision(Tensor(a) self, bool cuda_enabled, bool cpu_enabled, ScalarType cuda_dtype, ScalarType cpu_dtype) -> Tensor(a)` */
 export function _autocastToReducedPrecision(self: Tensor, cudaEnabled: boolean, cpuEnabled: boolean, cudaDtype: DType, cpuDtype: DType): Tensor;
 export function _autocastToReducedPrecision(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(16, 'aten::_autocast_to_reduced_precision'), a0, a1, a2, a3, a4));
 }
 /** `aten::_backward(Tensor self, Tensor[] inputs, Tensor? gradient=None, bool? retain_graph=None, bool create_graph=False) -> ()` */
 export function _backward(self: Tensor, inputs: Tensor[], gradient?: Tensor | null, retainGraph?: boolean | null, createGraph?: boolean): void;
 export function _backward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(17, 'aten::_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::_batch_norm_impl_index(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, float momentum, float eps, bool cudnn_enabled) -> (Tensor, Tensor, Tensor, Tensor, int)` */
 export function _batchNormImplIndex(input: Tensor, weight: Tensor | null, bias: Tensor | null, runningMean: Tensor | null, runningVar: Tensor | null, training: boolean, momentum: number, eps: number, cudnnEnabled: boolean): [Tensor, Tensor, Tensor, Tensor, number];
 export function _batchNormImplIndex(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(18, 'aten::_batch_norm_impl_index'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::_batch_norm_impl_index_backward(int impl_index, Tensor input, Tensor grad_output, Tensor? weight, Tensor? running_mean, Tensor? running_var, Tensor? save_mean, Tensor? save_var_transform, bool train, float eps, bool[3] output_mask, Tensor reservedSpace) -> (Tensor, Tensor, Tensor)` */
 export function _batchNormImplIndexBackward(implIndex: number, input: Tensor, gradOutput: Tensor, weight: Tensor | null, runningMean: Tensor | null, runningVar: Tensor | null, saveMean: Tensor | null, saveVarTransform: Tensor | null, train: boolean, eps: number, outputMask: boolean[], reservedSpace: Tensor): [Tensor, Tensor, Tensor];
 export function _batchNormImplIndexBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11;
   return result(C(g(19, 'aten::_batch_norm_impl_index_backward'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11));
 }
 /** `aten::_cast_Byte(Tensor self, bool non_blocking=False) -> Tensor` */
 export function _castByte(self: Tensor, nonBlocking?: boolean): Tensor;
 export function _castByte(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(20, 'aten::_cast_Byte'), a0, a1));
 }
 /** `aten::_cast_Char(Tensor self, bool non_blocking=False) -> Tensor` */
 export function _castChar(self: Tensor, nonBlocking?: boolean): Tensor;
 export function _castChar(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(21, 'aten::_cast_Char'), a0, a1));
 }
 /** `aten::_cast_Double(Tensor self, bool non_blocking=False) -> Tensor` */
 export function _castDouble(self: Tensor, nonBlocking?: boolean): Tensor;
 export function _castDouble(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(22, 'aten::_cast_Double'), a0, a1));
 }
 /** `aten::_cast_Float(Tensor self, bool non_blocking=False) -> Tensor` */
 export function _castFloat(self: Tensor, nonBlocking?: boolean): Tensor;
 export function _castFloat(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(23, 'aten::_cast_Float'), a0, a1));
 }
 /** `aten::_cast_Half(Tensor self, bool non_blocking=False) -> Tensor` */
 export function _castHalf(self: Tensor, nonBlocking?: boolean): Tensor;
 export function _castHalf(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(24, 'aten::_cast_Half'), a0, a1));
 }
 /** `aten::_cast_Int(Tensor self, bool non_blocking=False) -> Tensor` */
 export function _castInt(self: Tensor, nonBlocking?: boolean): Tensor;
 export function _castInt(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(25, 'aten::_cast_Int'), a0, a1));
 }
 /** `aten::_cast_Long(Tensor self, bool non_blocking=False) -> Tensor` */
 export function _castLong(self: Tensor, nonBlocking?: boolean): Tensor;
 export function _castLong(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(26, 'aten::_cast_Long'), a0, a1));
 }
 /** `aten::_cast_Short(Tensor self, bool non_blocking=False) -> Tensor` */
 export function _castShort(self: Tensor, nonBlocking?: boolean): Tensor;
 export function _castShort(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(27, 'aten::_cast_Short'), a0, a1));
 }
 /** `aten::_cdist_backward(Tensor grad, Tensor x1, Tensor x2, float p, Tensor cdist) -> Tensor` */
 export function _cdistBackward(grad: Tensor, x1: Tensor, x2: Tensor, p: number, cdist: Tensor): Tensor;
 export function _cdistBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(28, 'aten::_cdist_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::_cdist_forward(Tensor x1, Tensor x2, float p, int? compute_mode) -> Tensor` */
 export function _cdistForward(x1: Tensor, x2: Tensor, p: number, computeMode: number | null): Tensor;
 export function _cdistForward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(29, 'aten::_cdist_forward'), a0, a1, a2, a3));
 }
 /** `aten::_cholesky_solve_helper(Tensor self, Tensor A, bool upper) -> Tensor` */
 export function _choleskySolveHelper(self: Tensor, A: Tensor, upper: boolean): Tensor;
 export function _choleskySolveHelper(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(30, 'aten::_cholesky_solve_helper'), a0, a1, a2));
 }
 /** `aten::_choose_qparams_per_tensor(Tensor self, bool reduce_range=False) -> (float, int)` */
 export function _chooseQparamsPerTensor(self: Tensor, reduceRange?: boolean): [number, number];
 export function _chooseQparamsPerTensor(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(31, 'aten::_choose_qparams_per_tensor'), a0, a1));
 }
 /** `aten::_coalesce(Tensor self) -> Tensor` */
@@ -220,19 +220,19 @@ export function _coalesce(a0?: any): any {
 /** `aten::_coalesced(Tensor self, bool coalesced) -> Tensor` */
 export function _coalesced(self: Tensor, coalesced: boolean): Tensor;
 export function _coalesced(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(33, 'aten::_coalesced'), a0, a1));
 }
 /** `aten::_coalesced_(Tensor(a!) self, bool coalesced) -> Tensor(a!)` */
 export function _coalesced_(self: Tensor, coalesced: boolean): Tensor;
 export function _coalesced_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(34, 'aten::_coalesced_'), a0, a1));
 }
 /** `aten::_compute_linear_combination(Tensor input, Tensor coefficients) -> Tensor` */
 export function _computeLinearCombination(input: Tensor, coefficients: Tensor): Tensor;
 export function _computeLinearCombination(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(35, 'aten::_compute_linear_combination'), a0, a1));
 }
 /** `aten::_conj(Tensor(a) self) -> Tensor(a)` */
@@ -256,19 +256,19 @@ export function _conjPhysical(a0?: any): any {
 /** `aten::_conv_depthwise2d(Tensor self, Tensor weight, int[2] kernel_size, Tensor? bias, int[2] stride, int[2] padding, int[2] dilation) -> Tensor` */
 export function _convDepthwise2d(self: Tensor, weight: Tensor, kernelSize: number | number[], bias: Tensor | null, stride: number | number[], padding: number | number[], dilation: number | number[]): Tensor;
 export function _convDepthwise2d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(39, 'aten::_conv_depthwise2d'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::_convert_indices_from_coo_to_csr(Tensor self, int size, *, bool out_int32=False) -> Tensor` */
 export function _convertIndicesFromCooToCsr(self: Tensor, size: number, opts?: { outInt32?: boolean }): Tensor;
 export function _convertIndicesFromCooToCsr(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(40, 'aten::_convert_indices_from_coo_to_csr'), a0, a1, a2));
 }
 /** `aten::_convert_indices_from_csr_to_coo(Tensor crow_indices, Tensor col_indices, *, bool out_int32=False, bool transpose=False) -> Tensor` */
 export function _convertIndicesFromCsrToCoo(crowIndices: Tensor, colIndices: Tensor, opts?: { outInt32?: boolean; transpose?: boolean }): Tensor;
 export function _convertIndicesFromCsrToCoo(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(41, 'aten::_convert_indices_from_csr_to_coo'), a0, a1, a2));
 }
 /** `aten::_convolution(Tensor input, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation, bool transposed, int[] output_padding, int groups, bool benchmark, bool deterministic, bool cudnn_enabled, bool allow_tf32) -> Tensor` */
@@ -276,31 +276,31 @@ export function _convolution(input: Tensor, weight: Tensor, bias: Tensor | null,
 /** `aten::_convolution.deprecated(Tensor input, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation, bool transposed, int[] output_padding, int groups, bool benchmark, bool deterministic, bool cudnn_enabled) -> Tensor` */
 export function _convolution(input: Tensor, weight: Tensor, bias: Tensor | null, stride: number[], padding: number[], dilation: number[], transposed: boolean, outputPadding: number[], groups: number, benchmark: boolean, deterministic: boolean, cudnnEnabled: boolean): Tensor;
 export function _convolution(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12;
   return result(C(g(42, 'aten::_convolution'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12));
 }
 /** `aten::_convolution_double_backward(Tensor? ggI, Tensor? ggW, Tensor? ggb, Tensor gO, Tensor weight, Tensor self, int[] stride, int[] padding, int[] dilation, bool transposed, int[] output_padding, int groups, bool[3] output_mask) -> (Tensor, Tensor, Tensor)` */
 export function _convolutionDoubleBackward(ggI: Tensor | null, ggW: Tensor | null, ggb: Tensor | null, gO: Tensor, weight: Tensor, self: Tensor, stride: number[], padding: number[], dilation: number[], transposed: boolean, outputPadding: number[], groups: number, outputMask: boolean[]): [Tensor, Tensor, Tensor];
 export function _convolutionDoubleBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12;
   return result(C(g(43, 'aten::_convolution_double_backward'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12));
 }
 /** `aten::_convolution_mode(Tensor input, Tensor weight, Tensor? bias, int[] stride, str padding, int[] dilation, int groups) -> Tensor` */
 export function _convolutionMode(input: Tensor, weight: Tensor, bias: Tensor | null, stride: number[], padding: string, dilation: number[], groups: number): Tensor;
 export function _convolutionMode(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(44, 'aten::_convolution_mode'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::_copy_from(Tensor self, Tensor dst, bool non_blocking=False) -> Tensor` */
 export function _copyFrom(self: Tensor, dst: Tensor, nonBlocking?: boolean): Tensor;
 export function _copyFrom(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(45, 'aten::_copy_from'), a0, a1, a2));
 }
 /** `aten::_copy_from_and_resize(Tensor self, Tensor dst) -> Tensor` */
 export function _copyFromAndResize(self: Tensor, dst: Tensor): Tensor;
 export function _copyFromAndResize(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(46, 'aten::_copy_from_and_resize'), a0, a1));
 }
 /** `aten::_ctc_loss(Tensor log_probs, Tensor targets, int[] input_lengths, int[] target_lengths, int blank=0, bool zero_infinity=False) -> (Tensor, Tensor)` */
@@ -308,7 +308,7 @@ export function _ctcLoss(logProbs: Tensor, targets: Tensor, inputLengths: number
 /** `aten::_ctc_loss.Tensor(Tensor log_probs, Tensor targets, Tensor input_lengths, Tensor target_lengths, int blank=0, bool zero_infinity=False) -> (Tensor, Tensor)` */
 export function _ctcLoss(logProbs: Tensor, targets: Tensor, inputLengths: Tensor, targetLengths: Tensor, blank?: number, zeroInfinity?: boolean): [Tensor, Tensor];
 export function _ctcLoss(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(47, 'aten::_ctc_loss'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_ctc_loss_backward(Tensor grad, Tensor log_probs, Tensor targets, int[] input_lengths, int[] target_lengths, Tensor neg_log_likelihood, Tensor log_alpha, int blank, bool zero_infinity=False) -> Tensor` */
@@ -316,7 +316,7 @@ export function _ctcLossBackward(grad: Tensor, logProbs: Tensor, targets: Tensor
 /** `aten::_ctc_loss_backward.Tensor(Tensor grad, Tensor log_probs, Tensor targets, Tensor input_lengths, Tensor target_lengths, Tensor neg_log_likelihood, Tensor log_alpha, int blank, bool zero_infinity=False) -> Tensor` */
 export function _ctcLossBackward(grad: Tensor, logProbs: Tensor, targets: Tensor, inputLengths: Tensor, targetLengths: Tensor, negLogLikelihood: Tensor, logAlpha: Tensor, blank: number, zeroInfinity?: boolean): Tensor;
 export function _ctcLossBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(48, 'aten::_ctc_loss_backward'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::_cudnn_ctc_loss(Tensor log_probs, Tensor targets, int[] input_lengths, int[] target_lengths, int blank, bool deterministic, bool zero_infinity) -> (Tensor, Tensor)` */
@@ -324,31 +324,31 @@ export function _cudnnCtcLoss(logProbs: Tensor, targets: Tensor, inputLengths: n
 /** `aten::_cudnn_ctc_loss.Tensor(Tensor log_probs, Tensor targets, Tensor input_lengths, Tensor target_lengths, int blank, bool deterministic, bool zero_infinity) -> (Tensor, Tensor)` */
 export function _cudnnCtcLoss(logProbs: Tensor, targets: Tensor, inputLengths: Tensor, targetLengths: Tensor, blank: number, deterministic: boolean, zeroInfinity: boolean): [Tensor, Tensor];
 export function _cudnnCtcLoss(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(49, 'aten::_cudnn_ctc_loss'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::_cudnn_init_dropout_state(float dropout, bool train, int dropout_seed, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
 export function _cudnnInitDropoutState(dropout: number, train: boolean, dropoutSeed: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _cudnnInitDropoutState(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(50, 'aten::_cudnn_init_dropout_state'), a0, a1, a2, a3));
 }
 /** `aten::_cudnn_rnn(Tensor input, Tensor[] weight, int weight_stride0, Tensor? weight_buf, Tensor hx, Tensor? cx, int mode, SymInt hidden_size, SymInt proj_size, int num_layers, bool batch_first, float dropout, bool train, bool bidirectional, SymInt[] batch_sizes, Tensor? dropout_state) -> (Tensor, Tensor, Tensor, Tensor, Tensor)` */
 export function _cudnnRnn(input: Tensor, weight: Tensor[], weightStride0: number, weightBuf: Tensor | null, hx: Tensor, cx: Tensor | null, mode: number, hiddenSize: number, projSize: number, numLayers: number, batchFirst: boolean, dropout: number, train: boolean, bidirectional: boolean, batchSizes: number[], dropoutState: Tensor | null): [Tensor, Tensor, Tensor, Tensor, Tensor];
 export function _cudnnRnn(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any, a13?: any, a14?: any, a15?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12); S[14] = s(a13); S[15] = s(a14); S[16] = s(a15);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12), h13 = s(a13), h14 = s(a14), h15 = s(a15); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12; S[14] = h13; S[15] = h14; S[16] = h15;
   return result(C(g(51, 'aten::_cudnn_rnn'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15));
 }
 /** `aten::_cudnn_rnn_backward(Tensor input, Tensor[] weight, int weight_stride0, Tensor weight_buf, Tensor hx, Tensor? cx, Tensor output, Tensor? grad_output, Tensor? grad_hy, Tensor? grad_cy, int mode, SymInt hidden_size, SymInt proj_size, int num_layers, bool batch_first, float dropout, bool train, bool bidirectional, SymInt[] batch_sizes, Tensor? dropout_state, Tensor reserve, bool[4] output_mask) -> (Tensor, Tensor, Tensor, Tensor[])` */
 export function _cudnnRnnBackward(input: Tensor, weight: Tensor[], weightStride0: number, weightBuf: Tensor, hx: Tensor, cx: Tensor | null, output: Tensor, gradOutput: Tensor | null, gradHy: Tensor | null, gradCy: Tensor | null, mode: number, hiddenSize: number, projSize: number, numLayers: number, batchFirst: boolean, dropout: number, train: boolean, bidirectional: boolean, batchSizes: number[], dropoutState: Tensor | null, reserve: Tensor, outputMask: boolean[]): [Tensor, Tensor, Tensor, Tensor[]];
 export function _cudnnRnnBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any, a13?: any, a14?: any, a15?: any, a16?: any, a17?: any, a18?: any, a19?: any, a20?: any, a21?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12); S[14] = s(a13); S[15] = s(a14); S[16] = s(a15); S[17] = s(a16); S[18] = s(a17); S[19] = s(a18); S[20] = s(a19); S[21] = s(a20); S[22] = s(a21);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12), h13 = s(a13), h14 = s(a14), h15 = s(a15), h16 = s(a16), h17 = s(a17), h18 = s(a18), h19 = s(a19), h20 = s(a20), h21 = s(a21); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12; S[14] = h13; S[15] = h14; S[16] = h15; S[17] = h16; S[18] = h17; S[19] = h18; S[20] = h19; S[21] = h20; S[22] = h21;
   return result(C(g(52, 'aten::_cudnn_rnn_backward'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21));
 }
 /** `aten::_cudnn_rnn_flatten_weight(Tensor[] weight_arr, int weight_stride0, SymInt input_size, int mode, SymInt hidden_size, SymInt proj_size, int num_layers, bool batch_first, bool bidirectional) -> Tensor` */
 export function _cudnnRnnFlattenWeight(weightArr: Tensor[], weightStride0: number, inputSize: number, mode: number, hiddenSize: number, projSize: number, numLayers: number, batchFirst: boolean, bidirectional: boolean): Tensor;
 export function _cudnnRnnFlattenWeight(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(53, 'aten::_cudnn_rnn_flatten_weight'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::_cufft_clear_plan_cache(int device_index) -> ()` */
@@ -372,19 +372,19 @@ export function _cufftGetPlanCacheSize(a0?: any): any {
 /** `aten::_cufft_set_plan_cache_max_size(int device_index, int max_size) -> ()` */
 export function _cufftSetPlanCacheMaxSize(deviceIndex: number, maxSize: number): void;
 export function _cufftSetPlanCacheMaxSize(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(57, 'aten::_cufft_set_plan_cache_max_size'), a0, a1));
 }
 /** `aten::_cummax_helper(Tensor self, Tensor(a!) values, Tensor(b!) indices, int dim) -> ()` */
 export function _cummaxHelper(self: Tensor, values: Tensor, indices: Tensor, dim: number): void;
 export function _cummaxHelper(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(58, 'aten::_cummax_helper'), a0, a1, a2, a3));
 }
 /** `aten::_cummin_helper(Tensor self, Tensor(a!) values, Tensor(b!) indices, int dim) -> ()` */
 export function _cumminHelper(self: Tensor, values: Tensor, indices: Tensor, dim: number): void;
 export function _cumminHelper(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(59, 'aten::_cummin_helper'), a0, a1, a2, a3));
 }
 /** `aten::_debug_has_internal_overlap(Tensor self) -> int` */
@@ -408,133 +408,133 @@ export function _dimV(a0?: any): any {
 /** `aten::_dim_arange(Tensor like, int dim) -> Tensor` */
 export function _dimArange(like: Tensor, dim: number): Tensor;
 export function _dimArange(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(63, 'aten::_dim_arange'), a0, a1));
 }
 /** `aten::_dirichlet_grad(Tensor x, Tensor alpha, Tensor total) -> Tensor` */
 export function _dirichletGrad(x: Tensor, alpha: Tensor, total: Tensor): Tensor;
 export function _dirichletGrad(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(64, 'aten::_dirichlet_grad'), a0, a1, a2));
 }
 /** `aten::_efficientzerotensor(int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function _efficientzerotensor(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _efficientzerotensor(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(65, 'aten::_efficientzerotensor'), a0, a1));
 }
 /** `aten::_embedding_bag(Tensor weight, Tensor indices, Tensor offsets, bool scale_grad_by_freq=False, int mode=0, bool sparse=False, Tensor? per_sample_weights=None, bool include_last_offset=False, int padding_idx=-1) -> (Tensor, Tensor, Tensor, Tensor)` */
 export function _embeddingBag(weight: Tensor, indices: Tensor, offsets: Tensor, scaleGradByFreq?: boolean, mode?: number, sparse?: boolean, perSampleWeights?: Tensor | null, includeLastOffset?: boolean, paddingIdx?: number): [Tensor, Tensor, Tensor, Tensor];
 export function _embeddingBag(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(66, 'aten::_embedding_bag'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::_embedding_bag_backward(Tensor grad, Tensor indices, Tensor offsets, Tensor offset2bag, Tensor bag_size, Tensor maximum_indices, int num_weights, bool scale_grad_by_freq, int mode, bool sparse, Tensor? per_sample_weights, int padding_idx=-1) -> Tensor` */
 export function _embeddingBagBackward(grad: Tensor, indices: Tensor, offsets: Tensor, offset2bag: Tensor, bagSize: Tensor, maximumIndices: Tensor, numWeights: number, scaleGradByFreq: boolean, mode: number, sparse: boolean, perSampleWeights: Tensor | null, paddingIdx?: number): Tensor;
 export function _embeddingBagBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11;
   return result(C(g(67, 'aten::_embedding_bag_backward'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11));
 }
 /** `aten::_embedding_bag_dense_backward(Tensor grad, Tensor indices, Tensor offset2bag, Tensor bag_size, Tensor maximum_indices, int num_weights, bool scale_grad_by_freq, int mode, Tensor? per_sample_weights, int padding_idx=-1) -> Tensor` */
 export function _embeddingBagDenseBackward(grad: Tensor, indices: Tensor, offset2bag: Tensor, bagSize: Tensor, maximumIndices: Tensor, numWeights: number, scaleGradByFreq: boolean, mode: number, perSampleWeights: Tensor | null, paddingIdx?: number): Tensor;
 export function _embeddingBagDenseBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9;
   return result(C(g(68, 'aten::_embedding_bag_dense_backward'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
 }
 /** `aten::_embedding_bag_forward_only(Tensor weight, Tensor indices, Tensor offsets, bool scale_grad_by_freq=False, int mode=0, bool sparse=False, Tensor? per_sample_weights=None, bool include_last_offset=False, int padding_idx=-1) -> (Tensor, Tensor, Tensor, Tensor)` */
 export function _embeddingBagForwardOnly(weight: Tensor, indices: Tensor, offsets: Tensor, scaleGradByFreq?: boolean, mode?: number, sparse?: boolean, perSampleWeights?: Tensor | null, includeLastOffset?: boolean, paddingIdx?: number): [Tensor, Tensor, Tensor, Tensor];
 export function _embeddingBagForwardOnly(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(69, 'aten::_embedding_bag_forward_only'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::_embedding_bag_per_sample_weights_backward(Tensor grad, Tensor weight, Tensor indices, Tensor offsets, Tensor offset2bag, int mode, int padding_idx=-1) -> Tensor` */
 export function _embeddingBagPerSampleWeightsBackward(grad: Tensor, weight: Tensor, indices: Tensor, offsets: Tensor, offset2bag: Tensor, mode: number, paddingIdx?: number): Tensor;
 export function _embeddingBagPerSampleWeightsBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(70, 'aten::_embedding_bag_per_sample_weights_backward'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::_embedding_bag_sparse_backward(Tensor grad, Tensor indices, Tensor offsets, Tensor offset2bag, Tensor bag_size, int num_weights, bool scale_grad_by_freq, int mode, Tensor? per_sample_weights, int padding_idx=-1) -> Tensor` */
 export function _embeddingBagSparseBackward(grad: Tensor, indices: Tensor, offsets: Tensor, offset2bag: Tensor, bagSize: Tensor, numWeights: number, scaleGradByFreq: boolean, mode: number, perSampleWeights: Tensor | null, paddingIdx?: number): Tensor;
 export function _embeddingBagSparseBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9;
   return result(C(g(71, 'aten::_embedding_bag_sparse_backward'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
 }
 /** `aten::_empty_affine_quantized(int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, float scale=1., int zero_point=0, MemoryFormat? memory_format=0) -> Tensor` */
 export function _emptyAffineQuantized(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; scale?: number; zeroPoint?: number; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function _emptyAffineQuantized(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(72, 'aten::_empty_affine_quantized'), a0, a1));
 }
 /** `aten::_empty_per_channel_affine_quantized(int[] size, *, Tensor scales, Tensor zero_points, int axis, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=0) -> Tensor` */
 export function _emptyPerChannelAffineQuantized(size: number[], opts: { scales: Tensor; zeroPoints: Tensor; axis: number; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function _emptyPerChannelAffineQuantized(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(73, 'aten::_empty_per_channel_affine_quantized'), a0, a1));
 }
 /** `aten::_euclidean_dist(Tensor x1, Tensor x2) -> Tensor` */
 export function _euclideanDist(x1: Tensor, x2: Tensor): Tensor;
 export function _euclideanDist(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(74, 'aten::_euclidean_dist'), a0, a1));
 }
 /** `aten::_fake_quantize_learnable_per_channel_affine(Tensor self, Tensor scale, Tensor zero_point, int axis, int quant_min, int quant_max, float grad_factor=1.) -> Tensor` */
 export function _fakeQuantizeLearnablePerChannelAffine(self: Tensor, scale: Tensor, zeroPoint: Tensor, axis: number, quantMin: number, quantMax: number, gradFactor?: number): Tensor;
 export function _fakeQuantizeLearnablePerChannelAffine(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(75, 'aten::_fake_quantize_learnable_per_channel_affine'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::_fake_quantize_learnable_per_channel_affine_backward(Tensor grad, Tensor self, Tensor scale, Tensor zero_point, int axis, int quant_min, int quant_max, float grad_factor=1.) -> (Tensor, Tensor, Tensor)` */
 export function _fakeQuantizeLearnablePerChannelAffineBackward(grad: Tensor, self: Tensor, scale: Tensor, zeroPoint: Tensor, axis: number, quantMin: number, quantMax: number, gradFactor?: number): [Tensor, Tensor, Tensor];
 export function _fakeQuantizeLearnablePerChannelAffineBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(76, 'aten::_fake_quantize_learnable_per_channel_affine_backward'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::_fake_quantize_learnable_per_tensor_affine(Tensor self, Tensor scale, Tensor zero_point, int quant_min, int quant_max, float grad_factor=1.) -> Tensor` */
 export function _fakeQuantizeLearnablePerTensorAffine(self: Tensor, scale: Tensor, zeroPoint: Tensor, quantMin: number, quantMax: number, gradFactor?: number): Tensor;
 export function _fakeQuantizeLearnablePerTensorAffine(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(77, 'aten::_fake_quantize_learnable_per_tensor_affine'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_fake_quantize_learnable_per_tensor_affine_backward(Tensor grad, Tensor self, Tensor scale, Tensor zero_point, int quant_min, int quant_max, float grad_factor=1.) -> (Tensor, Tensor, Tensor)` */
 export function _fakeQuantizeLearnablePerTensorAffineBackward(grad: Tensor, self: Tensor, scale: Tensor, zeroPoint: Tensor, quantMin: number, quantMax: number, gradFactor?: number): [Tensor, Tensor, Tensor];
 export function _fakeQuantizeLearnablePerTensorAffineBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(78, 'aten::_fake_quantize_learnable_per_tensor_affine_backward'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::_fake_quantize_per_tensor_affine_cachemask_tensor_qparams(Tensor self, Tensor scale, Tensor zero_point, Tensor fake_quant_enabled, int quant_min, int quant_max) -> (Tensor output, Tensor mask)` */
 export function _fakeQuantizePerTensorAffineCachemaskTensorQparams(self: Tensor, scale: Tensor, zeroPoint: Tensor, fakeQuantEnabled: Tensor, quantMin: number, quantMax: number): [Tensor, Tensor];
 export function _fakeQuantizePerTensorAffineCachemaskTensorQparams(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(79, 'aten::_fake_quantize_per_tensor_affine_cachemask_tensor_qparams'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_fft_c2c(Tensor self, int[] dim, int normalization, bool forward) -> Tensor` */
 export function _fftC2c(self: Tensor, dim: number[], normalization: number, forward: boolean): Tensor;
 export function _fftC2c(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(80, 'aten::_fft_c2c'), a0, a1, a2, a3));
 }
 /** `aten::_fft_c2r(Tensor self, int[] dim, int normalization, int last_dim_size) -> Tensor` */
 export function _fftC2r(self: Tensor, dim: number[], normalization: number, lastDimSize: number): Tensor;
 export function _fftC2r(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(81, 'aten::_fft_c2r'), a0, a1, a2, a3));
 }
 /** `aten::_fft_r2c(Tensor self, int[] dim, int normalization, bool onesided) -> Tensor` */
 export function _fftR2c(self: Tensor, dim: number[], normalization: number, onesided: boolean): Tensor;
 export function _fftR2c(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(82, 'aten::_fft_r2c'), a0, a1, a2, a3));
 }
 /** `aten::_flash_scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor cum_seq_q, Tensor cum_seq_k, int max_q, int max_k, float dropout_p, bool is_causal) -> Tensor` */
 export function _flashScaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, cumSeqQ: Tensor, cumSeqK: Tensor, maxQ: number, maxK: number, dropoutP: number, isCausal: boolean): Tensor;
 export function _flashScaledDotProductAttention(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(83, 'aten::_flash_scaled_dot_product_attention'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::_foobar(Tensor self, bool arg1=True, bool arg2=True, *, bool arg3=True) -> Tensor` */
 export function _foobar(self: Tensor, arg1?: boolean, arg2?: boolean, opts?: { arg3?: boolean }): Tensor;
 export function _foobar(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(84, 'aten::_foobar'), a0, a1, a2, a3));
 }
 /** `aten::_foreach_abs(Tensor[] self) -> Tensor[]` */
@@ -566,7 +566,7 @@ export function _foreachAdd(self: Tensor[], other: Tensor[], opts?: { alpha?: Sc
 /** `aten::_foreach_add.Scalar(Tensor[] self, Scalar scalar) -> Tensor[]` */
 export function _foreachAdd(self: Tensor[], scalar: Scalar): Tensor[];
 export function _foreachAdd(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(89, 'aten::_foreach_add'), a0, a1, a2));
 }
 /** `aten::_foreach_add_.List(Tensor(a!)[] self, Tensor[] other, *, Scalar alpha=1) -> ()` */
@@ -574,31 +574,31 @@ export function _foreachAdd_(self: Tensor[], other: Tensor[], opts?: { alpha?: S
 /** `aten::_foreach_add_.Scalar(Tensor(a!)[] self, Scalar scalar) -> ()` */
 export function _foreachAdd_(self: Tensor[], scalar: Scalar): void;
 export function _foreachAdd_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(90, 'aten::_foreach_add_'), a0, a1, a2));
 }
 /** `aten::_foreach_addcdiv.Scalar(Tensor[] self, Tensor[] tensor1, Tensor[] tensor2, Scalar value=1) -> Tensor[]` */
 export function _foreachAddcdiv(self: Tensor[], tensor1: Tensor[], tensor2: Tensor[], value?: Scalar): Tensor[];
 export function _foreachAddcdiv(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(91, 'aten::_foreach_addcdiv'), a0, a1, a2, a3));
 }
 /** `aten::_foreach_addcdiv_.Scalar(Tensor(a!)[] self, Tensor[] tensor1, Tensor[] tensor2, Scalar value=1) -> ()` */
 export function _foreachAddcdiv_(self: Tensor[], tensor1: Tensor[], tensor2: Tensor[], value?: Scalar): void;
 export function _foreachAddcdiv_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(92, 'aten::_foreach_addcdiv_'), a0, a1, a2, a3));
 }
 /** `aten::_foreach_addcmul.Scalar(Tensor[] self, Tensor[] tensor1, Tensor[] tensor2, Scalar value=1) -> Tensor[]` */
 export function _foreachAddcmul(self: Tensor[], tensor1: Tensor[], tensor2: Tensor[], value?: Scalar): Tensor[];
 export function _foreachAddcmul(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(93, 'aten::_foreach_addcmul'), a0, a1, a2, a3));
 }
 /** `aten::_foreach_addcmul_.Scalar(Tensor(a!)[] self, Tensor[] tensor1, Tensor[] tensor2, Scalar value=1) -> ()` */
 export function _foreachAddcmul_(self: Tensor[], tensor1: Tensor[], tensor2: Tensor[], value?: Scalar): void;
 export function _foreachAddcmul_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(94, 'aten::_foreach_addcmul_'), a0, a1, a2, a3));
 }
 /** `aten::_foreach_asin(Tensor[] self) -> Tensor[]` */
@@ -666,7 +666,7 @@ export function _foreachDiv(self: Tensor[], other: Tensor[]): Tensor[];
 /** `aten::_foreach_div.Scalar(Tensor[] self, Scalar scalar) -> Tensor[]` */
 export function _foreachDiv(self: Tensor[], scalar: Scalar): Tensor[];
 export function _foreachDiv(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(105, 'aten::_foreach_div'), a0, a1));
 }
 /** `aten::_foreach_div_.List(Tensor(a!)[] self, Tensor[] other) -> ()` */
@@ -674,7 +674,7 @@ export function _foreachDiv_(self: Tensor[], other: Tensor[]): void;
 /** `aten::_foreach_div_.Scalar(Tensor(a!)[] self, Scalar scalar) -> ()` */
 export function _foreachDiv_(self: Tensor[], scalar: Scalar): void;
 export function _foreachDiv_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(106, 'aten::_foreach_div_'), a0, a1));
 }
 /** `aten::_foreach_erf(Tensor[] self) -> Tensor[]` */
@@ -812,25 +812,25 @@ export function _foreachLog_(a0?: any): any {
 /** `aten::_foreach_maximum.List(Tensor[] self, Tensor[] other) -> Tensor[]` */
 export function _foreachMaximum(self: Tensor[], other: Tensor[]): Tensor[];
 export function _foreachMaximum(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(129, 'aten::_foreach_maximum'), a0, a1));
 }
 /** `aten::_foreach_maximum_.List(Tensor(a!)[] self, Tensor[] other) -> ()` */
 export function _foreachMaximum_(self: Tensor[], other: Tensor[]): void;
 export function _foreachMaximum_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(130, 'aten::_foreach_maximum_'), a0, a1));
 }
 /** `aten::_foreach_minimum.List(Tensor[] self, Tensor[] other) -> Tensor[]` */
 export function _foreachMinimum(self: Tensor[], other: Tensor[]): Tensor[];
 export function _foreachMinimum(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(131, 'aten::_foreach_minimum'), a0, a1));
 }
 /** `aten::_foreach_minimum_.List(Tensor(a!)[] self, Tensor[] other) -> ()` */
 export function _foreachMinimum_(self: Tensor[], other: Tensor[]): void;
 export function _foreachMinimum_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(132, 'aten::_foreach_minimum_'), a0, a1));
 }
 /** `aten::_foreach_mul.List(Tensor[] self, Tensor[] other) -> Tensor[]` */
@@ -838,7 +838,7 @@ export function _foreachMul(self: Tensor[], other: Tensor[]): Tensor[];
 /** `aten::_foreach_mul.Scalar(Tensor[] self, Scalar scalar) -> Tensor[]` */
 export function _foreachMul(self: Tensor[], scalar: Scalar): Tensor[];
 export function _foreachMul(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(133, 'aten::_foreach_mul'), a0, a1));
 }
 /** `aten::_foreach_mul_.List(Tensor(a!)[] self, Tensor[] other) -> ()` */
@@ -846,7 +846,7 @@ export function _foreachMul_(self: Tensor[], other: Tensor[]): void;
 /** `aten::_foreach_mul_.Scalar(Tensor(a!)[] self, Scalar scalar) -> ()` */
 export function _foreachMul_(self: Tensor[], scalar: Scalar): void;
 export function _foreachMul_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(134, 'aten::_foreach_mul_'), a0, a1));
 }
 /** `aten::_foreach_neg(Tensor[] self) -> Tensor[]` */
@@ -864,7 +864,7 @@ export function _foreachNeg_(a0?: any): any {
 /** `aten::_foreach_norm.Scalar(Tensor[] self, Scalar ord=2) -> Tensor[]` */
 export function _foreachNorm(self: Tensor[], ord?: Scalar): Tensor[];
 export function _foreachNorm(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(137, 'aten::_foreach_norm'), a0, a1));
 }
 /** `aten::_foreach_reciprocal(Tensor[] self) -> Tensor[]` */
@@ -944,7 +944,7 @@ export function _foreachSub(self: Tensor[], other: Tensor[], opts?: { alpha?: Sc
 /** `aten::_foreach_sub.Scalar(Tensor[] self, Scalar scalar) -> Tensor[]` */
 export function _foreachSub(self: Tensor[], scalar: Scalar): Tensor[];
 export function _foreachSub(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(150, 'aten::_foreach_sub'), a0, a1, a2));
 }
 /** `aten::_foreach_sub_.List(Tensor(a!)[] self, Tensor[] other, *, Scalar alpha=1) -> ()` */
@@ -952,7 +952,7 @@ export function _foreachSub_(self: Tensor[], other: Tensor[], opts?: { alpha?: S
 /** `aten::_foreach_sub_.Scalar(Tensor(a!)[] self, Scalar scalar) -> ()` */
 export function _foreachSub_(self: Tensor[], scalar: Scalar): void;
 export function _foreachSub_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(151, 'aten::_foreach_sub_'), a0, a1, a2));
 }
 /** `aten::_foreach_tan(Tensor[] self) -> Tensor[]` */
@@ -1006,103 +1006,103 @@ export function _foreachZero_(a0?: any): any {
 /** `aten::_fused_adam(Tensor[] self, Tensor[] grads, Tensor[] exp_avgs, Tensor[] exp_avg_sqs, Tensor[] max_exp_avg_sqs, Tensor[] state_steps, *, float lr, float beta1, float beta2, float weight_decay, float eps, bool amsgrad, bool maximize, Tensor? grad_scale=None, Tensor? found_inf=None) -> (Tensor[] self_out, Tensor[] grads_out, Tensor[] exp_avgs_out, Tensor[] exp_avg_sqs_out, Tensor[] max_exp_avg_sqs_out)` */
 export function _fusedAdam(self: Tensor[], grads: Tensor[], expAvgs: Tensor[], expAvgSqs: Tensor[], maxExpAvgSqs: Tensor[], stateSteps: Tensor[], opts: { lr: number; beta1: number; beta2: number; weightDecay: number; eps: number; amsgrad: boolean; maximize: boolean; gradScale?: Tensor | null; foundInf?: Tensor | null }): [Tensor[], Tensor[], Tensor[], Tensor[], Tensor[]];
 export function _fusedAdam(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(160, 'aten::_fused_adam'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::_fused_adam_(Tensor(a!)[] self, Tensor(b!)[] grads, Tensor(c!)[] exp_avgs, Tensor(d!)[] exp_avg_sqs, Tensor(e!)[] max_exp_avg_sqs, Tensor[] state_steps, *, float lr, float beta1, float beta2, float weight_decay, float eps, bool amsgrad, bool maximize, Tensor? grad_scale=None, Tensor? found_inf=None) -> ()` */
 export function _fusedAdam_(self: Tensor[], grads: Tensor[], expAvgs: Tensor[], expAvgSqs: Tensor[], maxExpAvgSqs: Tensor[], stateSteps: Tensor[], opts: { lr: number; beta1: number; beta2: number; weightDecay: number; eps: number; amsgrad: boolean; maximize: boolean; gradScale?: Tensor | null; foundInf?: Tensor | null }): void;
 export function _fusedAdam_(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(161, 'aten::_fused_adam_'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::_fused_dropout(Tensor self, float p, Generator? generator=None) -> (Tensor, Tensor)` */
 export function _fusedDropout(self: Tensor, p: number, generator?: null): [Tensor, Tensor];
 export function _fusedDropout(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(162, 'aten::_fused_dropout'), a0, a1, a2));
 }
 /** `aten::_fused_moving_avg_obs_fq_helper(Tensor self, Tensor observer_on, Tensor fake_quant_on, Tensor(a!) running_min, Tensor(b!) running_max, Tensor(c!) scale, Tensor(d!) zero_point, float averaging_const, int quant_min, int quant_max, int ch_axis, bool per_row_fake_quant=False, bool symmetric_quant=False) -> (Tensor output, Tensor mask)` */
 export function _fusedMovingAvgObsFqHelper(self: Tensor, observerOn: Tensor, fakeQuantOn: Tensor, runningMin: Tensor, runningMax: Tensor, scale: Tensor, zeroPoint: Tensor, averagingConst: number, quantMin: number, quantMax: number, chAxis: number, perRowFakeQuant?: boolean, symmetricQuant?: boolean): [Tensor, Tensor];
 export function _fusedMovingAvgObsFqHelper(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12;
   return result(C(g(163, 'aten::_fused_moving_avg_obs_fq_helper'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12));
 }
 /** `aten::_fused_moving_avg_obs_fq_helper_functional(Tensor self, Tensor observer_on, Tensor fake_quant_on, Tensor running_min, Tensor running_max, Tensor scale, Tensor zero_point, float averaging_const, int quant_min, int quant_max, int ch_axis, bool per_row_fake_quant=False, bool symmetric_quant=False) -> (Tensor output, Tensor mask, Tensor running_min_out, Tensor running_max_out, Tensor scale_out, Tensor zero_point_out)` */
 export function _fusedMovingAvgObsFqHelperFunctional(self: Tensor, observerOn: Tensor, fakeQuantOn: Tensor, runningMin: Tensor, runningMax: Tensor, scale: Tensor, zeroPoint: Tensor, averagingConst: number, quantMin: number, quantMax: number, chAxis: number, perRowFakeQuant?: boolean, symmetricQuant?: boolean): [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
 export function _fusedMovingAvgObsFqHelperFunctional(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12;
   return result(C(g(164, 'aten::_fused_moving_avg_obs_fq_helper_functional'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12));
 }
 /** `aten::_fw_primal(Tensor(a) self, int level) -> Tensor(a)` */
 export function _fwPrimal(self: Tensor, level: number): Tensor;
 export function _fwPrimal(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(165, 'aten::_fw_primal'), a0, a1));
 }
 /** `aten::_fw_primal_copy(Tensor self, int level) -> Tensor` */
 export function _fwPrimalCopy(self: Tensor, level: number): Tensor;
 export function _fwPrimalCopy(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(166, 'aten::_fw_primal_copy'), a0, a1));
 }
 /** `aten::_gather_sparse_backward(Tensor self, int dim, Tensor index, Tensor grad) -> Tensor` */
 export function _gatherSparseBackward(self: Tensor, dim: number, index: Tensor, grad: Tensor): Tensor;
 export function _gatherSparseBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(167, 'aten::_gather_sparse_backward'), a0, a1, a2, a3));
 }
 /** `aten::_grid_sampler_2d_cpu_fallback(Tensor input, Tensor grid, int interpolation_mode, int padding_mode, bool align_corners) -> Tensor` */
 export function _gridSampler2dCpuFallback(input: Tensor, grid: Tensor, interpolationMode: number, paddingMode: number, alignCorners: boolean): Tensor;
 export function _gridSampler2dCpuFallback(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(168, 'aten::_grid_sampler_2d_cpu_fallback'), a0, a1, a2, a3, a4));
 }
 /** `aten::_grid_sampler_2d_cpu_fallback_backward(Tensor grad_output, Tensor input, Tensor grid, int interpolation_mode, int padding_mode, bool align_corners) -> (Tensor, Tensor)` */
 export function _gridSampler2dCpuFallbackBackward(gradOutput: Tensor, input: Tensor, grid: Tensor, interpolationMode: number, paddingMode: number, alignCorners: boolean): [Tensor, Tensor];
 export function _gridSampler2dCpuFallbackBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(169, 'aten::_grid_sampler_2d_cpu_fallback_backward'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_has_compatible_shallow_copy_type(Tensor self, Tensor from) -> bool` */
 export function _hasCompatibleShallowCopyType(self: Tensor, from: Tensor): boolean;
 export function _hasCompatibleShallowCopyType(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(170, 'aten::_has_compatible_shallow_copy_type'), a0, a1));
 }
 /** `aten::_has_same_storage_numel(Tensor self, Tensor other) -> bool` */
 export function _hasSameStorageNumel(self: Tensor, other: Tensor): boolean;
 export function _hasSameStorageNumel(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(171, 'aten::_has_same_storage_numel'), a0, a1));
 }
 /** `aten::_histogramdd_bin_edges(Tensor self, int[] bins, *, float[]? range=None, Tensor? weight=None, bool density=False) -> Tensor[]` */
 export function _histogramddBinEdges(self: Tensor, bins: number[], opts?: { range?: number | number[] | null; weight?: Tensor | null; density?: boolean }): Tensor[];
 export function _histogramddBinEdges(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(172, 'aten::_histogramdd_bin_edges'), a0, a1, a2));
 }
 /** `aten::_histogramdd_from_bin_cts(Tensor self, int[] bins, *, float[]? range=None, Tensor? weight=None, bool density=False) -> Tensor` */
 export function _histogramddFromBinCts(self: Tensor, bins: number[], opts?: { range?: number | number[] | null; weight?: Tensor | null; density?: boolean }): Tensor;
 export function _histogramddFromBinCts(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(173, 'aten::_histogramdd_from_bin_cts'), a0, a1, a2));
 }
 /** `aten::_histogramdd_from_bin_tensors(Tensor self, Tensor[] bins, *, Tensor? weight=None, bool density=False) -> Tensor` */
 export function _histogramddFromBinTensors(self: Tensor, bins: Tensor[], opts?: { weight?: Tensor | null; density?: boolean }): Tensor;
 export function _histogramddFromBinTensors(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(174, 'aten::_histogramdd_from_bin_tensors'), a0, a1, a2));
 }
 /** `aten::_index_put_impl(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False, bool unsafe=False) -> Tensor` */
 export function _indexPutImpl(self: Tensor, indices: (Tensor | null)[], values: Tensor, accumulate?: boolean, unsafe?: boolean): Tensor;
 export function _indexPutImpl(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(175, 'aten::_index_put_impl'), a0, a1, a2, a3, a4));
 }
 /** `aten::_index_put_impl_(Tensor(a!) self, Tensor?[] indices, Tensor values, bool accumulate=False, bool unsafe=False) -> Tensor(a!)` */
 export function _indexPutImpl_(self: Tensor, indices: (Tensor | null)[], values: Tensor, accumulate?: boolean, unsafe?: boolean): Tensor;
 export function _indexPutImpl_(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(176, 'aten::_index_put_impl_'), a0, a1, a2, a3, a4));
 }
 /** `aten::_indices(Tensor(a) self) -> Tensor(a)` */
@@ -1126,7 +1126,7 @@ export function _isZerotensor(a0?: any): any {
 /** `aten::_linalg_check_errors(Tensor info, str api_name, *, bool is_matrix) -> ()` */
 export function _linalgCheckErrors(info: Tensor, apiName: string, opts: { isMatrix: boolean }): void;
 export function _linalgCheckErrors(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(180, 'aten::_linalg_check_errors'), a0, a1, a2));
 }
 /** `aten::_linalg_det(Tensor A) -> (Tensor result, Tensor LU, Tensor pivots)` */
@@ -1138,7 +1138,7 @@ export function _linalgDet(a0?: any): any {
 /** `aten::_linalg_eigh(Tensor A, str UPLO="L", bool compute_v=True) -> (Tensor eigenvalues, Tensor eigenvectors)` */
 export function _linalgEigh(A: Tensor, UPLO?: string, computeV?: boolean): [Tensor, Tensor];
 export function _linalgEigh(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(182, 'aten::_linalg_eigh'), a0, a1, a2));
 }
 /** `aten::_linalg_slogdet(Tensor A) -> (Tensor sign, Tensor logabsdet, Tensor LU, Tensor pivots)` */
@@ -1150,13 +1150,13 @@ export function _linalgSlogdet(a0?: any): any {
 /** `aten::_linalg_solve_ex(Tensor A, Tensor B, *, bool left=True, bool check_errors=False) -> (Tensor result, Tensor LU, Tensor pivots, Tensor info)` */
 export function _linalgSolveEx(A: Tensor, B: Tensor, opts?: { left?: boolean; checkErrors?: boolean }): [Tensor, Tensor, Tensor, Tensor];
 export function _linalgSolveEx(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(184, 'aten::_linalg_solve_ex'), a0, a1, a2));
 }
 /** `aten::_linalg_svd(Tensor A, bool full_matrices=False, bool compute_uv=True, *, str? driver=None) -> (Tensor U, Tensor S, Tensor Vh)` */
 export function _linalgSvd(A: Tensor, fullMatrices?: boolean, computeUv?: boolean, opts?: { driver?: string | null }): [Tensor, Tensor, Tensor];
 export function _linalgSvd(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(185, 'aten::_linalg_svd'), a0, a1, a2, a3));
 }
 /** `aten::_local_scalar_dense(Tensor self) -> Scalar` */
@@ -1168,121 +1168,121 @@ export function _localScalarDense(a0?: any): any {
 /** `aten::_log_softmax(Tensor self, int dim, bool half_to_float) -> Tensor` */
 export function _logSoftmax(self: Tensor, dim: number, halfToFloat: boolean): Tensor;
 export function _logSoftmax(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(187, 'aten::_log_softmax'), a0, a1, a2));
 }
 /** `aten::_log_softmax_backward_data(Tensor grad_output, Tensor output, int dim, ScalarType input_dtype) -> Tensor` */
 export function _logSoftmaxBackwardData(gradOutput: Tensor, output: Tensor, dim: number, inputDtype: DType): Tensor;
 export function _logSoftmaxBackwardData(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(188, 'aten::_log_softmax_backward_data'), a0, a1, a2, a3));
 }
 /** `aten::_logcumsumexp(Tensor self, int dim) -> Tensor` */
 export function _logcumsumexp(self: Tensor, dim: number): Tensor;
 export function _logcumsumexp(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(189, 'aten::_logcumsumexp'), a0, a1));
 }
 /** `aten::_lstm_mps(Tensor input, Tensor[] hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional, bool batch_first) -> (Tensor, Tensor, Tensor, Tensor, Tensor)` */
 export function _lstmMps(input: Tensor, hx: Tensor[], params: Tensor[], hasBiases: boolean, numLayers: number, dropout: number, train: boolean, bidirectional: boolean, batchFirst: boolean): [Tensor, Tensor, Tensor, Tensor, Tensor];
 export function _lstmMps(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(190, 'aten::_lstm_mps'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::_lu_with_info(Tensor self, bool pivot=True, bool check_errors=True) -> (Tensor LU, Tensor pivots, Tensor info)` */
 export function _luWithInfo(self: Tensor, pivot?: boolean, checkErrors?: boolean): [Tensor, Tensor, Tensor];
 export function _luWithInfo(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(191, 'aten::_lu_with_info'), a0, a1, a2));
 }
 /** `aten::_make_dual(Tensor(a) primal, Tensor tangent, int level) -> Tensor(a)` */
 export function _makeDual(primal: Tensor, tangent: Tensor, level: number): Tensor;
 export function _makeDual(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(192, 'aten::_make_dual'), a0, a1, a2));
 }
 /** `aten::_make_dual_copy(Tensor primal, Tensor tangent, int level) -> Tensor` */
 export function _makeDualCopy(primal: Tensor, tangent: Tensor, level: number): Tensor;
 export function _makeDualCopy(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(193, 'aten::_make_dual_copy'), a0, a1, a2));
 }
 /** `aten::_make_per_channel_quantized_tensor(Tensor self, Tensor scale, Tensor zero_point, int axis) -> Tensor` */
 export function _makePerChannelQuantizedTensor(self: Tensor, scale: Tensor, zeroPoint: Tensor, axis: number): Tensor;
 export function _makePerChannelQuantizedTensor(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(194, 'aten::_make_per_channel_quantized_tensor'), a0, a1, a2, a3));
 }
 /** `aten::_make_per_tensor_quantized_tensor(Tensor self, float scale, int zero_point) -> Tensor` */
 export function _makePerTensorQuantizedTensor(self: Tensor, scale: number, zeroPoint: number): Tensor;
 export function _makePerTensorQuantizedTensor(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(195, 'aten::_make_per_tensor_quantized_tensor'), a0, a1, a2));
 }
 /** `aten::_masked_scale(Tensor self, Tensor mask, float scale) -> Tensor` */
 export function _maskedScale(self: Tensor, mask: Tensor, scale: number): Tensor;
 export function _maskedScale(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(196, 'aten::_masked_scale'), a0, a1, a2));
 }
 /** `aten::_masked_softmax(Tensor self, Tensor mask, int? dim=None, int? mask_type=None) -> Tensor` */
 export function _maskedSoftmax(self: Tensor, mask: Tensor, dim?: number | null, maskType?: number | null): Tensor;
 export function _maskedSoftmax(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(197, 'aten::_masked_softmax'), a0, a1, a2, a3));
 }
 /** `aten::_masked_softmax_backward(Tensor grad_output, Tensor output, Tensor mask, int? dim=None) -> Tensor` */
 export function _maskedSoftmaxBackward(gradOutput: Tensor, output: Tensor, mask: Tensor, dim?: number | null): Tensor;
 export function _maskedSoftmaxBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(198, 'aten::_masked_softmax_backward'), a0, a1, a2, a3));
 }
 /** `aten::_mkldnn_reshape(Tensor self, int[] shape) -> Tensor` */
 export function _mkldnnReshape(self: Tensor, shape: number[]): Tensor;
 export function _mkldnnReshape(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(199, 'aten::_mkldnn_reshape'), a0, a1));
 }
 /** `aten::_mkldnn_transpose(Tensor self, int dim0, int dim1) -> Tensor` */
 export function _mkldnnTranspose(self: Tensor, dim0: number, dim1: number): Tensor;
 export function _mkldnnTranspose(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(200, 'aten::_mkldnn_transpose'), a0, a1, a2));
 }
 /** `aten::_mkldnn_transpose_(Tensor(a!) self, int dim0, int dim1) -> Tensor(a!)` */
 export function _mkldnnTranspose_(self: Tensor, dim0: number, dim1: number): Tensor;
 export function _mkldnnTranspose_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(201, 'aten::_mkldnn_transpose_'), a0, a1, a2));
 }
 /** `aten::_mps_convolution(Tensor self, Tensor weight, Tensor? bias, int[] padding, int[] stride, int[] dilation, int groups) -> Tensor` */
 export function _mpsConvolution(self: Tensor, weight: Tensor, bias: Tensor | null, padding: number[], stride: number[], dilation: number[], groups: number): Tensor;
 export function _mpsConvolution(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(202, 'aten::_mps_convolution'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::_mps_convolution_transpose(Tensor self, Tensor weight, int[] padding, int[] output_padding, int[] stride, int[] dilation, int groups) -> Tensor` */
 export function _mpsConvolutionTranspose(self: Tensor, weight: Tensor, padding: number[], outputPadding: number[], stride: number[], dilation: number[], groups: number): Tensor;
 export function _mpsConvolutionTranspose(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(203, 'aten::_mps_convolution_transpose'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::_mps_max_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> Tensor` */
 export function _mpsMaxPool2d(self: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], dilation?: number | number[], ceilMode?: boolean): Tensor;
 export function _mpsMaxPool2d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(204, 'aten::_mps_max_pool2d'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_native_decoder_only_multi_head_attention(Tensor query, Tensor key, Tensor value, int embed_dim, int num_head, Tensor qkv_weight, Tensor qkv_bias, Tensor proj_weight, Tensor proj_bias, Tensor? mask=None, Tensor? incr_key=None, Tensor? incr_value=None, bool need_weights=True, bool average_attn_weights=True) -> (Tensor, Tensor, Tensor, Tensor)` */
 export function _nativeDecoderOnlyMultiHeadAttention(query: Tensor, key: Tensor, value: Tensor, embedDim: number, numHead: number, qkvWeight: Tensor, qkvBias: Tensor, projWeight: Tensor, projBias: Tensor, mask?: Tensor | null, incrKey?: Tensor | null, incrValue?: Tensor | null, needWeights?: boolean, averageAttnWeights?: boolean): [Tensor, Tensor, Tensor, Tensor];
 export function _nativeDecoderOnlyMultiHeadAttention(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any, a13?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12); S[14] = s(a13);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12), h13 = s(a13); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12; S[14] = h13;
   return result(C(g(205, 'aten::_native_decoder_only_multi_head_attention'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13));
 }
 /** `aten::_native_multi_head_attention(Tensor query, Tensor key, Tensor value, int embed_dim, int num_head, Tensor qkv_weight, Tensor qkv_bias, Tensor proj_weight, Tensor proj_bias, Tensor? mask=None, bool need_weights=True, bool average_attn_weights=True, int? mask_type=None) -> (Tensor, Tensor)` */
 export function _nativeMultiHeadAttention(query: Tensor, key: Tensor, value: Tensor, embedDim: number, numHead: number, qkvWeight: Tensor, qkvBias: Tensor, projWeight: Tensor, projBias: Tensor, mask?: Tensor | null, needWeights?: boolean, averageAttnWeights?: boolean, maskType?: number | null): [Tensor, Tensor];
 export function _nativeMultiHeadAttention(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12;
   return result(C(g(206, 'aten::_native_multi_head_attention'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12));
 }
 /** `aten::_neg_view(Tensor(a) self) -> Tensor(a)` */
@@ -1300,49 +1300,49 @@ export function _negViewCopy(a0?: any): any {
 /** `aten::_nested_from_padded(Tensor padded, Tensor cpu_nested_shape_example, bool fuse_transform_0213=False) -> Tensor` */
 export function _nestedFromPadded(padded: Tensor, cpuNestedShapeExample: Tensor, fuseTransform0213?: boolean): Tensor;
 export function _nestedFromPadded(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(209, 'aten::_nested_from_padded'), a0, a1, a2));
 }
 /** `aten::_nested_from_padded_and_nested_example(Tensor padded, Tensor nt_example) -> Tensor` */
 export function _nestedFromPaddedAndNestedExample(padded: Tensor, ntExample: Tensor): Tensor;
 export function _nestedFromPaddedAndNestedExample(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(210, 'aten::_nested_from_padded_and_nested_example'), a0, a1));
 }
 /** `aten::_nested_select_backward(Tensor grad_output, Tensor self, int dim, int index) -> Tensor` */
 export function _nestedSelectBackward(gradOutput: Tensor, self: Tensor, dim: number, index: number): Tensor;
 export function _nestedSelectBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(211, 'aten::_nested_select_backward'), a0, a1, a2, a3));
 }
 /** `aten::_nested_sum_backward(Tensor grad, Tensor self, int[1]? dim, bool keepdim=False) -> Tensor` */
 export function _nestedSumBackward(grad: Tensor, self: Tensor, dim: number | number[] | null, keepdim?: boolean): Tensor;
 export function _nestedSumBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(212, 'aten::_nested_sum_backward'), a0, a1, a2, a3));
 }
 /** `aten::_nested_tensor_from_mask(Tensor t, Tensor mask, bool mask_check=True) -> Tensor` */
 export function _nestedTensorFromMask(t: Tensor, mask: Tensor, maskCheck?: boolean): Tensor;
 export function _nestedTensorFromMask(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(213, 'aten::_nested_tensor_from_mask'), a0, a1, a2));
 }
 /** `aten::_nested_tensor_from_mask_left_aligned(Tensor t, Tensor mask) -> bool` */
 export function _nestedTensorFromMaskLeftAligned(t: Tensor, mask: Tensor): boolean;
 export function _nestedTensorFromMaskLeftAligned(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(214, 'aten::_nested_tensor_from_mask_left_aligned'), a0, a1));
 }
 /** `aten::_nested_tensor_from_tensor_list(Tensor[] list, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function _nestedTensorFromTensorList(list: Tensor[], dtype?: DType | null, layout?: Layout | null, device?: Device | null, pinMemory?: boolean | null): Tensor;
 export function _nestedTensorFromTensorList(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(215, 'aten::_nested_tensor_from_tensor_list'), a0, a1, a2, a3, a4));
 }
 /** `aten::_nested_tensor_layer_norm(Tensor self, Tensor? weight, Tensor? bias, float eps) -> Tensor` */
 export function _nestedTensorLayerNorm(self: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor;
 export function _nestedTensorLayerNorm(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(216, 'aten::_nested_tensor_layer_norm'), a0, a1, a2, a3));
 }
 /** `aten::_nested_tensor_offsets(Tensor self) -> int[]` */
@@ -1360,7 +1360,7 @@ export function _nestedTensorSize(a0?: any): any {
 /** `aten::_nested_tensor_softmax_with_shape(Tensor self, Tensor query) -> Tensor` */
 export function _nestedTensorSoftmaxWithShape(self: Tensor, query: Tensor): Tensor;
 export function _nestedTensorSoftmaxWithShape(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(219, 'aten::_nested_tensor_softmax_with_shape'), a0, a1));
 }
 /** `aten::_nested_tensor_strides(Tensor self) -> Tensor` */
@@ -1372,19 +1372,19 @@ export function _nestedTensorStrides(a0?: any): any {
 /** `aten::_nested_view_from_buffer(Tensor(a) self, Tensor nested_size, Tensor nested_strides, int[] offsets) -> Tensor(a)` */
 export function _nestedViewFromBuffer(self: Tensor, nestedSize: Tensor, nestedStrides: Tensor, offsets: number[]): Tensor;
 export function _nestedViewFromBuffer(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(221, 'aten::_nested_view_from_buffer'), a0, a1, a2, a3));
 }
 /** `aten::_nested_view_from_buffer_copy(Tensor self, Tensor nested_size, Tensor nested_strides, int[] offsets) -> Tensor` */
 export function _nestedViewFromBufferCopy(self: Tensor, nestedSize: Tensor, nestedStrides: Tensor, offsets: number[]): Tensor;
 export function _nestedViewFromBufferCopy(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(222, 'aten::_nested_view_from_buffer_copy'), a0, a1, a2, a3));
 }
 /** `aten::_new_zeros_with_same_feature_meta(Tensor self, Tensor other, *, int self_num_batch_dims=0) -> Tensor` */
 export function _newZerosWithSameFeatureMeta(self: Tensor, other: Tensor, opts?: { selfNumBatchDims?: number }): Tensor;
 export function _newZerosWithSameFeatureMeta(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(223, 'aten::_new_zeros_with_same_feature_meta'), a0, a1, a2));
 }
 /** `aten::_nnpack_available() -> bool` */
@@ -1395,7 +1395,7 @@ export function _nnpackAvailable(): any {
 /** `aten::_nnpack_spatial_convolution(Tensor input, Tensor weight, Tensor? bias, int[2] padding, int[2] stride=1) -> Tensor` */
 export function _nnpackSpatialConvolution(input: Tensor, weight: Tensor, bias: Tensor | null, padding: number | number[], stride?: number | number[]): Tensor;
 export function _nnpackSpatialConvolution(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(225, 'aten::_nnpack_spatial_convolution'), a0, a1, a2, a3, a4));
 }
 /** `aten::_nnz(Tensor self) -> int` */
@@ -1407,97 +1407,97 @@ export function _nnz(a0?: any): any {
 /** `aten::_pack_padded_sequence(Tensor input, Tensor lengths, bool batch_first) -> (Tensor, Tensor)` */
 export function _packPaddedSequence(input: Tensor, lengths: Tensor, batchFirst: boolean): [Tensor, Tensor];
 export function _packPaddedSequence(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(227, 'aten::_pack_padded_sequence'), a0, a1, a2));
 }
 /** `aten::_pack_padded_sequence_backward(Tensor grad, int[] input_size, Tensor batch_sizes, bool batch_first) -> Tensor` */
 export function _packPaddedSequenceBackward(grad: Tensor, inputSize: number[], batchSizes: Tensor, batchFirst: boolean): Tensor;
 export function _packPaddedSequenceBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(228, 'aten::_pack_padded_sequence_backward'), a0, a1, a2, a3));
 }
 /** `aten::_pad_circular(Tensor self, int[] pad) -> Tensor` */
 export function _padCircular(self: Tensor, pad: number[]): Tensor;
 export function _padCircular(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(229, 'aten::_pad_circular'), a0, a1));
 }
 /** `aten::_pad_enum(Tensor self, int[] pad, int mode, float? value=None) -> Tensor` */
 export function _padEnum(self: Tensor, pad: number[], mode: number, value?: number | null): Tensor;
 export function _padEnum(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(230, 'aten::_pad_enum'), a0, a1, a2, a3));
 }
 /** `aten::_pad_packed_sequence(Tensor data, Tensor batch_sizes, bool batch_first, Scalar padding_value, int total_length) -> (Tensor, Tensor)` */
 export function _padPackedSequence(data: Tensor, batchSizes: Tensor, batchFirst: boolean, paddingValue: Scalar, totalLength: number): [Tensor, Tensor];
 export function _padPackedSequence(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(231, 'aten::_pad_packed_sequence'), a0, a1, a2, a3, a4));
 }
 /** `aten::_pdist_backward(Tensor grad, Tensor self, float p, Tensor pdist) -> Tensor` */
 export function _pdistBackward(grad: Tensor, self: Tensor, p: number, pdist: Tensor): Tensor;
 export function _pdistBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(232, 'aten::_pdist_backward'), a0, a1, a2, a3));
 }
 /** `aten::_pdist_forward(Tensor self, float p=2.) -> Tensor` */
 export function _pdistForward(self: Tensor, p?: number): Tensor;
 export function _pdistForward(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(233, 'aten::_pdist_forward'), a0, a1));
 }
 /** `aten::_pin_memory(Tensor self, Device? device=None) -> Tensor` */
 export function _pinMemory(self: Tensor, device?: Device | null): Tensor;
 export function _pinMemory(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(234, 'aten::_pin_memory'), a0, a1));
 }
 /** `aten::_remove_batch_dim(Tensor self, int level, int batch_size, int out_dim) -> Tensor` */
 export function _removeBatchDim(self: Tensor, level: number, batchSize: number, outDim: number): Tensor;
 export function _removeBatchDim(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(235, 'aten::_remove_batch_dim'), a0, a1, a2, a3));
 }
 /** `aten::_reshape_alias(Tensor(a) self, SymInt[] size, SymInt[] stride) -> Tensor(a)` */
 export function _reshapeAlias(self: Tensor, size: number[], stride: number[]): Tensor;
 export function _reshapeAlias(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(236, 'aten::_reshape_alias'), a0, a1, a2));
 }
 /** `aten::_reshape_alias_copy(Tensor self, SymInt[] size, SymInt[] stride) -> Tensor` */
 export function _reshapeAliasCopy(self: Tensor, size: number[], stride: number[]): Tensor;
 export function _reshapeAliasCopy(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(237, 'aten::_reshape_alias_copy'), a0, a1, a2));
 }
 /** `aten::_reshape_from_tensor(Tensor self, Tensor shape) -> Tensor` */
 export function _reshapeFromTensor(self: Tensor, shape: Tensor): Tensor;
 export function _reshapeFromTensor(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(238, 'aten::_reshape_from_tensor'), a0, a1));
 }
 /** `aten::_resize_output(Tensor self, int[] size, Device device) -> Tensor` */
 export function _resizeOutput(self: Tensor, size: number[], device: Device): Tensor;
 export function _resizeOutput(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(239, 'aten::_resize_output'), a0, a1, a2));
 }
 /** `aten::_resize_output_(Tensor(a!) self, int[] size, Device device) -> Tensor(a!)` */
 export function _resizeOutput_(self: Tensor, size: number[], device: Device): Tensor;
 export function _resizeOutput_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(240, 'aten::_resize_output_'), a0, a1, a2));
 }
 /** `aten::_rowwise_prune(Tensor weight, Tensor mask, ScalarType compressed_indices_dtype) -> (Tensor, Tensor)` */
 export function _rowwisePrune(weight: Tensor, mask: Tensor, compressedIndicesDtype: DType): [Tensor, Tensor];
 export function _rowwisePrune(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(241, 'aten::_rowwise_prune'), a0, a1, a2));
 }
 /** `aten::_sample_dirichlet(Tensor self, Generator? generator=None) -> Tensor` */
 export function _sampleDirichlet(self: Tensor, generator?: null): Tensor;
 export function _sampleDirichlet(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(242, 'aten::_sample_dirichlet'), a0, a1));
 }
 /** `aten::_saturate_weight_to_fp16(Tensor weight) -> Tensor` */
@@ -1509,25 +1509,25 @@ export function _saturateWeightToFp16(a0?: any): any {
 /** `aten::_scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, float dropout_p=0., bool need_attn_weights=False, bool is_causal=False) -> (Tensor, Tensor)` */
 export function _scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, attnMask?: Tensor | null, dropoutP?: number, needAttnWeights?: boolean, isCausal?: boolean): [Tensor, Tensor];
 export function _scaledDotProductAttention(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(244, 'aten::_scaled_dot_product_attention'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::_scaled_dot_product_attention_forward(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, float dropout_p=0., bool need_attn_weights=False, bool is_causal=False) -> (Tensor, Tensor)` */
 export function _scaledDotProductAttentionForward(query: Tensor, key: Tensor, value: Tensor, attnMask?: Tensor | null, dropoutP?: number, needAttnWeights?: boolean, isCausal?: boolean): [Tensor, Tensor];
 export function _scaledDotProductAttentionForward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(245, 'aten::_scaled_dot_product_attention_forward'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::_scaled_dot_product_attention_math(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, float dropout_p=0., bool need_attn_weights=False, bool is_causal=False) -> (Tensor, Tensor)` */
 export function _scaledDotProductAttentionMath(query: Tensor, key: Tensor, value: Tensor, attnMask?: Tensor | null, dropoutP?: number, needAttnWeights?: boolean, isCausal?: boolean): [Tensor, Tensor];
 export function _scaledDotProductAttentionMath(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(246, 'aten::_scaled_dot_product_attention_math'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::_segment_reduce_backward(Tensor grad, Tensor output, Tensor data, str reduce, *, Tensor? lengths=None, Tensor? offsets=None, int axis=0, Scalar? initial=None) -> Tensor` */
 export function _segmentReduceBackward(grad: Tensor, output: Tensor, data: Tensor, reduce: string, opts?: { lengths?: Tensor | null; offsets?: Tensor | null; axis?: number; initial?: Scalar | null }): Tensor;
 export function _segmentReduceBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(247, 'aten::_segment_reduce_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::_shape_as_tensor(Tensor self) -> Tensor` */
@@ -1539,127 +1539,127 @@ export function _shapeAsTensor(a0?: any): any {
 /** `aten::_slow_conv2d_backward.output_mask(Tensor grad_output, Tensor self, Tensor weight, int[2] kernel_size, int[2] stride, int[2] padding, bool[3] output_mask) -> (Tensor grad_input, Tensor grad_weight, Tensor grad_bias)` */
 export function _slowConv2dBackward(gradOutput: Tensor, self: Tensor, weight: Tensor, kernelSize: number | number[], stride: number | number[], padding: number | number[], outputMask: boolean[]): [Tensor, Tensor, Tensor];
 export function _slowConv2dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(249, 'aten::_slow_conv2d_backward'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::_slow_conv2d_forward(Tensor self, Tensor weight, int[2] kernel_size, Tensor? bias, int[2] stride, int[2] padding) -> Tensor` */
 export function _slowConv2dForward(self: Tensor, weight: Tensor, kernelSize: number | number[], bias: Tensor | null, stride: number | number[], padding: number | number[]): Tensor;
 export function _slowConv2dForward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(250, 'aten::_slow_conv2d_forward'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_sobol_engine_draw(Tensor quasi, int n, Tensor sobolstate, int dimension, int num_generated, ScalarType? dtype) -> (Tensor, Tensor)` */
 export function _sobolEngineDraw(quasi: Tensor, n: number, sobolstate: Tensor, dimension: number, numGenerated: number, dtype: DType | null): [Tensor, Tensor];
 export function _sobolEngineDraw(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(251, 'aten::_sobol_engine_draw'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_sobol_engine_ff_(Tensor(a!) self, int n, Tensor sobolstate, int dimension, int num_generated) -> Tensor(a!)` */
 export function _sobolEngineFf_(self: Tensor, n: number, sobolstate: Tensor, dimension: number, numGenerated: number): Tensor;
 export function _sobolEngineFf_(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(252, 'aten::_sobol_engine_ff_'), a0, a1, a2, a3, a4));
 }
 /** `aten::_sobol_engine_initialize_state_(Tensor(a!) self, int dimension) -> Tensor(a!)` */
 export function _sobolEngineInitializeState_(self: Tensor, dimension: number): Tensor;
 export function _sobolEngineInitializeState_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(253, 'aten::_sobol_engine_initialize_state_'), a0, a1));
 }
 /** `aten::_sobol_engine_scramble_(Tensor(a!) self, Tensor ltm, int dimension) -> Tensor(a!)` */
 export function _sobolEngineScramble_(self: Tensor, ltm: Tensor, dimension: number): Tensor;
 export function _sobolEngineScramble_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(254, 'aten::_sobol_engine_scramble_'), a0, a1, a2));
 }
 /** `aten::_softmax(Tensor self, int dim, bool half_to_float) -> Tensor` */
 export function _softmax(self: Tensor, dim: number, halfToFloat: boolean): Tensor;
 export function _softmax(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(255, 'aten::_softmax'), a0, a1, a2));
 }
 /** `aten::_softmax_backward_data(Tensor grad_output, Tensor output, int dim, ScalarType input_dtype) -> Tensor` */
 export function _softmaxBackwardData(gradOutput: Tensor, output: Tensor, dim: number, inputDtype: DType): Tensor;
 export function _softmaxBackwardData(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(256, 'aten::_softmax_backward_data'), a0, a1, a2, a3));
 }
 /** `aten::_sparse_addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor` */
 export function _sparseAddmm(self: Tensor, mat1: Tensor, mat2: Tensor, opts?: { beta?: Scalar; alpha?: Scalar }): Tensor;
 export function _sparseAddmm(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(257, 'aten::_sparse_addmm'), a0, a1, a2, a3));
 }
 /** `aten::_sparse_broadcast_to(Tensor(a) self, int[] size) -> Tensor(a)` */
 export function _sparseBroadcastTo(self: Tensor, size: number[]): Tensor;
 export function _sparseBroadcastTo(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(258, 'aten::_sparse_broadcast_to'), a0, a1));
 }
 /** `aten::_sparse_broadcast_to_copy(Tensor self, int[] size) -> Tensor` */
 export function _sparseBroadcastToCopy(self: Tensor, size: number[]): Tensor;
 export function _sparseBroadcastToCopy(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(259, 'aten::_sparse_broadcast_to_copy'), a0, a1));
 }
 /** `aten::_sparse_bsc_tensor_unsafe(Tensor ccol_indices, Tensor row_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function _sparseBscTensorUnsafe(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _sparseBscTensorUnsafe(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(260, 'aten::_sparse_bsc_tensor_unsafe'), a0, a1, a2, a3, a4));
 }
 /** `aten::_sparse_bsr_tensor_unsafe(Tensor crow_indices, Tensor col_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function _sparseBsrTensorUnsafe(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _sparseBsrTensorUnsafe(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(261, 'aten::_sparse_bsr_tensor_unsafe'), a0, a1, a2, a3, a4));
 }
 /** `aten::_sparse_compressed_tensor_unsafe(Tensor compressed_indices, Tensor plain_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function _sparseCompressedTensorUnsafe(compressedIndices: Tensor, plainIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _sparseCompressedTensorUnsafe(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(262, 'aten::_sparse_compressed_tensor_unsafe'), a0, a1, a2, a3, a4));
 }
 /** `aten::_sparse_coo_tensor_unsafe(Tensor indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function _sparseCooTensorUnsafe(indices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _sparseCooTensorUnsafe(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(263, 'aten::_sparse_coo_tensor_unsafe'), a0, a1, a2, a3));
 }
 /** `aten::_sparse_coo_tensor_with_dims(int sparse_dim, int dense_dim, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
 export function _sparseCooTensorWithDims(sparseDim: number, denseDim: number, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _sparseCooTensorWithDims(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(264, 'aten::_sparse_coo_tensor_with_dims'), a0, a1, a2, a3));
 }
 /** `aten::_sparse_coo_tensor_with_dims_and_tensors(int sparse_dim, int dense_dim, int[] size, Tensor indices, Tensor values, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
 export function _sparseCooTensorWithDimsAndTensors(sparseDim: number, denseDim: number, size: number[], indices: Tensor, values: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _sparseCooTensorWithDimsAndTensors(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(265, 'aten::_sparse_coo_tensor_with_dims_and_tensors'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_sparse_csc_tensor_unsafe(Tensor ccol_indices, Tensor row_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function _sparseCscTensorUnsafe(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _sparseCscTensorUnsafe(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(266, 'aten::_sparse_csc_tensor_unsafe'), a0, a1, a2, a3, a4));
 }
 /** `aten::_sparse_csr_prod.dim_dtype(Tensor self, int[1] dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor` */
 export function _sparseCsrProd(self: Tensor, dim: number | number[], keepdim?: boolean, opts?: { dtype?: DType | null }): Tensor;
 export function _sparseCsrProd(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(267, 'aten::_sparse_csr_prod'), a0, a1, a2, a3));
 }
 /** `aten::_sparse_csr_sum.dim_dtype(Tensor self, int[1] dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor` */
 export function _sparseCsrSum(self: Tensor, dim: number | number[], keepdim?: boolean, opts?: { dtype?: DType | null }): Tensor;
 export function _sparseCsrSum(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(268, 'aten::_sparse_csr_sum'), a0, a1, a2, a3));
 }
 /** `aten::_sparse_csr_tensor_unsafe(Tensor crow_indices, Tensor col_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function _sparseCsrTensorUnsafe(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function _sparseCsrTensorUnsafe(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(269, 'aten::_sparse_csr_tensor_unsafe'), a0, a1, a2, a3, a4));
 }
 /** `aten::_sparse_log_softmax(Tensor self, int dim, bool half_to_float) -> Tensor` */
@@ -1669,25 +1669,25 @@ export function _sparseLogSoftmax(self: Tensor, dim: string, opts?: { dtype?: DT
 /** `aten::_sparse_log_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor` */
 export function _sparseLogSoftmax(self: Tensor, dim: number, dtype?: DType | null): Tensor;
 export function _sparseLogSoftmax(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(270, 'aten::_sparse_log_softmax'), a0, a1, a2));
 }
 /** `aten::_sparse_log_softmax_backward_data(Tensor grad_output, Tensor output, int dim, Tensor self) -> Tensor` */
 export function _sparseLogSoftmaxBackwardData(gradOutput: Tensor, output: Tensor, dim: number, self: Tensor): Tensor;
 export function _sparseLogSoftmaxBackwardData(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(271, 'aten::_sparse_log_softmax_backward_data'), a0, a1, a2, a3));
 }
 /** `aten::_sparse_mask_helper(Tensor t, Tensor mask_indices) -> Tensor` */
 export function _sparseMaskHelper(t: Tensor, maskIndices: Tensor): Tensor;
 export function _sparseMaskHelper(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(272, 'aten::_sparse_mask_helper'), a0, a1));
 }
 /** `aten::_sparse_mm(Tensor sparse, Tensor dense) -> Tensor` */
 export function _sparseMm(sparse: Tensor, dense: Tensor): Tensor;
 export function _sparseMm(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(273, 'aten::_sparse_mm'), a0, a1));
 }
 /** `aten::_sparse_softmax(Tensor self, int dim, bool half_to_float) -> Tensor` */
@@ -1697,19 +1697,19 @@ export function _sparseSoftmax(self: Tensor, dim: string, opts?: { dtype?: DType
 /** `aten::_sparse_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor` */
 export function _sparseSoftmax(self: Tensor, dim: number, dtype?: DType | null): Tensor;
 export function _sparseSoftmax(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(274, 'aten::_sparse_softmax'), a0, a1, a2));
 }
 /** `aten::_sparse_softmax_backward_data(Tensor grad_output, Tensor output, int dim, Tensor self) -> Tensor` */
 export function _sparseSoftmaxBackwardData(gradOutput: Tensor, output: Tensor, dim: number, self: Tensor): Tensor;
 export function _sparseSoftmaxBackwardData(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(275, 'aten::_sparse_softmax_backward_data'), a0, a1, a2, a3));
 }
 /** `aten::_sparse_sparse_matmul(Tensor self, Tensor other) -> Tensor` */
 export function _sparseSparseMatmul(self: Tensor, other: Tensor): Tensor;
 export function _sparseSparseMatmul(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(276, 'aten::_sparse_sparse_matmul'), a0, a1));
 }
 /** `aten::_sparse_sum(Tensor self) -> Tensor` */
@@ -1721,43 +1721,43 @@ export function _sparseSum(self: Tensor, dim: number | number[], opts: { dtype: 
 /** `aten::_sparse_sum.dtype(Tensor self, *, ScalarType dtype) -> Tensor` */
 export function _sparseSum(self: Tensor, opts: { dtype: DType }): Tensor;
 export function _sparseSum(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(277, 'aten::_sparse_sum'), a0, a1, a2));
 }
 /** `aten::_sparse_sum_backward(Tensor grad, Tensor self, int[] dim) -> Tensor` */
 export function _sparseSumBackward(grad: Tensor, self: Tensor, dim: number[]): Tensor;
 export function _sparseSumBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(278, 'aten::_sparse_sum_backward'), a0, a1, a2));
 }
 /** `aten::_spdiags(Tensor diagonals, Tensor offsets, int[] shape, Layout? layout=None) -> Tensor` */
 export function _spdiags(diagonals: Tensor, offsets: Tensor, shape: number[], layout?: Layout | null): Tensor;
 export function _spdiags(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(279, 'aten::_spdiags'), a0, a1, a2, a3));
 }
 /** `aten::_stack(Tensor[] tensors, int dim=0) -> Tensor` */
 export function _stack(tensors: Tensor[], dim?: number): Tensor;
 export function _stack(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(280, 'aten::_stack'), a0, a1));
 }
 /** `aten::_standard_gamma(Tensor self, Generator? generator=None) -> Tensor` */
 export function _standardGamma(self: Tensor, generator?: null): Tensor;
 export function _standardGamma(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(281, 'aten::_standard_gamma'), a0, a1));
 }
 /** `aten::_standard_gamma_grad(Tensor self, Tensor output) -> Tensor` */
 export function _standardGammaGrad(self: Tensor, output: Tensor): Tensor;
 export function _standardGammaGrad(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(282, 'aten::_standard_gamma_grad'), a0, a1));
 }
 /** `aten::_symeig_helper(Tensor self, bool eigenvectors, bool upper) -> (Tensor, Tensor)` */
 export function _symeigHelper(self: Tensor, eigenvectors: boolean, upper: boolean): [Tensor, Tensor];
 export function _symeigHelper(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(283, 'aten::_symeig_helper'), a0, a1, a2));
 }
 /** `aten::_test_ambiguous_defaults.a(Tensor dummy, int a=1, int b=1) -> Tensor` */
@@ -1765,7 +1765,7 @@ export function _testAmbiguousDefaults(dummy: Tensor, a?: number, b?: number): T
 /** `aten::_test_ambiguous_defaults.b(Tensor dummy, int a=2, str b="2") -> Tensor` */
 export function _testAmbiguousDefaults(dummy: Tensor, a?: number, b?: string): Tensor;
 export function _testAmbiguousDefaults(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(284, 'aten::_test_ambiguous_defaults'), a0, a1, a2));
 }
 /** `aten::_test_autograd_multiple_dispatch.fullcoverage(Tensor self) -> Tensor` */
@@ -1773,7 +1773,7 @@ export function _testAutogradMultipleDispatch(self: Tensor): Tensor;
 /** `aten::_test_autograd_multiple_dispatch.ntonly(Tensor self, bool b) -> Tensor` */
 export function _testAutogradMultipleDispatch(self: Tensor, b: boolean): Tensor;
 export function _testAutogradMultipleDispatch(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(285, 'aten::_test_autograd_multiple_dispatch'), a0, a1));
 }
 /** `aten::_test_autograd_multiple_dispatch_view(Tensor(a) self) -> Tensor(a)` */
@@ -1791,31 +1791,31 @@ export function _testAutogradMultipleDispatchViewCopy(a0?: any): any {
 /** `aten::_test_optional_filled_intlist(Tensor values, int[2]? addends) -> Tensor` */
 export function _testOptionalFilledIntlist(values: Tensor, addends: number | number[] | null): Tensor;
 export function _testOptionalFilledIntlist(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(288, 'aten::_test_optional_filled_intlist'), a0, a1));
 }
 /** `aten::_test_optional_floatlist(Tensor values, float[]? addends) -> Tensor` */
 export function _testOptionalFloatlist(values: Tensor, addends: number | number[] | null): Tensor;
 export function _testOptionalFloatlist(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(289, 'aten::_test_optional_floatlist'), a0, a1));
 }
 /** `aten::_test_optional_intlist(Tensor values, int[]? addends) -> Tensor` */
 export function _testOptionalIntlist(values: Tensor, addends: number[] | null): Tensor;
 export function _testOptionalIntlist(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(290, 'aten::_test_optional_intlist'), a0, a1));
 }
 /** `aten::_test_serialization_subcmul(Tensor self, Tensor other, Scalar alpha=1) -> Tensor` */
 export function _testSerializationSubcmul(self: Tensor, other: Tensor, alpha?: Scalar): Tensor;
 export function _testSerializationSubcmul(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(291, 'aten::_test_serialization_subcmul'), a0, a1, a2));
 }
 /** `aten::_test_string_default(Tensor dummy, str a="\"\'\\", str b="\"\'\\") -> Tensor` */
 export function _testStringDefault(dummy: Tensor, a?: string, b?: string): Tensor;
 export function _testStringDefault(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(292, 'aten::_test_string_default'), a0, a1, a2));
 }
 /** `aten::_test_warn_in_autograd(Tensor self) -> Tensor` */
@@ -1827,49 +1827,49 @@ export function _testWarnInAutograd(a0?: any): any {
 /** `aten::_thnn_differentiable_gru_cell_backward(Tensor grad_hy, Tensor input_gates, Tensor hidden_gates, Tensor hx, Tensor? input_bias, Tensor? hidden_bias) -> (Tensor, Tensor, Tensor, Tensor, Tensor)` */
 export function _thnnDifferentiableGruCellBackward(gradHy: Tensor, inputGates: Tensor, hiddenGates: Tensor, hx: Tensor, inputBias: Tensor | null, hiddenBias: Tensor | null): [Tensor, Tensor, Tensor, Tensor, Tensor];
 export function _thnnDifferentiableGruCellBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(294, 'aten::_thnn_differentiable_gru_cell_backward'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_thnn_differentiable_lstm_cell_backward(Tensor? grad_hy, Tensor? grad_cy, Tensor input_gates, Tensor hidden_gates, Tensor? input_bias, Tensor? hidden_bias, Tensor cx, Tensor cy) -> (Tensor, Tensor, Tensor, Tensor, Tensor)` */
 export function _thnnDifferentiableLstmCellBackward(gradHy: Tensor | null, gradCy: Tensor | null, inputGates: Tensor, hiddenGates: Tensor, inputBias: Tensor | null, hiddenBias: Tensor | null, cx: Tensor, cy: Tensor): [Tensor, Tensor, Tensor, Tensor, Tensor];
 export function _thnnDifferentiableLstmCellBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(295, 'aten::_thnn_differentiable_lstm_cell_backward'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::_thnn_fused_gru_cell(Tensor input_gates, Tensor hidden_gates, Tensor hx, Tensor? input_bias=None, Tensor? hidden_bias=None) -> (Tensor, Tensor)` */
 export function _thnnFusedGruCell(inputGates: Tensor, hiddenGates: Tensor, hx: Tensor, inputBias?: Tensor | null, hiddenBias?: Tensor | null): [Tensor, Tensor];
 export function _thnnFusedGruCell(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(296, 'aten::_thnn_fused_gru_cell'), a0, a1, a2, a3, a4));
 }
 /** `aten::_thnn_fused_gru_cell_backward(Tensor grad_hy, Tensor workspace, bool has_bias) -> (Tensor, Tensor, Tensor, Tensor, Tensor)` */
 export function _thnnFusedGruCellBackward(gradHy: Tensor, workspace: Tensor, hasBias: boolean): [Tensor, Tensor, Tensor, Tensor, Tensor];
 export function _thnnFusedGruCellBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(297, 'aten::_thnn_fused_gru_cell_backward'), a0, a1, a2));
 }
 /** `aten::_thnn_fused_lstm_cell(Tensor input_gates, Tensor hidden_gates, Tensor cx, Tensor? input_bias=None, Tensor? hidden_bias=None) -> (Tensor, Tensor, Tensor)` */
 export function _thnnFusedLstmCell(inputGates: Tensor, hiddenGates: Tensor, cx: Tensor, inputBias?: Tensor | null, hiddenBias?: Tensor | null): [Tensor, Tensor, Tensor];
 export function _thnnFusedLstmCell(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(298, 'aten::_thnn_fused_lstm_cell'), a0, a1, a2, a3, a4));
 }
 /** `aten::_thnn_fused_lstm_cell_backward(Tensor? grad_hy, Tensor? grad_cy, Tensor cx, Tensor cy, Tensor workspace, bool has_bias) -> (Tensor, Tensor, Tensor, Tensor, Tensor)` */
 export function _thnnFusedLstmCellBackward(gradHy: Tensor | null, gradCy: Tensor | null, cx: Tensor, cy: Tensor, workspace: Tensor, hasBias: boolean): [Tensor, Tensor, Tensor, Tensor, Tensor];
 export function _thnnFusedLstmCellBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(299, 'aten::_thnn_fused_lstm_cell_backward'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_thnn_fused_lstm_cell_backward_impl(Tensor? grad_hy, Tensor? grad_cy, Tensor cx, Tensor cy, Tensor workspace, bool has_bias) -> (Tensor, Tensor, Tensor)` */
 export function _thnnFusedLstmCellBackwardImpl(gradHy: Tensor | null, gradCy: Tensor | null, cx: Tensor, cy: Tensor, workspace: Tensor, hasBias: boolean): [Tensor, Tensor, Tensor];
 export function _thnnFusedLstmCellBackwardImpl(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(300, 'aten::_thnn_fused_lstm_cell_backward_impl'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_to_copy(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, bool non_blocking=False, MemoryFormat? memory_format=None) -> Tensor` */
 export function _toCopy(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; nonBlocking?: boolean; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function _toCopy(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(301, 'aten::_to_copy'), a0, a1));
 }
 /** `aten::_to_cpu(Tensor[] tensors) -> Tensor[]` */
@@ -1881,7 +1881,7 @@ export function _toCpu(a0?: any): any {
 /** `aten::_to_dense(Tensor self, ScalarType? dtype=None) -> Tensor` */
 export function _toDense(self: Tensor, dtype?: DType | null): Tensor;
 export function _toDense(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(303, 'aten::_to_dense'), a0, a1));
 }
 /** `aten::_torch_cuda_cu_linker_symbol_op(Tensor self) -> Tensor` */
@@ -1893,61 +1893,61 @@ export function _torchCudaCuLinkerSymbolOp(a0?: any): any {
 /** `aten::_transform_bias_rescale_qkv(Tensor qkv, Tensor qkv_bias, int num_heads) -> (Tensor, Tensor, Tensor)` */
 export function _transformBiasRescaleQkv(qkv: Tensor, qkvBias: Tensor, numHeads: number): [Tensor, Tensor, Tensor];
 export function _transformBiasRescaleQkv(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(305, 'aten::_transform_bias_rescale_qkv'), a0, a1, a2));
 }
 /** `aten::_transformer_decoder_only_layer_fwd(Tensor src, int embed_dim, int num_heads, Tensor qkv_weight, Tensor qkv_bias, Tensor proj_weight, Tensor proj_bias, bool use_gelu, bool norm_first, float eps, Tensor norm_weight_1, Tensor norm_bias_1, Tensor norm_weight_2, Tensor norm_bias_2, Tensor ffn_weight_1, Tensor ffn_bias_1, Tensor ffn_weight_2, Tensor ffn_bias_2, Tensor? mask=None, Tensor? incr_key=None, Tensor? incr_value=None) -> (Tensor, Tensor, Tensor)` */
 export function _transformerDecoderOnlyLayerFwd(src: Tensor, embedDim: number, numHeads: number, qkvWeight: Tensor, qkvBias: Tensor, projWeight: Tensor, projBias: Tensor, useGelu: boolean, normFirst: boolean, eps: number, normWeight1: Tensor, normBias1: Tensor, normWeight2: Tensor, normBias2: Tensor, ffnWeight1: Tensor, ffnBias1: Tensor, ffnWeight2: Tensor, ffnBias2: Tensor, mask?: Tensor | null, incrKey?: Tensor | null, incrValue?: Tensor | null): [Tensor, Tensor, Tensor];
 export function _transformerDecoderOnlyLayerFwd(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any, a13?: any, a14?: any, a15?: any, a16?: any, a17?: any, a18?: any, a19?: any, a20?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12); S[14] = s(a13); S[15] = s(a14); S[16] = s(a15); S[17] = s(a16); S[18] = s(a17); S[19] = s(a18); S[20] = s(a19); S[21] = s(a20);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12), h13 = s(a13), h14 = s(a14), h15 = s(a15), h16 = s(a16), h17 = s(a17), h18 = s(a18), h19 = s(a19), h20 = s(a20); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12; S[14] = h13; S[15] = h14; S[16] = h15; S[17] = h16; S[18] = h17; S[19] = h18; S[20] = h19; S[21] = h20;
   return result(C(g(306, 'aten::_transformer_decoder_only_layer_fwd'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20));
 }
 /** `aten::_transformer_encoder_layer_fwd(Tensor src, int embed_dim, int num_heads, Tensor qkv_weight, Tensor qkv_bias, Tensor proj_weight, Tensor proj_bias, bool use_gelu, bool norm_first, float eps, Tensor norm_weight_1, Tensor norm_bias_1, Tensor norm_weight_2, Tensor norm_bias_2, Tensor ffn_weight_1, Tensor ffn_bias_1, Tensor ffn_weight_2, Tensor ffn_bias_2, Tensor? mask=None, int? mask_type=None) -> Tensor` */
 export function _transformerEncoderLayerFwd(src: Tensor, embedDim: number, numHeads: number, qkvWeight: Tensor, qkvBias: Tensor, projWeight: Tensor, projBias: Tensor, useGelu: boolean, normFirst: boolean, eps: number, normWeight1: Tensor, normBias1: Tensor, normWeight2: Tensor, normBias2: Tensor, ffnWeight1: Tensor, ffnBias1: Tensor, ffnWeight2: Tensor, ffnBias2: Tensor, mask?: Tensor | null, maskType?: number | null): Tensor;
 export function _transformerEncoderLayerFwd(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any, a13?: any, a14?: any, a15?: any, a16?: any, a17?: any, a18?: any, a19?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12); S[14] = s(a13); S[15] = s(a14); S[16] = s(a15); S[17] = s(a16); S[18] = s(a17); S[19] = s(a18); S[20] = s(a19);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12), h13 = s(a13), h14 = s(a14), h15 = s(a15), h16 = s(a16), h17 = s(a17), h18 = s(a18), h19 = s(a19); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12; S[14] = h13; S[15] = h14; S[16] = h15; S[17] = h16; S[18] = h17; S[19] = h18; S[20] = h19;
   return result(C(g(307, 'aten::_transformer_encoder_layer_fwd'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19));
 }
 /** `aten::_trilinear(Tensor i1, Tensor i2, Tensor i3, int[] expand1, int[] expand2, int[] expand3, int[] sumdim, int unroll_dim=1) -> Tensor` */
 export function _trilinear(i1: Tensor, i2: Tensor, i3: Tensor, expand1: number[], expand2: number[], expand3: number[], sumdim: number[], unrollDim?: number): Tensor;
 export function _trilinear(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(308, 'aten::_trilinear'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::_triton_multi_head_attention(Tensor query, Tensor key, Tensor value, int embed_dim, int num_head, Tensor qkv_weight, Tensor qkv_bias, Tensor proj_weight, Tensor proj_bias, Tensor? mask=None) -> Tensor` */
 export function _tritonMultiHeadAttention(query: Tensor, key: Tensor, value: Tensor, embedDim: number, numHead: number, qkvWeight: Tensor, qkvBias: Tensor, projWeight: Tensor, projBias: Tensor, mask?: Tensor | null): Tensor;
 export function _tritonMultiHeadAttention(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9;
   return result(C(g(309, 'aten::_triton_multi_head_attention'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
 }
 /** `aten::_triton_scaled_dot_attention(Tensor q, Tensor k, Tensor v, float dropout_p=0.) -> Tensor` */
 export function _tritonScaledDotAttention(q: Tensor, k: Tensor, v: Tensor, dropoutP?: number): Tensor;
 export function _tritonScaledDotAttention(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(310, 'aten::_triton_scaled_dot_attention'), a0, a1, a2, a3));
 }
 /** `aten::_unique(Tensor self, bool sorted=True, bool return_inverse=False) -> (Tensor, Tensor)` */
 export function _unique(self: Tensor, sorted?: boolean, returnInverse?: boolean): [Tensor, Tensor];
 export function _unique(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(311, 'aten::_unique'), a0, a1, a2));
 }
 /** `aten::_unique2(Tensor self, bool sorted=True, bool return_inverse=False, bool return_counts=False) -> (Tensor, Tensor, Tensor)` */
 export function _unique2(self: Tensor, sorted?: boolean, returnInverse?: boolean, returnCounts?: boolean): [Tensor, Tensor, Tensor];
 export function _unique2(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(312, 'aten::_unique2'), a0, a1, a2, a3));
 }
 /** `aten::_unpack_dual(Tensor(a) dual, int level) -> (Tensor(a) primal, Tensor tangent)` */
 export function _unpackDual(dual: Tensor, level: number): [Tensor, Tensor];
 export function _unpackDual(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(313, 'aten::_unpack_dual'), a0, a1));
 }
 /** `aten::_unsafe_view(Tensor self, SymInt[] size) -> Tensor` */
 export function _unsafeView(self: Tensor, size: number[]): Tensor;
 export function _unsafeView(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(314, 'aten::_unsafe_view'), a0, a1));
 }
 /** `aten::_upsample_bicubic2d_aa(Tensor self, SymInt[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -1955,7 +1955,7 @@ export function _upsampleBicubic2dAa(self: Tensor, outputSize: number | number[]
 /** `aten::_upsample_bicubic2d_aa.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor` */
 export function _upsampleBicubic2dAa(input: Tensor, outputSize: number[] | null, alignCorners: boolean, scaleFactors: number | number[] | null): Tensor;
 export function _upsampleBicubic2dAa(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(315, 'aten::_upsample_bicubic2d_aa'), a0, a1, a2, a3, a4));
 }
 /** `aten::_upsample_bicubic2d_aa_backward(Tensor grad_output, SymInt[2] output_size, SymInt[4] input_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -1963,7 +1963,7 @@ export function _upsampleBicubic2dAaBackward(gradOutput: Tensor, outputSize: num
 /** `aten::_upsample_bicubic2d_aa_backward.vec(Tensor grad_output, SymInt[]? output_size, SymInt[] input_size, bool align_corners, float[]? scale_factors) -> Tensor` */
 export function _upsampleBicubic2dAaBackward(gradOutput: Tensor, outputSize: number[] | null, inputSize: number[], alignCorners: boolean, scaleFactors: number | number[] | null): Tensor;
 export function _upsampleBicubic2dAaBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(316, 'aten::_upsample_bicubic2d_aa_backward'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_upsample_bilinear2d_aa(Tensor self, SymInt[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -1971,7 +1971,7 @@ export function _upsampleBilinear2dAa(self: Tensor, outputSize: number | number[
 /** `aten::_upsample_bilinear2d_aa.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor` */
 export function _upsampleBilinear2dAa(input: Tensor, outputSize: number[] | null, alignCorners: boolean, scaleFactors: number | number[] | null): Tensor;
 export function _upsampleBilinear2dAa(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(317, 'aten::_upsample_bilinear2d_aa'), a0, a1, a2, a3, a4));
 }
 /** `aten::_upsample_bilinear2d_aa_backward(Tensor grad_output, SymInt[2] output_size, SymInt[4] input_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -1979,7 +1979,7 @@ export function _upsampleBilinear2dAaBackward(gradOutput: Tensor, outputSize: nu
 /** `aten::_upsample_bilinear2d_aa_backward.vec(Tensor grad_output, SymInt[]? output_size, SymInt[] input_size, bool align_corners, float[]? scale_factors) -> Tensor` */
 export function _upsampleBilinear2dAaBackward(gradOutput: Tensor, outputSize: number[] | null, inputSize: number[], alignCorners: boolean, scaleFactors: number | number[] | null): Tensor;
 export function _upsampleBilinear2dAaBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(318, 'aten::_upsample_bilinear2d_aa_backward'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_upsample_nearest_exact1d(Tensor self, SymInt[1] output_size, float? scales=None) -> Tensor` */
@@ -1987,7 +1987,7 @@ export function _upsampleNearestExact1d(self: Tensor, outputSize: number | numbe
 /** `aten::_upsample_nearest_exact1d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor` */
 export function _upsampleNearestExact1d(input: Tensor, outputSize: number[] | null, scaleFactors: number | number[] | null): Tensor;
 export function _upsampleNearestExact1d(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(319, 'aten::_upsample_nearest_exact1d'), a0, a1, a2));
 }
 /** `aten::_upsample_nearest_exact1d_backward(Tensor grad_output, SymInt[1] output_size, SymInt[3] input_size, float? scales=None) -> Tensor` */
@@ -1995,7 +1995,7 @@ export function _upsampleNearestExact1dBackward(gradOutput: Tensor, outputSize: 
 /** `aten::_upsample_nearest_exact1d_backward.vec(Tensor grad_output, SymInt[]? output_size, SymInt[] input_size, float[]? scale_factors) -> Tensor` */
 export function _upsampleNearestExact1dBackward(gradOutput: Tensor, outputSize: number[] | null, inputSize: number[], scaleFactors: number | number[] | null): Tensor;
 export function _upsampleNearestExact1dBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(320, 'aten::_upsample_nearest_exact1d_backward'), a0, a1, a2, a3));
 }
 /** `aten::_upsample_nearest_exact2d(Tensor self, SymInt[2] output_size, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -2003,7 +2003,7 @@ export function _upsampleNearestExact2d(self: Tensor, outputSize: number | numbe
 /** `aten::_upsample_nearest_exact2d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor` */
 export function _upsampleNearestExact2d(input: Tensor, outputSize: number[] | null, scaleFactors: number | number[] | null): Tensor;
 export function _upsampleNearestExact2d(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(321, 'aten::_upsample_nearest_exact2d'), a0, a1, a2, a3));
 }
 /** `aten::_upsample_nearest_exact2d_backward(Tensor grad_output, SymInt[2] output_size, SymInt[4] input_size, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -2011,7 +2011,7 @@ export function _upsampleNearestExact2dBackward(gradOutput: Tensor, outputSize: 
 /** `aten::_upsample_nearest_exact2d_backward.vec(Tensor grad_output, SymInt[]? output_size, SymInt[] input_size, float[]? scale_factors) -> Tensor` */
 export function _upsampleNearestExact2dBackward(gradOutput: Tensor, outputSize: number[] | null, inputSize: number[], scaleFactors: number | number[] | null): Tensor;
 export function _upsampleNearestExact2dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(322, 'aten::_upsample_nearest_exact2d_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::_upsample_nearest_exact3d(Tensor self, SymInt[3] output_size, float? scales_d=None, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -2019,7 +2019,7 @@ export function _upsampleNearestExact3d(self: Tensor, outputSize: number | numbe
 /** `aten::_upsample_nearest_exact3d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor` */
 export function _upsampleNearestExact3d(input: Tensor, outputSize: number[] | null, scaleFactors: number | number[] | null): Tensor;
 export function _upsampleNearestExact3d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(323, 'aten::_upsample_nearest_exact3d'), a0, a1, a2, a3, a4));
 }
 /** `aten::_upsample_nearest_exact3d_backward(Tensor grad_output, SymInt[3] output_size, SymInt[5] input_size, float? scales_d=None, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -2027,7 +2027,7 @@ export function _upsampleNearestExact3dBackward(gradOutput: Tensor, outputSize: 
 /** `aten::_upsample_nearest_exact3d_backward.vec(Tensor grad_output, SymInt[]? output_size, SymInt[] input_size, float[]? scale_factors) -> Tensor` */
 export function _upsampleNearestExact3dBackward(gradOutput: Tensor, outputSize: number[] | null, inputSize: number[], scaleFactors: number | number[] | null): Tensor;
 export function _upsampleNearestExact3dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(324, 'aten::_upsample_nearest_exact3d_backward'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_use_cudnn_ctc_loss(Tensor log_probs, Tensor targets, int[] input_lengths, int[] target_lengths, int blank) -> bool` */
@@ -2035,7 +2035,7 @@ export function _useCudnnCtcLoss(logProbs: Tensor, targets: Tensor, inputLengths
 /** `aten::_use_cudnn_ctc_loss.Tensor(Tensor log_probs, Tensor targets, Tensor input_lengths, Tensor target_lengths, int blank) -> bool` */
 export function _useCudnnCtcLoss(logProbs: Tensor, targets: Tensor, inputLengths: Tensor, targetLengths: Tensor, blank: number): boolean;
 export function _useCudnnCtcLoss(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(325, 'aten::_use_cudnn_ctc_loss'), a0, a1, a2, a3, a4));
 }
 /** `aten::_use_cudnn_rnn_flatten_weight() -> bool` */
@@ -2046,43 +2046,43 @@ export function _useCudnnRnnFlattenWeight(): any {
 /** `aten::_validate_compressed_sparse_indices(bool is_crow, Tensor compressed_idx, Tensor plain_idx, int cdim, int dim, int nnz) -> ()` */
 export function _validateCompressedSparseIndices(isCrow: boolean, compressedIdx: Tensor, plainIdx: Tensor, cdim: number, dim: number, nnz: number): void;
 export function _validateCompressedSparseIndices(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(327, 'aten::_validate_compressed_sparse_indices'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::_validate_sparse_bsc_tensor_args(Tensor ccol_indices, Tensor row_indices, Tensor values, int[] size) -> ()` */
 export function _validateSparseBscTensorArgs(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size: number[]): void;
 export function _validateSparseBscTensorArgs(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(328, 'aten::_validate_sparse_bsc_tensor_args'), a0, a1, a2, a3));
 }
 /** `aten::_validate_sparse_bsr_tensor_args(Tensor crow_indices, Tensor col_indices, Tensor values, int[] size) -> ()` */
 export function _validateSparseBsrTensorArgs(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size: number[]): void;
 export function _validateSparseBsrTensorArgs(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(329, 'aten::_validate_sparse_bsr_tensor_args'), a0, a1, a2, a3));
 }
 /** `aten::_validate_sparse_compressed_tensor_args(Tensor compressed_indices, Tensor plain_indices, Tensor values, int[] size, Layout layout) -> ()` */
 export function _validateSparseCompressedTensorArgs(compressedIndices: Tensor, plainIndices: Tensor, values: Tensor, size: number[], layout: Layout): void;
 export function _validateSparseCompressedTensorArgs(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(330, 'aten::_validate_sparse_compressed_tensor_args'), a0, a1, a2, a3, a4));
 }
 /** `aten::_validate_sparse_coo_tensor_args(Tensor indices, Tensor values, int[] size) -> ()` */
 export function _validateSparseCooTensorArgs(indices: Tensor, values: Tensor, size: number[]): void;
 export function _validateSparseCooTensorArgs(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(331, 'aten::_validate_sparse_coo_tensor_args'), a0, a1, a2));
 }
 /** `aten::_validate_sparse_csc_tensor_args(Tensor ccol_indices, Tensor row_indices, Tensor values, int[] size) -> ()` */
 export function _validateSparseCscTensorArgs(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size: number[]): void;
 export function _validateSparseCscTensorArgs(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(332, 'aten::_validate_sparse_csc_tensor_args'), a0, a1, a2, a3));
 }
 /** `aten::_validate_sparse_csr_tensor_args(Tensor crow_indices, Tensor col_indices, Tensor values, int[] size) -> ()` */
 export function _validateSparseCsrTensorArgs(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size: number[]): void;
 export function _validateSparseCsrTensorArgs(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(333, 'aten::_validate_sparse_csr_tensor_args'), a0, a1, a2, a3));
 }
 /** `aten::_values(Tensor(a) self) -> Tensor(a)` */
@@ -2106,25 +2106,25 @@ export function _version(a0?: any): any {
 /** `aten::_weight_norm(Tensor v, Tensor g, int dim=0) -> Tensor` */
 export function _weightNorm(v: Tensor, g: Tensor, dim?: number): Tensor;
 export function _weightNorm(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(337, 'aten::_weight_norm'), a0, a1, a2));
 }
 /** `aten::_weight_norm_differentiable_backward(Tensor grad_w, Tensor saved_v, Tensor saved_g, Tensor saved_norms, int dim) -> (Tensor, Tensor)` */
 export function _weightNormDifferentiableBackward(gradW: Tensor, savedV: Tensor, savedG: Tensor, savedNorms: Tensor, dim: number): [Tensor, Tensor];
 export function _weightNormDifferentiableBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(338, 'aten::_weight_norm_differentiable_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::_weight_norm_interface(Tensor v, Tensor g, int dim=0) -> (Tensor, Tensor)` */
 export function _weightNormInterface(v: Tensor, g: Tensor, dim?: number): [Tensor, Tensor];
 export function _weightNormInterface(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(339, 'aten::_weight_norm_interface'), a0, a1, a2));
 }
 /** `aten::_weight_norm_interface_backward(Tensor grad_w, Tensor saved_v, Tensor saved_g, Tensor saved_norms, int dim) -> (Tensor, Tensor)` */
 export function _weightNormInterfaceBackward(gradW: Tensor, savedV: Tensor, savedG: Tensor, savedNorms: Tensor, dim: number): [Tensor, Tensor];
 export function _weightNormInterfaceBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(340, 'aten::_weight_norm_interface_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::abs(Tensor self) -> Tensor` */
@@ -2178,49 +2178,49 @@ export function acosh_(a0?: any): any {
 /** `aten::adaptive_avg_pool1d(Tensor self, int[1] output_size) -> Tensor` */
 export function adaptiveAvgPool1d(self: Tensor, outputSize: number | number[]): Tensor;
 export function adaptiveAvgPool1d(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(349, 'aten::adaptive_avg_pool1d'), a0, a1));
 }
 /** `aten::adaptive_avg_pool2d(Tensor self, SymInt[2] output_size) -> Tensor` */
 export function adaptiveAvgPool2d(self: Tensor, outputSize: number | number[]): Tensor;
 export function adaptiveAvgPool2d(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(350, 'aten::adaptive_avg_pool2d'), a0, a1));
 }
 /** `aten::adaptive_avg_pool3d(Tensor self, int[3] output_size) -> Tensor` */
 export function adaptiveAvgPool3d(self: Tensor, outputSize: number | number[]): Tensor;
 export function adaptiveAvgPool3d(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(351, 'aten::adaptive_avg_pool3d'), a0, a1));
 }
 /** `aten::adaptive_max_pool1d(Tensor self, int[1] output_size) -> (Tensor, Tensor)` */
 export function adaptiveMaxPool1d(self: Tensor, outputSize: number | number[]): [Tensor, Tensor];
 export function adaptiveMaxPool1d(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(352, 'aten::adaptive_max_pool1d'), a0, a1));
 }
 /** `aten::adaptive_max_pool2d(Tensor self, int[2] output_size) -> (Tensor, Tensor)` */
 export function adaptiveMaxPool2d(self: Tensor, outputSize: number | number[]): [Tensor, Tensor];
 export function adaptiveMaxPool2d(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(353, 'aten::adaptive_max_pool2d'), a0, a1));
 }
 /** `aten::adaptive_max_pool2d_backward(Tensor grad_output, Tensor self, Tensor indices) -> Tensor` */
 export function adaptiveMaxPool2dBackward(gradOutput: Tensor, self: Tensor, indices: Tensor): Tensor;
 export function adaptiveMaxPool2dBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(354, 'aten::adaptive_max_pool2d_backward'), a0, a1, a2));
 }
 /** `aten::adaptive_max_pool3d(Tensor self, int[3] output_size) -> (Tensor, Tensor)` */
 export function adaptiveMaxPool3d(self: Tensor, outputSize: number | number[]): [Tensor, Tensor];
 export function adaptiveMaxPool3d(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(355, 'aten::adaptive_max_pool3d'), a0, a1));
 }
 /** `aten::adaptive_max_pool3d_backward(Tensor grad_output, Tensor self, Tensor indices) -> Tensor` */
 export function adaptiveMaxPool3dBackward(gradOutput: Tensor, self: Tensor, indices: Tensor): Tensor;
 export function adaptiveMaxPool3dBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(356, 'aten::adaptive_max_pool3d_backward'), a0, a1, a2));
 }
 /** `aten::add.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor` */
@@ -2228,7 +2228,7 @@ export function add(self: Tensor, other: Scalar, alpha?: Scalar): Tensor;
 /** `aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor` */
 export function add(self: Tensor, other: Tensor, opts?: { alpha?: Scalar }): Tensor;
 export function add(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(357, 'aten::add'), a0, a1, a2));
 }
 /** `aten::add_.Scalar(Tensor(a!) self, Scalar other, Scalar alpha=1) -> Tensor(a!)` */
@@ -2236,79 +2236,79 @@ export function add_(self: Tensor, other: Scalar, alpha?: Scalar): Tensor;
 /** `aten::add_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)` */
 export function add_(self: Tensor, other: Tensor, opts?: { alpha?: Scalar }): Tensor;
 export function add_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(358, 'aten::add_'), a0, a1, a2));
 }
 /** `aten::addbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, Scalar alpha=1) -> Tensor` */
 export function addbmm(self: Tensor, batch1: Tensor, batch2: Tensor, opts?: { beta?: Scalar; alpha?: Scalar }): Tensor;
 export function addbmm(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(359, 'aten::addbmm'), a0, a1, a2, a3));
 }
 /** `aten::addbmm_(Tensor(a!) self, Tensor batch1, Tensor batch2, *, Scalar beta=1, Scalar alpha=1) -> Tensor(a!)` */
 export function addbmm_(self: Tensor, batch1: Tensor, batch2: Tensor, opts?: { beta?: Scalar; alpha?: Scalar }): Tensor;
 export function addbmm_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(360, 'aten::addbmm_'), a0, a1, a2, a3));
 }
 /** `aten::addcdiv(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor` */
 export function addcdiv(self: Tensor, tensor1: Tensor, tensor2: Tensor, opts?: { value?: Scalar }): Tensor;
 export function addcdiv(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(361, 'aten::addcdiv'), a0, a1, a2, a3));
 }
 /** `aten::addcdiv_(Tensor(a!) self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor(a!)` */
 export function addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, opts?: { value?: Scalar }): Tensor;
 export function addcdiv_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(362, 'aten::addcdiv_'), a0, a1, a2, a3));
 }
 /** `aten::addcmul(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor` */
 export function addcmul(self: Tensor, tensor1: Tensor, tensor2: Tensor, opts?: { value?: Scalar }): Tensor;
 export function addcmul(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(363, 'aten::addcmul'), a0, a1, a2, a3));
 }
 /** `aten::addcmul_(Tensor(a!) self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor(a!)` */
 export function addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, opts?: { value?: Scalar }): Tensor;
 export function addcmul_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(364, 'aten::addcmul_'), a0, a1, a2, a3));
 }
 /** `aten::addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor` */
 export function addmm(self: Tensor, mat1: Tensor, mat2: Tensor, opts?: { beta?: Scalar; alpha?: Scalar }): Tensor;
 export function addmm(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(365, 'aten::addmm'), a0, a1, a2, a3));
 }
 /** `aten::addmm_(Tensor(a!) self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor(a!)` */
 export function addmm_(self: Tensor, mat1: Tensor, mat2: Tensor, opts?: { beta?: Scalar; alpha?: Scalar }): Tensor;
 export function addmm_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(366, 'aten::addmm_'), a0, a1, a2, a3));
 }
 /** `aten::addmv(Tensor self, Tensor mat, Tensor vec, *, Scalar beta=1, Scalar alpha=1) -> Tensor` */
 export function addmv(self: Tensor, mat: Tensor, vec: Tensor, opts?: { beta?: Scalar; alpha?: Scalar }): Tensor;
 export function addmv(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(367, 'aten::addmv'), a0, a1, a2, a3));
 }
 /** `aten::addmv_(Tensor(a!) self, Tensor mat, Tensor vec, *, Scalar beta=1, Scalar alpha=1) -> Tensor(a!)` */
 export function addmv_(self: Tensor, mat: Tensor, vec: Tensor, opts?: { beta?: Scalar; alpha?: Scalar }): Tensor;
 export function addmv_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(368, 'aten::addmv_'), a0, a1, a2, a3));
 }
 /** `aten::addr(Tensor self, Tensor vec1, Tensor vec2, *, Scalar beta=1, Scalar alpha=1) -> Tensor` */
 export function addr(self: Tensor, vec1: Tensor, vec2: Tensor, opts?: { beta?: Scalar; alpha?: Scalar }): Tensor;
 export function addr(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(369, 'aten::addr'), a0, a1, a2, a3));
 }
 /** `aten::addr_(Tensor(a!) self, Tensor vec1, Tensor vec2, *, Scalar beta=1, Scalar alpha=1) -> Tensor(a!)` */
 export function addr_(self: Tensor, vec1: Tensor, vec2: Tensor, opts?: { beta?: Scalar; alpha?: Scalar }): Tensor;
 export function addr_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(370, 'aten::addr_'), a0, a1, a2, a3));
 }
 /** `aten::adjoint(Tensor(a) self) -> Tensor(a)` */
@@ -2320,13 +2320,13 @@ export function adjoint(a0?: any): any {
 /** `aten::affine_grid_generator(Tensor theta, int[] size, bool align_corners) -> Tensor` */
 export function affineGridGenerator(theta: Tensor, size: number[], alignCorners: boolean): Tensor;
 export function affineGridGenerator(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(372, 'aten::affine_grid_generator'), a0, a1, a2));
 }
 /** `aten::affine_grid_generator_backward(Tensor grad, int[] size, bool align_corners) -> Tensor` */
 export function affineGridGeneratorBackward(grad: Tensor, size: number[], alignCorners: boolean): Tensor;
 export function affineGridGeneratorBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(373, 'aten::affine_grid_generator_backward'), a0, a1, a2));
 }
 /** `aten::alias(Tensor(a) self) -> Tensor(a)` */
@@ -2344,7 +2344,7 @@ export function aliasCopy(a0?: any): any {
 /** `aten::align_as(Tensor self, Tensor other) -> Tensor` */
 export function alignAs(self: Tensor, other: Tensor): Tensor;
 export function alignAs(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(376, 'aten::align_as'), a0, a1));
 }
 /** `aten::align_tensors(Tensor[] tensors) -> Tensor[]` */
@@ -2360,43 +2360,43 @@ export function all(self: Tensor, dim: number, keepdim?: boolean): Tensor;
 /** `aten::all.dimname(Tensor self, str dim, bool keepdim=False) -> Tensor` */
 export function all(self: Tensor, dim: string, keepdim?: boolean): Tensor;
 export function all(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(378, 'aten::all'), a0, a1, a2));
 }
 /** `aten::allclose(Tensor self, Tensor other, float rtol=1.0000000000000001e-05, float atol=1e-08, bool equal_nan=False) -> bool` */
 export function allclose(self: Tensor, other: Tensor, rtol?: number, atol?: number, equalNan?: boolean): boolean;
 export function allclose(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(379, 'aten::allclose'), a0, a1, a2, a3, a4));
 }
 /** `aten::alpha_dropout(Tensor input, float p, bool train) -> Tensor` */
 export function alphaDropout(input: Tensor, p: number, train: boolean): Tensor;
 export function alphaDropout(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(380, 'aten::alpha_dropout'), a0, a1, a2));
 }
 /** `aten::alpha_dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)` */
 export function alphaDropout_(self: Tensor, p: number, train: boolean): Tensor;
 export function alphaDropout_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(381, 'aten::alpha_dropout_'), a0, a1, a2));
 }
 /** `aten::amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor` */
 export function amax(self: Tensor, dim?: number | number[], keepdim?: boolean): Tensor;
 export function amax(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(382, 'aten::amax'), a0, a1, a2));
 }
 /** `aten::amin(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor` */
 export function amin(self: Tensor, dim?: number | number[], keepdim?: boolean): Tensor;
 export function amin(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(383, 'aten::amin'), a0, a1, a2));
 }
 /** `aten::aminmax(Tensor self, *, int? dim=None, bool keepdim=False) -> (Tensor min, Tensor max)` */
 export function aminmax(self: Tensor, opts?: { dim?: number | null; keepdim?: boolean }): [Tensor, Tensor];
 export function aminmax(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(384, 'aten::aminmax'), a0, a1));
 }
 /** `aten::angle(Tensor self) -> Tensor` */
@@ -2412,7 +2412,7 @@ export function any(self: Tensor, dim: number, keepdim?: boolean): Tensor;
 /** `aten::any.dimname(Tensor self, str dim, bool keepdim=False) -> Tensor` */
 export function any(self: Tensor, dim: string, keepdim?: boolean): Tensor;
 export function any(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(386, 'aten::any'), a0, a1, a2));
 }
 /** `aten::arange(Scalar end, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
@@ -2422,7 +2422,7 @@ export function arange(start: Scalar, end: Scalar, opts?: { dtype?: DType | null
 /** `aten::arange.start_step(Scalar start, Scalar end, Scalar step=1, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function arange(start: Scalar, end: Scalar, step?: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function arange(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(387, 'aten::arange'), a0, a1, a2, a3));
 }
 /** `aten::arccos(Tensor self) -> Tensor` */
@@ -2482,13 +2482,13 @@ export function arctan(a0?: any): any {
 /** `aten::arctan2(Tensor self, Tensor other) -> Tensor` */
 export function arctan2(self: Tensor, other: Tensor): Tensor;
 export function arctan2(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(397, 'aten::arctan2'), a0, a1));
 }
 /** `aten::arctan2_(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function arctan2_(self: Tensor, other: Tensor): Tensor;
 export function arctan2_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(398, 'aten::arctan2_'), a0, a1));
 }
 /** `aten::arctan_(Tensor(a!) self) -> Tensor(a!)` */
@@ -2512,13 +2512,13 @@ export function arctanh_(a0?: any): any {
 /** `aten::argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor` */
 export function argmax(self: Tensor, dim?: number | null, keepdim?: boolean): Tensor;
 export function argmax(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(402, 'aten::argmax'), a0, a1, a2));
 }
 /** `aten::argmin(Tensor self, int? dim=None, bool keepdim=False) -> Tensor` */
 export function argmin(self: Tensor, dim?: number | null, keepdim?: boolean): Tensor;
 export function argmin(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(403, 'aten::argmin'), a0, a1, a2));
 }
 /** `aten::argsort(Tensor self, int dim=-1, bool descending=False) -> Tensor` */
@@ -2528,7 +2528,7 @@ export function argsort(self: Tensor, dim: string, descending?: boolean): Tensor
 /** `aten::argsort.stable(Tensor self, *, bool stable, int dim=-1, bool descending=False) -> Tensor` */
 export function argsort(self: Tensor, opts: { stable: boolean; dim?: number; descending?: boolean }): Tensor;
 export function argsort(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(404, 'aten::argsort'), a0, a1, a2));
 }
 /** `aten::argwhere(Tensor self) -> Tensor` */
@@ -2540,25 +2540,25 @@ export function argwhere(a0?: any): any {
 /** `aten::as_strided(Tensor(a) self, SymInt[] size, SymInt[] stride, SymInt? storage_offset=None) -> Tensor(a)` */
 export function asStrided(self: Tensor, size: number[], stride: number[], storageOffset?: number | null): Tensor;
 export function asStrided(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(406, 'aten::as_strided'), a0, a1, a2, a3));
 }
 /** `aten::as_strided_(Tensor(a!) self, SymInt[] size, SymInt[] stride, SymInt? storage_offset=None) -> Tensor(a!)` */
 export function asStrided_(self: Tensor, size: number[], stride: number[], storageOffset?: number | null): Tensor;
 export function asStrided_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(407, 'aten::as_strided_'), a0, a1, a2, a3));
 }
 /** `aten::as_strided_copy(Tensor self, SymInt[] size, SymInt[] stride, SymInt? storage_offset=None) -> Tensor` */
 export function asStridedCopy(self: Tensor, size: number[], stride: number[], storageOffset?: number | null): Tensor;
 export function asStridedCopy(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(408, 'aten::as_strided_copy'), a0, a1, a2, a3));
 }
 /** `aten::as_strided_scatter(Tensor self, Tensor src, SymInt[] size, SymInt[] stride, SymInt? storage_offset=None) -> Tensor` */
 export function asStridedScatter(self: Tensor, src: Tensor, size: number[], stride: number[], storageOffset?: number | null): Tensor;
 export function asStridedScatter(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(409, 'aten::as_strided_scatter'), a0, a1, a2, a3, a4));
 }
 /** `aten::asin(Tensor self) -> Tensor` */
@@ -2594,13 +2594,13 @@ export function atan(a0?: any): any {
 /** `aten::atan2(Tensor self, Tensor other) -> Tensor` */
 export function atan2(self: Tensor, other: Tensor): Tensor;
 export function atan2(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(415, 'aten::atan2'), a0, a1));
 }
 /** `aten::atan2_(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function atan2_(self: Tensor, other: Tensor): Tensor;
 export function atan2_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(416, 'aten::atan2_'), a0, a1));
 }
 /** `aten::atan_(Tensor(a!) self) -> Tensor(a!)` */
@@ -2648,43 +2648,43 @@ export function atleast3d(a0?: any): any {
 /** `aten::avg_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], bool ceil_mode=False, bool count_include_pad=True) -> Tensor` */
 export function avgPool1d(self: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], ceilMode?: boolean, countIncludePad?: boolean): Tensor;
 export function avgPool1d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(423, 'aten::avg_pool1d'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::avg_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) -> Tensor` */
 export function avgPool2d(self: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], ceilMode?: boolean, countIncludePad?: boolean, divisorOverride?: number | null): Tensor;
 export function avgPool2d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(424, 'aten::avg_pool2d'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::avg_pool2d_backward(Tensor grad_output, Tensor self, int[2] kernel_size, int[2] stride, int[2] padding, bool ceil_mode, bool count_include_pad, int? divisor_override) -> Tensor` */
 export function avgPool2dBackward(gradOutput: Tensor, self: Tensor, kernelSize: number | number[], stride: number | number[], padding: number | number[], ceilMode: boolean, countIncludePad: boolean, divisorOverride: number | null): Tensor;
 export function avgPool2dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(425, 'aten::avg_pool2d_backward'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::avg_pool3d(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) -> Tensor` */
 export function avgPool3d(self: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], ceilMode?: boolean, countIncludePad?: boolean, divisorOverride?: number | null): Tensor;
 export function avgPool3d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(426, 'aten::avg_pool3d'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::avg_pool3d_backward(Tensor grad_output, Tensor self, int[3] kernel_size, int[3] stride, int[3] padding, bool ceil_mode, bool count_include_pad, int? divisor_override) -> Tensor` */
 export function avgPool3dBackward(gradOutput: Tensor, self: Tensor, kernelSize: number | number[], stride: number | number[], padding: number | number[], ceilMode: boolean, countIncludePad: boolean, divisorOverride: number | null): Tensor;
 export function avgPool3dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(427, 'aten::avg_pool3d_backward'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::baddbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, Scalar alpha=1) -> Tensor` */
 export function baddbmm(self: Tensor, batch1: Tensor, batch2: Tensor, opts?: { beta?: Scalar; alpha?: Scalar }): Tensor;
 export function baddbmm(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(428, 'aten::baddbmm'), a0, a1, a2, a3));
 }
 /** `aten::baddbmm_(Tensor(a!) self, Tensor batch1, Tensor batch2, *, Scalar beta=1, Scalar alpha=1) -> Tensor(a!)` */
 export function baddbmm_(self: Tensor, batch1: Tensor, batch2: Tensor, opts?: { beta?: Scalar; alpha?: Scalar }): Tensor;
 export function baddbmm_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(429, 'aten::baddbmm_'), a0, a1, a2, a3));
 }
 /** `aten::bartlett_window(int window_length, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
@@ -2692,55 +2692,55 @@ export function bartlettWindow(windowLength: number, opts?: { dtype?: DType | nu
 /** `aten::bartlett_window.periodic(int window_length, bool periodic, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function bartlettWindow(windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function bartlettWindow(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(430, 'aten::bartlett_window'), a0, a1, a2));
 }
 /** `aten::batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, float momentum, float eps, bool cudnn_enabled) -> Tensor` */
 export function batchNorm(input: Tensor, weight: Tensor | null, bias: Tensor | null, runningMean: Tensor | null, runningVar: Tensor | null, training: boolean, momentum: number, eps: number, cudnnEnabled: boolean): Tensor;
 export function batchNorm(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(431, 'aten::batch_norm'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::batch_norm_backward_elemt(Tensor grad_out, Tensor input, Tensor mean, Tensor invstd, Tensor? weight, Tensor mean_dy, Tensor mean_dy_xmu, Tensor count) -> Tensor` */
 export function batchNormBackwardElemt(gradOut: Tensor, input: Tensor, mean: Tensor, invstd: Tensor, weight: Tensor | null, meanDy: Tensor, meanDyXmu: Tensor, count: Tensor): Tensor;
 export function batchNormBackwardElemt(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(432, 'aten::batch_norm_backward_elemt'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::batch_norm_backward_reduce(Tensor grad_out, Tensor input, Tensor mean, Tensor invstd, Tensor? weight, bool input_g, bool weight_g, bool bias_g) -> (Tensor, Tensor, Tensor, Tensor)` */
 export function batchNormBackwardReduce(gradOut: Tensor, input: Tensor, mean: Tensor, invstd: Tensor, weight: Tensor | null, inputG: boolean, weightG: boolean, biasG: boolean): [Tensor, Tensor, Tensor, Tensor];
 export function batchNormBackwardReduce(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(433, 'aten::batch_norm_backward_reduce'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::batch_norm_elemt(Tensor input, Tensor? weight, Tensor? bias, Tensor mean, Tensor invstd, float eps) -> Tensor` */
 export function batchNormElemt(input: Tensor, weight: Tensor | null, bias: Tensor | null, mean: Tensor, invstd: Tensor, eps: number): Tensor;
 export function batchNormElemt(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(434, 'aten::batch_norm_elemt'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::batch_norm_gather_stats(Tensor input, Tensor mean, Tensor invstd, Tensor? running_mean, Tensor? running_var, float momentum, float eps, int count) -> (Tensor, Tensor)` */
 export function batchNormGatherStats(input: Tensor, mean: Tensor, invstd: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, momentum: number, eps: number, count: number): [Tensor, Tensor];
 export function batchNormGatherStats(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(435, 'aten::batch_norm_gather_stats'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::batch_norm_gather_stats_with_counts(Tensor input, Tensor mean, Tensor invstd, Tensor? running_mean, Tensor? running_var, float momentum, float eps, Tensor counts) -> (Tensor, Tensor)` */
 export function batchNormGatherStatsWithCounts(input: Tensor, mean: Tensor, invstd: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, momentum: number, eps: number, counts: Tensor): [Tensor, Tensor];
 export function batchNormGatherStatsWithCounts(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(436, 'aten::batch_norm_gather_stats_with_counts'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::batch_norm_stats(Tensor input, float eps) -> (Tensor, Tensor)` */
 export function batchNormStats(input: Tensor, eps: number): [Tensor, Tensor];
 export function batchNormStats(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(437, 'aten::batch_norm_stats'), a0, a1));
 }
 /** `aten::batch_norm_update_stats(Tensor input, Tensor? running_mean, Tensor? running_var, float momentum) -> (Tensor, Tensor)` */
 export function batchNormUpdateStats(input: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, momentum: number): [Tensor, Tensor];
 export function batchNormUpdateStats(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(438, 'aten::batch_norm_update_stats'), a0, a1, a2, a3));
 }
 /** `aten::bernoulli(Tensor self, *, Generator? generator=None) -> Tensor` */
@@ -2750,7 +2750,7 @@ export function bernoulli(self: Tensor, p: Tensor, opts?: { generator?: null }):
 /** `aten::bernoulli.p(Tensor self, float p, *, Generator? generator=None) -> Tensor` */
 export function bernoulli(self: Tensor, p: number, opts?: { generator?: null }): Tensor;
 export function bernoulli(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(439, 'aten::bernoulli'), a0, a1, a2));
 }
 /** `aten::bernoulli_.Tensor(Tensor(a!) self, Tensor p, *, Generator? generator=None) -> Tensor(a!)` */
@@ -2758,43 +2758,43 @@ export function bernoulli_(self: Tensor, p: Tensor, opts?: { generator?: null })
 /** `aten::bernoulli_.float(Tensor(a!) self, float p=0.5, *, Generator? generator=None) -> Tensor(a!)` */
 export function bernoulli_(self: Tensor, p?: number, opts?: { generator?: null }): Tensor;
 export function bernoulli_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(440, 'aten::bernoulli_'), a0, a1, a2));
 }
 /** `aten::bilinear(Tensor input1, Tensor input2, Tensor weight, Tensor? bias=None) -> Tensor` */
 export function bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias?: Tensor | null): Tensor;
 export function bilinear(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(441, 'aten::bilinear'), a0, a1, a2, a3));
 }
 /** `aten::binary_cross_entropy(Tensor self, Tensor target, Tensor? weight=None, int reduction=1) -> Tensor` */
 export function binaryCrossEntropy(self: Tensor, target: Tensor, weight?: Tensor | null, reduction?: number): Tensor;
 export function binaryCrossEntropy(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(442, 'aten::binary_cross_entropy'), a0, a1, a2, a3));
 }
 /** `aten::binary_cross_entropy_backward(Tensor grad_output, Tensor self, Tensor target, Tensor? weight=None, int reduction=1) -> Tensor` */
 export function binaryCrossEntropyBackward(gradOutput: Tensor, self: Tensor, target: Tensor, weight?: Tensor | null, reduction?: number): Tensor;
 export function binaryCrossEntropyBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(443, 'aten::binary_cross_entropy_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=1) -> Tensor` */
 export function binaryCrossEntropyWithLogits(self: Tensor, target: Tensor, weight?: Tensor | null, posWeight?: Tensor | null, reduction?: number): Tensor;
 export function binaryCrossEntropyWithLogits(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(444, 'aten::binary_cross_entropy_with_logits'), a0, a1, a2, a3, a4));
 }
 /** `aten::bincount(Tensor self, Tensor? weights=None, int minlength=0) -> Tensor` */
 export function bincount(self: Tensor, weights?: Tensor | null, minlength?: number): Tensor;
 export function bincount(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(445, 'aten::bincount'), a0, a1, a2));
 }
 /** `aten::binomial(Tensor count, Tensor prob, Generator? generator=None) -> Tensor` */
 export function binomial(count: Tensor, prob: Tensor, generator?: null): Tensor;
 export function binomial(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(446, 'aten::binomial'), a0, a1, a2));
 }
 /** `aten::bitwise_and.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -2804,7 +2804,7 @@ export function bitwiseAnd(self: Scalar, other: Tensor): Tensor;
 /** `aten::bitwise_and.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function bitwiseAnd(self: Tensor, other: Tensor): Tensor;
 export function bitwiseAnd(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(447, 'aten::bitwise_and'), a0, a1));
 }
 /** `aten::bitwise_and_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -2812,7 +2812,7 @@ export function bitwiseAnd_(self: Tensor, other: Scalar): Tensor;
 /** `aten::bitwise_and_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function bitwiseAnd_(self: Tensor, other: Tensor): Tensor;
 export function bitwiseAnd_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(448, 'aten::bitwise_and_'), a0, a1));
 }
 /** `aten::bitwise_left_shift.Scalar_Tensor(Scalar self, Tensor other) -> Tensor` */
@@ -2822,7 +2822,7 @@ export function bitwiseLeftShift(self: Tensor, other: Tensor): Tensor;
 /** `aten::bitwise_left_shift.Tensor_Scalar(Tensor self, Scalar other) -> Tensor` */
 export function bitwiseLeftShift(self: Tensor, other: Scalar): Tensor;
 export function bitwiseLeftShift(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(449, 'aten::bitwise_left_shift'), a0, a1));
 }
 /** `aten::bitwise_left_shift_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
@@ -2830,7 +2830,7 @@ export function bitwiseLeftShift_(self: Tensor, other: Tensor): Tensor;
 /** `aten::bitwise_left_shift_.Tensor_Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
 export function bitwiseLeftShift_(self: Tensor, other: Scalar): Tensor;
 export function bitwiseLeftShift_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(450, 'aten::bitwise_left_shift_'), a0, a1));
 }
 /** `aten::bitwise_not(Tensor self) -> Tensor` */
@@ -2852,7 +2852,7 @@ export function bitwiseOr(self: Scalar, other: Tensor): Tensor;
 /** `aten::bitwise_or.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function bitwiseOr(self: Tensor, other: Tensor): Tensor;
 export function bitwiseOr(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(453, 'aten::bitwise_or'), a0, a1));
 }
 /** `aten::bitwise_or_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -2860,7 +2860,7 @@ export function bitwiseOr_(self: Tensor, other: Scalar): Tensor;
 /** `aten::bitwise_or_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function bitwiseOr_(self: Tensor, other: Tensor): Tensor;
 export function bitwiseOr_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(454, 'aten::bitwise_or_'), a0, a1));
 }
 /** `aten::bitwise_right_shift.Scalar_Tensor(Scalar self, Tensor other) -> Tensor` */
@@ -2870,7 +2870,7 @@ export function bitwiseRightShift(self: Tensor, other: Tensor): Tensor;
 /** `aten::bitwise_right_shift.Tensor_Scalar(Tensor self, Scalar other) -> Tensor` */
 export function bitwiseRightShift(self: Tensor, other: Scalar): Tensor;
 export function bitwiseRightShift(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(455, 'aten::bitwise_right_shift'), a0, a1));
 }
 /** `aten::bitwise_right_shift_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
@@ -2878,7 +2878,7 @@ export function bitwiseRightShift_(self: Tensor, other: Tensor): Tensor;
 /** `aten::bitwise_right_shift_.Tensor_Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
 export function bitwiseRightShift_(self: Tensor, other: Scalar): Tensor;
 export function bitwiseRightShift_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(456, 'aten::bitwise_right_shift_'), a0, a1));
 }
 /** `aten::bitwise_xor.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -2888,7 +2888,7 @@ export function bitwiseXor(self: Scalar, other: Tensor): Tensor;
 /** `aten::bitwise_xor.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function bitwiseXor(self: Tensor, other: Tensor): Tensor;
 export function bitwiseXor(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(457, 'aten::bitwise_xor'), a0, a1));
 }
 /** `aten::bitwise_xor_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -2896,7 +2896,7 @@ export function bitwiseXor_(self: Tensor, other: Scalar): Tensor;
 /** `aten::bitwise_xor_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function bitwiseXor_(self: Tensor, other: Tensor): Tensor;
 export function bitwiseXor_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(458, 'aten::bitwise_xor_'), a0, a1));
 }
 /** `aten::blackman_window(int window_length, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
@@ -2904,7 +2904,7 @@ export function blackmanWindow(windowLength: number, opts?: { dtype?: DType | nu
 /** `aten::blackman_window.periodic(int window_length, bool periodic, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function blackmanWindow(windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function blackmanWindow(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(459, 'aten::blackman_window'), a0, a1, a2));
 }
 /** `aten::block_diag(Tensor[] tensors) -> Tensor` */
@@ -2916,7 +2916,7 @@ export function blockDiag(a0?: any): any {
 /** `aten::bmm(Tensor self, Tensor mat2) -> Tensor` */
 export function bmm(self: Tensor, mat2: Tensor): Tensor;
 export function bmm(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(461, 'aten::bmm'), a0, a1));
 }
 /** `aten::broadcast_tensors(Tensor[] tensors) -> Tensor[]` */
@@ -2928,7 +2928,7 @@ export function broadcastTensors(a0?: any): any {
 /** `aten::broadcast_to(Tensor(a) self, int[] size) -> Tensor(a)` */
 export function broadcastTo(self: Tensor, size: number[]): Tensor;
 export function broadcastTo(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(463, 'aten::broadcast_to'), a0, a1));
 }
 /** `aten::bucketize.Scalar(Scalar self, Tensor boundaries, *, bool out_int32=False, bool right=False) -> Tensor` */
@@ -2936,13 +2936,13 @@ export function bucketize(self: Scalar, boundaries: Tensor, opts?: { outInt32?: 
 /** `aten::bucketize.Tensor(Tensor self, Tensor boundaries, *, bool out_int32=False, bool right=False) -> Tensor` */
 export function bucketize(self: Tensor, boundaries: Tensor, opts?: { outInt32?: boolean; right?: boolean }): Tensor;
 export function bucketize(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(464, 'aten::bucketize'), a0, a1, a2));
 }
 /** `aten::can_cast(ScalarType from, ScalarType to) -> bool` */
 export function canCast(from: DType, to: DType): boolean;
 export function canCast(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(465, 'aten::can_cast'), a0, a1));
 }
 /** `aten::cartesian_prod(Tensor[] tensors) -> Tensor` */
@@ -2956,19 +2956,19 @@ export function cat(tensors: Tensor[], dim?: number): Tensor;
 /** `aten::cat.names(Tensor[] tensors, str dim) -> Tensor` */
 export function cat(tensors: Tensor[], dim: string): Tensor;
 export function cat(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(467, 'aten::cat'), a0, a1));
 }
 /** `aten::cauchy(Tensor self, float median=0., float sigma=1., *, Generator? generator=None) -> Tensor` */
 export function cauchy(self: Tensor, median?: number, sigma?: number, opts?: { generator?: null }): Tensor;
 export function cauchy(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(468, 'aten::cauchy'), a0, a1, a2, a3));
 }
 /** `aten::cauchy_(Tensor(a!) self, float median=0., float sigma=1., *, Generator? generator=None) -> Tensor(a!)` */
 export function cauchy_(self: Tensor, median?: number, sigma?: number, opts?: { generator?: null }): Tensor;
 export function cauchy_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(469, 'aten::cauchy_'), a0, a1, a2, a3));
 }
 /** `aten::ccol_indices(Tensor(a) self) -> Tensor(a)` */
@@ -2986,7 +2986,7 @@ export function ccolIndicesCopy(a0?: any): any {
 /** `aten::cdist(Tensor x1, Tensor x2, float p=2., int? compute_mode=None) -> Tensor` */
 export function cdist(x1: Tensor, x2: Tensor, p?: number, computeMode?: number | null): Tensor;
 export function cdist(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(472, 'aten::cdist'), a0, a1, a2, a3));
 }
 /** `aten::ceil(Tensor self) -> Tensor` */
@@ -3004,13 +3004,13 @@ export function ceil_(a0?: any): any {
 /** `aten::celu(Tensor self, Scalar alpha=1.) -> Tensor` */
 export function celu(self: Tensor, alpha?: Scalar): Tensor;
 export function celu(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(475, 'aten::celu'), a0, a1));
 }
 /** `aten::celu_(Tensor(a!) self, Scalar alpha=1.) -> Tensor(a!)` */
 export function celu_(self: Tensor, alpha?: Scalar): Tensor;
 export function celu_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(476, 'aten::celu_'), a0, a1));
 }
 /** `aten::chain_matmul(Tensor[] matrices) -> Tensor` */
@@ -3022,43 +3022,43 @@ export function chainMatmul(a0?: any): any {
 /** `aten::chalf(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor` */
 export function chalf(self: Tensor, opts?: { memoryFormat?: MemoryFormat | null }): Tensor;
 export function chalf(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(478, 'aten::chalf'), a0, a1));
 }
 /** `aten::channel_shuffle(Tensor self, int groups) -> Tensor` */
 export function channelShuffle(self: Tensor, groups: number): Tensor;
 export function channelShuffle(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(479, 'aten::channel_shuffle'), a0, a1));
 }
 /** `aten::cholesky(Tensor self, bool upper=False) -> Tensor` */
 export function cholesky(self: Tensor, upper?: boolean): Tensor;
 export function cholesky(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(480, 'aten::cholesky'), a0, a1));
 }
 /** `aten::cholesky_inverse(Tensor self, bool upper=False) -> Tensor` */
 export function choleskyInverse(self: Tensor, upper?: boolean): Tensor;
 export function choleskyInverse(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(481, 'aten::cholesky_inverse'), a0, a1));
 }
 /** `aten::cholesky_solve(Tensor self, Tensor input2, bool upper=False) -> Tensor` */
 export function choleskySolve(self: Tensor, input2: Tensor, upper?: boolean): Tensor;
 export function choleskySolve(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(482, 'aten::cholesky_solve'), a0, a1, a2));
 }
 /** `aten::choose_qparams_optimized(Tensor input, int numel, int n_bins, float ratio, int bit_width) -> (Tensor, Tensor)` */
 export function chooseQparamsOptimized(input: Tensor, numel: number, nBins: number, ratio: number, bitWidth: number): [Tensor, Tensor];
 export function chooseQparamsOptimized(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(483, 'aten::choose_qparams_optimized'), a0, a1, a2, a3, a4));
 }
 /** `aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]` */
 export function chunk(self: Tensor, chunks: number, dim?: number): Tensor[];
 export function chunk(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(484, 'aten::chunk'), a0, a1, a2));
 }
 /** `aten::clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor` */
@@ -3066,7 +3066,7 @@ export function clamp(self: Tensor, min?: Scalar | null, max?: Scalar | null): T
 /** `aten::clamp.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor` */
 export function clamp(self: Tensor, min?: Tensor | null, max?: Tensor | null): Tensor;
 export function clamp(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(485, 'aten::clamp'), a0, a1, a2));
 }
 /** `aten::clamp_(Tensor(a!) self, Scalar? min=None, Scalar? max=None) -> Tensor(a!)` */
@@ -3074,7 +3074,7 @@ export function clamp_(self: Tensor, min?: Scalar | null, max?: Scalar | null): 
 /** `aten::clamp_.Tensor(Tensor(a!) self, Tensor? min=None, Tensor? max=None) -> Tensor(a!)` */
 export function clamp_(self: Tensor, min?: Tensor | null, max?: Tensor | null): Tensor;
 export function clamp_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(486, 'aten::clamp_'), a0, a1, a2));
 }
 /** `aten::clamp_max(Tensor self, Scalar max) -> Tensor` */
@@ -3082,7 +3082,7 @@ export function clampMax(self: Tensor, max: Scalar): Tensor;
 /** `aten::clamp_max.Tensor(Tensor self, Tensor max) -> Tensor` */
 export function clampMax(self: Tensor, max: Tensor): Tensor;
 export function clampMax(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(487, 'aten::clamp_max'), a0, a1));
 }
 /** `aten::clamp_max_(Tensor(a!) self, Scalar max) -> Tensor(a!)` */
@@ -3090,7 +3090,7 @@ export function clampMax_(self: Tensor, max: Scalar): Tensor;
 /** `aten::clamp_max_.Tensor(Tensor(a!) self, Tensor max) -> Tensor(a!)` */
 export function clampMax_(self: Tensor, max: Tensor): Tensor;
 export function clampMax_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(488, 'aten::clamp_max_'), a0, a1));
 }
 /** `aten::clamp_min(Tensor self, Scalar min) -> Tensor` */
@@ -3098,7 +3098,7 @@ export function clampMin(self: Tensor, min: Scalar): Tensor;
 /** `aten::clamp_min.Tensor(Tensor self, Tensor min) -> Tensor` */
 export function clampMin(self: Tensor, min: Tensor): Tensor;
 export function clampMin(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(489, 'aten::clamp_min'), a0, a1));
 }
 /** `aten::clamp_min_(Tensor(a!) self, Scalar min) -> Tensor(a!)` */
@@ -3106,7 +3106,7 @@ export function clampMin_(self: Tensor, min: Scalar): Tensor;
 /** `aten::clamp_min_.Tensor(Tensor(a!) self, Tensor min) -> Tensor(a!)` */
 export function clampMin_(self: Tensor, min: Tensor): Tensor;
 export function clampMin_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(490, 'aten::clamp_min_'), a0, a1));
 }
 /** `aten::clip(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor` */
@@ -3114,7 +3114,7 @@ export function clip(self: Tensor, min?: Scalar | null, max?: Scalar | null): Te
 /** `aten::clip.Tensor(Tensor self, Tensor? min=None, Tensor? max=None) -> Tensor` */
 export function clip(self: Tensor, min?: Tensor | null, max?: Tensor | null): Tensor;
 export function clip(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(491, 'aten::clip'), a0, a1, a2));
 }
 /** `aten::clip_(Tensor(a!) self, Scalar? min=None, Scalar? max=None) -> Tensor(a!)` */
@@ -3122,13 +3122,13 @@ export function clip_(self: Tensor, min?: Scalar | null, max?: Scalar | null): T
 /** `aten::clip_.Tensor(Tensor(a!) self, Tensor? min=None, Tensor? max=None) -> Tensor(a!)` */
 export function clip_(self: Tensor, min?: Tensor | null, max?: Tensor | null): Tensor;
 export function clip_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(492, 'aten::clip_'), a0, a1, a2));
 }
 /** `aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor` */
 export function clone(self: Tensor, opts?: { memoryFormat?: MemoryFormat | null }): Tensor;
 export function clone(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(493, 'aten::clone'), a0, a1));
 }
 /** `aten::coalesce(Tensor(a) self) -> Tensor(a)` */
@@ -3140,7 +3140,7 @@ export function coalesce(a0?: any): any {
 /** `aten::col2im(Tensor self, SymInt[2] output_size, int[2] kernel_size, int[2] dilation, int[2] padding, int[2] stride) -> Tensor` */
 export function col2im(self: Tensor, outputSize: number | number[], kernelSize: number | number[], dilation: number | number[], padding: number | number[], stride: number | number[]): Tensor;
 export function col2im(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(495, 'aten::col2im'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::col_indices(Tensor(a) self) -> Tensor(a)` */
@@ -3164,13 +3164,13 @@ export function columnStack(a0?: any): any {
 /** `aten::combinations(Tensor self, int r=2, bool with_replacement=False) -> Tensor` */
 export function combinations(self: Tensor, r?: number, withReplacement?: boolean): Tensor;
 export function combinations(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(499, 'aten::combinations'), a0, a1, a2));
 }
 /** `aten::complex(Tensor real, Tensor imag) -> Tensor` */
 export function complex(real: Tensor, imag: Tensor): Tensor;
 export function complex(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(500, 'aten::complex'), a0, a1));
 }
 /** `aten::concat(Tensor[] tensors, int dim=0) -> Tensor` */
@@ -3178,7 +3178,7 @@ export function concat(tensors: Tensor[], dim?: number): Tensor;
 /** `aten::concat.names(Tensor[] tensors, str dim) -> Tensor` */
 export function concat(tensors: Tensor[], dim: string): Tensor;
 export function concat(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(501, 'aten::concat'), a0, a1));
 }
 /** `aten::concatenate(Tensor[] tensors, int dim=0) -> Tensor` */
@@ -3186,7 +3186,7 @@ export function concatenate(tensors: Tensor[], dim?: number): Tensor;
 /** `aten::concatenate.names(Tensor[] tensors, str dim) -> Tensor` */
 export function concatenate(tensors: Tensor[], dim: string): Tensor;
 export function concatenate(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(502, 'aten::concatenate'), a0, a1));
 }
 /** `aten::conj(Tensor(a) self) -> Tensor(a)` */
@@ -3210,13 +3210,13 @@ export function conjPhysical_(a0?: any): any {
 /** `aten::constant_pad_nd(Tensor self, int[] pad, Scalar value=0) -> Tensor` */
 export function constantPadNd(self: Tensor, pad: number[], value?: Scalar): Tensor;
 export function constantPadNd(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(506, 'aten::constant_pad_nd'), a0, a1, a2));
 }
 /** `aten::contiguous(Tensor(a) self, *, MemoryFormat memory_format=0) -> Tensor(a)` */
 export function contiguous(self: Tensor, opts?: { memoryFormat?: MemoryFormat }): Tensor;
 export function contiguous(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(507, 'aten::contiguous'), a0, a1));
 }
 /** `aten::conv1d(Tensor input, Tensor weight, Tensor? bias=None, int[1] stride=[1], int[1] padding=[0], int[1] dilation=[1], int groups=1) -> Tensor` */
@@ -3224,7 +3224,7 @@ export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, stri
 /** `aten::conv1d.padding(Tensor input, Tensor weight, Tensor? bias=None, int[1] stride=[1], str padding="valid", int[1] dilation=[1], int groups=1) -> Tensor` */
 export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, stride?: number | number[], padding?: string, dilation?: number | number[], groups?: number): Tensor;
 export function conv1d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(508, 'aten::conv1d'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::conv2d(Tensor input, Tensor weight, Tensor? bias=None, int[2] stride=1, int[2] padding=0, int[2] dilation=1, int groups=1) -> Tensor` */
@@ -3232,7 +3232,7 @@ export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, stri
 /** `aten::conv2d.padding(Tensor input, Tensor weight, Tensor? bias=None, int[2] stride=1, str padding="valid", int[2] dilation=1, int groups=1) -> Tensor` */
 export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, stride?: number | number[], padding?: string, dilation?: number | number[], groups?: number): Tensor;
 export function conv2d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(509, 'aten::conv2d'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::conv3d(Tensor input, Tensor weight, Tensor? bias=None, int[3] stride=1, int[3] padding=0, int[3] dilation=1, int groups=1) -> Tensor` */
@@ -3240,91 +3240,91 @@ export function conv3d(input: Tensor, weight: Tensor, bias?: Tensor | null, stri
 /** `aten::conv3d.padding(Tensor input, Tensor weight, Tensor? bias=None, int[3] stride=1, str padding="valid", int[3] dilation=1, int groups=1) -> Tensor` */
 export function conv3d(input: Tensor, weight: Tensor, bias?: Tensor | null, stride?: number | number[], padding?: string, dilation?: number | number[], groups?: number): Tensor;
 export function conv3d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(510, 'aten::conv3d'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::conv_depthwise3d(Tensor self, Tensor weight, int[3] kernel_size, Tensor? bias, int[3] stride, int[3] padding, int[3] dilation) -> Tensor` */
 export function convDepthwise3d(self: Tensor, weight: Tensor, kernelSize: number | number[], bias: Tensor | null, stride: number | number[], padding: number | number[], dilation: number | number[]): Tensor;
 export function convDepthwise3d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(511, 'aten::conv_depthwise3d'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::conv_tbc(Tensor self, Tensor weight, Tensor bias, int pad=0) -> Tensor` */
 export function convTbc(self: Tensor, weight: Tensor, bias: Tensor, pad?: number): Tensor;
 export function convTbc(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(512, 'aten::conv_tbc'), a0, a1, a2, a3));
 }
 /** `aten::conv_tbc_backward(Tensor self, Tensor input, Tensor weight, Tensor bias, int pad) -> (Tensor, Tensor, Tensor)` */
 export function convTbcBackward(self: Tensor, input: Tensor, weight: Tensor, bias: Tensor, pad: number): [Tensor, Tensor, Tensor];
 export function convTbcBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(513, 'aten::conv_tbc_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::conv_transpose1d(Tensor input, Tensor weight, Tensor? bias=None, int[1] stride=[1], int[1] padding=[0], int[1] output_padding=[0], int groups=1, int[1] dilation=[1]) -> Tensor` */
 export function convTranspose1d(input: Tensor, weight: Tensor, bias?: Tensor | null, stride?: number | number[], padding?: number | number[], outputPadding?: number | number[], groups?: number, dilation?: number | number[]): Tensor;
 export function convTranspose1d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(514, 'aten::conv_transpose1d'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::conv_transpose2d.input(Tensor input, Tensor weight, Tensor? bias=None, int[2] stride=1, int[2] padding=0, int[2] output_padding=0, int groups=1, int[2] dilation=1) -> Tensor` */
 export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | null, stride?: number | number[], padding?: number | number[], outputPadding?: number | number[], groups?: number, dilation?: number | number[]): Tensor;
 export function convTranspose2d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(515, 'aten::conv_transpose2d'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::conv_transpose3d.input(Tensor input, Tensor weight, Tensor? bias=None, int[3] stride=1, int[3] padding=0, int[3] output_padding=0, int groups=1, int[3] dilation=1) -> Tensor` */
 export function convTranspose3d(input: Tensor, weight: Tensor, bias?: Tensor | null, stride?: number | number[], padding?: number | number[], outputPadding?: number | number[], groups?: number, dilation?: number | number[]): Tensor;
 export function convTranspose3d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(516, 'aten::conv_transpose3d'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::convolution(Tensor input, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation, bool transposed, int[] output_padding, int groups) -> Tensor` */
 export function convolution(input: Tensor, weight: Tensor, bias: Tensor | null, stride: number[], padding: number[], dilation: number[], transposed: boolean, outputPadding: number[], groups: number): Tensor;
 export function convolution(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(517, 'aten::convolution'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::convolution_backward(Tensor grad_output, Tensor input, Tensor weight, SymInt[]? bias_sizes, int[] stride, int[] padding, int[] dilation, bool transposed, int[] output_padding, int groups, bool[3] output_mask) -> (Tensor, Tensor, Tensor)` */
 export function convolutionBackward(gradOutput: Tensor, input: Tensor, weight: Tensor, biasSizes: number[] | null, stride: number[], padding: number[], dilation: number[], transposed: boolean, outputPadding: number[], groups: number, outputMask: boolean[]): [Tensor, Tensor, Tensor];
 export function convolutionBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10;
   return result(C(g(518, 'aten::convolution_backward'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10));
 }
 /** `aten::convolution_backward_overrideable(Tensor grad_output, Tensor input, Tensor weight, int[] stride, int[] padding, int[] dilation, bool transposed, int[] output_padding, int groups, bool[3] output_mask) -> (Tensor grad_input, Tensor grad_weight, Tensor grad_bias)` */
 export function convolutionBackwardOverrideable(gradOutput: Tensor, input: Tensor, weight: Tensor, stride: number[], padding: number[], dilation: number[], transposed: boolean, outputPadding: number[], groups: number, outputMask: boolean[]): [Tensor, Tensor, Tensor];
 export function convolutionBackwardOverrideable(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9;
   return result(C(g(519, 'aten::convolution_backward_overrideable'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
 }
 /** `aten::convolution_overrideable(Tensor input, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation, bool transposed, int[] output_padding, int groups) -> Tensor` */
 export function convolutionOverrideable(input: Tensor, weight: Tensor, bias: Tensor | null, stride: number[], padding: number[], dilation: number[], transposed: boolean, outputPadding: number[], groups: number): Tensor;
 export function convolutionOverrideable(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(520, 'aten::convolution_overrideable'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::copy(Tensor self, Tensor src, bool non_blocking=False) -> Tensor` */
 export function copy(self: Tensor, src: Tensor, nonBlocking?: boolean): Tensor;
 export function copy(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(521, 'aten::copy'), a0, a1, a2));
 }
 /** `aten::copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)` */
 export function copy_(self: Tensor, src: Tensor, nonBlocking?: boolean): Tensor;
 export function copy_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(522, 'aten::copy_'), a0, a1, a2));
 }
 /** `aten::copy_sparse_to_sparse(Tensor self, Tensor src, bool non_blocking=False) -> Tensor` */
 export function copySparseToSparse(self: Tensor, src: Tensor, nonBlocking?: boolean): Tensor;
 export function copySparseToSparse(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(523, 'aten::copy_sparse_to_sparse'), a0, a1, a2));
 }
 /** `aten::copy_sparse_to_sparse_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)` */
 export function copySparseToSparse_(self: Tensor, src: Tensor, nonBlocking?: boolean): Tensor;
 export function copySparseToSparse_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(524, 'aten::copy_sparse_to_sparse_'), a0, a1, a2));
 }
 /** `aten::copysign.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -3332,7 +3332,7 @@ export function copysign(self: Tensor, other: Scalar): Tensor;
 /** `aten::copysign.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function copysign(self: Tensor, other: Tensor): Tensor;
 export function copysign(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(525, 'aten::copysign'), a0, a1));
 }
 /** `aten::copysign_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -3340,7 +3340,7 @@ export function copysign_(self: Tensor, other: Scalar): Tensor;
 /** `aten::copysign_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function copysign_(self: Tensor, other: Tensor): Tensor;
 export function copysign_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(526, 'aten::copysign_'), a0, a1));
 }
 /** `aten::corrcoef(Tensor self) -> Tensor` */
@@ -3376,13 +3376,13 @@ export function cosh_(a0?: any): any {
 /** `aten::cosine_embedding_loss(Tensor input1, Tensor input2, Tensor target, float margin=0., int reduction=1) -> Tensor` */
 export function cosineEmbeddingLoss(input1: Tensor, input2: Tensor, target: Tensor, margin?: number, reduction?: number): Tensor;
 export function cosineEmbeddingLoss(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(532, 'aten::cosine_embedding_loss'), a0, a1, a2, a3, a4));
 }
 /** `aten::cosine_similarity(Tensor x1, Tensor x2, int dim=1, float eps=1e-08) -> Tensor` */
 export function cosineSimilarity(x1: Tensor, x2: Tensor, dim?: number, eps?: number): Tensor;
 export function cosineSimilarity(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(533, 'aten::cosine_similarity'), a0, a1, a2, a3));
 }
 /** `aten::count_nonzero(Tensor self, int? dim=None) -> Tensor` */
@@ -3390,25 +3390,25 @@ export function countNonzero(self: Tensor, dim?: number | null): Tensor;
 /** `aten::count_nonzero.dim_IntList(Tensor self, int[] dim) -> Tensor` */
 export function countNonzero(self: Tensor, dim: number[]): Tensor;
 export function countNonzero(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(534, 'aten::count_nonzero'), a0, a1));
 }
 /** `aten::cov(Tensor self, *, int correction=1, Tensor? fweights=None, Tensor? aweights=None) -> Tensor` */
 export function cov(self: Tensor, opts?: { correction?: number; fweights?: Tensor | null; aweights?: Tensor | null }): Tensor;
 export function cov(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(535, 'aten::cov'), a0, a1));
 }
 /** `aten::cross(Tensor self, Tensor other, int? dim=None) -> Tensor` */
 export function cross(self: Tensor, other: Tensor, dim?: number | null): Tensor;
 export function cross(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(536, 'aten::cross'), a0, a1, a2));
 }
 /** `aten::cross_entropy_loss(Tensor self, Tensor target, Tensor? weight=None, int reduction=1, int ignore_index=-100, float label_smoothing=0.) -> Tensor` */
 export function crossEntropyLoss(self: Tensor, target: Tensor, weight?: Tensor | null, reduction?: number, ignoreIndex?: number, labelSmoothing?: number): Tensor;
 export function crossEntropyLoss(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(537, 'aten::cross_entropy_loss'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::crow_indices(Tensor(a) self) -> Tensor(a)` */
@@ -3428,67 +3428,67 @@ export function ctcLoss(logProbs: Tensor, targets: Tensor, inputLengths: number[
 /** `aten::ctc_loss.Tensor(Tensor log_probs, Tensor targets, Tensor input_lengths, Tensor target_lengths, int blank=0, int reduction=1, bool zero_infinity=False) -> Tensor` */
 export function ctcLoss(logProbs: Tensor, targets: Tensor, inputLengths: Tensor, targetLengths: Tensor, blank?: number, reduction?: number, zeroInfinity?: boolean): Tensor;
 export function ctcLoss(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(540, 'aten::ctc_loss'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::cudnn_affine_grid_generator(Tensor theta, int N, int C, int H, int W) -> Tensor grid` */
 export function cudnnAffineGridGenerator(theta: Tensor, N: number, C: number, H: number, W: number): Tensor;
 export function cudnnAffineGridGenerator(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(541, 'aten::cudnn_affine_grid_generator'), a0, a1, a2, a3, a4));
 }
 /** `aten::cudnn_affine_grid_generator_backward(Tensor grad, int N, int C, int H, int W) -> Tensor grad_theta` */
 export function cudnnAffineGridGeneratorBackward(grad: Tensor, N: number, C: number, H: number, W: number): Tensor;
 export function cudnnAffineGridGeneratorBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(542, 'aten::cudnn_affine_grid_generator_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::cudnn_batch_norm(Tensor input, Tensor weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, float exponential_average_factor, float epsilon) -> (Tensor, Tensor, Tensor, Tensor)` */
 export function cudnnBatchNorm(input: Tensor, weight: Tensor, bias: Tensor | null, runningMean: Tensor | null, runningVar: Tensor | null, training: boolean, exponentialAverageFactor: number, epsilon: number): [Tensor, Tensor, Tensor, Tensor];
 export function cudnnBatchNorm(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(543, 'aten::cudnn_batch_norm'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::cudnn_batch_norm_backward(Tensor input, Tensor grad_output, Tensor weight, Tensor? running_mean, Tensor? running_var, Tensor? save_mean, Tensor? save_var, float epsilon, Tensor reserveSpace) -> (Tensor, Tensor, Tensor)` */
 export function cudnnBatchNormBackward(input: Tensor, gradOutput: Tensor, weight: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, saveMean: Tensor | null, saveVar: Tensor | null, epsilon: number, reserveSpace: Tensor): [Tensor, Tensor, Tensor];
 export function cudnnBatchNormBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(544, 'aten::cudnn_batch_norm_backward'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::cudnn_convolution(Tensor self, Tensor weight, int[] padding, int[] stride, int[] dilation, int groups, bool benchmark, bool deterministic, bool allow_tf32) -> Tensor` */
 export function cudnnConvolution(self: Tensor, weight: Tensor, padding: number[], stride: number[], dilation: number[], groups: number, benchmark: boolean, deterministic: boolean, allowTf32: boolean): Tensor;
 export function cudnnConvolution(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(545, 'aten::cudnn_convolution'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::cudnn_convolution_add_relu(Tensor self, Tensor weight, Tensor z, Scalar? alpha, Tensor? bias, int[] stride, int[] padding, int[] dilation, int groups) -> Tensor` */
 export function cudnnConvolutionAddRelu(self: Tensor, weight: Tensor, z: Tensor, alpha: Scalar | null, bias: Tensor | null, stride: number[], padding: number[], dilation: number[], groups: number): Tensor;
 export function cudnnConvolutionAddRelu(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(546, 'aten::cudnn_convolution_add_relu'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::cudnn_convolution_relu(Tensor self, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation, int groups) -> Tensor` */
 export function cudnnConvolutionRelu(self: Tensor, weight: Tensor, bias: Tensor | null, stride: number[], padding: number[], dilation: number[], groups: number): Tensor;
 export function cudnnConvolutionRelu(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(547, 'aten::cudnn_convolution_relu'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::cudnn_convolution_transpose(Tensor self, Tensor weight, int[] padding, int[] output_padding, int[] stride, int[] dilation, int groups, bool benchmark, bool deterministic, bool allow_tf32) -> Tensor` */
 export function cudnnConvolutionTranspose(self: Tensor, weight: Tensor, padding: number[], outputPadding: number[], stride: number[], dilation: number[], groups: number, benchmark: boolean, deterministic: boolean, allowTf32: boolean): Tensor;
 export function cudnnConvolutionTranspose(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9;
   return result(C(g(548, 'aten::cudnn_convolution_transpose'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
 }
 /** `aten::cudnn_grid_sampler(Tensor self, Tensor grid) -> Tensor output` */
 export function cudnnGridSampler(self: Tensor, grid: Tensor): Tensor;
 export function cudnnGridSampler(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(549, 'aten::cudnn_grid_sampler'), a0, a1));
 }
 /** `aten::cudnn_grid_sampler_backward(Tensor self, Tensor grid, Tensor grad_output) -> (Tensor grad_self, Tensor grad_grid)` */
 export function cudnnGridSamplerBackward(self: Tensor, grid: Tensor, gradOutput: Tensor): [Tensor, Tensor];
 export function cudnnGridSamplerBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(550, 'aten::cudnn_grid_sampler_backward'), a0, a1, a2));
 }
 /** `aten::cudnn_is_acceptable(Tensor self) -> bool` */
@@ -3502,13 +3502,13 @@ export function cummax(self: Tensor, dim: number): [Tensor, Tensor];
 /** `aten::cummax.dimname(Tensor self, str dim) -> (Tensor values, Tensor indices)` */
 export function cummax(self: Tensor, dim: string): [Tensor, Tensor];
 export function cummax(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(552, 'aten::cummax'), a0, a1));
 }
 /** `aten::cummaxmin_backward(Tensor grad, Tensor input, Tensor indices, int dim) -> Tensor` */
 export function cummaxminBackward(grad: Tensor, input: Tensor, indices: Tensor, dim: number): Tensor;
 export function cummaxminBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(553, 'aten::cummaxmin_backward'), a0, a1, a2, a3));
 }
 /** `aten::cummin(Tensor self, int dim) -> (Tensor values, Tensor indices)` */
@@ -3516,7 +3516,7 @@ export function cummin(self: Tensor, dim: number): [Tensor, Tensor];
 /** `aten::cummin.dimname(Tensor self, str dim) -> (Tensor values, Tensor indices)` */
 export function cummin(self: Tensor, dim: string): [Tensor, Tensor];
 export function cummin(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(554, 'aten::cummin'), a0, a1));
 }
 /** `aten::cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor` */
@@ -3524,7 +3524,7 @@ export function cumprod(self: Tensor, dim: number, opts?: { dtype?: DType | null
 /** `aten::cumprod.dimname(Tensor self, str dim, *, ScalarType? dtype=None) -> Tensor` */
 export function cumprod(self: Tensor, dim: string, opts?: { dtype?: DType | null }): Tensor;
 export function cumprod(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(555, 'aten::cumprod'), a0, a1, a2));
 }
 /** `aten::cumprod_(Tensor(a!) self, int dim, *, ScalarType? dtype=None) -> Tensor(a!)` */
@@ -3532,13 +3532,13 @@ export function cumprod_(self: Tensor, dim: number, opts?: { dtype?: DType | nul
 /** `aten::cumprod_.dimname(Tensor(a!) self, str dim, *, ScalarType? dtype=None) -> Tensor(a!)` */
 export function cumprod_(self: Tensor, dim: string, opts?: { dtype?: DType | null }): Tensor;
 export function cumprod_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(556, 'aten::cumprod_'), a0, a1, a2));
 }
 /** `aten::cumprod_backward(Tensor grad, Tensor input, int dim, Tensor output) -> Tensor` */
 export function cumprodBackward(grad: Tensor, input: Tensor, dim: number, output: Tensor): Tensor;
 export function cumprodBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(557, 'aten::cumprod_backward'), a0, a1, a2, a3));
 }
 /** `aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor` */
@@ -3546,7 +3546,7 @@ export function cumsum(self: Tensor, dim: number, opts?: { dtype?: DType | null 
 /** `aten::cumsum.dimname(Tensor self, str dim, *, ScalarType? dtype=None) -> Tensor` */
 export function cumsum(self: Tensor, dim: string, opts?: { dtype?: DType | null }): Tensor;
 export function cumsum(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(558, 'aten::cumsum'), a0, a1, a2));
 }
 /** `aten::cumsum_(Tensor(a!) self, int dim, *, ScalarType? dtype=None) -> Tensor(a!)` */
@@ -3554,7 +3554,7 @@ export function cumsum_(self: Tensor, dim: number, opts?: { dtype?: DType | null
 /** `aten::cumsum_.dimname(Tensor(a!) self, str dim, *, ScalarType? dtype=None) -> Tensor(a!)` */
 export function cumsum_(self: Tensor, dim: string, opts?: { dtype?: DType | null }): Tensor;
 export function cumsum_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(559, 'aten::cumsum_'), a0, a1, a2));
 }
 /** `aten::cumulative_trapezoid.dx(Tensor y, *, Scalar dx=1, int dim=-1) -> Tensor` */
@@ -3562,7 +3562,7 @@ export function cumulativeTrapezoid(y: Tensor, opts?: { dx?: Scalar; dim?: numbe
 /** `aten::cumulative_trapezoid.x(Tensor y, Tensor x, *, int dim=-1) -> Tensor` */
 export function cumulativeTrapezoid(y: Tensor, x: Tensor, opts?: { dim?: number }): Tensor;
 export function cumulativeTrapezoid(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(560, 'aten::cumulative_trapezoid'), a0, a1, a2));
 }
 /** `aten::data(Tensor self) -> Tensor` */
@@ -3624,25 +3624,25 @@ export function detachCopy(a0?: any): any {
 /** `aten::diag(Tensor self, int diagonal=0) -> Tensor` */
 export function diag(self: Tensor, diagonal?: number): Tensor;
 export function diag(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(570, 'aten::diag'), a0, a1));
 }
 /** `aten::diag_backward(Tensor grad, SymInt[] input_sizes, int diagonal) -> Tensor` */
 export function diagBackward(grad: Tensor, inputSizes: number[], diagonal: number): Tensor;
 export function diagBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(571, 'aten::diag_backward'), a0, a1, a2));
 }
 /** `aten::diag_embed(Tensor self, int offset=0, int dim1=-2, int dim2=-1) -> Tensor` */
 export function diagEmbed(self: Tensor, offset?: number, dim1?: number, dim2?: number): Tensor;
 export function diagEmbed(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(572, 'aten::diag_embed'), a0, a1, a2, a3));
 }
 /** `aten::diagflat(Tensor self, int offset=0) -> Tensor` */
 export function diagflat(self: Tensor, offset?: number): Tensor;
 export function diagflat(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(573, 'aten::diagflat'), a0, a1));
 }
 /** `aten::diagonal(Tensor(a) self, int offset=0, int dim1=0, int dim2=1) -> Tensor(a)` */
@@ -3650,31 +3650,31 @@ export function diagonal(self: Tensor, offset?: number, dim1?: number, dim2?: nu
 /** `aten::diagonal.Dimname(Tensor(a) self, *, str outdim, str dim1, str dim2, int offset=0) -> Tensor(a)` */
 export function diagonal(self: Tensor, opts: { outdim: string; dim1: string; dim2: string; offset?: number }): Tensor;
 export function diagonal(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(574, 'aten::diagonal'), a0, a1, a2, a3));
 }
 /** `aten::diagonal_backward(Tensor grad_output, SymInt[] input_sizes, int offset, int dim1, int dim2) -> Tensor` */
 export function diagonalBackward(gradOutput: Tensor, inputSizes: number[], offset: number, dim1: number, dim2: number): Tensor;
 export function diagonalBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(575, 'aten::diagonal_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::diagonal_copy(Tensor self, int offset=0, int dim1=0, int dim2=1) -> Tensor` */
 export function diagonalCopy(self: Tensor, offset?: number, dim1?: number, dim2?: number): Tensor;
 export function diagonalCopy(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(576, 'aten::diagonal_copy'), a0, a1, a2, a3));
 }
 /** `aten::diagonal_scatter(Tensor self, Tensor src, int offset=0, int dim1=0, int dim2=1) -> Tensor` */
 export function diagonalScatter(self: Tensor, src: Tensor, offset?: number, dim1?: number, dim2?: number): Tensor;
 export function diagonalScatter(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(577, 'aten::diagonal_scatter'), a0, a1, a2, a3, a4));
 }
 /** `aten::diff(Tensor self, int n=1, int dim=-1, Tensor? prepend=None, Tensor? append=None) -> Tensor` */
 export function diff(self: Tensor, n?: number, dim?: number, prepend?: Tensor | null, append?: Tensor | null): Tensor;
 export function diff(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(578, 'aten::diff'), a0, a1, a2, a3, a4));
 }
 /** `aten::digamma(Tensor self) -> Tensor` */
@@ -3692,7 +3692,7 @@ export function digamma_(a0?: any): any {
 /** `aten::dist(Tensor self, Tensor other, Scalar p=2) -> Tensor` */
 export function dist(self: Tensor, other: Tensor, p?: Scalar): Tensor;
 export function dist(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(581, 'aten::dist'), a0, a1, a2));
 }
 /** `aten::div.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -3704,7 +3704,7 @@ export function div(self: Tensor, other: Tensor): Tensor;
 /** `aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode) -> Tensor` */
 export function div(self: Tensor, other: Tensor, opts: { roundingMode: string | null }): Tensor;
 export function div(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(582, 'aten::div'), a0, a1, a2));
 }
 /** `aten::div_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -3716,7 +3716,7 @@ export function div_(self: Tensor, other: Tensor): Tensor;
 /** `aten::div_.Tensor_mode(Tensor(a!) self, Tensor other, *, str? rounding_mode) -> Tensor(a!)` */
 export function div_(self: Tensor, other: Tensor, opts: { roundingMode: string | null }): Tensor;
 export function div_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(583, 'aten::div_'), a0, a1, a2));
 }
 /** `aten::divide.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -3728,7 +3728,7 @@ export function divide(self: Tensor, other: Tensor): Tensor;
 /** `aten::divide.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode) -> Tensor` */
 export function divide(self: Tensor, other: Tensor, opts: { roundingMode: string | null }): Tensor;
 export function divide(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(584, 'aten::divide'), a0, a1, a2));
 }
 /** `aten::divide_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -3740,25 +3740,25 @@ export function divide_(self: Tensor, other: Tensor): Tensor;
 /** `aten::divide_.Tensor_mode(Tensor(a!) self, Tensor other, *, str? rounding_mode) -> Tensor(a!)` */
 export function divide_(self: Tensor, other: Tensor, opts: { roundingMode: string | null }): Tensor;
 export function divide_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(585, 'aten::divide_'), a0, a1, a2));
 }
 /** `aten::dot(Tensor self, Tensor tensor) -> Tensor` */
 export function dot(self: Tensor, tensor: Tensor): Tensor;
 export function dot(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(586, 'aten::dot'), a0, a1));
 }
 /** `aten::dropout(Tensor input, float p, bool train) -> Tensor` */
 export function dropout(input: Tensor, p: number, train: boolean): Tensor;
 export function dropout(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(587, 'aten::dropout'), a0, a1, a2));
 }
 /** `aten::dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)` */
 export function dropout_(self: Tensor, p: number, train: boolean): Tensor;
 export function dropout_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(588, 'aten::dropout_'), a0, a1, a2));
 }
 /** `aten::dsplit.array(Tensor(a -> *) self, int[] indices) -> Tensor(a)[]` */
@@ -3766,7 +3766,7 @@ export function dsplit(self: Tensor, indices: number[]): Tensor[];
 /** `aten::dsplit.int(Tensor(a -> *) self, int sections) -> Tensor(a)[]` */
 export function dsplit(self: Tensor, sections: number): Tensor[];
 export function dsplit(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(589, 'aten::dsplit'), a0, a1));
 }
 /** `aten::dstack(Tensor[] tensors) -> Tensor` */
@@ -3778,37 +3778,37 @@ export function dstack(a0?: any): any {
 /** `aten::einsum(str equation, Tensor[] tensors, *, int[]? path=None) -> Tensor` */
 export function einsum(equation: string, tensors: Tensor[], opts?: { path?: number[] | null }): Tensor;
 export function einsum(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(591, 'aten::einsum'), a0, a1, a2));
 }
 /** `aten::elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor` */
 export function elu(self: Tensor, alpha?: Scalar, scale?: Scalar, inputScale?: Scalar): Tensor;
 export function elu(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(592, 'aten::elu'), a0, a1, a2, a3));
 }
 /** `aten::elu_(Tensor(a!) self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor(a!)` */
 export function elu_(self: Tensor, alpha?: Scalar, scale?: Scalar, inputScale?: Scalar): Tensor;
 export function elu_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(593, 'aten::elu_'), a0, a1, a2, a3));
 }
 /** `aten::elu_backward(Tensor grad_output, Scalar alpha, Scalar scale, Scalar input_scale, bool is_result, Tensor self_or_result) -> Tensor` */
 export function eluBackward(gradOutput: Tensor, alpha: Scalar, scale: Scalar, inputScale: Scalar, isResult: boolean, selfOrResult: Tensor): Tensor;
 export function eluBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(594, 'aten::elu_backward'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::embedding(Tensor weight, Tensor indices, int padding_idx=-1, bool scale_grad_by_freq=False, bool sparse=False) -> Tensor` */
 export function embedding(weight: Tensor, indices: Tensor, paddingIdx?: number, scaleGradByFreq?: boolean, sparse?: boolean): Tensor;
 export function embedding(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(595, 'aten::embedding'), a0, a1, a2, a3, a4));
 }
 /** `aten::embedding_backward(Tensor grad, Tensor indices, SymInt num_weights, int padding_idx, bool scale_grad_by_freq, bool sparse) -> Tensor` */
 export function embeddingBackward(grad: Tensor, indices: Tensor, numWeights: number, paddingIdx: number, scaleGradByFreq: boolean, sparse: boolean): Tensor;
 export function embeddingBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(596, 'aten::embedding_backward'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::embedding_bag(Tensor weight, Tensor indices, Tensor offsets, bool scale_grad_by_freq=False, int mode=0, bool sparse=False, Tensor? per_sample_weights=None, bool include_last_offset=False) -> (Tensor, Tensor, Tensor, Tensor)` */
@@ -3816,55 +3816,55 @@ export function embeddingBag(weight: Tensor, indices: Tensor, offsets: Tensor, s
 /** `aten::embedding_bag.padding_idx(Tensor weight, Tensor indices, Tensor offsets, bool scale_grad_by_freq, int mode, bool sparse, Tensor? per_sample_weights, bool include_last_offset, int? padding_idx) -> (Tensor, Tensor, Tensor, Tensor)` */
 export function embeddingBag(weight: Tensor, indices: Tensor, offsets: Tensor, scaleGradByFreq: boolean, mode: number, sparse: boolean, perSampleWeights: Tensor | null, includeLastOffset: boolean, paddingIdx: number | null): [Tensor, Tensor, Tensor, Tensor];
 export function embeddingBag(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(597, 'aten::embedding_bag'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::embedding_dense_backward(Tensor grad_output, Tensor indices, SymInt num_weights, int padding_idx, bool scale_grad_by_freq) -> Tensor` */
 export function embeddingDenseBackward(gradOutput: Tensor, indices: Tensor, numWeights: number, paddingIdx: number, scaleGradByFreq: boolean): Tensor;
 export function embeddingDenseBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(598, 'aten::embedding_dense_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::embedding_renorm(Tensor self, Tensor indices, float max_norm, float norm_type) -> Tensor` */
 export function embeddingRenorm(self: Tensor, indices: Tensor, maxNorm: number, normType: number): Tensor;
 export function embeddingRenorm(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(599, 'aten::embedding_renorm'), a0, a1, a2, a3));
 }
 /** `aten::embedding_renorm_(Tensor(a!) self, Tensor indices, float max_norm, float norm_type) -> Tensor(a!)` */
 export function embeddingRenorm_(self: Tensor, indices: Tensor, maxNorm: number, normType: number): Tensor;
 export function embeddingRenorm_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(600, 'aten::embedding_renorm_'), a0, a1, a2, a3));
 }
 /** `aten::embedding_sparse_backward(Tensor grad, Tensor indices, int num_weights, int padding_idx, bool scale_grad_by_freq) -> Tensor` */
 export function embeddingSparseBackward(grad: Tensor, indices: Tensor, numWeights: number, paddingIdx: number, scaleGradByFreq: boolean): Tensor;
 export function embeddingSparseBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(601, 'aten::embedding_sparse_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::empty.memory_format(SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
 export function empty(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function empty(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(602, 'aten::empty'), a0, a1));
 }
 /** `aten::empty_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
 export function emptyLike(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function emptyLike(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(603, 'aten::empty_like'), a0, a1));
 }
 /** `aten::empty_quantized(int[] size, Tensor qtensor, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
 export function emptyQuantized(size: number[], qtensor: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function emptyQuantized(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(604, 'aten::empty_quantized'), a0, a1, a2));
 }
 /** `aten::empty_strided(SymInt[] size, SymInt[] stride, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function emptyStrided(size: number[], stride: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function emptyStrided(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(605, 'aten::empty_strided'), a0, a1, a2));
 }
 /** `aten::eq.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -3872,7 +3872,7 @@ export function eq(self: Tensor, other: Scalar): Tensor;
 /** `aten::eq.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function eq(self: Tensor, other: Tensor): Tensor;
 export function eq(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(606, 'aten::eq'), a0, a1));
 }
 /** `aten::eq_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -3880,13 +3880,13 @@ export function eq_(self: Tensor, other: Scalar): Tensor;
 /** `aten::eq_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function eq_(self: Tensor, other: Tensor): Tensor;
 export function eq_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(607, 'aten::eq_'), a0, a1));
 }
 /** `aten::equal(Tensor self, Tensor other) -> bool` */
 export function equal(self: Tensor, other: Tensor): boolean;
 export function equal(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(608, 'aten::equal'), a0, a1));
 }
 /** `aten::erf(Tensor self) -> Tensor` */
@@ -3952,19 +3952,19 @@ export function exp_(a0?: any): any {
 /** `aten::expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)` */
 export function expand(self: Tensor, size: number[], opts?: { implicit?: boolean }): Tensor;
 export function expand(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(619, 'aten::expand'), a0, a1, a2));
 }
 /** `aten::expand_as(Tensor(a) self, Tensor other) -> Tensor(a)` */
 export function expandAs(self: Tensor, other: Tensor): Tensor;
 export function expandAs(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(620, 'aten::expand_as'), a0, a1));
 }
 /** `aten::expand_copy(Tensor self, SymInt[] size, *, bool implicit=False) -> Tensor` */
 export function expandCopy(self: Tensor, size: number[], opts?: { implicit?: boolean }): Tensor;
 export function expandCopy(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(621, 'aten::expand_copy'), a0, a1, a2));
 }
 /** `aten::expm1(Tensor self) -> Tensor` */
@@ -3982,13 +3982,13 @@ export function expm1_(a0?: any): any {
 /** `aten::exponential(Tensor self, float lambd=1., *, Generator? generator=None) -> Tensor` */
 export function exponential(self: Tensor, lambd?: number, opts?: { generator?: null }): Tensor;
 export function exponential(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(624, 'aten::exponential'), a0, a1, a2));
 }
 /** `aten::exponential_(Tensor(a!) self, float lambd=1., *, Generator? generator=None) -> Tensor(a!)` */
 export function exponential_(self: Tensor, lambd?: number, opts?: { generator?: null }): Tensor;
 export function exponential_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(625, 'aten::exponential_'), a0, a1, a2));
 }
 /** `aten::eye(int n, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
@@ -3996,25 +3996,25 @@ export function eye(n: number, opts?: { dtype?: DType | null; layout?: Layout | 
 /** `aten::eye.m(int n, int m, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function eye(n: number, m: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function eye(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(626, 'aten::eye'), a0, a1, a2));
 }
 /** `aten::fake_quantize_per_channel_affine(Tensor self, Tensor scale, Tensor zero_point, int axis, int quant_min, int quant_max) -> Tensor` */
 export function fakeQuantizePerChannelAffine(self: Tensor, scale: Tensor, zeroPoint: Tensor, axis: number, quantMin: number, quantMax: number): Tensor;
 export function fakeQuantizePerChannelAffine(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(627, 'aten::fake_quantize_per_channel_affine'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::fake_quantize_per_channel_affine_cachemask(Tensor self, Tensor scale, Tensor zero_point, int axis, int quant_min, int quant_max) -> (Tensor output, Tensor mask)` */
 export function fakeQuantizePerChannelAffineCachemask(self: Tensor, scale: Tensor, zeroPoint: Tensor, axis: number, quantMin: number, quantMax: number): [Tensor, Tensor];
 export function fakeQuantizePerChannelAffineCachemask(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(628, 'aten::fake_quantize_per_channel_affine_cachemask'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::fake_quantize_per_channel_affine_cachemask_backward(Tensor grad, Tensor mask) -> Tensor` */
 export function fakeQuantizePerChannelAffineCachemaskBackward(grad: Tensor, mask: Tensor): Tensor;
 export function fakeQuantizePerChannelAffineCachemaskBackward(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(629, 'aten::fake_quantize_per_channel_affine_cachemask_backward'), a0, a1));
 }
 /** `aten::fake_quantize_per_tensor_affine(Tensor self, float scale, int zero_point, int quant_min, int quant_max) -> Tensor` */
@@ -4022,43 +4022,43 @@ export function fakeQuantizePerTensorAffine(self: Tensor, scale: number, zeroPoi
 /** `aten::fake_quantize_per_tensor_affine.tensor_qparams(Tensor self, Tensor scale, Tensor zero_point, int quant_min, int quant_max) -> Tensor` */
 export function fakeQuantizePerTensorAffine(self: Tensor, scale: Tensor, zeroPoint: Tensor, quantMin: number, quantMax: number): Tensor;
 export function fakeQuantizePerTensorAffine(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(630, 'aten::fake_quantize_per_tensor_affine'), a0, a1, a2, a3, a4));
 }
 /** `aten::fake_quantize_per_tensor_affine_cachemask(Tensor self, float scale, int zero_point, int quant_min, int quant_max) -> (Tensor output, Tensor mask)` */
 export function fakeQuantizePerTensorAffineCachemask(self: Tensor, scale: number, zeroPoint: number, quantMin: number, quantMax: number): [Tensor, Tensor];
 export function fakeQuantizePerTensorAffineCachemask(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(631, 'aten::fake_quantize_per_tensor_affine_cachemask'), a0, a1, a2, a3, a4));
 }
 /** `aten::fake_quantize_per_tensor_affine_cachemask_backward(Tensor grad, Tensor mask) -> Tensor` */
 export function fakeQuantizePerTensorAffineCachemaskBackward(grad: Tensor, mask: Tensor): Tensor;
 export function fakeQuantizePerTensorAffineCachemaskBackward(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(632, 'aten::fake_quantize_per_tensor_affine_cachemask_backward'), a0, a1));
 }
 /** `aten::fbgemm_linear_fp16_weight(Tensor input, Tensor packed_weight, Tensor bias) -> Tensor` */
 export function fbgemmLinearFp16Weight(input: Tensor, packedWeight: Tensor, bias: Tensor): Tensor;
 export function fbgemmLinearFp16Weight(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(633, 'aten::fbgemm_linear_fp16_weight'), a0, a1, a2));
 }
 /** `aten::fbgemm_linear_fp16_weight_fp32_activation(Tensor input, Tensor packed_weight, Tensor bias) -> Tensor` */
 export function fbgemmLinearFp16WeightFp32Activation(input: Tensor, packedWeight: Tensor, bias: Tensor): Tensor;
 export function fbgemmLinearFp16WeightFp32Activation(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(634, 'aten::fbgemm_linear_fp16_weight_fp32_activation'), a0, a1, a2));
 }
 /** `aten::fbgemm_linear_int8_weight(Tensor input, Tensor weight, Tensor packed, Tensor col_offsets, Scalar weight_scale, Scalar weight_zero_point, Tensor bias) -> Tensor` */
 export function fbgemmLinearInt8Weight(input: Tensor, weight: Tensor, packed: Tensor, colOffsets: Tensor, weightScale: Scalar, weightZeroPoint: Scalar, bias: Tensor): Tensor;
 export function fbgemmLinearInt8Weight(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(635, 'aten::fbgemm_linear_int8_weight'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::fbgemm_linear_int8_weight_fp32_activation(Tensor input, Tensor weight, Tensor packed, Tensor col_offsets, Scalar weight_scale, Scalar weight_zero_point, Tensor bias) -> Tensor` */
 export function fbgemmLinearInt8WeightFp32Activation(input: Tensor, weight: Tensor, packed: Tensor, colOffsets: Tensor, weightScale: Scalar, weightZeroPoint: Scalar, bias: Tensor): Tensor;
 export function fbgemmLinearInt8WeightFp32Activation(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(636, 'aten::fbgemm_linear_int8_weight_fp32_activation'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::fbgemm_linear_quantize_weight(Tensor input) -> (Tensor, Tensor, float, int)` */
@@ -4078,163 +4078,163 @@ export function fbgemmPackQuantizedMatrix(input: Tensor): Tensor;
 /** `aten::fbgemm_pack_quantized_matrix.KN(Tensor input, int K, int N) -> Tensor` */
 export function fbgemmPackQuantizedMatrix(input: Tensor, K: number, N: number): Tensor;
 export function fbgemmPackQuantizedMatrix(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(639, 'aten::fbgemm_pack_quantized_matrix'), a0, a1, a2));
 }
 /** `aten::feature_alpha_dropout(Tensor input, float p, bool train) -> Tensor` */
 export function featureAlphaDropout(input: Tensor, p: number, train: boolean): Tensor;
 export function featureAlphaDropout(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(640, 'aten::feature_alpha_dropout'), a0, a1, a2));
 }
 /** `aten::feature_alpha_dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)` */
 export function featureAlphaDropout_(self: Tensor, p: number, train: boolean): Tensor;
 export function featureAlphaDropout_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(641, 'aten::feature_alpha_dropout_'), a0, a1, a2));
 }
 /** `aten::feature_dropout(Tensor input, float p, bool train) -> Tensor` */
 export function featureDropout(input: Tensor, p: number, train: boolean): Tensor;
 export function featureDropout(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(642, 'aten::feature_dropout'), a0, a1, a2));
 }
 /** `aten::feature_dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)` */
 export function featureDropout_(self: Tensor, p: number, train: boolean): Tensor;
 export function featureDropout_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(643, 'aten::feature_dropout_'), a0, a1, a2));
 }
 /** `aten::fft_fft(Tensor self, int? n=None, int dim=-1, str? norm=None) -> Tensor` */
 export function fftFft(self: Tensor, n?: number | null, dim?: number, norm?: string | null): Tensor;
 export function fftFft(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(644, 'aten::fft_fft'), a0, a1, a2, a3));
 }
 /** `aten::fft_fft2(Tensor self, int[1]? s=None, int[1] dim=[-2, -1], str? norm=None) -> Tensor` */
 export function fftFft2(self: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Tensor;
 export function fftFft2(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(645, 'aten::fft_fft2'), a0, a1, a2, a3));
 }
 /** `aten::fft_fftfreq(int n, float d=1., *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function fftFftfreq(n: number, d?: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function fftFftfreq(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(646, 'aten::fft_fftfreq'), a0, a1, a2));
 }
 /** `aten::fft_fftn(Tensor self, int[1]? s=None, int[1]? dim=None, str? norm=None) -> Tensor` */
 export function fftFftn(self: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Tensor;
 export function fftFftn(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(647, 'aten::fft_fftn'), a0, a1, a2, a3));
 }
 /** `aten::fft_fftshift(Tensor self, int[1]? dim=None) -> Tensor` */
 export function fftFftshift(self: Tensor, dim?: number | number[] | null): Tensor;
 export function fftFftshift(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(648, 'aten::fft_fftshift'), a0, a1));
 }
 /** `aten::fft_hfft(Tensor self, int? n=None, int dim=-1, str? norm=None) -> Tensor` */
 export function fftHfft(self: Tensor, n?: number | null, dim?: number, norm?: string | null): Tensor;
 export function fftHfft(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(649, 'aten::fft_hfft'), a0, a1, a2, a3));
 }
 /** `aten::fft_hfft2(Tensor self, int[1]? s=None, int[1] dim=[-2, -1], str? norm=None) -> Tensor` */
 export function fftHfft2(self: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Tensor;
 export function fftHfft2(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(650, 'aten::fft_hfft2'), a0, a1, a2, a3));
 }
 /** `aten::fft_hfftn(Tensor self, int[1]? s=None, int[1]? dim=None, str? norm=None) -> Tensor` */
 export function fftHfftn(self: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Tensor;
 export function fftHfftn(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(651, 'aten::fft_hfftn'), a0, a1, a2, a3));
 }
 /** `aten::fft_ifft(Tensor self, int? n=None, int dim=-1, str? norm=None) -> Tensor` */
 export function fftIfft(self: Tensor, n?: number | null, dim?: number, norm?: string | null): Tensor;
 export function fftIfft(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(652, 'aten::fft_ifft'), a0, a1, a2, a3));
 }
 /** `aten::fft_ifft2(Tensor self, int[1]? s=None, int[1] dim=[-2, -1], str? norm=None) -> Tensor` */
 export function fftIfft2(self: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Tensor;
 export function fftIfft2(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(653, 'aten::fft_ifft2'), a0, a1, a2, a3));
 }
 /** `aten::fft_ifftn(Tensor self, int[1]? s=None, int[1]? dim=None, str? norm=None) -> Tensor` */
 export function fftIfftn(self: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Tensor;
 export function fftIfftn(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(654, 'aten::fft_ifftn'), a0, a1, a2, a3));
 }
 /** `aten::fft_ifftshift(Tensor self, int[1]? dim=None) -> Tensor` */
 export function fftIfftshift(self: Tensor, dim?: number | number[] | null): Tensor;
 export function fftIfftshift(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(655, 'aten::fft_ifftshift'), a0, a1));
 }
 /** `aten::fft_ihfft(Tensor self, int? n=None, int dim=-1, str? norm=None) -> Tensor` */
 export function fftIhfft(self: Tensor, n?: number | null, dim?: number, norm?: string | null): Tensor;
 export function fftIhfft(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(656, 'aten::fft_ihfft'), a0, a1, a2, a3));
 }
 /** `aten::fft_ihfft2(Tensor self, int[1]? s=None, int[1] dim=[-2, -1], str? norm=None) -> Tensor` */
 export function fftIhfft2(self: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Tensor;
 export function fftIhfft2(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(657, 'aten::fft_ihfft2'), a0, a1, a2, a3));
 }
 /** `aten::fft_ihfftn(Tensor self, int[1]? s=None, int[1]? dim=None, str? norm=None) -> Tensor` */
 export function fftIhfftn(self: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Tensor;
 export function fftIhfftn(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(658, 'aten::fft_ihfftn'), a0, a1, a2, a3));
 }
 /** `aten::fft_irfft(Tensor self, int? n=None, int dim=-1, str? norm=None) -> Tensor` */
 export function fftIrfft(self: Tensor, n?: number | null, dim?: number, norm?: string | null): Tensor;
 export function fftIrfft(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(659, 'aten::fft_irfft'), a0, a1, a2, a3));
 }
 /** `aten::fft_irfft2(Tensor self, int[1]? s=None, int[1] dim=[-2, -1], str? norm=None) -> Tensor` */
 export function fftIrfft2(self: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Tensor;
 export function fftIrfft2(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(660, 'aten::fft_irfft2'), a0, a1, a2, a3));
 }
 /** `aten::fft_irfftn(Tensor self, int[1]? s=None, int[1]? dim=None, str? norm=None) -> Tensor` */
 export function fftIrfftn(self: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Tensor;
 export function fftIrfftn(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(661, 'aten::fft_irfftn'), a0, a1, a2, a3));
 }
 /** `aten::fft_rfft(Tensor self, int? n=None, int dim=-1, str? norm=None) -> Tensor` */
 export function fftRfft(self: Tensor, n?: number | null, dim?: number, norm?: string | null): Tensor;
 export function fftRfft(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(662, 'aten::fft_rfft'), a0, a1, a2, a3));
 }
 /** `aten::fft_rfft2(Tensor self, int[1]? s=None, int[1] dim=[-2, -1], str? norm=None) -> Tensor` */
 export function fftRfft2(self: Tensor, s?: number | number[] | null, dim?: number | number[], norm?: string | null): Tensor;
 export function fftRfft2(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(663, 'aten::fft_rfft2'), a0, a1, a2, a3));
 }
 /** `aten::fft_rfftfreq(int n, float d=1., *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function fftRfftfreq(n: number, d?: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function fftRfftfreq(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(664, 'aten::fft_rfftfreq'), a0, a1, a2));
 }
 /** `aten::fft_rfftn(Tensor self, int[1]? s=None, int[1]? dim=None, str? norm=None) -> Tensor` */
 export function fftRfftn(self: Tensor, s?: number | number[] | null, dim?: number | number[] | null, norm?: string | null): Tensor;
 export function fftRfftn(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(665, 'aten::fft_rfftn'), a0, a1, a2, a3));
 }
 /** `aten::fill.Scalar(Tensor self, Scalar value) -> Tensor` */
@@ -4242,7 +4242,7 @@ export function fill(self: Tensor, value: Scalar): Tensor;
 /** `aten::fill.Tensor(Tensor self, Tensor value) -> Tensor` */
 export function fill(self: Tensor, value: Tensor): Tensor;
 export function fill(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(666, 'aten::fill'), a0, a1));
 }
 /** `aten::fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)` */
@@ -4250,13 +4250,13 @@ export function fill_(self: Tensor, value: Scalar): Tensor;
 /** `aten::fill_.Tensor(Tensor(a!) self, Tensor value) -> Tensor(a!)` */
 export function fill_(self: Tensor, value: Tensor): Tensor;
 export function fill_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(667, 'aten::fill_'), a0, a1));
 }
 /** `aten::fill_diagonal_(Tensor(a!) self, Scalar fill_value, bool wrap=False) -> Tensor(a!)` */
 export function fillDiagonal_(self: Tensor, fillValue: Scalar, wrap?: boolean): Tensor;
 export function fillDiagonal_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(668, 'aten::fill_diagonal_'), a0, a1, a2));
 }
 /** `aten::fix(Tensor self) -> Tensor` */
@@ -4278,7 +4278,7 @@ export function flatten(self: Tensor, startDim?: number, endDim?: number): Tenso
 /** `aten::flatten.using_names(Tensor(a) self, str start_dim, str end_dim, str out_dim) -> Tensor(a)` */
 export function flatten(self: Tensor, startDim: string, endDim: string, outDim: string): Tensor;
 export function flatten(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(671, 'aten::flatten'), a0, a1, a2, a3));
 }
 /** `aten::flatten_dense_tensors(Tensor[] tensors) -> Tensor` */
@@ -4290,7 +4290,7 @@ export function flattenDenseTensors(a0?: any): any {
 /** `aten::flip(Tensor self, int[] dims) -> Tensor` */
 export function flip(self: Tensor, dims: number[]): Tensor;
 export function flip(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(673, 'aten::flip'), a0, a1));
 }
 /** `aten::fliplr(Tensor self) -> Tensor` */
@@ -4312,7 +4312,7 @@ export function floatPower(self: Tensor, exponent: Scalar): Tensor;
 /** `aten::float_power.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor` */
 export function floatPower(self: Tensor, exponent: Tensor): Tensor;
 export function floatPower(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(676, 'aten::float_power'), a0, a1));
 }
 /** `aten::float_power_.Scalar(Tensor(a!) self, Scalar exponent) -> Tensor(a!)` */
@@ -4320,7 +4320,7 @@ export function floatPower_(self: Tensor, exponent: Scalar): Tensor;
 /** `aten::float_power_.Tensor(Tensor(a!) self, Tensor exponent) -> Tensor(a!)` */
 export function floatPower_(self: Tensor, exponent: Tensor): Tensor;
 export function floatPower_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(677, 'aten::float_power_'), a0, a1));
 }
 /** `aten::floor(Tensor self) -> Tensor` */
@@ -4340,7 +4340,7 @@ export function floorDivide(self: Tensor, other: Tensor): Tensor;
 /** `aten::floor_divide.Scalar(Tensor self, Scalar other) -> Tensor` */
 export function floorDivide(self: Tensor, other: Scalar): Tensor;
 export function floorDivide(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(680, 'aten::floor_divide'), a0, a1));
 }
 /** `aten::floor_divide_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -4348,19 +4348,19 @@ export function floorDivide_(self: Tensor, other: Scalar): Tensor;
 /** `aten::floor_divide_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function floorDivide_(self: Tensor, other: Tensor): Tensor;
 export function floorDivide_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(681, 'aten::floor_divide_'), a0, a1));
 }
 /** `aten::fmax(Tensor self, Tensor other) -> Tensor` */
 export function fmax(self: Tensor, other: Tensor): Tensor;
 export function fmax(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(682, 'aten::fmax'), a0, a1));
 }
 /** `aten::fmin(Tensor self, Tensor other) -> Tensor` */
 export function fmin(self: Tensor, other: Tensor): Tensor;
 export function fmin(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(683, 'aten::fmin'), a0, a1));
 }
 /** `aten::fmod.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -4368,7 +4368,7 @@ export function fmod(self: Tensor, other: Scalar): Tensor;
 /** `aten::fmod.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function fmod(self: Tensor, other: Tensor): Tensor;
 export function fmod(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(684, 'aten::fmod'), a0, a1));
 }
 /** `aten::fmod_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -4376,7 +4376,7 @@ export function fmod_(self: Tensor, other: Scalar): Tensor;
 /** `aten::fmod_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function fmod_(self: Tensor, other: Tensor): Tensor;
 export function fmod_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(685, 'aten::fmod_'), a0, a1));
 }
 /** `aten::frac(Tensor self) -> Tensor` */
@@ -4394,25 +4394,25 @@ export function frac_(a0?: any): any {
 /** `aten::fractional_max_pool2d(Tensor self, int[2] kernel_size, int[2] output_size, Tensor random_samples) -> (Tensor, Tensor)` */
 export function fractionalMaxPool2d(self: Tensor, kernelSize: number | number[], outputSize: number | number[], randomSamples: Tensor): [Tensor, Tensor];
 export function fractionalMaxPool2d(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(688, 'aten::fractional_max_pool2d'), a0, a1, a2, a3));
 }
 /** `aten::fractional_max_pool2d_backward(Tensor grad_output, Tensor self, int[2] kernel_size, int[2] output_size, Tensor indices) -> Tensor` */
 export function fractionalMaxPool2dBackward(gradOutput: Tensor, self: Tensor, kernelSize: number | number[], outputSize: number | number[], indices: Tensor): Tensor;
 export function fractionalMaxPool2dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(689, 'aten::fractional_max_pool2d_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::fractional_max_pool3d(Tensor self, int[3] kernel_size, int[3] output_size, Tensor random_samples) -> (Tensor, Tensor)` */
 export function fractionalMaxPool3d(self: Tensor, kernelSize: number | number[], outputSize: number | number[], randomSamples: Tensor): [Tensor, Tensor];
 export function fractionalMaxPool3d(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(690, 'aten::fractional_max_pool3d'), a0, a1, a2, a3));
 }
 /** `aten::fractional_max_pool3d_backward(Tensor grad_output, Tensor self, int[3] kernel_size, int[3] output_size, Tensor indices) -> Tensor` */
 export function fractionalMaxPool3dBackward(gradOutput: Tensor, self: Tensor, kernelSize: number | number[], outputSize: number | number[], indices: Tensor): Tensor;
 export function fractionalMaxPool3dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(691, 'aten::fractional_max_pool3d_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::frexp.Tensor(Tensor self) -> (Tensor mantissa, Tensor exponent)` */
@@ -4426,31 +4426,31 @@ export function frobeniusNorm(self: Tensor): Tensor;
 /** `aten::frobenius_norm.dim(Tensor self, int[1] dim, bool keepdim=False) -> Tensor` */
 export function frobeniusNorm(self: Tensor, dim: number | number[], keepdim?: boolean): Tensor;
 export function frobeniusNorm(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(693, 'aten::frobenius_norm'), a0, a1, a2));
 }
 /** `aten::from_file(str filename, bool? shared=None, int? size=0, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function fromFile(filename: string, shared?: boolean | null, size?: number | null, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function fromFile(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(694, 'aten::from_file'), a0, a1, a2, a3));
 }
 /** `aten::full(SymInt[] size, Scalar fill_value, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function full(size: number[], fillValue: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function full(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(695, 'aten::full'), a0, a1, a2));
 }
 /** `aten::full_like(Tensor self, Scalar fill_value, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
 export function fullLike(self: Tensor, fillValue: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function fullLike(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(696, 'aten::full_like'), a0, a1, a2));
 }
 /** `aten::fused_moving_avg_obs_fake_quant(Tensor self, Tensor observer_on, Tensor fake_quant_on, Tensor(a!) running_min, Tensor(b!) running_max, Tensor(c!) scale, Tensor(d!) zero_point, float averaging_const, int quant_min, int quant_max, int ch_axis, bool per_row_fake_quant=False, bool symmetric_quant=False) -> Tensor` */
 export function fusedMovingAvgObsFakeQuant(self: Tensor, observerOn: Tensor, fakeQuantOn: Tensor, runningMin: Tensor, runningMax: Tensor, scale: Tensor, zeroPoint: Tensor, averagingConst: number, quantMin: number, quantMax: number, chAxis: number, perRowFakeQuant?: boolean, symmetricQuant?: boolean): Tensor;
 export function fusedMovingAvgObsFakeQuant(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12;
   return result(C(g(697, 'aten::fused_moving_avg_obs_fake_quant'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12));
 }
 /** `aten::gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor` */
@@ -4458,25 +4458,25 @@ export function gather(self: Tensor, dim: number, index: Tensor, opts?: { sparse
 /** `aten::gather.dimname(Tensor self, str dim, Tensor index, *, bool sparse_grad=False) -> Tensor` */
 export function gather(self: Tensor, dim: string, index: Tensor, opts?: { sparseGrad?: boolean }): Tensor;
 export function gather(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(698, 'aten::gather'), a0, a1, a2, a3));
 }
 /** `aten::gather_backward(Tensor grad, Tensor self, int dim, Tensor index, bool sparse_grad) -> Tensor` */
 export function gatherBackward(grad: Tensor, self: Tensor, dim: number, index: Tensor, sparseGrad: boolean): Tensor;
 export function gatherBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(699, 'aten::gather_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::gcd(Tensor self, Tensor other) -> Tensor` */
 export function gcd(self: Tensor, other: Tensor): Tensor;
 export function gcd(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(700, 'aten::gcd'), a0, a1));
 }
 /** `aten::gcd_(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function gcd_(self: Tensor, other: Tensor): Tensor;
 export function gcd_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(701, 'aten::gcd_'), a0, a1));
 }
 /** `aten::ge.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -4484,7 +4484,7 @@ export function ge(self: Tensor, other: Scalar): Tensor;
 /** `aten::ge.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function ge(self: Tensor, other: Tensor): Tensor;
 export function ge(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(702, 'aten::ge'), a0, a1));
 }
 /** `aten::ge_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -4492,37 +4492,37 @@ export function ge_(self: Tensor, other: Scalar): Tensor;
 /** `aten::ge_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function ge_(self: Tensor, other: Tensor): Tensor;
 export function ge_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(703, 'aten::ge_'), a0, a1));
 }
 /** `aten::gelu(Tensor self, *, str approximate="none") -> Tensor` */
 export function gelu(self: Tensor, opts?: { approximate?: string }): Tensor;
 export function gelu(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(704, 'aten::gelu'), a0, a1));
 }
 /** `aten::gelu_(Tensor(a!) self, *, str approximate="none") -> Tensor(a!)` */
 export function gelu_(self: Tensor, opts?: { approximate?: string }): Tensor;
 export function gelu_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(705, 'aten::gelu_'), a0, a1));
 }
 /** `aten::gelu_backward(Tensor grad_output, Tensor self, *, str approximate="none") -> Tensor` */
 export function geluBackward(gradOutput: Tensor, self: Tensor, opts?: { approximate?: string }): Tensor;
 export function geluBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(706, 'aten::gelu_backward'), a0, a1, a2));
 }
 /** `aten::geometric(Tensor self, float p, *, Generator? generator=None) -> Tensor` */
 export function geometric(self: Tensor, p: number, opts?: { generator?: null }): Tensor;
 export function geometric(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(707, 'aten::geometric'), a0, a1, a2));
 }
 /** `aten::geometric_(Tensor(a!) self, float p, *, Generator? generator=None) -> Tensor(a!)` */
 export function geometric_(self: Tensor, p: number, opts?: { generator?: null }): Tensor;
 export function geometric_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(708, 'aten::geometric_'), a0, a1, a2));
 }
 /** `aten::geqrf(Tensor self) -> (Tensor a, Tensor tau)` */
@@ -4534,7 +4534,7 @@ export function geqrf(a0?: any): any {
 /** `aten::ger(Tensor self, Tensor vec2) -> Tensor` */
 export function ger(self: Tensor, vec2: Tensor): Tensor;
 export function ger(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(710, 'aten::ger'), a0, a1));
 }
 /** `aten::get_gradients(int context_id) -> Dict(Tensor, Tensor)` */
@@ -4546,25 +4546,25 @@ export function getGradients(a0?: any): any {
 /** `aten::glu(Tensor self, int dim=-1) -> Tensor` */
 export function glu(self: Tensor, dim?: number): Tensor;
 export function glu(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(712, 'aten::glu'), a0, a1));
 }
 /** `aten::glu_backward(Tensor grad_output, Tensor self, int dim) -> Tensor` */
 export function gluBackward(gradOutput: Tensor, self: Tensor, dim: number): Tensor;
 export function gluBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(713, 'aten::glu_backward'), a0, a1, a2));
 }
 /** `aten::glu_backward_jvp(Tensor grad_x, Tensor grad_glu, Tensor x, Tensor dgrad_glu, Tensor dx, int dim) -> Tensor` */
 export function gluBackwardJvp(gradX: Tensor, gradGlu: Tensor, x: Tensor, dgradGlu: Tensor, dx: Tensor, dim: number): Tensor;
 export function gluBackwardJvp(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(714, 'aten::glu_backward_jvp'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::glu_jvp(Tensor glu, Tensor x, Tensor dx, int dim) -> Tensor` */
 export function gluJvp(glu: Tensor, x: Tensor, dx: Tensor, dim: number): Tensor;
 export function gluJvp(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(715, 'aten::glu_jvp'), a0, a1, a2, a3));
 }
 /** `aten::gradient.array(Tensor self, *, int[] dim, int edge_order=1) -> Tensor[]` */
@@ -4578,7 +4578,7 @@ export function gradient(self: Tensor, opts: { spacing: Tensor[]; dim: number[];
 /** `aten::gradient.tensorarrayint(Tensor self, *, Tensor[] spacing, int? dim=None, int edge_order=1) -> Tensor[]` */
 export function gradient(self: Tensor, opts: { spacing: Tensor[]; dim?: number | null; edgeOrder?: number }): Tensor[];
 export function gradient(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(716, 'aten::gradient'), a0, a1));
 }
 /** `aten::greater.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -4586,7 +4586,7 @@ export function greater(self: Tensor, other: Scalar): Tensor;
 /** `aten::greater.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function greater(self: Tensor, other: Tensor): Tensor;
 export function greater(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(717, 'aten::greater'), a0, a1));
 }
 /** `aten::greater_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -4594,7 +4594,7 @@ export function greater_(self: Tensor, other: Scalar): Tensor;
 /** `aten::greater_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function greater_(self: Tensor, other: Tensor): Tensor;
 export function greater_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(718, 'aten::greater_'), a0, a1));
 }
 /** `aten::greater_equal.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -4602,7 +4602,7 @@ export function greaterEqual(self: Tensor, other: Scalar): Tensor;
 /** `aten::greater_equal.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function greaterEqual(self: Tensor, other: Tensor): Tensor;
 export function greaterEqual(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(719, 'aten::greater_equal'), a0, a1));
 }
 /** `aten::greater_equal_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -4610,43 +4610,43 @@ export function greaterEqual_(self: Tensor, other: Scalar): Tensor;
 /** `aten::greater_equal_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function greaterEqual_(self: Tensor, other: Tensor): Tensor;
 export function greaterEqual_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(720, 'aten::greater_equal_'), a0, a1));
 }
 /** `aten::grid_sampler(Tensor input, Tensor grid, int interpolation_mode, int padding_mode, bool align_corners) -> Tensor` */
 export function gridSampler(input: Tensor, grid: Tensor, interpolationMode: number, paddingMode: number, alignCorners: boolean): Tensor;
 export function gridSampler(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(721, 'aten::grid_sampler'), a0, a1, a2, a3, a4));
 }
 /** `aten::grid_sampler_2d(Tensor input, Tensor grid, int interpolation_mode, int padding_mode, bool align_corners) -> Tensor` */
 export function gridSampler2d(input: Tensor, grid: Tensor, interpolationMode: number, paddingMode: number, alignCorners: boolean): Tensor;
 export function gridSampler2d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(722, 'aten::grid_sampler_2d'), a0, a1, a2, a3, a4));
 }
 /** `aten::grid_sampler_2d_backward(Tensor grad_output, Tensor input, Tensor grid, int interpolation_mode, int padding_mode, bool align_corners, bool[2] output_mask) -> (Tensor, Tensor)` */
 export function gridSampler2dBackward(gradOutput: Tensor, input: Tensor, grid: Tensor, interpolationMode: number, paddingMode: number, alignCorners: boolean, outputMask: boolean[]): [Tensor, Tensor];
 export function gridSampler2dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(723, 'aten::grid_sampler_2d_backward'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::grid_sampler_3d(Tensor input, Tensor grid, int interpolation_mode, int padding_mode, bool align_corners) -> Tensor` */
 export function gridSampler3d(input: Tensor, grid: Tensor, interpolationMode: number, paddingMode: number, alignCorners: boolean): Tensor;
 export function gridSampler3d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(724, 'aten::grid_sampler_3d'), a0, a1, a2, a3, a4));
 }
 /** `aten::grid_sampler_3d_backward(Tensor grad_output, Tensor input, Tensor grid, int interpolation_mode, int padding_mode, bool align_corners, bool[2] output_mask) -> (Tensor, Tensor)` */
 export function gridSampler3dBackward(gradOutput: Tensor, input: Tensor, grid: Tensor, interpolationMode: number, paddingMode: number, alignCorners: boolean, outputMask: boolean[]): [Tensor, Tensor];
 export function gridSampler3dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(725, 'aten::grid_sampler_3d_backward'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::group_norm(Tensor input, int num_groups, Tensor? weight=None, Tensor? bias=None, float eps=1.0000000000000001e-05, bool cudnn_enabled=True) -> Tensor` */
 export function groupNorm(input: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, eps?: number, cudnnEnabled?: boolean): Tensor;
 export function groupNorm(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(726, 'aten::group_norm'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::gru.data(Tensor data, Tensor batch_sizes, Tensor hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional) -> (Tensor, Tensor)` */
@@ -4654,13 +4654,13 @@ export function gru(data: Tensor, batchSizes: Tensor, hx: Tensor, params: Tensor
 /** `aten::gru.input(Tensor input, Tensor hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional, bool batch_first) -> (Tensor, Tensor)` */
 export function gru(input: Tensor, hx: Tensor, params: Tensor[], hasBiases: boolean, numLayers: number, dropout: number, train: boolean, bidirectional: boolean, batchFirst: boolean): [Tensor, Tensor];
 export function gru(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(727, 'aten::gru'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::gru_cell(Tensor input, Tensor hx, Tensor w_ih, Tensor w_hh, Tensor? b_ih=None, Tensor? b_hh=None) -> Tensor` */
 export function gruCell(input: Tensor, hx: Tensor, wIh: Tensor, wHh: Tensor, bIh?: Tensor | null, bHh?: Tensor | null): Tensor;
 export function gruCell(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(728, 'aten::gru_cell'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::gt.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -4668,7 +4668,7 @@ export function gt(self: Tensor, other: Scalar): Tensor;
 /** `aten::gt.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function gt(self: Tensor, other: Tensor): Tensor;
 export function gt(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(729, 'aten::gt'), a0, a1));
 }
 /** `aten::gt_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -4676,7 +4676,7 @@ export function gt_(self: Tensor, other: Scalar): Tensor;
 /** `aten::gt_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function gt_(self: Tensor, other: Tensor): Tensor;
 export function gt_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(730, 'aten::gt_'), a0, a1));
 }
 /** `aten::hamming_window(int window_length, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
@@ -4688,7 +4688,7 @@ export function hammingWindow(windowLength: number, periodic: boolean, alpha: nu
 /** `aten::hamming_window.periodic_alpha_beta(int window_length, bool periodic, float alpha, float beta, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function hammingWindow(windowLength: number, periodic: boolean, alpha: number, beta: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function hammingWindow(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(731, 'aten::hamming_window'), a0, a1, a2, a3, a4));
 }
 /** `aten::hann_window(int window_length, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
@@ -4696,19 +4696,19 @@ export function hannWindow(windowLength: number, opts?: { dtype?: DType | null; 
 /** `aten::hann_window.periodic(int window_length, bool periodic, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function hannWindow(windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function hannWindow(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(732, 'aten::hann_window'), a0, a1, a2));
 }
 /** `aten::hardshrink(Tensor self, Scalar lambd=0.5) -> Tensor` */
 export function hardshrink(self: Tensor, lambd?: Scalar): Tensor;
 export function hardshrink(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(733, 'aten::hardshrink'), a0, a1));
 }
 /** `aten::hardshrink_backward(Tensor grad_out, Tensor self, Scalar lambd) -> Tensor` */
 export function hardshrinkBackward(gradOut: Tensor, self: Tensor, lambd: Scalar): Tensor;
 export function hardshrinkBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(734, 'aten::hardshrink_backward'), a0, a1, a2));
 }
 /** `aten::hardsigmoid(Tensor self) -> Tensor` */
@@ -4726,7 +4726,7 @@ export function hardsigmoid_(a0?: any): any {
 /** `aten::hardsigmoid_backward(Tensor grad_output, Tensor self) -> Tensor` */
 export function hardsigmoidBackward(gradOutput: Tensor, self: Tensor): Tensor;
 export function hardsigmoidBackward(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(737, 'aten::hardsigmoid_backward'), a0, a1));
 }
 /** `aten::hardswish(Tensor self) -> Tensor` */
@@ -4744,49 +4744,49 @@ export function hardswish_(a0?: any): any {
 /** `aten::hardswish_backward(Tensor grad_output, Tensor self) -> Tensor` */
 export function hardswishBackward(gradOutput: Tensor, self: Tensor): Tensor;
 export function hardswishBackward(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(740, 'aten::hardswish_backward'), a0, a1));
 }
 /** `aten::hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor` */
 export function hardtanh(self: Tensor, minVal?: Scalar, maxVal?: Scalar): Tensor;
 export function hardtanh(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(741, 'aten::hardtanh'), a0, a1, a2));
 }
 /** `aten::hardtanh_(Tensor(a!) self, Scalar min_val=-1, Scalar max_val=1) -> Tensor(a!)` */
 export function hardtanh_(self: Tensor, minVal?: Scalar, maxVal?: Scalar): Tensor;
 export function hardtanh_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(742, 'aten::hardtanh_'), a0, a1, a2));
 }
 /** `aten::hardtanh_backward(Tensor grad_output, Tensor self, Scalar min_val, Scalar max_val) -> Tensor` */
 export function hardtanhBackward(gradOutput: Tensor, self: Tensor, minVal: Scalar, maxVal: Scalar): Tensor;
 export function hardtanhBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(743, 'aten::hardtanh_backward'), a0, a1, a2, a3));
 }
 /** `aten::heaviside(Tensor self, Tensor values) -> Tensor` */
 export function heaviside(self: Tensor, values: Tensor): Tensor;
 export function heaviside(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(744, 'aten::heaviside'), a0, a1));
 }
 /** `aten::heaviside_(Tensor(a!) self, Tensor values) -> Tensor(a!)` */
 export function heaviside_(self: Tensor, values: Tensor): Tensor;
 export function heaviside_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(745, 'aten::heaviside_'), a0, a1));
 }
 /** `aten::hinge_embedding_loss(Tensor self, Tensor target, float margin=1., int reduction=1) -> Tensor` */
 export function hingeEmbeddingLoss(self: Tensor, target: Tensor, margin?: number, reduction?: number): Tensor;
 export function hingeEmbeddingLoss(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(746, 'aten::hinge_embedding_loss'), a0, a1, a2, a3));
 }
 /** `aten::histc(Tensor self, int bins=100, Scalar min=0, Scalar max=0) -> Tensor` */
 export function histc(self: Tensor, bins?: number, min?: Scalar, max?: Scalar): Tensor;
 export function histc(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(747, 'aten::histc'), a0, a1, a2, a3));
 }
 /** `aten::histogram.bin_ct(Tensor self, int bins=100, *, float[]? range=None, Tensor? weight=None, bool density=False) -> (Tensor hist, Tensor bin_edges)` */
@@ -4794,7 +4794,7 @@ export function histogram(self: Tensor, bins?: number, opts?: { range?: number |
 /** `aten::histogram.bins_tensor(Tensor self, Tensor bins, *, Tensor? weight=None, bool density=False) -> (Tensor hist, Tensor bin_edges)` */
 export function histogram(self: Tensor, bins: Tensor, opts?: { weight?: Tensor | null; density?: boolean }): [Tensor, Tensor];
 export function histogram(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(748, 'aten::histogram'), a0, a1, a2));
 }
 /** `aten::histogramdd(Tensor self, int[] bins, float[]? range=None, Tensor? weight=None, bool density=False) -> (Tensor hist, Tensor[] bin_edges)` */
@@ -4804,7 +4804,7 @@ export function histogramdd(self: Tensor, bins: Tensor[], range?: number | numbe
 /** `aten::histogramdd.int_bins(Tensor self, int bins, float[]? range=None, Tensor? weight=None, bool density=False) -> (Tensor hist, Tensor[] bin_edges)` */
 export function histogramdd(self: Tensor, bins: number, range?: number | number[] | null, weight?: Tensor | null, density?: boolean): [Tensor, Tensor[]];
 export function histogramdd(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(749, 'aten::histogramdd'), a0, a1, a2, a3, a4));
 }
 /** `aten::hsplit.array(Tensor(a -> *) self, int[] indices) -> Tensor(a)[]` */
@@ -4812,13 +4812,13 @@ export function hsplit(self: Tensor, indices: number[]): Tensor[];
 /** `aten::hsplit.int(Tensor(a -> *) self, int sections) -> Tensor(a)[]` */
 export function hsplit(self: Tensor, sections: number): Tensor[];
 export function hsplit(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(750, 'aten::hsplit'), a0, a1));
 }
 /** `aten::hspmm(Tensor mat1, Tensor mat2) -> Tensor` */
 export function hspmm(mat1: Tensor, mat2: Tensor): Tensor;
 export function hspmm(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(751, 'aten::hspmm'), a0, a1));
 }
 /** `aten::hstack(Tensor[] tensors) -> Tensor` */
@@ -4830,25 +4830,25 @@ export function hstack(a0?: any): any {
 /** `aten::huber_loss(Tensor self, Tensor target, int reduction=1, float delta=1.) -> Tensor` */
 export function huberLoss(self: Tensor, target: Tensor, reduction?: number, delta?: number): Tensor;
 export function huberLoss(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(753, 'aten::huber_loss'), a0, a1, a2, a3));
 }
 /** `aten::huber_loss_backward(Tensor grad_output, Tensor self, Tensor target, int reduction, float delta) -> Tensor` */
 export function huberLossBackward(gradOutput: Tensor, self: Tensor, target: Tensor, reduction: number, delta: number): Tensor;
 export function huberLossBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(754, 'aten::huber_loss_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::hypot(Tensor self, Tensor other) -> Tensor` */
 export function hypot(self: Tensor, other: Tensor): Tensor;
 export function hypot(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(755, 'aten::hypot'), a0, a1));
 }
 /** `aten::hypot_(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function hypot_(self: Tensor, other: Tensor): Tensor;
 export function hypot_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(756, 'aten::hypot_'), a0, a1));
 }
 /** `aten::i0(Tensor self) -> Tensor` */
@@ -4866,31 +4866,31 @@ export function i0_(a0?: any): any {
 /** `aten::igamma(Tensor self, Tensor other) -> Tensor` */
 export function igamma(self: Tensor, other: Tensor): Tensor;
 export function igamma(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(759, 'aten::igamma'), a0, a1));
 }
 /** `aten::igamma_(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function igamma_(self: Tensor, other: Tensor): Tensor;
 export function igamma_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(760, 'aten::igamma_'), a0, a1));
 }
 /** `aten::igammac(Tensor self, Tensor other) -> Tensor` */
 export function igammac(self: Tensor, other: Tensor): Tensor;
 export function igammac(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(761, 'aten::igammac'), a0, a1));
 }
 /** `aten::igammac_(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function igammac_(self: Tensor, other: Tensor): Tensor;
 export function igammac_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(762, 'aten::igammac_'), a0, a1));
 }
 /** `aten::im2col(Tensor self, int[2] kernel_size, int[2] dilation, int[2] padding, int[2] stride) -> Tensor` */
 export function im2col(self: Tensor, kernelSize: number | number[], dilation: number | number[], padding: number | number[], stride: number | number[]): Tensor;
 export function im2col(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(763, 'aten::im2col'), a0, a1, a2, a3, a4));
 }
 /** `aten::imag(Tensor(a) self) -> Tensor(a)` */
@@ -4902,7 +4902,7 @@ export function imag(a0?: any): any {
 /** `aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor` */
 export function index(self: Tensor, indices: (Tensor | null)[]): Tensor;
 export function index(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(765, 'aten::index'), a0, a1));
 }
 /** `aten::index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor` */
@@ -4910,13 +4910,13 @@ export function indexAdd(self: Tensor, dim: number, index: Tensor, source: Tenso
 /** `aten::index_add.dimname(Tensor self, str dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor` */
 export function indexAdd(self: Tensor, dim: string, index: Tensor, source: Tensor, opts?: { alpha?: Scalar }): Tensor;
 export function indexAdd(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(766, 'aten::index_add'), a0, a1, a2, a3, a4));
 }
 /** `aten::index_add_(Tensor(a!) self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor(a!)` */
 export function indexAdd_(self: Tensor, dim: number, index: Tensor, source: Tensor, opts?: { alpha?: Scalar }): Tensor;
 export function indexAdd_(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(767, 'aten::index_add_'), a0, a1, a2, a3, a4));
 }
 /** `aten::index_copy(Tensor self, int dim, Tensor index, Tensor source) -> Tensor` */
@@ -4924,7 +4924,7 @@ export function indexCopy(self: Tensor, dim: number, index: Tensor, source: Tens
 /** `aten::index_copy.dimname(Tensor self, str dim, Tensor index, Tensor source) -> Tensor` */
 export function indexCopy(self: Tensor, dim: string, index: Tensor, source: Tensor): Tensor;
 export function indexCopy(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(768, 'aten::index_copy'), a0, a1, a2, a3));
 }
 /** `aten::index_copy_(Tensor(a!) self, int dim, Tensor index, Tensor source) -> Tensor(a!)` */
@@ -4932,7 +4932,7 @@ export function indexCopy_(self: Tensor, dim: number, index: Tensor, source: Ten
 /** `aten::index_copy_.dimname(Tensor(a!) self, str dim, Tensor index, Tensor source) -> Tensor(a!)` */
 export function indexCopy_(self: Tensor, dim: string, index: Tensor, source: Tensor): Tensor;
 export function indexCopy_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(769, 'aten::index_copy_'), a0, a1, a2, a3));
 }
 /** `aten::index_fill.Dimname_Scalar(Tensor self, str dim, Tensor index, Scalar value) -> Tensor` */
@@ -4944,7 +4944,7 @@ export function indexFill(self: Tensor, dim: number, index: Tensor, value: Scala
 /** `aten::index_fill.int_Tensor(Tensor self, int dim, Tensor index, Tensor value) -> Tensor` */
 export function indexFill(self: Tensor, dim: number, index: Tensor, value: Tensor): Tensor;
 export function indexFill(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(770, 'aten::index_fill'), a0, a1, a2, a3));
 }
 /** `aten::index_fill_.Dimname_Scalar(Tensor(a!) self, str dim, Tensor index, Scalar value) -> Tensor(a!)` */
@@ -4956,31 +4956,31 @@ export function indexFill_(self: Tensor, dim: number, index: Tensor, value: Scal
 /** `aten::index_fill_.int_Tensor(Tensor(a!) self, int dim, Tensor index, Tensor value) -> Tensor(a!)` */
 export function indexFill_(self: Tensor, dim: number, index: Tensor, value: Tensor): Tensor;
 export function indexFill_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(771, 'aten::index_fill_'), a0, a1, a2, a3));
 }
 /** `aten::index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor` */
 export function indexPut(self: Tensor, indices: (Tensor | null)[], values: Tensor, accumulate?: boolean): Tensor;
 export function indexPut(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(772, 'aten::index_put'), a0, a1, a2, a3));
 }
 /** `aten::index_put_(Tensor(a!) self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor(a!)` */
 export function indexPut_(self: Tensor, indices: (Tensor | null)[], values: Tensor, accumulate?: boolean): Tensor;
 export function indexPut_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(773, 'aten::index_put_'), a0, a1, a2, a3));
 }
 /** `aten::index_reduce(Tensor self, int dim, Tensor index, Tensor source, str reduce, *, bool include_self=True) -> Tensor` */
 export function indexReduce(self: Tensor, dim: number, index: Tensor, source: Tensor, reduce: string, opts?: { includeSelf?: boolean }): Tensor;
 export function indexReduce(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(774, 'aten::index_reduce'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::index_reduce_(Tensor(a!) self, int dim, Tensor index, Tensor source, str reduce, *, bool include_self=True) -> Tensor(a!)` */
 export function indexReduce_(self: Tensor, dim: number, index: Tensor, source: Tensor, reduce: string, opts?: { includeSelf?: boolean }): Tensor;
 export function indexReduce_(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(775, 'aten::index_reduce_'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::index_select(Tensor self, int dim, Tensor index) -> Tensor` */
@@ -4988,13 +4988,13 @@ export function indexSelect(self: Tensor, dim: number, index: Tensor): Tensor;
 /** `aten::index_select.dimname(Tensor self, str dim, Tensor index) -> Tensor` */
 export function indexSelect(self: Tensor, dim: string, index: Tensor): Tensor;
 export function indexSelect(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(776, 'aten::index_select'), a0, a1, a2));
 }
 /** `aten::index_select_backward(Tensor grad, int[] self_sizes, int dim, Tensor index) -> Tensor` */
 export function indexSelectBackward(grad: Tensor, selfSizes: number[], dim: number, index: Tensor): Tensor;
 export function indexSelectBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(777, 'aten::index_select_backward'), a0, a1, a2, a3));
 }
 /** `aten::indices(Tensor(a) self) -> Tensor(a)` */
@@ -5012,19 +5012,19 @@ export function indicesCopy(a0?: any): any {
 /** `aten::infinitely_differentiable_gelu_backward(Tensor grad, Tensor self) -> Tensor` */
 export function infinitelyDifferentiableGeluBackward(grad: Tensor, self: Tensor): Tensor;
 export function infinitelyDifferentiableGeluBackward(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(780, 'aten::infinitely_differentiable_gelu_backward'), a0, a1));
 }
 /** `aten::inner(Tensor self, Tensor other) -> Tensor` */
 export function inner(self: Tensor, other: Tensor): Tensor;
 export function inner(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(781, 'aten::inner'), a0, a1));
 }
 /** `aten::instance_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool use_input_stats, float momentum, float eps, bool cudnn_enabled) -> Tensor` */
 export function instanceNorm(input: Tensor, weight: Tensor | null, bias: Tensor | null, runningMean: Tensor | null, runningVar: Tensor | null, useInputStats: boolean, momentum: number, eps: number, cudnnEnabled: boolean): Tensor;
 export function instanceNorm(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(782, 'aten::instance_norm'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::int_repr(Tensor self) -> Tensor` */
@@ -5096,19 +5096,19 @@ export function isNonzero(a0?: any): any {
 /** `aten::is_pinned(Tensor self, Device? device=None) -> bool` */
 export function isPinned(self: Tensor, device?: Device | null): boolean;
 export function isPinned(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(794, 'aten::is_pinned'), a0, a1));
 }
 /** `aten::is_same_size(Tensor self, Tensor other) -> bool` */
 export function isSameSize(self: Tensor, other: Tensor): boolean;
 export function isSameSize(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(795, 'aten::is_same_size'), a0, a1));
 }
 /** `aten::is_set_to(Tensor self, Tensor tensor) -> bool` */
 export function isSetTo(self: Tensor, tensor: Tensor): boolean;
 export function isSetTo(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(796, 'aten::is_set_to'), a0, a1));
 }
 /** `aten::is_signed(Tensor self) -> bool` */
@@ -5125,7 +5125,7 @@ export function isVulkanAvailable(): any {
 /** `aten::isclose(Tensor self, Tensor other, float rtol=1.0000000000000001e-05, float atol=1e-08, bool equal_nan=False) -> Tensor` */
 export function isclose(self: Tensor, other: Tensor, rtol?: number, atol?: number, equalNan?: boolean): Tensor;
 export function isclose(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(799, 'aten::isclose'), a0, a1, a2, a3, a4));
 }
 /** `aten::isfinite(Tensor self) -> Tensor` */
@@ -5141,7 +5141,7 @@ export function isin(elements: Tensor, testElement: Scalar, opts?: { assumeUniqu
 /** `aten::isin.Tensor_Tensor(Tensor elements, Tensor test_elements, *, bool assume_unique=False, bool invert=False) -> Tensor` */
 export function isin(elements: Tensor, testElements: Tensor, opts?: { assumeUnique?: boolean; invert?: boolean }): Tensor;
 export function isin(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(801, 'aten::isin'), a0, a1, a2));
 }
 /** `aten::isinf(Tensor self) -> Tensor` */
@@ -5177,7 +5177,7 @@ export function isreal(a0?: any): any {
 /** `aten::istft(Tensor self, int n_fft, int? hop_length=None, int? win_length=None, Tensor? window=None, bool center=True, bool normalized=False, bool? onesided=None, int? length=None, bool return_complex=False) -> Tensor` */
 export function istft(self: Tensor, nFft: number, hopLength?: number | null, winLength?: number | null, window?: Tensor | null, center?: boolean, normalized?: boolean, onesided?: boolean | null, length?: number | null, returnComplex?: boolean): Tensor;
 export function istft(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9;
   return result(C(g(807, 'aten::istft'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
 }
 /** `aten::item(Tensor self) -> Scalar` */
@@ -5193,19 +5193,19 @@ export function kaiserWindow(windowLength: number, periodic: boolean, beta: numb
 /** `aten::kaiser_window.periodic(int window_length, bool periodic, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function kaiserWindow(windowLength: number, periodic: boolean, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function kaiserWindow(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(809, 'aten::kaiser_window'), a0, a1, a2, a3));
 }
 /** `aten::kl_div(Tensor self, Tensor target, int reduction=1, *, bool log_target=False) -> Tensor` */
 export function klDiv(self: Tensor, target: Tensor, reduction?: number, opts?: { logTarget?: boolean }): Tensor;
 export function klDiv(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(810, 'aten::kl_div'), a0, a1, a2, a3));
 }
 /** `aten::kron(Tensor self, Tensor other) -> Tensor` */
 export function kron(self: Tensor, other: Tensor): Tensor;
 export function kron(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(811, 'aten::kron'), a0, a1));
 }
 /** `aten::kthvalue(Tensor self, int k, int dim=-1, bool keepdim=False) -> (Tensor values, Tensor indices)` */
@@ -5213,43 +5213,43 @@ export function kthvalue(self: Tensor, k: number, dim?: number, keepdim?: boolea
 /** `aten::kthvalue.dimname(Tensor self, int k, str dim, bool keepdim=False) -> (Tensor values, Tensor indices)` */
 export function kthvalue(self: Tensor, k: number, dim: string, keepdim?: boolean): [Tensor, Tensor];
 export function kthvalue(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(812, 'aten::kthvalue'), a0, a1, a2, a3));
 }
 /** `aten::l1_loss(Tensor self, Tensor target, int reduction=1) -> Tensor` */
 export function l1Loss(self: Tensor, target: Tensor, reduction?: number): Tensor;
 export function l1Loss(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(813, 'aten::l1_loss'), a0, a1, a2));
 }
 /** `aten::layer_norm(Tensor input, int[] normalized_shape, Tensor? weight=None, Tensor? bias=None, float eps=1.0000000000000001e-05, bool cudnn_enable=True) -> Tensor` */
 export function layerNorm(input: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps?: number, cudnnEnable?: boolean): Tensor;
 export function layerNorm(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(814, 'aten::layer_norm'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::lcm(Tensor self, Tensor other) -> Tensor` */
 export function lcm(self: Tensor, other: Tensor): Tensor;
 export function lcm(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(815, 'aten::lcm'), a0, a1));
 }
 /** `aten::lcm_(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function lcm_(self: Tensor, other: Tensor): Tensor;
 export function lcm_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(816, 'aten::lcm_'), a0, a1));
 }
 /** `aten::ldexp.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function ldexp(self: Tensor, other: Tensor): Tensor;
 export function ldexp(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(817, 'aten::ldexp'), a0, a1));
 }
 /** `aten::ldexp_(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function ldexp_(self: Tensor, other: Tensor): Tensor;
 export function ldexp_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(818, 'aten::ldexp_'), a0, a1));
 }
 /** `aten::le.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -5257,7 +5257,7 @@ export function le(self: Tensor, other: Scalar): Tensor;
 /** `aten::le.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function le(self: Tensor, other: Tensor): Tensor;
 export function le(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(819, 'aten::le'), a0, a1));
 }
 /** `aten::le_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -5265,25 +5265,25 @@ export function le_(self: Tensor, other: Scalar): Tensor;
 /** `aten::le_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function le_(self: Tensor, other: Tensor): Tensor;
 export function le_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(820, 'aten::le_'), a0, a1));
 }
 /** `aten::leaky_relu(Tensor self, Scalar negative_slope=0.01) -> Tensor` */
 export function leakyRelu(self: Tensor, negativeSlope?: Scalar): Tensor;
 export function leakyRelu(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(821, 'aten::leaky_relu'), a0, a1));
 }
 /** `aten::leaky_relu_(Tensor(a!) self, Scalar negative_slope=0.01) -> Tensor(a!)` */
 export function leakyRelu_(self: Tensor, negativeSlope?: Scalar): Tensor;
 export function leakyRelu_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(822, 'aten::leaky_relu_'), a0, a1));
 }
 /** `aten::leaky_relu_backward(Tensor grad_output, Tensor self, Scalar negative_slope, bool self_is_result) -> Tensor` */
 export function leakyReluBackward(gradOutput: Tensor, self: Tensor, negativeSlope: Scalar, selfIsResult: boolean): Tensor;
 export function leakyReluBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(823, 'aten::leaky_relu_backward'), a0, a1, a2, a3));
 }
 /** `aten::lerp.Scalar(Tensor self, Tensor end, Scalar weight) -> Tensor` */
@@ -5291,7 +5291,7 @@ export function lerp(self: Tensor, end: Tensor, weight: Scalar): Tensor;
 /** `aten::lerp.Tensor(Tensor self, Tensor end, Tensor weight) -> Tensor` */
 export function lerp(self: Tensor, end: Tensor, weight: Tensor): Tensor;
 export function lerp(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(824, 'aten::lerp'), a0, a1, a2));
 }
 /** `aten::lerp_.Scalar(Tensor(a!) self, Tensor end, Scalar weight) -> Tensor(a!)` */
@@ -5299,7 +5299,7 @@ export function lerp_(self: Tensor, end: Tensor, weight: Scalar): Tensor;
 /** `aten::lerp_.Tensor(Tensor(a!) self, Tensor end, Tensor weight) -> Tensor(a!)` */
 export function lerp_(self: Tensor, end: Tensor, weight: Tensor): Tensor;
 export function lerp_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(825, 'aten::lerp_'), a0, a1, a2));
 }
 /** `aten::less.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -5307,7 +5307,7 @@ export function less(self: Tensor, other: Scalar): Tensor;
 /** `aten::less.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function less(self: Tensor, other: Tensor): Tensor;
 export function less(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(826, 'aten::less'), a0, a1));
 }
 /** `aten::less_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -5315,7 +5315,7 @@ export function less_(self: Tensor, other: Scalar): Tensor;
 /** `aten::less_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function less_(self: Tensor, other: Tensor): Tensor;
 export function less_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(827, 'aten::less_'), a0, a1));
 }
 /** `aten::less_equal.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -5323,7 +5323,7 @@ export function lessEqual(self: Tensor, other: Scalar): Tensor;
 /** `aten::less_equal.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function lessEqual(self: Tensor, other: Tensor): Tensor;
 export function lessEqual(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(828, 'aten::less_equal'), a0, a1));
 }
 /** `aten::less_equal_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -5331,7 +5331,7 @@ export function lessEqual_(self: Tensor, other: Scalar): Tensor;
 /** `aten::less_equal_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function lessEqual_(self: Tensor, other: Tensor): Tensor;
 export function lessEqual_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(829, 'aten::less_equal_'), a0, a1));
 }
 /** `aten::lgamma(Tensor self) -> Tensor` */
@@ -5367,13 +5367,13 @@ export function liftFreshCopy(a0?: any): any {
 /** `aten::linalg_cholesky(Tensor self, *, bool upper=False) -> Tensor` */
 export function linalgCholesky(self: Tensor, opts?: { upper?: boolean }): Tensor;
 export function linalgCholesky(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(835, 'aten::linalg_cholesky'), a0, a1));
 }
 /** `aten::linalg_cholesky_ex(Tensor self, *, bool upper=False, bool check_errors=False) -> (Tensor L, Tensor info)` */
 export function linalgCholeskyEx(self: Tensor, opts?: { upper?: boolean; checkErrors?: boolean }): [Tensor, Tensor];
 export function linalgCholeskyEx(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(836, 'aten::linalg_cholesky_ex'), a0, a1));
 }
 /** `aten::linalg_cond(Tensor self, Scalar? p=None) -> Tensor` */
@@ -5381,13 +5381,13 @@ export function linalgCond(self: Tensor, p?: Scalar | null): Tensor;
 /** `aten::linalg_cond.p_str(Tensor self, str p) -> Tensor` */
 export function linalgCond(self: Tensor, p: string): Tensor;
 export function linalgCond(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(837, 'aten::linalg_cond'), a0, a1));
 }
 /** `aten::linalg_cross(Tensor self, Tensor other, *, int dim=-1) -> Tensor` */
 export function linalgCross(self: Tensor, other: Tensor, opts?: { dim?: number }): Tensor;
 export function linalgCross(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(838, 'aten::linalg_cross'), a0, a1, a2));
 }
 /** `aten::linalg_det(Tensor A) -> Tensor` */
@@ -5399,7 +5399,7 @@ export function linalgDet(a0?: any): any {
 /** `aten::linalg_diagonal(Tensor(a) A, *, int offset=0, int dim1=-2, int dim2=-1) -> Tensor(a)` */
 export function linalgDiagonal(A: Tensor, opts?: { offset?: number; dim1?: number; dim2?: number }): Tensor;
 export function linalgDiagonal(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(840, 'aten::linalg_diagonal'), a0, a1));
 }
 /** `aten::linalg_eig(Tensor self) -> (Tensor eigenvalues, Tensor eigenvectors)` */
@@ -5411,7 +5411,7 @@ export function linalgEig(a0?: any): any {
 /** `aten::linalg_eigh(Tensor self, str UPLO="L") -> (Tensor eigenvalues, Tensor eigenvectors)` */
 export function linalgEigh(self: Tensor, UPLO?: string): [Tensor, Tensor];
 export function linalgEigh(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(842, 'aten::linalg_eigh'), a0, a1));
 }
 /** `aten::linalg_eigvals(Tensor self) -> Tensor` */
@@ -5423,13 +5423,13 @@ export function linalgEigvals(a0?: any): any {
 /** `aten::linalg_eigvalsh(Tensor self, str UPLO="L") -> Tensor` */
 export function linalgEigvalsh(self: Tensor, UPLO?: string): Tensor;
 export function linalgEigvalsh(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(844, 'aten::linalg_eigvalsh'), a0, a1));
 }
 /** `aten::linalg_householder_product(Tensor input, Tensor tau) -> Tensor` */
 export function linalgHouseholderProduct(input: Tensor, tau: Tensor): Tensor;
 export function linalgHouseholderProduct(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(845, 'aten::linalg_householder_product'), a0, a1));
 }
 /** `aten::linalg_inv(Tensor A) -> Tensor` */
@@ -5441,61 +5441,61 @@ export function linalgInv(a0?: any): any {
 /** `aten::linalg_inv_ex(Tensor A, *, bool check_errors=False) -> (Tensor inverse, Tensor info)` */
 export function linalgInvEx(A: Tensor, opts?: { checkErrors?: boolean }): [Tensor, Tensor];
 export function linalgInvEx(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(847, 'aten::linalg_inv_ex'), a0, a1));
 }
 /** `aten::linalg_ldl_factor(Tensor self, *, bool hermitian=False) -> (Tensor LD, Tensor pivots)` */
 export function linalgLdlFactor(self: Tensor, opts?: { hermitian?: boolean }): [Tensor, Tensor];
 export function linalgLdlFactor(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(848, 'aten::linalg_ldl_factor'), a0, a1));
 }
 /** `aten::linalg_ldl_factor_ex(Tensor self, *, bool hermitian=False, bool check_errors=False) -> (Tensor LD, Tensor pivots, Tensor info)` */
 export function linalgLdlFactorEx(self: Tensor, opts?: { hermitian?: boolean; checkErrors?: boolean }): [Tensor, Tensor, Tensor];
 export function linalgLdlFactorEx(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(849, 'aten::linalg_ldl_factor_ex'), a0, a1));
 }
 /** `aten::linalg_ldl_solve(Tensor LD, Tensor pivots, Tensor B, *, bool hermitian=False) -> Tensor` */
 export function linalgLdlSolve(LD: Tensor, pivots: Tensor, B: Tensor, opts?: { hermitian?: boolean }): Tensor;
 export function linalgLdlSolve(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(850, 'aten::linalg_ldl_solve'), a0, a1, a2, a3));
 }
 /** `aten::linalg_lstsq(Tensor self, Tensor b, float? rcond=None, *, str? driver=None) -> (Tensor solution, Tensor residuals, Tensor rank, Tensor singular_values)` */
 export function linalgLstsq(self: Tensor, b: Tensor, rcond?: number | null, opts?: { driver?: string | null }): [Tensor, Tensor, Tensor, Tensor];
 export function linalgLstsq(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(851, 'aten::linalg_lstsq'), a0, a1, a2, a3));
 }
 /** `aten::linalg_lu(Tensor A, *, bool pivot=True) -> (Tensor P, Tensor L, Tensor U)` */
 export function linalgLu(A: Tensor, opts?: { pivot?: boolean }): [Tensor, Tensor, Tensor];
 export function linalgLu(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(852, 'aten::linalg_lu'), a0, a1));
 }
 /** `aten::linalg_lu_factor(Tensor A, *, bool pivot=True) -> (Tensor LU, Tensor pivots)` */
 export function linalgLuFactor(A: Tensor, opts?: { pivot?: boolean }): [Tensor, Tensor];
 export function linalgLuFactor(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(853, 'aten::linalg_lu_factor'), a0, a1));
 }
 /** `aten::linalg_lu_factor_ex(Tensor A, *, bool pivot=True, bool check_errors=False) -> (Tensor LU, Tensor pivots, Tensor info)` */
 export function linalgLuFactorEx(A: Tensor, opts?: { pivot?: boolean; checkErrors?: boolean }): [Tensor, Tensor, Tensor];
 export function linalgLuFactorEx(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(854, 'aten::linalg_lu_factor_ex'), a0, a1));
 }
 /** `aten::linalg_lu_solve(Tensor LU, Tensor pivots, Tensor B, *, bool left=True, bool adjoint=False) -> Tensor` */
 export function linalgLuSolve(LU: Tensor, pivots: Tensor, B: Tensor, opts?: { left?: boolean; adjoint?: boolean }): Tensor;
 export function linalgLuSolve(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(855, 'aten::linalg_lu_solve'), a0, a1, a2, a3));
 }
 /** `aten::linalg_matmul(Tensor self, Tensor other) -> Tensor` */
 export function linalgMatmul(self: Tensor, other: Tensor): Tensor;
 export function linalgMatmul(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(856, 'aten::linalg_matmul'), a0, a1));
 }
 /** `aten::linalg_matrix_exp(Tensor self) -> Tensor` */
@@ -5509,13 +5509,13 @@ export function linalgMatrixNorm(self: Tensor, ord: Scalar, dim?: number[], keep
 /** `aten::linalg_matrix_norm.str_ord(Tensor self, str ord="fro", int[] dim=[-2, -1], bool keepdim=False, *, ScalarType? dtype=None) -> Tensor` */
 export function linalgMatrixNorm(self: Tensor, ord?: string, dim?: number[], keepdim?: boolean, opts?: { dtype?: DType | null }): Tensor;
 export function linalgMatrixNorm(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(858, 'aten::linalg_matrix_norm'), a0, a1, a2, a3, a4));
 }
 /** `aten::linalg_matrix_power(Tensor self, int n) -> Tensor` */
 export function linalgMatrixPower(self: Tensor, n: number): Tensor;
 export function linalgMatrixPower(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(859, 'aten::linalg_matrix_power'), a0, a1));
 }
 /** `aten::linalg_matrix_rank(Tensor self, float tol, bool hermitian=False) -> Tensor` */
@@ -5527,7 +5527,7 @@ export function linalgMatrixRank(input: Tensor, opts?: { atol?: Tensor | null; r
 /** `aten::linalg_matrix_rank.tol_tensor(Tensor input, Tensor tol, bool hermitian=False) -> Tensor` */
 export function linalgMatrixRank(input: Tensor, tol: Tensor, hermitian?: boolean): Tensor;
 export function linalgMatrixRank(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(860, 'aten::linalg_matrix_rank'), a0, a1, a2));
 }
 /** `aten::linalg_multi_dot(Tensor[] tensors) -> Tensor` */
@@ -5541,7 +5541,7 @@ export function linalgNorm(self: Tensor, ord?: Scalar | null, dim?: number | num
 /** `aten::linalg_norm.ord_str(Tensor self, str ord, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor` */
 export function linalgNorm(self: Tensor, ord: string, dim?: number | number[] | null, keepdim?: boolean, opts?: { dtype?: DType | null }): Tensor;
 export function linalgNorm(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(862, 'aten::linalg_norm'), a0, a1, a2, a3, a4));
 }
 /** `aten::linalg_pinv(Tensor self, float rcond, bool hermitian=False) -> Tensor` */
@@ -5553,13 +5553,13 @@ export function linalgPinv(self: Tensor, opts?: { atol?: Tensor | null; rtol?: T
 /** `aten::linalg_pinv.rcond_tensor(Tensor self, Tensor rcond, bool hermitian=False) -> Tensor` */
 export function linalgPinv(self: Tensor, rcond: Tensor, hermitian?: boolean): Tensor;
 export function linalgPinv(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(863, 'aten::linalg_pinv'), a0, a1, a2));
 }
 /** `aten::linalg_qr(Tensor A, str mode="reduced") -> (Tensor Q, Tensor R)` */
 export function linalgQr(A: Tensor, mode?: string): [Tensor, Tensor];
 export function linalgQr(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(864, 'aten::linalg_qr'), a0, a1));
 }
 /** `aten::linalg_slogdet(Tensor A) -> (Tensor sign, Tensor logabsdet)` */
@@ -5571,79 +5571,79 @@ export function linalgSlogdet(a0?: any): any {
 /** `aten::linalg_solve(Tensor A, Tensor B, *, bool left=True) -> Tensor` */
 export function linalgSolve(A: Tensor, B: Tensor, opts?: { left?: boolean }): Tensor;
 export function linalgSolve(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(866, 'aten::linalg_solve'), a0, a1, a2));
 }
 /** `aten::linalg_solve_ex(Tensor A, Tensor B, *, bool left=True, bool check_errors=False) -> (Tensor result, Tensor info)` */
 export function linalgSolveEx(A: Tensor, B: Tensor, opts?: { left?: boolean; checkErrors?: boolean }): [Tensor, Tensor];
 export function linalgSolveEx(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(867, 'aten::linalg_solve_ex'), a0, a1, a2));
 }
 /** `aten::linalg_solve_triangular(Tensor self, Tensor B, *, bool upper, bool left=True, bool unitriangular=False) -> Tensor` */
 export function linalgSolveTriangular(self: Tensor, B: Tensor, opts: { upper: boolean; left?: boolean; unitriangular?: boolean }): Tensor;
 export function linalgSolveTriangular(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(868, 'aten::linalg_solve_triangular'), a0, a1, a2));
 }
 /** `aten::linalg_svd(Tensor A, bool full_matrices=True, *, str? driver=None) -> (Tensor U, Tensor S, Tensor Vh)` */
 export function linalgSvd(A: Tensor, fullMatrices?: boolean, opts?: { driver?: string | null }): [Tensor, Tensor, Tensor];
 export function linalgSvd(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(869, 'aten::linalg_svd'), a0, a1, a2));
 }
 /** `aten::linalg_svdvals(Tensor A, *, str? driver=None) -> Tensor` */
 export function linalgSvdvals(A: Tensor, opts?: { driver?: string | null }): Tensor;
 export function linalgSvdvals(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(870, 'aten::linalg_svdvals'), a0, a1));
 }
 /** `aten::linalg_tensorinv(Tensor self, int ind=2) -> Tensor` */
 export function linalgTensorinv(self: Tensor, ind?: number): Tensor;
 export function linalgTensorinv(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(871, 'aten::linalg_tensorinv'), a0, a1));
 }
 /** `aten::linalg_tensorsolve(Tensor self, Tensor other, int[]? dims=None) -> Tensor` */
 export function linalgTensorsolve(self: Tensor, other: Tensor, dims?: number[] | null): Tensor;
 export function linalgTensorsolve(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(872, 'aten::linalg_tensorsolve'), a0, a1, a2));
 }
 /** `aten::linalg_vander(Tensor x, *, int? N=None) -> Tensor` */
 export function linalgVander(x: Tensor, opts?: { N?: number | null }): Tensor;
 export function linalgVander(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(873, 'aten::linalg_vander'), a0, a1));
 }
 /** `aten::linalg_vecdot(Tensor x, Tensor y, *, int dim=-1) -> Tensor` */
 export function linalgVecdot(x: Tensor, y: Tensor, opts?: { dim?: number }): Tensor;
 export function linalgVecdot(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(874, 'aten::linalg_vecdot'), a0, a1, a2));
 }
 /** `aten::linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor` */
 export function linalgVectorNorm(self: Tensor, ord?: Scalar, dim?: number | number[] | null, keepdim?: boolean, opts?: { dtype?: DType | null }): Tensor;
 export function linalgVectorNorm(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(875, 'aten::linalg_vector_norm'), a0, a1, a2, a3, a4));
 }
 /** `aten::linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor` */
 export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor;
 export function linear(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(876, 'aten::linear'), a0, a1, a2));
 }
 /** `aten::linear_backward(Tensor self, Tensor grad_output, Tensor weight, bool[3] output_mask) -> (Tensor, Tensor, Tensor)` */
 export function linearBackward(self: Tensor, gradOutput: Tensor, weight: Tensor, outputMask: boolean[]): [Tensor, Tensor, Tensor];
 export function linearBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(877, 'aten::linear_backward'), a0, a1, a2, a3));
 }
 /** `aten::linspace(Scalar start, Scalar end, int steps, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function linspace(start: Scalar, end: Scalar, steps: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function linspace(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(878, 'aten::linspace'), a0, a1, a2, a3));
 }
 /** `aten::log(Tensor self) -> Tensor` */
@@ -5697,13 +5697,13 @@ export function log_(a0?: any): any {
 /** `aten::log_normal(Tensor self, float mean=1., float std=2., *, Generator? generator=None) -> Tensor` */
 export function logNormal(self: Tensor, mean?: number, std?: number, opts?: { generator?: null }): Tensor;
 export function logNormal(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(887, 'aten::log_normal'), a0, a1, a2, a3));
 }
 /** `aten::log_normal_(Tensor(a!) self, float mean=1., float std=2., *, Generator? generator=None) -> Tensor(a!)` */
 export function logNormal_(self: Tensor, mean?: number, std?: number, opts?: { generator?: null }): Tensor;
 export function logNormal_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(888, 'aten::log_normal_'), a0, a1, a2, a3));
 }
 /** `aten::log_sigmoid(Tensor self) -> Tensor` */
@@ -5715,7 +5715,7 @@ export function logSigmoid(a0?: any): any {
 /** `aten::log_sigmoid_backward(Tensor grad_output, Tensor self, Tensor buffer) -> Tensor` */
 export function logSigmoidBackward(gradOutput: Tensor, self: Tensor, buffer: Tensor): Tensor;
 export function logSigmoidBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(890, 'aten::log_sigmoid_backward'), a0, a1, a2));
 }
 /** `aten::log_sigmoid_forward(Tensor self) -> (Tensor output, Tensor buffer)` */
@@ -5729,19 +5729,19 @@ export function logSoftmax(self: Tensor, dim: string, opts?: { dtype?: DType | n
 /** `aten::log_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor` */
 export function logSoftmax(self: Tensor, dim: number, dtype?: DType | null): Tensor;
 export function logSoftmax(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(892, 'aten::log_softmax'), a0, a1, a2));
 }
 /** `aten::logaddexp(Tensor self, Tensor other) -> Tensor` */
 export function logaddexp(self: Tensor, other: Tensor): Tensor;
 export function logaddexp(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(893, 'aten::logaddexp'), a0, a1));
 }
 /** `aten::logaddexp2(Tensor self, Tensor other) -> Tensor` */
 export function logaddexp2(self: Tensor, other: Tensor): Tensor;
 export function logaddexp2(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(894, 'aten::logaddexp2'), a0, a1));
 }
 /** `aten::logcumsumexp(Tensor self, int dim) -> Tensor` */
@@ -5749,7 +5749,7 @@ export function logcumsumexp(self: Tensor, dim: number): Tensor;
 /** `aten::logcumsumexp.dimname(Tensor self, str dim) -> Tensor` */
 export function logcumsumexp(self: Tensor, dim: string): Tensor;
 export function logcumsumexp(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(895, 'aten::logcumsumexp'), a0, a1));
 }
 /** `aten::logdet(Tensor self) -> Tensor` */
@@ -5761,13 +5761,13 @@ export function logdet(a0?: any): any {
 /** `aten::logical_and(Tensor self, Tensor other) -> Tensor` */
 export function logicalAnd(self: Tensor, other: Tensor): Tensor;
 export function logicalAnd(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(897, 'aten::logical_and'), a0, a1));
 }
 /** `aten::logical_and_(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function logicalAnd_(self: Tensor, other: Tensor): Tensor;
 export function logicalAnd_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(898, 'aten::logical_and_'), a0, a1));
 }
 /** `aten::logical_not(Tensor self) -> Tensor` */
@@ -5785,55 +5785,55 @@ export function logicalNot_(a0?: any): any {
 /** `aten::logical_or(Tensor self, Tensor other) -> Tensor` */
 export function logicalOr(self: Tensor, other: Tensor): Tensor;
 export function logicalOr(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(901, 'aten::logical_or'), a0, a1));
 }
 /** `aten::logical_or_(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function logicalOr_(self: Tensor, other: Tensor): Tensor;
 export function logicalOr_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(902, 'aten::logical_or_'), a0, a1));
 }
 /** `aten::logical_xor(Tensor self, Tensor other) -> Tensor` */
 export function logicalXor(self: Tensor, other: Tensor): Tensor;
 export function logicalXor(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(903, 'aten::logical_xor'), a0, a1));
 }
 /** `aten::logical_xor_(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function logicalXor_(self: Tensor, other: Tensor): Tensor;
 export function logicalXor_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(904, 'aten::logical_xor_'), a0, a1));
 }
 /** `aten::logit(Tensor self, float? eps=None) -> Tensor` */
 export function logit(self: Tensor, eps?: number | null): Tensor;
 export function logit(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(905, 'aten::logit'), a0, a1));
 }
 /** `aten::logit_(Tensor(a!) self, float? eps=None) -> Tensor(a!)` */
 export function logit_(self: Tensor, eps?: number | null): Tensor;
 export function logit_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(906, 'aten::logit_'), a0, a1));
 }
 /** `aten::logit_backward(Tensor grad_output, Tensor self, float? eps=None) -> Tensor` */
 export function logitBackward(gradOutput: Tensor, self: Tensor, eps?: number | null): Tensor;
 export function logitBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(907, 'aten::logit_backward'), a0, a1, a2));
 }
 /** `aten::logspace(Scalar start, Scalar end, int steps, float base=10., *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function logspace(start: Scalar, end: Scalar, steps: number, base?: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function logspace(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(908, 'aten::logspace'), a0, a1, a2, a3, a4));
 }
 /** `aten::logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor` */
 export function logsumexp(self: Tensor, dim: number | number[], keepdim?: boolean): Tensor;
 export function logsumexp(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(909, 'aten::logsumexp'), a0, a1, a2));
 }
 /** `aten::lstm.data(Tensor data, Tensor batch_sizes, Tensor[] hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional) -> (Tensor, Tensor, Tensor)` */
@@ -5841,19 +5841,19 @@ export function lstm(data: Tensor, batchSizes: Tensor, hx: Tensor[], params: Ten
 /** `aten::lstm.input(Tensor input, Tensor[] hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional, bool batch_first) -> (Tensor, Tensor, Tensor)` */
 export function lstm(input: Tensor, hx: Tensor[], params: Tensor[], hasBiases: boolean, numLayers: number, dropout: number, train: boolean, bidirectional: boolean, batchFirst: boolean): [Tensor, Tensor, Tensor];
 export function lstm(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(910, 'aten::lstm'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::lstm_cell(Tensor input, Tensor[] hx, Tensor w_ih, Tensor w_hh, Tensor? b_ih=None, Tensor? b_hh=None) -> (Tensor, Tensor)` */
 export function lstmCell(input: Tensor, hx: Tensor[], wIh: Tensor, wHh: Tensor, bIh?: Tensor | null, bHh?: Tensor | null): [Tensor, Tensor];
 export function lstmCell(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(911, 'aten::lstm_cell'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::lstm_mps_backward(Tensor grad_y, Tensor? grad_hy, Tensor? grad_cy, Tensor z_state, Tensor cell_state_fwd, Tensor input, Tensor[] hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional, bool batch_first) -> (Tensor, Tensor[], Tensor[])` */
 export function lstmMpsBackward(gradY: Tensor, gradHy: Tensor | null, gradCy: Tensor | null, zState: Tensor, cellStateFwd: Tensor, input: Tensor, hx: Tensor[], params: Tensor[], hasBiases: boolean, numLayers: number, dropout: number, train: boolean, bidirectional: boolean, batchFirst: boolean): [Tensor, Tensor[], Tensor[]];
 export function lstmMpsBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any, a13?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12); S[14] = s(a13);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12), h13 = s(a13); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12; S[14] = h13;
   return result(C(g(912, 'aten::lstm_mps_backward'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13));
 }
 /** `aten::lt.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -5861,7 +5861,7 @@ export function lt(self: Tensor, other: Scalar): Tensor;
 /** `aten::lt.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function lt(self: Tensor, other: Tensor): Tensor;
 export function lt(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(913, 'aten::lt'), a0, a1));
 }
 /** `aten::lt_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -5869,19 +5869,19 @@ export function lt_(self: Tensor, other: Scalar): Tensor;
 /** `aten::lt_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function lt_(self: Tensor, other: Tensor): Tensor;
 export function lt_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(914, 'aten::lt_'), a0, a1));
 }
 /** `aten::lu_solve(Tensor self, Tensor LU_data, Tensor LU_pivots) -> Tensor` */
 export function luSolve(self: Tensor, LUData: Tensor, LUPivots: Tensor): Tensor;
 export function luSolve(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(915, 'aten::lu_solve'), a0, a1, a2));
 }
 /** `aten::lu_unpack(Tensor LU_data, Tensor LU_pivots, bool unpack_data=True, bool unpack_pivots=True) -> (Tensor P, Tensor L, Tensor U)` */
 export function luUnpack(LUData: Tensor, LUPivots: Tensor, unpackData?: boolean, unpackPivots?: boolean): [Tensor, Tensor, Tensor];
 export function luUnpack(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(916, 'aten::lu_unpack'), a0, a1, a2, a3));
 }
 /** `aten::mH(Tensor(a) self) -> Tensor(a)` */
@@ -5899,7 +5899,7 @@ export function mT(a0?: any): any {
 /** `aten::margin_ranking_loss(Tensor input1, Tensor input2, Tensor target, float margin=0., int reduction=1) -> Tensor` */
 export function marginRankingLoss(input1: Tensor, input2: Tensor, target: Tensor, margin?: number, reduction?: number): Tensor;
 export function marginRankingLoss(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(919, 'aten::margin_ranking_loss'), a0, a1, a2, a3, a4));
 }
 /** `aten::masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor` */
@@ -5907,7 +5907,7 @@ export function maskedFill(self: Tensor, mask: Tensor, value: Scalar): Tensor;
 /** `aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor` */
 export function maskedFill(self: Tensor, mask: Tensor, value: Tensor): Tensor;
 export function maskedFill(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(920, 'aten::masked_fill'), a0, a1, a2));
 }
 /** `aten::masked_fill_.Scalar(Tensor(a!) self, Tensor mask, Scalar value) -> Tensor(a!)` */
@@ -5915,43 +5915,43 @@ export function maskedFill_(self: Tensor, mask: Tensor, value: Scalar): Tensor;
 /** `aten::masked_fill_.Tensor(Tensor(a!) self, Tensor mask, Tensor value) -> Tensor(a!)` */
 export function maskedFill_(self: Tensor, mask: Tensor, value: Tensor): Tensor;
 export function maskedFill_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(921, 'aten::masked_fill_'), a0, a1, a2));
 }
 /** `aten::masked_scatter(Tensor self, Tensor mask, Tensor source) -> Tensor` */
 export function maskedScatter(self: Tensor, mask: Tensor, source: Tensor): Tensor;
 export function maskedScatter(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(922, 'aten::masked_scatter'), a0, a1, a2));
 }
 /** `aten::masked_scatter_(Tensor(a!) self, Tensor mask, Tensor source) -> Tensor(a!)` */
 export function maskedScatter_(self: Tensor, mask: Tensor, source: Tensor): Tensor;
 export function maskedScatter_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(923, 'aten::masked_scatter_'), a0, a1, a2));
 }
 /** `aten::masked_select(Tensor self, Tensor mask) -> Tensor` */
 export function maskedSelect(self: Tensor, mask: Tensor): Tensor;
 export function maskedSelect(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(924, 'aten::masked_select'), a0, a1));
 }
 /** `aten::masked_select_backward(Tensor grad, Tensor input, Tensor mask) -> Tensor` */
 export function maskedSelectBackward(grad: Tensor, input: Tensor, mask: Tensor): Tensor;
 export function maskedSelectBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(925, 'aten::masked_select_backward'), a0, a1, a2));
 }
 /** `aten::matmul(Tensor self, Tensor other) -> Tensor` */
 export function matmul(self: Tensor, other: Tensor): Tensor;
 export function matmul(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(926, 'aten::matmul'), a0, a1));
 }
 /** `aten::matmul_backward(Tensor grad, Tensor self, Tensor other, bool[2] mask) -> (Tensor, Tensor)` */
 export function matmulBackward(grad: Tensor, self: Tensor, other: Tensor, mask: boolean[]): [Tensor, Tensor];
 export function matmulBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(927, 'aten::matmul_backward'), a0, a1, a2, a3));
 }
 /** `aten::matrix_H(Tensor(a) self) -> Tensor(a)` */
@@ -5969,13 +5969,13 @@ export function matrixExp(a0?: any): any {
 /** `aten::matrix_exp_backward(Tensor self, Tensor grad) -> Tensor` */
 export function matrixExpBackward(self: Tensor, grad: Tensor): Tensor;
 export function matrixExpBackward(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(930, 'aten::matrix_exp_backward'), a0, a1));
 }
 /** `aten::matrix_power(Tensor self, int n) -> Tensor` */
 export function matrixPower(self: Tensor, n: number): Tensor;
 export function matrixPower(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(931, 'aten::matrix_power'), a0, a1));
 }
 /** `aten::max(Tensor self) -> Tensor` */
@@ -5987,73 +5987,73 @@ export function max(self: Tensor, dim: string, keepdim?: boolean): [Tensor, Tens
 /** `aten::max.other(Tensor self, Tensor other) -> Tensor` */
 export function max(self: Tensor, other: Tensor): Tensor;
 export function max(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(932, 'aten::max'), a0, a1, a2));
 }
 /** `aten::max_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], int[1] dilation=[1], bool ceil_mode=False) -> Tensor` */
 export function maxPool1d(self: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], dilation?: number | number[], ceilMode?: boolean): Tensor;
 export function maxPool1d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(933, 'aten::max_pool1d'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::max_pool1d_with_indices(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], int[1] dilation=[1], bool ceil_mode=False) -> (Tensor, Tensor)` */
 export function maxPool1dWithIndices(self: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], dilation?: number | number[], ceilMode?: boolean): [Tensor, Tensor];
 export function maxPool1dWithIndices(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(934, 'aten::max_pool1d_with_indices'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::max_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> Tensor` */
 export function maxPool2d(self: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], dilation?: number | number[], ceilMode?: boolean): Tensor;
 export function maxPool2d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(935, 'aten::max_pool2d'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::max_pool2d_with_indices(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> (Tensor, Tensor)` */
 export function maxPool2dWithIndices(self: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], dilation?: number | number[], ceilMode?: boolean): [Tensor, Tensor];
 export function maxPool2dWithIndices(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(936, 'aten::max_pool2d_with_indices'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::max_pool2d_with_indices_backward(Tensor grad_output, Tensor self, int[2] kernel_size, int[2] stride, int[2] padding, int[2] dilation, bool ceil_mode, Tensor indices) -> Tensor` */
 export function maxPool2dWithIndicesBackward(gradOutput: Tensor, self: Tensor, kernelSize: number | number[], stride: number | number[], padding: number | number[], dilation: number | number[], ceilMode: boolean, indices: Tensor): Tensor;
 export function maxPool2dWithIndicesBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(937, 'aten::max_pool2d_with_indices_backward'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::max_pool3d(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, int[3] dilation=1, bool ceil_mode=False) -> Tensor` */
 export function maxPool3d(self: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], dilation?: number | number[], ceilMode?: boolean): Tensor;
 export function maxPool3d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(938, 'aten::max_pool3d'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::max_pool3d_with_indices(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, int[3] dilation=1, bool ceil_mode=False) -> (Tensor, Tensor)` */
 export function maxPool3dWithIndices(self: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], dilation?: number | number[], ceilMode?: boolean): [Tensor, Tensor];
 export function maxPool3dWithIndices(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(939, 'aten::max_pool3d_with_indices'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::max_pool3d_with_indices_backward(Tensor grad_output, Tensor self, int[3] kernel_size, int[3] stride, int[3] padding, int[3] dilation, bool ceil_mode, Tensor indices) -> Tensor` */
 export function maxPool3dWithIndicesBackward(gradOutput: Tensor, self: Tensor, kernelSize: number | number[], stride: number | number[], padding: number | number[], dilation: number | number[], ceilMode: boolean, indices: Tensor): Tensor;
 export function maxPool3dWithIndicesBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(940, 'aten::max_pool3d_with_indices_backward'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::max_unpool2d(Tensor self, Tensor indices, int[2] output_size) -> Tensor` */
 export function maxUnpool2d(self: Tensor, indices: Tensor, outputSize: number | number[]): Tensor;
 export function maxUnpool2d(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(941, 'aten::max_unpool2d'), a0, a1, a2));
 }
 /** `aten::max_unpool3d(Tensor self, Tensor indices, int[3] output_size, int[3] stride, int[3] padding) -> Tensor` */
 export function maxUnpool3d(self: Tensor, indices: Tensor, outputSize: number | number[], stride: number | number[], padding: number | number[]): Tensor;
 export function maxUnpool3d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(942, 'aten::max_unpool3d'), a0, a1, a2, a3, a4));
 }
 /** `aten::maximum(Tensor self, Tensor other) -> Tensor` */
 export function maximum(self: Tensor, other: Tensor): Tensor;
 export function maximum(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(943, 'aten::maximum'), a0, a1));
 }
 /** `aten::mean(Tensor self, *, ScalarType? dtype=None) -> Tensor` */
@@ -6061,7 +6061,7 @@ export function mean(self: Tensor, opts?: { dtype?: DType | null }): Tensor;
 /** `aten::mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor` */
 export function mean(self: Tensor, dim: number | number[] | null, keepdim?: boolean, opts?: { dtype?: DType | null }): Tensor;
 export function mean(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(944, 'aten::mean'), a0, a1, a2, a3));
 }
 /** `aten::median(Tensor self) -> Tensor` */
@@ -6071,7 +6071,7 @@ export function median(self: Tensor, dim: number, keepdim?: boolean): [Tensor, T
 /** `aten::median.names_dim(Tensor self, str dim, bool keepdim=False) -> (Tensor values, Tensor indices)` */
 export function median(self: Tensor, dim: string, keepdim?: boolean): [Tensor, Tensor];
 export function median(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(945, 'aten::median'), a0, a1, a2));
 }
 /** `aten::meshgrid(Tensor[] tensors) -> Tensor[]` */
@@ -6079,7 +6079,7 @@ export function meshgrid(tensors: Tensor[]): Tensor[];
 /** `aten::meshgrid.indexing(Tensor[] tensors, *, str indexing) -> Tensor[]` */
 export function meshgrid(tensors: Tensor[], opts: { indexing: string }): Tensor[];
 export function meshgrid(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(946, 'aten::meshgrid'), a0, a1));
 }
 /** `aten::min(Tensor self) -> Tensor` */
@@ -6091,67 +6091,67 @@ export function min(self: Tensor, dim: string, keepdim?: boolean): [Tensor, Tens
 /** `aten::min.other(Tensor self, Tensor other) -> Tensor` */
 export function min(self: Tensor, other: Tensor): Tensor;
 export function min(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(947, 'aten::min'), a0, a1, a2));
 }
 /** `aten::minimum(Tensor self, Tensor other) -> Tensor` */
 export function minimum(self: Tensor, other: Tensor): Tensor;
 export function minimum(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(948, 'aten::minimum'), a0, a1));
 }
 /** `aten::miopen_batch_norm(Tensor input, Tensor weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, float exponential_average_factor, float epsilon) -> (Tensor, Tensor, Tensor)` */
 export function miopenBatchNorm(input: Tensor, weight: Tensor, bias: Tensor | null, runningMean: Tensor | null, runningVar: Tensor | null, training: boolean, exponentialAverageFactor: number, epsilon: number): [Tensor, Tensor, Tensor];
 export function miopenBatchNorm(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(949, 'aten::miopen_batch_norm'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::miopen_batch_norm_backward(Tensor input, Tensor grad_output, Tensor weight, Tensor? running_mean, Tensor? running_var, Tensor? save_mean, Tensor? save_var, float epsilon) -> (Tensor, Tensor, Tensor)` */
 export function miopenBatchNormBackward(input: Tensor, gradOutput: Tensor, weight: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, saveMean: Tensor | null, saveVar: Tensor | null, epsilon: number): [Tensor, Tensor, Tensor];
 export function miopenBatchNormBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(950, 'aten::miopen_batch_norm_backward'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::miopen_convolution(Tensor self, Tensor weight, Tensor? bias, int[] padding, int[] stride, int[] dilation, int groups, bool benchmark, bool deterministic) -> Tensor` */
 export function miopenConvolution(self: Tensor, weight: Tensor, bias: Tensor | null, padding: number[], stride: number[], dilation: number[], groups: number, benchmark: boolean, deterministic: boolean): Tensor;
 export function miopenConvolution(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(951, 'aten::miopen_convolution'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::miopen_convolution_add_relu(Tensor self, Tensor weight, Tensor z, Scalar? alpha, Tensor? bias, int[] stride, int[] padding, int[] dilation, int groups) -> Tensor` */
 export function miopenConvolutionAddRelu(self: Tensor, weight: Tensor, z: Tensor, alpha: Scalar | null, bias: Tensor | null, stride: number[], padding: number[], dilation: number[], groups: number): Tensor;
 export function miopenConvolutionAddRelu(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(952, 'aten::miopen_convolution_add_relu'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::miopen_convolution_relu(Tensor self, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation, int groups) -> Tensor` */
 export function miopenConvolutionRelu(self: Tensor, weight: Tensor, bias: Tensor | null, stride: number[], padding: number[], dilation: number[], groups: number): Tensor;
 export function miopenConvolutionRelu(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(953, 'aten::miopen_convolution_relu'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::miopen_convolution_transpose(Tensor self, Tensor weight, Tensor? bias, int[] padding, int[] output_padding, int[] stride, int[] dilation, int groups, bool benchmark, bool deterministic) -> Tensor` */
 export function miopenConvolutionTranspose(self: Tensor, weight: Tensor, bias: Tensor | null, padding: number[], outputPadding: number[], stride: number[], dilation: number[], groups: number, benchmark: boolean, deterministic: boolean): Tensor;
 export function miopenConvolutionTranspose(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9;
   return result(C(g(954, 'aten::miopen_convolution_transpose'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
 }
 /** `aten::miopen_depthwise_convolution(Tensor self, Tensor weight, Tensor? bias, int[] padding, int[] stride, int[] dilation, int groups, bool benchmark, bool deterministic) -> Tensor` */
 export function miopenDepthwiseConvolution(self: Tensor, weight: Tensor, bias: Tensor | null, padding: number[], stride: number[], dilation: number[], groups: number, benchmark: boolean, deterministic: boolean): Tensor;
 export function miopenDepthwiseConvolution(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(955, 'aten::miopen_depthwise_convolution'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::miopen_rnn(Tensor input, Tensor[] weight, int weight_stride0, Tensor hx, Tensor? cx, int mode, int hidden_size, int num_layers, bool batch_first, float dropout, bool train, bool bidirectional, int[] batch_sizes, Tensor? dropout_state) -> (Tensor, Tensor, Tensor, Tensor, Tensor)` */
 export function miopenRnn(input: Tensor, weight: Tensor[], weightStride0: number, hx: Tensor, cx: Tensor | null, mode: number, hiddenSize: number, numLayers: number, batchFirst: boolean, dropout: number, train: boolean, bidirectional: boolean, batchSizes: number[], dropoutState: Tensor | null): [Tensor, Tensor, Tensor, Tensor, Tensor];
 export function miopenRnn(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any, a13?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12); S[14] = s(a13);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12), h13 = s(a13); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12; S[14] = h13;
   return result(C(g(956, 'aten::miopen_rnn'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13));
 }
 /** `aten::miopen_rnn_backward(Tensor input, Tensor[] weight, int weight_stride0, Tensor weight_buf, Tensor hx, Tensor? cx, Tensor output, Tensor? grad_output, Tensor? grad_hy, Tensor? grad_cy, int mode, int hidden_size, int num_layers, bool batch_first, float dropout, bool train, bool bidirectional, int[] batch_sizes, Tensor? dropout_state, Tensor reserve, bool[4] output_mask) -> (Tensor, Tensor, Tensor, Tensor[])` */
 export function miopenRnnBackward(input: Tensor, weight: Tensor[], weightStride0: number, weightBuf: Tensor, hx: Tensor, cx: Tensor | null, output: Tensor, gradOutput: Tensor | null, gradHy: Tensor | null, gradCy: Tensor | null, mode: number, hiddenSize: number, numLayers: number, batchFirst: boolean, dropout: number, train: boolean, bidirectional: boolean, batchSizes: number[], dropoutState: Tensor | null, reserve: Tensor, outputMask: boolean[]): [Tensor, Tensor, Tensor, Tensor[]];
 export function miopenRnnBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any, a13?: any, a14?: any, a15?: any, a16?: any, a17?: any, a18?: any, a19?: any, a20?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12); S[14] = s(a13); S[15] = s(a14); S[16] = s(a15); S[17] = s(a16); S[18] = s(a17); S[19] = s(a18); S[20] = s(a19); S[21] = s(a20);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12), h13 = s(a13), h14 = s(a14), h15 = s(a15), h16 = s(a16), h17 = s(a17), h18 = s(a18), h19 = s(a19), h20 = s(a20); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12; S[14] = h13; S[15] = h14; S[16] = h15; S[17] = h16; S[18] = h17; S[19] = h18; S[20] = h19; S[21] = h20;
   return result(C(g(957, 'aten::miopen_rnn_backward'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20));
 }
 /** `aten::mish(Tensor self) -> Tensor` */
@@ -6169,91 +6169,91 @@ export function mish_(a0?: any): any {
 /** `aten::mish_backward(Tensor grad_output, Tensor self) -> Tensor` */
 export function mishBackward(gradOutput: Tensor, self: Tensor): Tensor;
 export function mishBackward(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(960, 'aten::mish_backward'), a0, a1));
 }
 /** `aten::mkldnn_adaptive_avg_pool2d(Tensor self, int[2] output_size) -> Tensor` */
 export function mkldnnAdaptiveAvgPool2d(self: Tensor, outputSize: number | number[]): Tensor;
 export function mkldnnAdaptiveAvgPool2d(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(961, 'aten::mkldnn_adaptive_avg_pool2d'), a0, a1));
 }
 /** `aten::mkldnn_adaptive_avg_pool2d_backward(Tensor grad_output, Tensor self) -> Tensor` */
 export function mkldnnAdaptiveAvgPool2dBackward(gradOutput: Tensor, self: Tensor): Tensor;
 export function mkldnnAdaptiveAvgPool2dBackward(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(962, 'aten::mkldnn_adaptive_avg_pool2d_backward'), a0, a1));
 }
 /** `aten::mkldnn_convolution(Tensor self, Tensor weight, Tensor? bias, int[] padding, int[] stride, int[] dilation, int groups) -> Tensor` */
 export function mkldnnConvolution(self: Tensor, weight: Tensor, bias: Tensor | null, padding: number[], stride: number[], dilation: number[], groups: number): Tensor;
 export function mkldnnConvolution(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(963, 'aten::mkldnn_convolution'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::mkldnn_linear(Tensor self, Tensor weight, Tensor? bias=None) -> Tensor` */
 export function mkldnnLinear(self: Tensor, weight: Tensor, bias?: Tensor | null): Tensor;
 export function mkldnnLinear(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(964, 'aten::mkldnn_linear'), a0, a1, a2));
 }
 /** `aten::mkldnn_linear_backward(Tensor self, Tensor grad_output, Tensor weight, bool[3] output_mask) -> (Tensor, Tensor, Tensor)` */
 export function mkldnnLinearBackward(self: Tensor, gradOutput: Tensor, weight: Tensor, outputMask: boolean[]): [Tensor, Tensor, Tensor];
 export function mkldnnLinearBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(965, 'aten::mkldnn_linear_backward'), a0, a1, a2, a3));
 }
 /** `aten::mkldnn_linear_backward_input(int[] input_size, Tensor grad_output, Tensor weight) -> Tensor` */
 export function mkldnnLinearBackwardInput(inputSize: number[], gradOutput: Tensor, weight: Tensor): Tensor;
 export function mkldnnLinearBackwardInput(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(966, 'aten::mkldnn_linear_backward_input'), a0, a1, a2));
 }
 /** `aten::mkldnn_linear_backward_weights(Tensor grad_output, Tensor input, Tensor weight, bool bias_defined) -> (Tensor, Tensor)` */
 export function mkldnnLinearBackwardWeights(gradOutput: Tensor, input: Tensor, weight: Tensor, biasDefined: boolean): [Tensor, Tensor];
 export function mkldnnLinearBackwardWeights(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(967, 'aten::mkldnn_linear_backward_weights'), a0, a1, a2, a3));
 }
 /** `aten::mkldnn_max_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> Tensor` */
 export function mkldnnMaxPool2d(self: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], dilation?: number | number[], ceilMode?: boolean): Tensor;
 export function mkldnnMaxPool2d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(968, 'aten::mkldnn_max_pool2d'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::mkldnn_max_pool2d_backward(Tensor grad_output, Tensor output, Tensor input, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> Tensor` */
 export function mkldnnMaxPool2dBackward(gradOutput: Tensor, output: Tensor, input: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], dilation?: number | number[], ceilMode?: boolean): Tensor;
 export function mkldnnMaxPool2dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(969, 'aten::mkldnn_max_pool2d_backward'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::mkldnn_max_pool3d(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, int[3] dilation=1, bool ceil_mode=False) -> Tensor` */
 export function mkldnnMaxPool3d(self: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], dilation?: number | number[], ceilMode?: boolean): Tensor;
 export function mkldnnMaxPool3d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(970, 'aten::mkldnn_max_pool3d'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::mkldnn_max_pool3d_backward(Tensor grad_output, Tensor output, Tensor input, int[3] kernel_size, int[3] stride=[], int[3] padding=0, int[3] dilation=1, bool ceil_mode=False) -> Tensor` */
 export function mkldnnMaxPool3dBackward(gradOutput: Tensor, output: Tensor, input: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], dilation?: number | number[], ceilMode?: boolean): Tensor;
 export function mkldnnMaxPool3dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(971, 'aten::mkldnn_max_pool3d_backward'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::mkldnn_reorder_conv2d_weight(Tensor self, int[2] padding=0, int[2] stride=1, int[2] dilation=1, int groups=1) -> Tensor` */
 export function mkldnnReorderConv2dWeight(self: Tensor, padding?: number | number[], stride?: number | number[], dilation?: number | number[], groups?: number): Tensor;
 export function mkldnnReorderConv2dWeight(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(972, 'aten::mkldnn_reorder_conv2d_weight'), a0, a1, a2, a3, a4));
 }
 /** `aten::mkldnn_reorder_conv3d_weight(Tensor self, int[3] padding=0, int[3] stride=1, int[3] dilation=1, int groups=1) -> Tensor` */
 export function mkldnnReorderConv3dWeight(self: Tensor, padding?: number | number[], stride?: number | number[], dilation?: number | number[], groups?: number): Tensor;
 export function mkldnnReorderConv3dWeight(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(973, 'aten::mkldnn_reorder_conv3d_weight'), a0, a1, a2, a3, a4));
 }
 /** `aten::mm(Tensor self, Tensor mat2) -> Tensor` */
 export function mm(self: Tensor, mat2: Tensor): Tensor;
 export function mm(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(974, 'aten::mm'), a0, a1));
 }
 /** `aten::mode(Tensor self, int dim=-1, bool keepdim=False) -> (Tensor values, Tensor indices)` */
@@ -6261,7 +6261,7 @@ export function mode(self: Tensor, dim?: number, keepdim?: boolean): [Tensor, Te
 /** `aten::mode.dimname(Tensor self, str dim, bool keepdim=False) -> (Tensor values, Tensor indices)` */
 export function mode(self: Tensor, dim: string, keepdim?: boolean): [Tensor, Tensor];
 export function mode(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(975, 'aten::mode'), a0, a1, a2));
 }
 /** `aten::moveaxis.int(Tensor(a) self, int source, int destination) -> Tensor(a)` */
@@ -6269,7 +6269,7 @@ export function moveaxis(self: Tensor, source: number, destination: number): Ten
 /** `aten::moveaxis.intlist(Tensor(a) self, int[] source, int[] destination) -> Tensor(a)` */
 export function moveaxis(self: Tensor, source: number[], destination: number[]): Tensor;
 export function moveaxis(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(976, 'aten::moveaxis'), a0, a1, a2));
 }
 /** `aten::movedim.int(Tensor(a) self, int source, int destination) -> Tensor(a)` */
@@ -6277,37 +6277,37 @@ export function movedim(self: Tensor, source: number, destination: number): Tens
 /** `aten::movedim.intlist(Tensor(a) self, int[] source, int[] destination) -> Tensor(a)` */
 export function movedim(self: Tensor, source: number[], destination: number[]): Tensor;
 export function movedim(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(977, 'aten::movedim'), a0, a1, a2));
 }
 /** `aten::mps_convolution_backward(Tensor self, Tensor grad_output, Tensor weight, int[] padding, int[] stride, int[] dilation, int groups, bool[3] output_mask) -> (Tensor, Tensor, Tensor)` */
 export function mpsConvolutionBackward(self: Tensor, gradOutput: Tensor, weight: Tensor, padding: number[], stride: number[], dilation: number[], groups: number, outputMask: boolean[]): [Tensor, Tensor, Tensor];
 export function mpsConvolutionBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(978, 'aten::mps_convolution_backward'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::mps_convolution_transpose_backward(Tensor self, Tensor grad_output, Tensor weight, int[] padding, int[] output_padding, int[] stride, int[] dilation, int groups, bool[2] output_mask) -> (Tensor, Tensor)` */
 export function mpsConvolutionTransposeBackward(self: Tensor, gradOutput: Tensor, weight: Tensor, padding: number[], outputPadding: number[], stride: number[], dilation: number[], groups: number, outputMask: boolean[]): [Tensor, Tensor];
 export function mpsConvolutionTransposeBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(979, 'aten::mps_convolution_transpose_backward'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::mps_max_pool2d_backward(Tensor grad_output, Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> Tensor` */
 export function mpsMaxPool2dBackward(gradOutput: Tensor, self: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], dilation?: number | number[], ceilMode?: boolean): Tensor;
 export function mpsMaxPool2dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(980, 'aten::mps_max_pool2d_backward'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::mse_loss(Tensor self, Tensor target, int reduction=1) -> Tensor` */
 export function mseLoss(self: Tensor, target: Tensor, reduction?: number): Tensor;
 export function mseLoss(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(981, 'aten::mse_loss'), a0, a1, a2));
 }
 /** `aten::mse_loss_backward(Tensor grad_output, Tensor self, Tensor target, int reduction) -> Tensor` */
 export function mseLossBackward(gradOutput: Tensor, self: Tensor, target: Tensor, reduction: number): Tensor;
 export function mseLossBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(982, 'aten::mse_loss_backward'), a0, a1, a2, a3));
 }
 /** `aten::msort(Tensor self) -> Tensor` */
@@ -6321,7 +6321,7 @@ export function mul(self: Tensor, other: Scalar): Tensor;
 /** `aten::mul.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function mul(self: Tensor, other: Tensor): Tensor;
 export function mul(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(984, 'aten::mul'), a0, a1));
 }
 /** `aten::mul_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -6329,43 +6329,43 @@ export function mul_(self: Tensor, other: Scalar): Tensor;
 /** `aten::mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function mul_(self: Tensor, other: Tensor): Tensor;
 export function mul_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(985, 'aten::mul_'), a0, a1));
 }
 /** `aten::multi_margin_loss(Tensor self, Tensor target, Scalar p=1, Scalar margin=1, Tensor? weight=None, int reduction=1) -> Tensor` */
 export function multiMarginLoss(self: Tensor, target: Tensor, p?: Scalar, margin?: Scalar, weight?: Tensor | null, reduction?: number): Tensor;
 export function multiMarginLoss(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(986, 'aten::multi_margin_loss'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::multi_margin_loss_backward(Tensor grad_output, Tensor self, Tensor target, Scalar p, Scalar margin, Tensor? weight=None, int reduction=1) -> Tensor` */
 export function multiMarginLossBackward(gradOutput: Tensor, self: Tensor, target: Tensor, p: Scalar, margin: Scalar, weight?: Tensor | null, reduction?: number): Tensor;
 export function multiMarginLossBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(987, 'aten::multi_margin_loss_backward'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::multilabel_margin_loss(Tensor self, Tensor target, int reduction=1) -> Tensor` */
 export function multilabelMarginLoss(self: Tensor, target: Tensor, reduction?: number): Tensor;
 export function multilabelMarginLoss(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(988, 'aten::multilabel_margin_loss'), a0, a1, a2));
 }
 /** `aten::multilabel_margin_loss_backward(Tensor grad_output, Tensor self, Tensor target, int reduction, Tensor is_target) -> Tensor` */
 export function multilabelMarginLossBackward(gradOutput: Tensor, self: Tensor, target: Tensor, reduction: number, isTarget: Tensor): Tensor;
 export function multilabelMarginLossBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(989, 'aten::multilabel_margin_loss_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::multilabel_margin_loss_forward(Tensor self, Tensor target, int reduction) -> (Tensor output, Tensor is_target)` */
 export function multilabelMarginLossForward(self: Tensor, target: Tensor, reduction: number): [Tensor, Tensor];
 export function multilabelMarginLossForward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(990, 'aten::multilabel_margin_loss_forward'), a0, a1, a2));
 }
 /** `aten::multinomial(Tensor self, int num_samples, bool replacement=False, *, Generator? generator=None) -> Tensor` */
 export function multinomial(self: Tensor, numSamples: number, replacement?: boolean, opts?: { generator?: null }): Tensor;
 export function multinomial(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(991, 'aten::multinomial'), a0, a1, a2, a3));
 }
 /** `aten::multiply.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -6373,7 +6373,7 @@ export function multiply(self: Tensor, other: Scalar): Tensor;
 /** `aten::multiply.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function multiply(self: Tensor, other: Tensor): Tensor;
 export function multiply(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(992, 'aten::multiply'), a0, a1));
 }
 /** `aten::multiply_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -6381,43 +6381,43 @@ export function multiply_(self: Tensor, other: Scalar): Tensor;
 /** `aten::multiply_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function multiply_(self: Tensor, other: Tensor): Tensor;
 export function multiply_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(993, 'aten::multiply_'), a0, a1));
 }
 /** `aten::mv(Tensor self, Tensor vec) -> Tensor` */
 export function mv(self: Tensor, vec: Tensor): Tensor;
 export function mv(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(994, 'aten::mv'), a0, a1));
 }
 /** `aten::mvlgamma(Tensor self, int p) -> Tensor` */
 export function mvlgamma(self: Tensor, p: number): Tensor;
 export function mvlgamma(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(995, 'aten::mvlgamma'), a0, a1));
 }
 /** `aten::mvlgamma_(Tensor(a!) self, int p) -> Tensor(a!)` */
 export function mvlgamma_(self: Tensor, p: number): Tensor;
 export function mvlgamma_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(996, 'aten::mvlgamma_'), a0, a1));
 }
 /** `aten::nan_to_num(Tensor self, float? nan=None, float? posinf=None, float? neginf=None) -> Tensor` */
 export function nanToNum(self: Tensor, nan?: number | null, posinf?: number | null, neginf?: number | null): Tensor;
 export function nanToNum(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(997, 'aten::nan_to_num'), a0, a1, a2, a3));
 }
 /** `aten::nan_to_num_(Tensor(a!) self, float? nan=None, float? posinf=None, float? neginf=None) -> Tensor(a!)` */
 export function nanToNum_(self: Tensor, nan?: number | null, posinf?: number | null, neginf?: number | null): Tensor;
 export function nanToNum_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(998, 'aten::nan_to_num_'), a0, a1, a2, a3));
 }
 /** `aten::nanmean(Tensor self, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor` */
 export function nanmean(self: Tensor, dim?: number | number[] | null, keepdim?: boolean, opts?: { dtype?: DType | null }): Tensor;
 export function nanmean(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(999, 'aten::nanmean'), a0, a1, a2, a3));
 }
 /** `aten::nanmedian(Tensor self) -> Tensor` */
@@ -6427,7 +6427,7 @@ export function nanmedian(self: Tensor, dim: number, keepdim?: boolean): [Tensor
 /** `aten::nanmedian.names_dim(Tensor self, str dim, bool keepdim=False) -> (Tensor values, Tensor indices)` */
 export function nanmedian(self: Tensor, dim: string, keepdim?: boolean): [Tensor, Tensor];
 export function nanmedian(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1000, 'aten::nanmedian'), a0, a1, a2));
 }
 /** `aten::nanquantile(Tensor self, Tensor q, int? dim=None, bool keepdim=False, *, str interpolation="linear") -> Tensor` */
@@ -6435,13 +6435,13 @@ export function nanquantile(self: Tensor, q: Tensor, dim?: number | null, keepdi
 /** `aten::nanquantile.scalar(Tensor self, float q, int? dim=None, bool keepdim=False, *, str interpolation="linear") -> Tensor` */
 export function nanquantile(self: Tensor, q: number, dim?: number | null, keepdim?: boolean, opts?: { interpolation?: string }): Tensor;
 export function nanquantile(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1001, 'aten::nanquantile'), a0, a1, a2, a3, a4));
 }
 /** `aten::nansum(Tensor self, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor` */
 export function nansum(self: Tensor, dim?: number | number[] | null, keepdim?: boolean, opts?: { dtype?: DType | null }): Tensor;
 export function nansum(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1002, 'aten::nansum'), a0, a1, a2, a3));
 }
 /** `aten::narrow(Tensor(a) self, int dim, int start, int length) -> Tensor(a)` */
@@ -6449,67 +6449,67 @@ export function narrow(self: Tensor, dim: number, start: number, length: number)
 /** `aten::narrow.Tensor(Tensor(a) self, int dim, Tensor start, int length) -> Tensor(a)` */
 export function narrow(self: Tensor, dim: number, start: Tensor, length: number): Tensor;
 export function narrow(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1003, 'aten::narrow'), a0, a1, a2, a3));
 }
 /** `aten::narrow_copy(Tensor self, int dim, SymInt start, SymInt length) -> Tensor` */
 export function narrowCopy(self: Tensor, dim: number, start: number, length: number): Tensor;
 export function narrowCopy(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1004, 'aten::narrow_copy'), a0, a1, a2, a3));
 }
 /** `aten::native_batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, float momentum, float eps) -> (Tensor, Tensor, Tensor)` */
 export function nativeBatchNorm(input: Tensor, weight: Tensor | null, bias: Tensor | null, runningMean: Tensor | null, runningVar: Tensor | null, training: boolean, momentum: number, eps: number): [Tensor, Tensor, Tensor];
 export function nativeBatchNorm(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(1005, 'aten::native_batch_norm'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::native_batch_norm_backward(Tensor grad_out, Tensor input, Tensor? weight, Tensor? running_mean, Tensor? running_var, Tensor? save_mean, Tensor? save_invstd, bool train, float eps, bool[3] output_mask) -> (Tensor, Tensor, Tensor)` */
 export function nativeBatchNormBackward(gradOut: Tensor, input: Tensor, weight: Tensor | null, runningMean: Tensor | null, runningVar: Tensor | null, saveMean: Tensor | null, saveInvstd: Tensor | null, train: boolean, eps: number, outputMask: boolean[]): [Tensor, Tensor, Tensor];
 export function nativeBatchNormBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9;
   return result(C(g(1006, 'aten::native_batch_norm_backward'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
 }
 /** `aten::native_channel_shuffle(Tensor self, int groups) -> Tensor` */
 export function nativeChannelShuffle(self: Tensor, groups: number): Tensor;
 export function nativeChannelShuffle(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1007, 'aten::native_channel_shuffle'), a0, a1));
 }
 /** `aten::native_dropout(Tensor input, float p, bool? train) -> (Tensor, Tensor)` */
 export function nativeDropout(input: Tensor, p: number, train: boolean | null): [Tensor, Tensor];
 export function nativeDropout(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1008, 'aten::native_dropout'), a0, a1, a2));
 }
 /** `aten::native_dropout_backward(Tensor grad_output, Tensor mask, float scale) -> Tensor` */
 export function nativeDropoutBackward(gradOutput: Tensor, mask: Tensor, scale: number): Tensor;
 export function nativeDropoutBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1009, 'aten::native_dropout_backward'), a0, a1, a2));
 }
 /** `aten::native_group_norm(Tensor input, Tensor? weight, Tensor? bias, SymInt N, SymInt C, SymInt HxW, int group, float eps) -> (Tensor, Tensor, Tensor)` */
 export function nativeGroupNorm(input: Tensor, weight: Tensor | null, bias: Tensor | null, N: number, C: number, HxW: number, group: number, eps: number): [Tensor, Tensor, Tensor];
 export function nativeGroupNorm(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(1010, 'aten::native_group_norm'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::native_group_norm_backward(Tensor grad_out, Tensor input, Tensor mean, Tensor rstd, Tensor? weight, SymInt N, SymInt C, SymInt HxW, int group, bool[3] output_mask) -> (Tensor, Tensor, Tensor)` */
 export function nativeGroupNormBackward(gradOut: Tensor, input: Tensor, mean: Tensor, rstd: Tensor, weight: Tensor | null, N: number, C: number, HxW: number, group: number, outputMask: boolean[]): [Tensor, Tensor, Tensor];
 export function nativeGroupNormBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9;
   return result(C(g(1011, 'aten::native_group_norm_backward'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
 }
 /** `aten::native_layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight, Tensor? bias, float eps) -> (Tensor, Tensor, Tensor)` */
 export function nativeLayerNorm(input: Tensor, normalizedShape: number[], weight: Tensor | null, bias: Tensor | null, eps: number): [Tensor, Tensor, Tensor];
 export function nativeLayerNorm(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1012, 'aten::native_layer_norm'), a0, a1, a2, a3, a4));
 }
 /** `aten::native_layer_norm_backward(Tensor grad_out, Tensor input, SymInt[] normalized_shape, Tensor mean, Tensor rstd, Tensor? weight, Tensor? bias, bool[3] output_mask) -> (Tensor, Tensor, Tensor)` */
 export function nativeLayerNormBackward(gradOut: Tensor, input: Tensor, normalizedShape: number[], mean: Tensor, rstd: Tensor, weight: Tensor | null, bias: Tensor | null, outputMask: boolean[]): [Tensor, Tensor, Tensor];
 export function nativeLayerNormBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(1013, 'aten::native_layer_norm_backward'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::native_norm(Tensor self, Scalar p=2) -> Tensor` */
@@ -6517,7 +6517,7 @@ export function nativeNorm(self: Tensor, p?: Scalar): Tensor;
 /** `aten::native_norm.ScalarOpt_dim_dtype(Tensor self, Scalar? p, int[1] dim, bool keepdim, ScalarType? dtype) -> Tensor` */
 export function nativeNorm(self: Tensor, p: Scalar | null, dim: number | number[], keepdim: boolean, dtype: DType | null): Tensor;
 export function nativeNorm(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1014, 'aten::native_norm'), a0, a1, a2, a3, a4));
 }
 /** `aten::ne.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -6525,7 +6525,7 @@ export function ne(self: Tensor, other: Scalar): Tensor;
 /** `aten::ne.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function ne(self: Tensor, other: Tensor): Tensor;
 export function ne(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1015, 'aten::ne'), a0, a1));
 }
 /** `aten::ne_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -6533,7 +6533,7 @@ export function ne_(self: Tensor, other: Scalar): Tensor;
 /** `aten::ne_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function ne_(self: Tensor, other: Tensor): Tensor;
 export function ne_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1016, 'aten::ne_'), a0, a1));
 }
 /** `aten::neg(Tensor self) -> Tensor` */
@@ -6563,91 +6563,91 @@ export function negative_(a0?: any): any {
 /** `aten::nested_to_padded_tensor(Tensor self, float padding, int[]? output_size=None) -> Tensor` */
 export function nestedToPaddedTensor(self: Tensor, padding: number, outputSize?: number[] | null): Tensor;
 export function nestedToPaddedTensor(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1021, 'aten::nested_to_padded_tensor'), a0, a1, a2));
 }
 /** `aten::new_empty(Tensor self, SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function newEmpty(self: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function newEmpty(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1022, 'aten::new_empty'), a0, a1, a2));
 }
 /** `aten::new_empty_strided(Tensor self, SymInt[] size, SymInt[] stride, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function newEmptyStrided(self: Tensor, size: number[], stride: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function newEmptyStrided(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1023, 'aten::new_empty_strided'), a0, a1, a2, a3));
 }
 /** `aten::new_full(Tensor self, SymInt[] size, Scalar fill_value, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function newFull(self: Tensor, size: number[], fillValue: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function newFull(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1024, 'aten::new_full'), a0, a1, a2, a3));
 }
 /** `aten::new_ones(Tensor self, SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function newOnes(self: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function newOnes(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1025, 'aten::new_ones'), a0, a1, a2));
 }
 /** `aten::new_zeros(Tensor self, SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function newZeros(self: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function newZeros(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1026, 'aten::new_zeros'), a0, a1, a2));
 }
 /** `aten::nextafter(Tensor self, Tensor other) -> Tensor` */
 export function nextafter(self: Tensor, other: Tensor): Tensor;
 export function nextafter(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1027, 'aten::nextafter'), a0, a1));
 }
 /** `aten::nextafter_(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function nextafter_(self: Tensor, other: Tensor): Tensor;
 export function nextafter_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1028, 'aten::nextafter_'), a0, a1));
 }
 /** `aten::nll_loss(Tensor self, Tensor target, Tensor? weight=None, int reduction=1, int ignore_index=-100) -> Tensor` */
 export function nllLoss(self: Tensor, target: Tensor, weight?: Tensor | null, reduction?: number, ignoreIndex?: number): Tensor;
 export function nllLoss(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1029, 'aten::nll_loss'), a0, a1, a2, a3, a4));
 }
 /** `aten::nll_loss2d(Tensor self, Tensor target, Tensor? weight=None, int reduction=1, int ignore_index=-100) -> Tensor` */
 export function nllLoss2d(self: Tensor, target: Tensor, weight?: Tensor | null, reduction?: number, ignoreIndex?: number): Tensor;
 export function nllLoss2d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1030, 'aten::nll_loss2d'), a0, a1, a2, a3, a4));
 }
 /** `aten::nll_loss2d_backward(Tensor grad_output, Tensor self, Tensor target, Tensor? weight, int reduction, int ignore_index, Tensor total_weight) -> Tensor` */
 export function nllLoss2dBackward(gradOutput: Tensor, self: Tensor, target: Tensor, weight: Tensor | null, reduction: number, ignoreIndex: number, totalWeight: Tensor): Tensor;
 export function nllLoss2dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(1031, 'aten::nll_loss2d_backward'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::nll_loss2d_forward(Tensor self, Tensor target, Tensor? weight, int reduction, int ignore_index) -> (Tensor output, Tensor total_weight)` */
 export function nllLoss2dForward(self: Tensor, target: Tensor, weight: Tensor | null, reduction: number, ignoreIndex: number): [Tensor, Tensor];
 export function nllLoss2dForward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1032, 'aten::nll_loss2d_forward'), a0, a1, a2, a3, a4));
 }
 /** `aten::nll_loss_backward(Tensor grad_output, Tensor self, Tensor target, Tensor? weight, int reduction, int ignore_index, Tensor total_weight) -> Tensor` */
 export function nllLossBackward(gradOutput: Tensor, self: Tensor, target: Tensor, weight: Tensor | null, reduction: number, ignoreIndex: number, totalWeight: Tensor): Tensor;
 export function nllLossBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(1033, 'aten::nll_loss_backward'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::nll_loss_forward(Tensor self, Tensor target, Tensor? weight, int reduction, int ignore_index) -> (Tensor output, Tensor total_weight)` */
 export function nllLossForward(self: Tensor, target: Tensor, weight: Tensor | null, reduction: number, ignoreIndex: number): [Tensor, Tensor];
 export function nllLossForward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1034, 'aten::nll_loss_forward'), a0, a1, a2, a3, a4));
 }
 /** `aten::nll_loss_nd(Tensor self, Tensor target, Tensor? weight=None, int reduction=1, int ignore_index=-100) -> Tensor` */
 export function nllLossNd(self: Tensor, target: Tensor, weight?: Tensor | null, reduction?: number, ignoreIndex?: number): Tensor;
 export function nllLossNd(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1035, 'aten::nll_loss_nd'), a0, a1, a2, a3, a4));
 }
 /** `aten::nonzero(Tensor self) -> Tensor` */
@@ -6671,13 +6671,13 @@ export function norm(self: Tensor, p: Scalar | null, dim: number | number[], kee
 /** `aten::norm.ScalarOpt_dtype(Tensor self, Scalar? p, *, ScalarType dtype) -> Tensor` */
 export function norm(self: Tensor, p: Scalar | null, opts: { dtype: DType }): Tensor;
 export function norm(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1038, 'aten::norm'), a0, a1, a2, a3, a4));
 }
 /** `aten::norm_except_dim(Tensor v, int pow=2, int dim=0) -> Tensor` */
 export function normExceptDim(v: Tensor, pow?: number, dim?: number): Tensor;
 export function normExceptDim(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1039, 'aten::norm_except_dim'), a0, a1, a2));
 }
 /** `aten::normal.Tensor_Tensor(Tensor mean, Tensor std, *, Generator? generator=None) -> Tensor` */
@@ -6689,19 +6689,19 @@ export function normal(mean: number, std: Tensor, opts?: { generator?: null }): 
 /** `aten::normal.float_float(float mean, float std, int[] size, *, Generator? generator=None, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function normal(mean: number, std: number, size: number[], opts?: { generator?: null; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function normal(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1040, 'aten::normal'), a0, a1, a2, a3));
 }
 /** `aten::normal_(Tensor(a!) self, float mean=0., float std=1., *, Generator? generator=None) -> Tensor(a!)` */
 export function normal_(self: Tensor, mean?: number, std?: number, opts?: { generator?: null }): Tensor;
 export function normal_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1041, 'aten::normal_'), a0, a1, a2, a3));
 }
 /** `aten::normal_functional(Tensor self, float mean=0., float std=1., *, Generator? generator=None) -> Tensor` */
 export function normalFunctional(self: Tensor, mean?: number, std?: number, opts?: { generator?: null }): Tensor;
 export function normalFunctional(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1042, 'aten::normal_functional'), a0, a1, a2, a3));
 }
 /** `aten::not_equal.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -6709,7 +6709,7 @@ export function notEqual(self: Tensor, other: Scalar): Tensor;
 /** `aten::not_equal.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function notEqual(self: Tensor, other: Tensor): Tensor;
 export function notEqual(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1043, 'aten::not_equal'), a0, a1));
 }
 /** `aten::not_equal_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -6717,7 +6717,7 @@ export function notEqual_(self: Tensor, other: Scalar): Tensor;
 /** `aten::not_equal_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function notEqual_(self: Tensor, other: Tensor): Tensor;
 export function notEqual_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1044, 'aten::not_equal_'), a0, a1));
 }
 /** `aten::nuclear_norm(Tensor self, bool keepdim=False) -> Tensor` */
@@ -6725,7 +6725,7 @@ export function nuclearNorm(self: Tensor, keepdim?: boolean): Tensor;
 /** `aten::nuclear_norm.dim(Tensor self, int[2] dim, bool keepdim=False) -> Tensor` */
 export function nuclearNorm(self: Tensor, dim: number | number[], keepdim?: boolean): Tensor;
 export function nuclearNorm(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1045, 'aten::nuclear_norm'), a0, a1, a2));
 }
 /** `aten::numpy_T(Tensor(a) self) -> Tensor(a)` */
@@ -6737,37 +6737,37 @@ export function numpyT(a0?: any): any {
 /** `aten::one_hot(Tensor self, int num_classes=-1) -> Tensor` */
 export function oneHot(self: Tensor, numClasses?: number): Tensor;
 export function oneHot(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1047, 'aten::one_hot'), a0, a1));
 }
 /** `aten::ones(SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function ones(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function ones(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1048, 'aten::ones'), a0, a1));
 }
 /** `aten::ones_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
 export function onesLike(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function onesLike(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1049, 'aten::ones_like'), a0, a1));
 }
 /** `aten::orgqr(Tensor self, Tensor input2) -> Tensor` */
 export function orgqr(self: Tensor, input2: Tensor): Tensor;
 export function orgqr(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1050, 'aten::orgqr'), a0, a1));
 }
 /** `aten::ormqr(Tensor self, Tensor input2, Tensor input3, bool left=True, bool transpose=False) -> Tensor` */
 export function ormqr(self: Tensor, input2: Tensor, input3: Tensor, left?: boolean, transpose?: boolean): Tensor;
 export function ormqr(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1051, 'aten::ormqr'), a0, a1, a2, a3, a4));
 }
 /** `aten::outer(Tensor self, Tensor vec2) -> Tensor` */
 export function outer(self: Tensor, vec2: Tensor): Tensor;
 export function outer(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1052, 'aten::outer'), a0, a1));
 }
 /** `aten::output_nr(Tensor self) -> int` */
@@ -6779,91 +6779,91 @@ export function outputNr(a0?: any): any {
 /** `aten::pad(Tensor self, int[] pad, str mode="constant", float? value=None) -> Tensor` */
 export function pad(self: Tensor, pad: number[], mode?: string, value?: number | null): Tensor;
 export function pad(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1054, 'aten::pad'), a0, a1, a2, a3));
 }
 /** `aten::pad_sequence(Tensor[] sequences, bool batch_first=False, float padding_value=0.) -> Tensor` */
 export function padSequence(sequences: Tensor[], batchFirst?: boolean, paddingValue?: number): Tensor;
 export function padSequence(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1055, 'aten::pad_sequence'), a0, a1, a2));
 }
 /** `aten::pairwise_distance(Tensor x1, Tensor x2, float p=2., float eps=9.9999999999999995e-07, bool keepdim=False) -> Tensor` */
 export function pairwiseDistance(x1: Tensor, x2: Tensor, p?: number, eps?: number, keepdim?: boolean): Tensor;
 export function pairwiseDistance(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1056, 'aten::pairwise_distance'), a0, a1, a2, a3, a4));
 }
 /** `aten::pdist(Tensor self, float p=2.) -> Tensor` */
 export function pdist(self: Tensor, p?: number): Tensor;
 export function pdist(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1057, 'aten::pdist'), a0, a1));
 }
 /** `aten::permute(Tensor(a) self, int[] dims) -> Tensor(a)` */
 export function permute(self: Tensor, dims: number[]): Tensor;
 export function permute(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1058, 'aten::permute'), a0, a1));
 }
 /** `aten::permute_copy(Tensor self, int[] dims) -> Tensor` */
 export function permuteCopy(self: Tensor, dims: number[]): Tensor;
 export function permuteCopy(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1059, 'aten::permute_copy'), a0, a1));
 }
 /** `aten::pin_memory(Tensor(a) self, Device? device=None) -> Tensor(a)` */
 export function pinMemory(self: Tensor, device?: Device | null): Tensor;
 export function pinMemory(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1060, 'aten::pin_memory'), a0, a1));
 }
 /** `aten::pinverse(Tensor self, float rcond=1.0000000000000001e-15) -> Tensor` */
 export function pinverse(self: Tensor, rcond?: number): Tensor;
 export function pinverse(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1061, 'aten::pinverse'), a0, a1));
 }
 /** `aten::pixel_shuffle(Tensor self, int upscale_factor) -> Tensor` */
 export function pixelShuffle(self: Tensor, upscaleFactor: number): Tensor;
 export function pixelShuffle(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1062, 'aten::pixel_shuffle'), a0, a1));
 }
 /** `aten::pixel_unshuffle(Tensor self, int downscale_factor) -> Tensor` */
 export function pixelUnshuffle(self: Tensor, downscaleFactor: number): Tensor;
 export function pixelUnshuffle(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1063, 'aten::pixel_unshuffle'), a0, a1));
 }
 /** `aten::poisson(Tensor self, Generator? generator=None) -> Tensor` */
 export function poisson(self: Tensor, generator?: null): Tensor;
 export function poisson(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1064, 'aten::poisson'), a0, a1));
 }
 /** `aten::poisson_nll_loss(Tensor input, Tensor target, bool log_input, bool full, float eps, int reduction) -> Tensor` */
 export function poissonNllLoss(input: Tensor, target: Tensor, logInput: boolean, full: boolean, eps: number, reduction: number): Tensor;
 export function poissonNllLoss(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1065, 'aten::poisson_nll_loss'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::polar(Tensor abs, Tensor angle) -> Tensor` */
 export function polar(abs: Tensor, angle: Tensor): Tensor;
 export function polar(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1066, 'aten::polar'), a0, a1));
 }
 /** `aten::polygamma(int n, Tensor self) -> Tensor` */
 export function polygamma(n: number, self: Tensor): Tensor;
 export function polygamma(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1067, 'aten::polygamma'), a0, a1));
 }
 /** `aten::polygamma_(Tensor(a!) self, int n) -> Tensor(a!)` */
 export function polygamma_(self: Tensor, n: number): Tensor;
 export function polygamma_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1068, 'aten::polygamma_'), a0, a1));
 }
 /** `aten::positive(Tensor(a) self) -> Tensor(a)` */
@@ -6879,7 +6879,7 @@ export function pow(self: Tensor, exponent: Scalar): Tensor;
 /** `aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor` */
 export function pow(self: Tensor, exponent: Tensor): Tensor;
 export function pow(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1070, 'aten::pow'), a0, a1));
 }
 /** `aten::pow_.Scalar(Tensor(a!) self, Scalar exponent) -> Tensor(a!)` */
@@ -6887,19 +6887,19 @@ export function pow_(self: Tensor, exponent: Scalar): Tensor;
 /** `aten::pow_.Tensor(Tensor(a!) self, Tensor exponent) -> Tensor(a!)` */
 export function pow_(self: Tensor, exponent: Tensor): Tensor;
 export function pow_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1071, 'aten::pow_'), a0, a1));
 }
 /** `aten::prelu(Tensor self, Tensor weight) -> Tensor` */
 export function prelu(self: Tensor, weight: Tensor): Tensor;
 export function prelu(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1072, 'aten::prelu'), a0, a1));
 }
 /** `aten::prelu_backward(Tensor grad_output, Tensor self, Tensor weight) -> (Tensor, Tensor)` */
 export function preluBackward(gradOutput: Tensor, self: Tensor, weight: Tensor): [Tensor, Tensor];
 export function preluBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1073, 'aten::prelu_backward'), a0, a1, a2));
 }
 /** `aten::prod(Tensor self, *, ScalarType? dtype=None) -> Tensor` */
@@ -6909,25 +6909,25 @@ export function prod(self: Tensor, dim: string, keepdim?: boolean, opts?: { dtyp
 /** `aten::prod.dim_int(Tensor self, int dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor` */
 export function prod(self: Tensor, dim: number, keepdim?: boolean, opts?: { dtype?: DType | null }): Tensor;
 export function prod(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1074, 'aten::prod'), a0, a1, a2, a3));
 }
 /** `aten::promote_types(ScalarType type1, ScalarType type2) -> ScalarType` */
 export function promoteTypes(type1: DType, type2: DType): DType;
 export function promoteTypes(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1075, 'aten::promote_types'), a0, a1));
 }
 /** `aten::put(Tensor self, Tensor index, Tensor source, bool accumulate=False) -> Tensor` */
 export function put(self: Tensor, index: Tensor, source: Tensor, accumulate?: boolean): Tensor;
 export function put(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1076, 'aten::put'), a0, a1, a2, a3));
 }
 /** `aten::put_(Tensor(a!) self, Tensor index, Tensor source, bool accumulate=False) -> Tensor(a!)` */
 export function put_(self: Tensor, index: Tensor, source: Tensor, accumulate?: boolean): Tensor;
 export function put_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1077, 'aten::put_'), a0, a1, a2, a3));
 }
 /** `aten::q_per_channel_axis(Tensor self) -> int` */
@@ -6963,7 +6963,7 @@ export function qZeroPoint(a0?: any): any {
 /** `aten::qr(Tensor self, bool some=True) -> (Tensor Q, Tensor R)` */
 export function qr(self: Tensor, some?: boolean): [Tensor, Tensor];
 export function qr(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1083, 'aten::qr'), a0, a1));
 }
 /** `aten::qscheme(Tensor self) -> QScheme` */
@@ -6977,13 +6977,13 @@ export function quantile(self: Tensor, q: Tensor, dim?: number | null, keepdim?:
 /** `aten::quantile.scalar(Tensor self, float q, int? dim=None, bool keepdim=False, *, str interpolation="linear") -> Tensor` */
 export function quantile(self: Tensor, q: number, dim?: number | null, keepdim?: boolean, opts?: { interpolation?: string }): Tensor;
 export function quantile(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1085, 'aten::quantile'), a0, a1, a2, a3, a4));
 }
 /** `aten::quantize_per_channel(Tensor self, Tensor scales, Tensor zero_points, int axis, ScalarType dtype) -> Tensor` */
 export function quantizePerChannel(self: Tensor, scales: Tensor, zeroPoints: Tensor, axis: number, dtype: DType): Tensor;
 export function quantizePerChannel(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1086, 'aten::quantize_per_channel'), a0, a1, a2, a3, a4));
 }
 /** `aten::quantize_per_tensor(Tensor self, float scale, int zero_point, ScalarType dtype) -> Tensor` */
@@ -6993,19 +6993,19 @@ export function quantizePerTensor(self: Tensor, scale: Tensor, zeroPoint: Tensor
 /** `aten::quantize_per_tensor.tensors(Tensor[] tensors, Tensor scales, Tensor zero_points, ScalarType dtype) -> Tensor[]` */
 export function quantizePerTensor(tensors: Tensor[], scales: Tensor, zeroPoints: Tensor, dtype: DType): Tensor[];
 export function quantizePerTensor(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1087, 'aten::quantize_per_tensor'), a0, a1, a2, a3));
 }
 /** `aten::quantize_per_tensor_dynamic(Tensor self, ScalarType dtype, bool reduce_range) -> Tensor` */
 export function quantizePerTensorDynamic(self: Tensor, dtype: DType, reduceRange: boolean): Tensor;
 export function quantizePerTensorDynamic(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1088, 'aten::quantize_per_tensor_dynamic'), a0, a1, a2));
 }
 /** `aten::quantized_batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor mean, Tensor var, float eps, float output_scale, int output_zero_point) -> Tensor` */
 export function quantizedBatchNorm(input: Tensor, weight: Tensor | null, bias: Tensor | null, mean: Tensor, var_: Tensor, eps: number, outputScale: number, outputZeroPoint: number): Tensor;
 export function quantizedBatchNorm(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(1089, 'aten::quantized_batch_norm'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::quantized_gru.data_legacy(Tensor data, Tensor batch_sizes, Tensor hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional) -> (Tensor, Tensor)` */
@@ -7013,13 +7013,13 @@ export function quantizedGru(data: Tensor, batchSizes: Tensor, hx: Tensor, param
 /** `aten::quantized_gru.input_legacy(Tensor input, Tensor hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional, bool batch_first) -> (Tensor, Tensor)` */
 export function quantizedGru(input: Tensor, hx: Tensor, params: Tensor[], hasBiases: boolean, numLayers: number, dropout: number, train: boolean, bidirectional: boolean, batchFirst: boolean): [Tensor, Tensor];
 export function quantizedGru(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(1090, 'aten::quantized_gru'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::quantized_gru_cell(Tensor input, Tensor hx, Tensor w_ih, Tensor w_hh, Tensor b_ih, Tensor b_hh, Tensor packed_ih, Tensor packed_hh, Tensor col_offsets_ih, Tensor col_offsets_hh, Scalar scale_ih, Scalar scale_hh, Scalar zero_point_ih, Scalar zero_point_hh) -> Tensor` */
 export function quantizedGruCell(input: Tensor, hx: Tensor, wIh: Tensor, wHh: Tensor, bIh: Tensor, bHh: Tensor, packedIh: Tensor, packedHh: Tensor, colOffsetsIh: Tensor, colOffsetsHh: Tensor, scaleIh: Scalar, scaleHh: Scalar, zeroPointIh: Scalar, zeroPointHh: Scalar): Tensor;
 export function quantizedGruCell(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any, a13?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12); S[14] = s(a13);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12), h13 = s(a13); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12; S[14] = h13;
   return result(C(g(1091, 'aten::quantized_gru_cell'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13));
 }
 /** `aten::quantized_lstm.data_legacy(Tensor data, Tensor batch_sizes, Tensor[] hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional, *, ScalarType? dtype=None, bool use_dynamic=False) -> (Tensor, Tensor, Tensor)` */
@@ -7027,37 +7027,37 @@ export function quantizedLstm(data: Tensor, batchSizes: Tensor, hx: Tensor[], pa
 /** `aten::quantized_lstm.input_legacy(Tensor input, Tensor[] hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional, bool batch_first, *, ScalarType? dtype=None, bool use_dynamic=False) -> (Tensor, Tensor, Tensor)` */
 export function quantizedLstm(input: Tensor, hx: Tensor[], params: Tensor[], hasBiases: boolean, numLayers: number, dropout: number, train: boolean, bidirectional: boolean, batchFirst: boolean, opts?: { dtype?: DType | null; useDynamic?: boolean }): [Tensor, Tensor, Tensor];
 export function quantizedLstm(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9;
   return result(C(g(1092, 'aten::quantized_lstm'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
 }
 /** `aten::quantized_lstm_cell(Tensor input, Tensor[] hx, Tensor w_ih, Tensor w_hh, Tensor b_ih, Tensor b_hh, Tensor packed_ih, Tensor packed_hh, Tensor col_offsets_ih, Tensor col_offsets_hh, Scalar scale_ih, Scalar scale_hh, Scalar zero_point_ih, Scalar zero_point_hh) -> (Tensor, Tensor)` */
 export function quantizedLstmCell(input: Tensor, hx: Tensor[], wIh: Tensor, wHh: Tensor, bIh: Tensor, bHh: Tensor, packedIh: Tensor, packedHh: Tensor, colOffsetsIh: Tensor, colOffsetsHh: Tensor, scaleIh: Scalar, scaleHh: Scalar, zeroPointIh: Scalar, zeroPointHh: Scalar): [Tensor, Tensor];
 export function quantizedLstmCell(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any, a13?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12); S[14] = s(a13);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12), h13 = s(a13); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12; S[14] = h13;
   return result(C(g(1093, 'aten::quantized_lstm_cell'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13));
 }
 /** `aten::quantized_max_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], int[1] dilation=[1], bool ceil_mode=False) -> Tensor` */
 export function quantizedMaxPool1d(self: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], dilation?: number | number[], ceilMode?: boolean): Tensor;
 export function quantizedMaxPool1d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1094, 'aten::quantized_max_pool1d'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::quantized_max_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> Tensor` */
 export function quantizedMaxPool2d(self: Tensor, kernelSize: number | number[], stride?: number | number[], padding?: number | number[], dilation?: number | number[], ceilMode?: boolean): Tensor;
 export function quantizedMaxPool2d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1095, 'aten::quantized_max_pool2d'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::quantized_rnn_relu_cell(Tensor input, Tensor hx, Tensor w_ih, Tensor w_hh, Tensor b_ih, Tensor b_hh, Tensor packed_ih, Tensor packed_hh, Tensor col_offsets_ih, Tensor col_offsets_hh, Scalar scale_ih, Scalar scale_hh, Scalar zero_point_ih, Scalar zero_point_hh) -> Tensor` */
 export function quantizedRnnReluCell(input: Tensor, hx: Tensor, wIh: Tensor, wHh: Tensor, bIh: Tensor, bHh: Tensor, packedIh: Tensor, packedHh: Tensor, colOffsetsIh: Tensor, colOffsetsHh: Tensor, scaleIh: Scalar, scaleHh: Scalar, zeroPointIh: Scalar, zeroPointHh: Scalar): Tensor;
 export function quantizedRnnReluCell(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any, a13?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12); S[14] = s(a13);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12), h13 = s(a13); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12; S[14] = h13;
   return result(C(g(1096, 'aten::quantized_rnn_relu_cell'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13));
 }
 /** `aten::quantized_rnn_tanh_cell(Tensor input, Tensor hx, Tensor w_ih, Tensor w_hh, Tensor b_ih, Tensor b_hh, Tensor packed_ih, Tensor packed_hh, Tensor col_offsets_ih, Tensor col_offsets_hh, Scalar scale_ih, Scalar scale_hh, Scalar zero_point_ih, Scalar zero_point_hh) -> Tensor` */
 export function quantizedRnnTanhCell(input: Tensor, hx: Tensor, wIh: Tensor, wHh: Tensor, bIh: Tensor, bHh: Tensor, packedIh: Tensor, packedHh: Tensor, colOffsetsIh: Tensor, colOffsetsHh: Tensor, scaleIh: Scalar, scaleHh: Scalar, zeroPointIh: Scalar, zeroPointHh: Scalar): Tensor;
 export function quantizedRnnTanhCell(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any, a10?: any, a11?: any, a12?: any, a13?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9); S[11] = s(a10); S[12] = s(a11); S[13] = s(a12); S[14] = s(a13);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9), h10 = s(a10), h11 = s(a11), h12 = s(a12), h13 = s(a13); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9; S[11] = h10; S[12] = h11; S[13] = h12; S[14] = h13;
   return result(C(g(1097, 'aten::quantized_rnn_tanh_cell'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13));
 }
 /** `aten::rad2deg(Tensor self) -> Tensor` */
@@ -7077,13 +7077,13 @@ export function rand(size: number[], opts?: { dtype?: DType | null; layout?: Lay
 /** `aten::rand.generator(int[] size, *, Generator? generator, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function rand(size: number[], opts: { generator: null; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function rand(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1100, 'aten::rand'), a0, a1));
 }
 /** `aten::rand_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
 export function randLike(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function randLike(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1101, 'aten::rand_like'), a0, a1));
 }
 /** `aten::randint(int high, int[] size, *, ScalarType? dtype=4, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
@@ -7095,7 +7095,7 @@ export function randint(low: number, high: number, size: number[], opts?: { dtyp
 /** `aten::randint.low_generator(int low, int high, int[] size, *, Generator? generator, ScalarType? dtype=4, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function randint(low: number, high: number, size: number[], opts: { generator: null; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function randint(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1102, 'aten::randint'), a0, a1, a2, a3));
 }
 /** `aten::randint_like(Tensor self, int high, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
@@ -7103,7 +7103,7 @@ export function randintLike(self: Tensor, high: number, opts?: { dtype?: DType |
 /** `aten::randint_like.low_dtype(Tensor self, int low, int high, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
 export function randintLike(self: Tensor, low: number, high: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function randintLike(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1103, 'aten::randint_like'), a0, a1, a2, a3));
 }
 /** `aten::randn(int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
@@ -7111,13 +7111,13 @@ export function randn(size: number[], opts?: { dtype?: DType | null; layout?: La
 /** `aten::randn.generator(int[] size, *, Generator? generator, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function randn(size: number[], opts: { generator: null; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function randn(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1104, 'aten::randn'), a0, a1));
 }
 /** `aten::randn_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
 export function randnLike(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function randnLike(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1105, 'aten::randn_like'), a0, a1));
 }
 /** `aten::random(Tensor self, *, Generator? generator=None) -> Tensor` */
@@ -7127,7 +7127,7 @@ export function random(self: Tensor, from: number, to: number | null, opts?: { g
 /** `aten::random.to(Tensor self, int to, *, Generator? generator=None) -> Tensor` */
 export function random(self: Tensor, to: number, opts?: { generator?: null }): Tensor;
 export function random(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1106, 'aten::random'), a0, a1, a2, a3));
 }
 /** `aten::random_(Tensor(a!) self, *, Generator? generator=None) -> Tensor(a!)` */
@@ -7137,7 +7137,7 @@ export function random_(self: Tensor, from: number, to: number | null, opts?: { 
 /** `aten::random_.to(Tensor(a!) self, int to, *, Generator? generator=None) -> Tensor(a!)` */
 export function random_(self: Tensor, to: number, opts?: { generator?: null }): Tensor;
 export function random_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1107, 'aten::random_'), a0, a1, a2, a3));
 }
 /** `aten::randperm(int n, *, ScalarType? dtype=4, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
@@ -7145,7 +7145,7 @@ export function randperm(n: number, opts?: { dtype?: DType | null; layout?: Layo
 /** `aten::randperm.generator(int n, *, Generator? generator, ScalarType? dtype=4, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function randperm(n: number, opts: { generator: null; dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function randperm(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1108, 'aten::randperm'), a0, a1));
 }
 /** `aten::range(Scalar start, Scalar end, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
@@ -7153,7 +7153,7 @@ export function range(start: Scalar, end: Scalar, opts?: { dtype?: DType | null;
 /** `aten::range.step(Scalar start, Scalar end, Scalar step=1, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function range(start: Scalar, end: Scalar, step?: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function range(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1109, 'aten::range'), a0, a1, a2, a3));
 }
 /** `aten::ravel(Tensor(a) self) -> Tensor(a)` */
@@ -7183,37 +7183,37 @@ export function reciprocal_(a0?: any): any {
 /** `aten::reflection_pad1d(Tensor self, int[2] padding) -> Tensor` */
 export function reflectionPad1d(self: Tensor, padding: number | number[]): Tensor;
 export function reflectionPad1d(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1114, 'aten::reflection_pad1d'), a0, a1));
 }
 /** `aten::reflection_pad1d_backward(Tensor grad_output, Tensor self, int[2] padding) -> Tensor` */
 export function reflectionPad1dBackward(gradOutput: Tensor, self: Tensor, padding: number | number[]): Tensor;
 export function reflectionPad1dBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1115, 'aten::reflection_pad1d_backward'), a0, a1, a2));
 }
 /** `aten::reflection_pad2d(Tensor self, int[4] padding) -> Tensor` */
 export function reflectionPad2d(self: Tensor, padding: number | number[]): Tensor;
 export function reflectionPad2d(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1116, 'aten::reflection_pad2d'), a0, a1));
 }
 /** `aten::reflection_pad2d_backward(Tensor grad_output, Tensor self, int[4] padding) -> Tensor` */
 export function reflectionPad2dBackward(gradOutput: Tensor, self: Tensor, padding: number | number[]): Tensor;
 export function reflectionPad2dBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1117, 'aten::reflection_pad2d_backward'), a0, a1, a2));
 }
 /** `aten::reflection_pad3d(Tensor self, int[6] padding) -> Tensor` */
 export function reflectionPad3d(self: Tensor, padding: number | number[]): Tensor;
 export function reflectionPad3d(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1118, 'aten::reflection_pad3d'), a0, a1));
 }
 /** `aten::reflection_pad3d_backward(Tensor grad_output, Tensor self, int[6] padding) -> Tensor` */
 export function reflectionPad3dBackward(gradOutput: Tensor, self: Tensor, padding: number | number[]): Tensor;
 export function reflectionPad3dBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1119, 'aten::reflection_pad3d_backward'), a0, a1, a2));
 }
 /** `aten::relu(Tensor self) -> Tensor` */
@@ -7247,7 +7247,7 @@ export function remainder(self: Scalar, other: Tensor): Tensor;
 /** `aten::remainder.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function remainder(self: Tensor, other: Tensor): Tensor;
 export function remainder(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1124, 'aten::remainder'), a0, a1));
 }
 /** `aten::remainder_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -7255,25 +7255,25 @@ export function remainder_(self: Tensor, other: Scalar): Tensor;
 /** `aten::remainder_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function remainder_(self: Tensor, other: Tensor): Tensor;
 export function remainder_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1125, 'aten::remainder_'), a0, a1));
 }
 /** `aten::renorm(Tensor self, Scalar p, int dim, Scalar maxnorm) -> Tensor` */
 export function renorm(self: Tensor, p: Scalar, dim: number, maxnorm: Scalar): Tensor;
 export function renorm(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1126, 'aten::renorm'), a0, a1, a2, a3));
 }
 /** `aten::renorm_(Tensor(a!) self, Scalar p, int dim, Scalar maxnorm) -> Tensor(a!)` */
 export function renorm_(self: Tensor, p: Scalar, dim: number, maxnorm: Scalar): Tensor;
 export function renorm_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1127, 'aten::renorm_'), a0, a1, a2, a3));
 }
 /** `aten::repeat(Tensor self, SymInt[] repeats) -> Tensor` */
 export function repeat(self: Tensor, repeats: number[]): Tensor;
 export function repeat(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1128, 'aten::repeat'), a0, a1));
 }
 /** `aten::repeat_interleave.Tensor(Tensor repeats, *, int? output_size=None) -> Tensor` */
@@ -7283,97 +7283,97 @@ export function repeatInterleave(self: Tensor, repeats: Tensor, dim?: number | n
 /** `aten::repeat_interleave.self_int(Tensor self, int repeats, int? dim=None, *, int? output_size=None) -> Tensor` */
 export function repeatInterleave(self: Tensor, repeats: number, dim?: number | null, opts?: { outputSize?: number | null }): Tensor;
 export function repeatInterleave(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1129, 'aten::repeat_interleave'), a0, a1, a2, a3));
 }
 /** `aten::replication_pad1d(Tensor self, int[2] padding) -> Tensor` */
 export function replicationPad1d(self: Tensor, padding: number | number[]): Tensor;
 export function replicationPad1d(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1130, 'aten::replication_pad1d'), a0, a1));
 }
 /** `aten::replication_pad1d_backward(Tensor grad_output, Tensor self, int[2] padding) -> Tensor` */
 export function replicationPad1dBackward(gradOutput: Tensor, self: Tensor, padding: number | number[]): Tensor;
 export function replicationPad1dBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1131, 'aten::replication_pad1d_backward'), a0, a1, a2));
 }
 /** `aten::replication_pad2d(Tensor self, int[4] padding) -> Tensor` */
 export function replicationPad2d(self: Tensor, padding: number | number[]): Tensor;
 export function replicationPad2d(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1132, 'aten::replication_pad2d'), a0, a1));
 }
 /** `aten::replication_pad2d_backward(Tensor grad_output, Tensor self, int[4] padding) -> Tensor` */
 export function replicationPad2dBackward(gradOutput: Tensor, self: Tensor, padding: number | number[]): Tensor;
 export function replicationPad2dBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1133, 'aten::replication_pad2d_backward'), a0, a1, a2));
 }
 /** `aten::replication_pad3d(Tensor self, int[6] padding) -> Tensor` */
 export function replicationPad3d(self: Tensor, padding: number | number[]): Tensor;
 export function replicationPad3d(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1134, 'aten::replication_pad3d'), a0, a1));
 }
 /** `aten::replication_pad3d_backward(Tensor grad_output, Tensor self, int[6] padding) -> Tensor` */
 export function replicationPad3dBackward(gradOutput: Tensor, self: Tensor, padding: number | number[]): Tensor;
 export function replicationPad3dBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1135, 'aten::replication_pad3d_backward'), a0, a1, a2));
 }
 /** `aten::requires_grad_(Tensor(a!) self, bool requires_grad=True) -> Tensor(a!)` */
 export function requiresGrad_(self: Tensor, requiresGrad?: boolean): Tensor;
 export function requiresGrad_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1136, 'aten::requires_grad_'), a0, a1));
 }
 /** `aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)` */
 export function reshape(self: Tensor, shape: number[]): Tensor;
 export function reshape(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1137, 'aten::reshape'), a0, a1));
 }
 /** `aten::reshape_as(Tensor(a) self, Tensor other) -> Tensor(a)` */
 export function reshapeAs(self: Tensor, other: Tensor): Tensor;
 export function reshapeAs(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1138, 'aten::reshape_as'), a0, a1));
 }
 /** `aten::resize(Tensor self, SymInt[] size, *, MemoryFormat? memory_format=None) -> Tensor` */
 export function resize(self: Tensor, size: number[], opts?: { memoryFormat?: MemoryFormat | null }): Tensor;
 export function resize(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1139, 'aten::resize'), a0, a1, a2));
 }
 /** `aten::resize_(Tensor(a!) self, SymInt[] size, *, MemoryFormat? memory_format=None) -> Tensor(a!)` */
 export function resize_(self: Tensor, size: number[], opts?: { memoryFormat?: MemoryFormat | null }): Tensor;
 export function resize_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1140, 'aten::resize_'), a0, a1, a2));
 }
 /** `aten::resize_as(Tensor self, Tensor the_template, *, MemoryFormat? memory_format=None) -> Tensor` */
 export function resizeAs(self: Tensor, theTemplate: Tensor, opts?: { memoryFormat?: MemoryFormat | null }): Tensor;
 export function resizeAs(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1141, 'aten::resize_as'), a0, a1, a2));
 }
 /** `aten::resize_as_(Tensor(a!) self, Tensor the_template, *, MemoryFormat? memory_format=None) -> Tensor(a!)` */
 export function resizeAs_(self: Tensor, theTemplate: Tensor, opts?: { memoryFormat?: MemoryFormat | null }): Tensor;
 export function resizeAs_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1142, 'aten::resize_as_'), a0, a1, a2));
 }
 /** `aten::resize_as_sparse(Tensor self, Tensor the_template) -> Tensor` */
 export function resizeAsSparse(self: Tensor, theTemplate: Tensor): Tensor;
 export function resizeAsSparse(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1143, 'aten::resize_as_sparse'), a0, a1));
 }
 /** `aten::resize_as_sparse_(Tensor(a!) self, Tensor the_template) -> Tensor(a!)` */
 export function resizeAsSparse_(self: Tensor, theTemplate: Tensor): Tensor;
 export function resizeAsSparse_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1144, 'aten::resize_as_sparse_'), a0, a1));
 }
 /** `aten::resolve_conj(Tensor(a) self) -> Tensor(a)` */
@@ -7397,7 +7397,7 @@ export function resultType(scalar: Scalar, tensor: Tensor): DType;
 /** `aten::result_type.Tensor(Tensor tensor, Tensor other) -> ScalarType` */
 export function resultType(tensor: Tensor, other: Tensor): DType;
 export function resultType(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1147, 'aten::result_type'), a0, a1));
 }
 /** `aten::retain_grad(Tensor(a!) self) -> ()` */
@@ -7417,13 +7417,13 @@ export function rnnRelu(data: Tensor, batchSizes: Tensor, hx: Tensor, params: Te
 /** `aten::rnn_relu.input(Tensor input, Tensor hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional, bool batch_first) -> (Tensor, Tensor)` */
 export function rnnRelu(input: Tensor, hx: Tensor, params: Tensor[], hasBiases: boolean, numLayers: number, dropout: number, train: boolean, bidirectional: boolean, batchFirst: boolean): [Tensor, Tensor];
 export function rnnRelu(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(1150, 'aten::rnn_relu'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::rnn_relu_cell(Tensor input, Tensor hx, Tensor w_ih, Tensor w_hh, Tensor? b_ih=None, Tensor? b_hh=None) -> Tensor` */
 export function rnnReluCell(input: Tensor, hx: Tensor, wIh: Tensor, wHh: Tensor, bIh?: Tensor | null, bHh?: Tensor | null): Tensor;
 export function rnnReluCell(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1151, 'aten::rnn_relu_cell'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::rnn_tanh.data(Tensor data, Tensor batch_sizes, Tensor hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional) -> (Tensor, Tensor)` */
@@ -7431,25 +7431,25 @@ export function rnnTanh(data: Tensor, batchSizes: Tensor, hx: Tensor, params: Te
 /** `aten::rnn_tanh.input(Tensor input, Tensor hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional, bool batch_first) -> (Tensor, Tensor)` */
 export function rnnTanh(input: Tensor, hx: Tensor, params: Tensor[], hasBiases: boolean, numLayers: number, dropout: number, train: boolean, bidirectional: boolean, batchFirst: boolean): [Tensor, Tensor];
 export function rnnTanh(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8;
   return result(C(g(1152, 'aten::rnn_tanh'), a0, a1, a2, a3, a4, a5, a6, a7, a8));
 }
 /** `aten::rnn_tanh_cell(Tensor input, Tensor hx, Tensor w_ih, Tensor w_hh, Tensor? b_ih=None, Tensor? b_hh=None) -> Tensor` */
 export function rnnTanhCell(input: Tensor, hx: Tensor, wIh: Tensor, wHh: Tensor, bIh?: Tensor | null, bHh?: Tensor | null): Tensor;
 export function rnnTanhCell(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1153, 'aten::rnn_tanh_cell'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::roll(Tensor self, int[1] shifts, int[1] dims=[]) -> Tensor` */
 export function roll(self: Tensor, shifts: number | number[], dims?: number | number[]): Tensor;
 export function roll(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1154, 'aten::roll'), a0, a1, a2));
 }
 /** `aten::rot90(Tensor self, int k=1, int[] dims=[0, 1]) -> Tensor` */
 export function rot90(self: Tensor, k?: number, dims?: number[]): Tensor;
 export function rot90(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1155, 'aten::rot90'), a0, a1, a2));
 }
 /** `aten::round(Tensor self) -> Tensor` */
@@ -7457,7 +7457,7 @@ export function round(self: Tensor): Tensor;
 /** `aten::round.decimals(Tensor self, *, int decimals) -> Tensor` */
 export function round(self: Tensor, opts: { decimals: number }): Tensor;
 export function round(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1156, 'aten::round'), a0, a1));
 }
 /** `aten::round_(Tensor(a!) self) -> Tensor(a!)` */
@@ -7465,7 +7465,7 @@ export function round_(self: Tensor): Tensor;
 /** `aten::round_.decimals(Tensor(a!) self, *, int decimals) -> Tensor(a!)` */
 export function round_(self: Tensor, opts: { decimals: number }): Tensor;
 export function round_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1157, 'aten::round_'), a0, a1));
 }
 /** `aten::row_indices(Tensor(a) self) -> Tensor(a)` */
@@ -7489,31 +7489,31 @@ export function rowStack(a0?: any): any {
 /** `aten::rrelu(Tensor self, Scalar lower=0.125, Scalar upper=0.33333333333333331, bool training=False, Generator? generator=None) -> Tensor` */
 export function rrelu(self: Tensor, lower?: Scalar, upper?: Scalar, training?: boolean, generator?: null): Tensor;
 export function rrelu(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1161, 'aten::rrelu'), a0, a1, a2, a3, a4));
 }
 /** `aten::rrelu_(Tensor(a!) self, Scalar lower=0.125, Scalar upper=0.33333333333333331, bool training=False, Generator? generator=None) -> Tensor(a!)` */
 export function rrelu_(self: Tensor, lower?: Scalar, upper?: Scalar, training?: boolean, generator?: null): Tensor;
 export function rrelu_(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1162, 'aten::rrelu_'), a0, a1, a2, a3, a4));
 }
 /** `aten::rrelu_with_noise(Tensor self, Tensor noise, Scalar lower=0.125, Scalar upper=0.33333333333333331, bool training=False, Generator? generator=None) -> Tensor` */
 export function rreluWithNoise(self: Tensor, noise: Tensor, lower?: Scalar, upper?: Scalar, training?: boolean, generator?: null): Tensor;
 export function rreluWithNoise(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1163, 'aten::rrelu_with_noise'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::rrelu_with_noise_(Tensor(a!) self, Tensor noise, Scalar lower=0.125, Scalar upper=0.33333333333333331, bool training=False, Generator? generator=None) -> Tensor(a!)` */
 export function rreluWithNoise_(self: Tensor, noise: Tensor, lower?: Scalar, upper?: Scalar, training?: boolean, generator?: null): Tensor;
 export function rreluWithNoise_(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1164, 'aten::rrelu_with_noise_'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::rrelu_with_noise_backward(Tensor grad_output, Tensor self, Tensor noise, Scalar lower, Scalar upper, bool training, bool self_is_result) -> Tensor` */
 export function rreluWithNoiseBackward(gradOutput: Tensor, self: Tensor, noise: Tensor, lower: Scalar, upper: Scalar, training: boolean, selfIsResult: boolean): Tensor;
 export function rreluWithNoiseBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(1165, 'aten::rrelu_with_noise_backward'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::rsqrt(Tensor self) -> Tensor` */
@@ -7533,13 +7533,13 @@ export function rsub(self: Tensor, other: Scalar, alpha?: Scalar): Tensor;
 /** `aten::rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor` */
 export function rsub(self: Tensor, other: Tensor, opts?: { alpha?: Scalar }): Tensor;
 export function rsub(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1168, 'aten::rsub'), a0, a1, a2));
 }
 /** `aten::scalar_tensor(Scalar s, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function scalarTensor(s: Scalar, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function scalarTensor(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1169, 'aten::scalar_tensor'), a0, a1));
 }
 /** `aten::scatter.dimname_src(Tensor self, str dim, Tensor index, Tensor src) -> Tensor` */
@@ -7555,7 +7555,7 @@ export function scatter(self: Tensor, dim: number, index: Tensor, value: Scalar)
 /** `aten::scatter.value_reduce(Tensor self, int dim, Tensor index, Scalar value, *, str reduce) -> Tensor` */
 export function scatter(self: Tensor, dim: number, index: Tensor, value: Scalar, opts: { reduce: string }): Tensor;
 export function scatter(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1170, 'aten::scatter'), a0, a1, a2, a3, a4));
 }
 /** `aten::scatter_.reduce(Tensor(a!) self, int dim, Tensor index, Tensor src, *, str reduce) -> Tensor(a!)` */
@@ -7567,7 +7567,7 @@ export function scatter_(self: Tensor, dim: number, index: Tensor, value: Scalar
 /** `aten::scatter_.value_reduce(Tensor(a!) self, int dim, Tensor index, Scalar value, *, str reduce) -> Tensor(a!)` */
 export function scatter_(self: Tensor, dim: number, index: Tensor, value: Scalar, opts: { reduce: string }): Tensor;
 export function scatter_(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1171, 'aten::scatter_'), a0, a1, a2, a3, a4));
 }
 /** `aten::scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor` */
@@ -7575,25 +7575,25 @@ export function scatterAdd(self: Tensor, dim: number, index: Tensor, src: Tensor
 /** `aten::scatter_add.dimname(Tensor self, str dim, Tensor index, Tensor src) -> Tensor` */
 export function scatterAdd(self: Tensor, dim: string, index: Tensor, src: Tensor): Tensor;
 export function scatterAdd(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1172, 'aten::scatter_add'), a0, a1, a2, a3));
 }
 /** `aten::scatter_add_(Tensor(a!) self, int dim, Tensor index, Tensor src) -> Tensor(a!)` */
 export function scatterAdd_(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor;
 export function scatterAdd_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1173, 'aten::scatter_add_'), a0, a1, a2, a3));
 }
 /** `aten::scatter_reduce.two(Tensor self, int dim, Tensor index, Tensor src, str reduce, *, bool include_self=True) -> Tensor` */
 export function scatterReduce(self: Tensor, dim: number, index: Tensor, src: Tensor, reduce: string, opts?: { includeSelf?: boolean }): Tensor;
 export function scatterReduce(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1174, 'aten::scatter_reduce'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::scatter_reduce_.two(Tensor(a!) self, int dim, Tensor index, Tensor src, str reduce, *, bool include_self=True) -> Tensor(a!)` */
 export function scatterReduce_(self: Tensor, dim: number, index: Tensor, src: Tensor, reduce: string, opts?: { includeSelf?: boolean }): Tensor;
 export function scatterReduce_(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1175, 'aten::scatter_reduce_'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::searchsorted.Scalar(Tensor sorted_sequence, Scalar self, *, bool out_int32=False, bool right=False, str? side=None, Tensor? sorter=None) -> Tensor` */
@@ -7601,13 +7601,13 @@ export function searchsorted(sortedSequence: Tensor, self: Scalar, opts?: { outI
 /** `aten::searchsorted.Tensor(Tensor sorted_sequence, Tensor self, *, bool out_int32=False, bool right=False, str? side=None, Tensor? sorter=None) -> Tensor` */
 export function searchsorted(sortedSequence: Tensor, self: Tensor, opts?: { outInt32?: boolean; right?: boolean; side?: string | null; sorter?: Tensor | null }): Tensor;
 export function searchsorted(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1176, 'aten::searchsorted'), a0, a1, a2));
 }
 /** `aten::segment_reduce(Tensor data, str reduce, *, Tensor? lengths=None, Tensor? indices=None, Tensor? offsets=None, int axis=0, bool unsafe=False, Scalar? initial=None) -> Tensor` */
 export function segmentReduce(data: Tensor, reduce: string, opts?: { lengths?: Tensor | null; indices?: Tensor | null; offsets?: Tensor | null; axis?: number; unsafe?: boolean; initial?: Scalar | null }): Tensor;
 export function segmentReduce(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1177, 'aten::segment_reduce'), a0, a1, a2));
 }
 /** `aten::select.Dimname(Tensor(a) self, str dim, int index) -> Tensor(a)` */
@@ -7615,25 +7615,25 @@ export function select(self: Tensor, dim: string, index: number): Tensor;
 /** `aten::select.int(Tensor(a) self, int dim, int index) -> Tensor(a)` */
 export function select(self: Tensor, dim: number, index: number): Tensor;
 export function select(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1178, 'aten::select'), a0, a1, a2));
 }
 /** `aten::select_backward(Tensor grad_output, SymInt[] input_sizes, int dim, int index) -> Tensor` */
 export function selectBackward(gradOutput: Tensor, inputSizes: number[], dim: number, index: number): Tensor;
 export function selectBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1179, 'aten::select_backward'), a0, a1, a2, a3));
 }
 /** `aten::select_copy.int(Tensor self, int dim, int index) -> Tensor` */
 export function selectCopy(self: Tensor, dim: number, index: number): Tensor;
 export function selectCopy(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1180, 'aten::select_copy'), a0, a1, a2));
 }
 /** `aten::select_scatter(Tensor self, Tensor src, int dim, int index) -> Tensor` */
 export function selectScatter(self: Tensor, src: Tensor, dim: number, index: number): Tensor;
 export function selectScatter(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1181, 'aten::select_scatter'), a0, a1, a2, a3));
 }
 /** `aten::selu(Tensor self) -> Tensor` */
@@ -7653,7 +7653,7 @@ export function set(self: Tensor): Tensor;
 /** `aten::set.source_Tensor(Tensor self, Tensor source) -> Tensor` */
 export function set(self: Tensor, source: Tensor): Tensor;
 export function set(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1184, 'aten::set'), a0, a1));
 }
 /** `aten::set_(Tensor(a!) self) -> Tensor(a!)` */
@@ -7663,13 +7663,13 @@ export function set_(self: Tensor, source: Tensor): Tensor;
 /** `aten::set_.source_Tensor_storage_offset(Tensor(a!) self, Tensor source, SymInt storage_offset, SymInt[] size, SymInt[] stride=[]) -> Tensor(a!)` */
 export function set_(self: Tensor, source: Tensor, storageOffset: number, size: number[], stride?: number[]): Tensor;
 export function set_(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1185, 'aten::set_'), a0, a1, a2, a3, a4));
 }
 /** `aten::set_data(Tensor(a!) self, Tensor new_data) -> ()` */
 export function setData(self: Tensor, newData: Tensor): void;
 export function setData(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1186, 'aten::set_data'), a0, a1));
 }
 /** `aten::sgn(Tensor self) -> Tensor` */
@@ -7699,7 +7699,7 @@ export function sigmoid_(a0?: any): any {
 /** `aten::sigmoid_backward(Tensor grad_output, Tensor output) -> Tensor` */
 export function sigmoidBackward(gradOutput: Tensor, output: Tensor): Tensor;
 export function sigmoidBackward(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1191, 'aten::sigmoid_backward'), a0, a1));
 }
 /** `aten::sign(Tensor self) -> Tensor` */
@@ -7735,7 +7735,7 @@ export function silu_(a0?: any): any {
 /** `aten::silu_backward(Tensor grad_output, Tensor self) -> Tensor` */
 export function siluBackward(gradOutput: Tensor, self: Tensor): Tensor;
 export function siluBackward(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1197, 'aten::silu_backward'), a0, a1));
 }
 /** `aten::sin(Tensor self) -> Tensor` */
@@ -7779,31 +7779,31 @@ export function size(self: Tensor, dim: string): number;
 /** `aten::size.int(Tensor self, int dim) -> int` */
 export function size(self: Tensor, dim: number): number;
 export function size(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1204, 'aten::size'), a0, a1));
 }
 /** `aten::slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor(a)` */
 export function slice(self: Tensor, dim?: number, start?: number | null, end?: number | null, step?: number): Tensor;
 export function slice(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1205, 'aten::slice'), a0, a1, a2, a3, a4));
 }
 /** `aten::slice_backward(Tensor grad_output, SymInt[] input_sizes, int dim, SymInt start, SymInt end, SymInt step) -> Tensor` */
 export function sliceBackward(gradOutput: Tensor, inputSizes: number[], dim: number, start: number, end: number, step: number): Tensor;
 export function sliceBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1206, 'aten::slice_backward'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::slice_copy.Tensor(Tensor self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor` */
 export function sliceCopy(self: Tensor, dim?: number, start?: number | null, end?: number | null, step?: number): Tensor;
 export function sliceCopy(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1207, 'aten::slice_copy'), a0, a1, a2, a3, a4));
 }
 /** `aten::slice_scatter(Tensor self, Tensor src, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor` */
 export function sliceScatter(self: Tensor, src: Tensor, dim?: number, start?: number | null, end?: number | null, step?: number): Tensor;
 export function sliceScatter(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1208, 'aten::slice_scatter'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::slogdet(Tensor self) -> (Tensor sign, Tensor logabsdet)` */
@@ -7815,67 +7815,67 @@ export function slogdet(a0?: any): any {
 /** `aten::slow_conv3d(Tensor self, Tensor weight, int[3] kernel_size, Tensor? bias=None, int[3] stride=1, int[3] padding=0) -> Tensor` */
 export function slowConv3d(self: Tensor, weight: Tensor, kernelSize: number | number[], bias?: Tensor | null, stride?: number | number[], padding?: number | number[]): Tensor;
 export function slowConv3d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1210, 'aten::slow_conv3d'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::slow_conv3d_forward(Tensor self, Tensor weight, int[3] kernel_size, Tensor? bias, int[3] stride, int[3] padding) -> Tensor` */
 export function slowConv3dForward(self: Tensor, weight: Tensor, kernelSize: number | number[], bias: Tensor | null, stride: number | number[], padding: number | number[]): Tensor;
 export function slowConv3dForward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1211, 'aten::slow_conv3d_forward'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::slow_conv_dilated2d(Tensor self, Tensor weight, int[2] kernel_size, Tensor? bias=None, int[2] stride=1, int[2] padding=0, int[2] dilation=1) -> Tensor` */
 export function slowConvDilated2d(self: Tensor, weight: Tensor, kernelSize: number | number[], bias?: Tensor | null, stride?: number | number[], padding?: number | number[], dilation?: number | number[]): Tensor;
 export function slowConvDilated2d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(1212, 'aten::slow_conv_dilated2d'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::slow_conv_dilated3d(Tensor self, Tensor weight, int[3] kernel_size, Tensor? bias=None, int[3] stride=1, int[3] padding=0, int[3] dilation=1) -> Tensor` */
 export function slowConvDilated3d(self: Tensor, weight: Tensor, kernelSize: number | number[], bias?: Tensor | null, stride?: number | number[], padding?: number | number[], dilation?: number | number[]): Tensor;
 export function slowConvDilated3d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(1213, 'aten::slow_conv_dilated3d'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::slow_conv_transpose2d(Tensor self, Tensor weight, int[2] kernel_size, Tensor? bias=None, int[2] stride=1, int[2] padding=0, int[2] output_padding=0, int[2] dilation=1) -> Tensor` */
 export function slowConvTranspose2d(self: Tensor, weight: Tensor, kernelSize: number | number[], bias?: Tensor | null, stride?: number | number[], padding?: number | number[], outputPadding?: number | number[], dilation?: number | number[]): Tensor;
 export function slowConvTranspose2d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(1214, 'aten::slow_conv_transpose2d'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::slow_conv_transpose3d(Tensor self, Tensor weight, int[3] kernel_size, Tensor? bias=None, int[3] stride=1, int[3] padding=0, int[3] output_padding=0, int[3] dilation=1) -> Tensor` */
 export function slowConvTranspose3d(self: Tensor, weight: Tensor, kernelSize: number | number[], bias?: Tensor | null, stride?: number | number[], padding?: number | number[], outputPadding?: number | number[], dilation?: number | number[]): Tensor;
 export function slowConvTranspose3d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(1215, 'aten::slow_conv_transpose3d'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::smm(Tensor self, Tensor mat2) -> Tensor` */
 export function smm(self: Tensor, mat2: Tensor): Tensor;
 export function smm(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1216, 'aten::smm'), a0, a1));
 }
 /** `aten::smooth_l1_loss(Tensor self, Tensor target, int reduction=1, float beta=1.) -> Tensor` */
 export function smoothL1Loss(self: Tensor, target: Tensor, reduction?: number, beta?: number): Tensor;
 export function smoothL1Loss(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1217, 'aten::smooth_l1_loss'), a0, a1, a2, a3));
 }
 /** `aten::smooth_l1_loss_backward(Tensor grad_output, Tensor self, Tensor target, int reduction, float beta) -> Tensor` */
 export function smoothL1LossBackward(gradOutput: Tensor, self: Tensor, target: Tensor, reduction: number, beta: number): Tensor;
 export function smoothL1LossBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1218, 'aten::smooth_l1_loss_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::soft_margin_loss(Tensor self, Tensor target, int reduction=1) -> Tensor` */
 export function softMarginLoss(self: Tensor, target: Tensor, reduction?: number): Tensor;
 export function softMarginLoss(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1219, 'aten::soft_margin_loss'), a0, a1, a2));
 }
 /** `aten::soft_margin_loss_backward(Tensor grad_output, Tensor self, Tensor target, int reduction) -> Tensor` */
 export function softMarginLossBackward(gradOutput: Tensor, self: Tensor, target: Tensor, reduction: number): Tensor;
 export function softMarginLossBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1220, 'aten::soft_margin_loss_backward'), a0, a1, a2, a3));
 }
 /** `aten::softmax.Dimname(Tensor self, str dim, *, ScalarType? dtype=None) -> Tensor` */
@@ -7883,31 +7883,31 @@ export function softmax(self: Tensor, dim: string, opts?: { dtype?: DType | null
 /** `aten::softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor` */
 export function softmax(self: Tensor, dim: number, dtype?: DType | null): Tensor;
 export function softmax(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1221, 'aten::softmax'), a0, a1, a2));
 }
 /** `aten::softplus(Tensor self, Scalar beta=1, Scalar threshold=20) -> Tensor` */
 export function softplus(self: Tensor, beta?: Scalar, threshold?: Scalar): Tensor;
 export function softplus(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1222, 'aten::softplus'), a0, a1, a2));
 }
 /** `aten::softplus_backward(Tensor grad_output, Tensor self, Scalar beta, Scalar threshold) -> Tensor` */
 export function softplusBackward(gradOutput: Tensor, self: Tensor, beta: Scalar, threshold: Scalar): Tensor;
 export function softplusBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1223, 'aten::softplus_backward'), a0, a1, a2, a3));
 }
 /** `aten::softshrink(Tensor self, Scalar lambd=0.5) -> Tensor` */
 export function softshrink(self: Tensor, lambd?: Scalar): Tensor;
 export function softshrink(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1224, 'aten::softshrink'), a0, a1));
 }
 /** `aten::softshrink_backward(Tensor grad_output, Tensor self, Scalar lambd) -> Tensor` */
 export function softshrinkBackward(gradOutput: Tensor, self: Tensor, lambd: Scalar): Tensor;
 export function softshrinkBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1225, 'aten::softshrink_backward'), a0, a1, a2));
 }
 /** `aten::sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)` */
@@ -7919,7 +7919,7 @@ export function sort(self: Tensor, opts: { stable: boolean | null; dim: string; 
 /** `aten::sort.stable(Tensor self, *, bool? stable, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)` */
 export function sort(self: Tensor, opts: { stable: boolean | null; dim?: number; descending?: boolean }): [Tensor, Tensor];
 export function sort(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1226, 'aten::sort'), a0, a1, a2));
 }
 /** `aten::sparse_bsc_tensor.ccol_row_value(Tensor ccol_indices, Tensor row_indices, Tensor values, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
@@ -7927,7 +7927,7 @@ export function sparseBscTensor(ccolIndices: Tensor, rowIndices: Tensor, values:
 /** `aten::sparse_bsc_tensor.ccol_row_value_size(Tensor ccol_indices, Tensor row_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
 export function sparseBscTensor(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function sparseBscTensor(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1227, 'aten::sparse_bsc_tensor'), a0, a1, a2, a3, a4));
 }
 /** `aten::sparse_bsr_tensor.crow_col_value(Tensor crow_indices, Tensor col_indices, Tensor values, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
@@ -7935,7 +7935,7 @@ export function sparseBsrTensor(crowIndices: Tensor, colIndices: Tensor, values:
 /** `aten::sparse_bsr_tensor.crow_col_value_size(Tensor crow_indices, Tensor col_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
 export function sparseBsrTensor(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function sparseBsrTensor(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1228, 'aten::sparse_bsr_tensor'), a0, a1, a2, a3, a4));
 }
 /** `aten::sparse_compressed_tensor.comp_plain_value(Tensor compressed_indices, Tensor plain_indices, Tensor values, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
@@ -7943,7 +7943,7 @@ export function sparseCompressedTensor(compressedIndices: Tensor, plainIndices: 
 /** `aten::sparse_compressed_tensor.comp_plain_value_size(Tensor compressed_indices, Tensor plain_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
 export function sparseCompressedTensor(compressedIndices: Tensor, plainIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function sparseCompressedTensor(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1229, 'aten::sparse_compressed_tensor'), a0, a1, a2, a3, a4));
 }
 /** `aten::sparse_coo_tensor.indices(Tensor indices, Tensor values, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
@@ -7953,7 +7953,7 @@ export function sparseCooTensor(indices: Tensor, values: Tensor, size: number[],
 /** `aten::sparse_coo_tensor.size(int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
 export function sparseCooTensor(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function sparseCooTensor(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1230, 'aten::sparse_coo_tensor'), a0, a1, a2, a3));
 }
 /** `aten::sparse_csc_tensor.ccol_row_value(Tensor ccol_indices, Tensor row_indices, Tensor values, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
@@ -7961,7 +7961,7 @@ export function sparseCscTensor(ccolIndices: Tensor, rowIndices: Tensor, values:
 /** `aten::sparse_csc_tensor.ccol_row_value_size(Tensor ccol_indices, Tensor row_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
 export function sparseCscTensor(ccolIndices: Tensor, rowIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function sparseCscTensor(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1231, 'aten::sparse_csc_tensor'), a0, a1, a2, a3, a4));
 }
 /** `aten::sparse_csr_tensor.crow_col_value(Tensor crow_indices, Tensor col_indices, Tensor values, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
@@ -7969,7 +7969,7 @@ export function sparseCsrTensor(crowIndices: Tensor, colIndices: Tensor, values:
 /** `aten::sparse_csr_tensor.crow_col_value_size(Tensor crow_indices, Tensor col_indices, Tensor values, int[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False) -> Tensor` */
 export function sparseCsrTensor(crowIndices: Tensor, colIndices: Tensor, values: Tensor, size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function sparseCsrTensor(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1232, 'aten::sparse_csr_tensor'), a0, a1, a2, a3, a4));
 }
 /** `aten::sparse_dim(Tensor self) -> int` */
@@ -7981,37 +7981,37 @@ export function sparseDim(a0?: any): any {
 /** `aten::sparse_mask(Tensor self, Tensor mask) -> Tensor` */
 export function sparseMask(self: Tensor, mask: Tensor): Tensor;
 export function sparseMask(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1234, 'aten::sparse_mask'), a0, a1));
 }
 /** `aten::sparse_resize(Tensor self, int[] size, int sparse_dim, int dense_dim) -> Tensor` */
 export function sparseResize(self: Tensor, size: number[], sparseDim: number, denseDim: number): Tensor;
 export function sparseResize(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1235, 'aten::sparse_resize'), a0, a1, a2, a3));
 }
 /** `aten::sparse_resize_(Tensor(a!) self, int[] size, int sparse_dim, int dense_dim) -> Tensor(a!)` */
 export function sparseResize_(self: Tensor, size: number[], sparseDim: number, denseDim: number): Tensor;
 export function sparseResize_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1236, 'aten::sparse_resize_'), a0, a1, a2, a3));
 }
 /** `aten::sparse_resize_and_clear(Tensor self, int[] size, int sparse_dim, int dense_dim) -> Tensor` */
 export function sparseResizeAndClear(self: Tensor, size: number[], sparseDim: number, denseDim: number): Tensor;
 export function sparseResizeAndClear(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1237, 'aten::sparse_resize_and_clear'), a0, a1, a2, a3));
 }
 /** `aten::sparse_resize_and_clear_(Tensor(a!) self, int[] size, int sparse_dim, int dense_dim) -> Tensor(a!)` */
 export function sparseResizeAndClear_(self: Tensor, size: number[], sparseDim: number, denseDim: number): Tensor;
 export function sparseResizeAndClear_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1238, 'aten::sparse_resize_and_clear_'), a0, a1, a2, a3));
 }
 /** `aten::sparse_sampled_addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor` */
 export function sparseSampledAddmm(self: Tensor, mat1: Tensor, mat2: Tensor, opts?: { beta?: Scalar; alpha?: Scalar }): Tensor;
 export function sparseSampledAddmm(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1239, 'aten::sparse_sampled_addmm'), a0, a1, a2, a3));
 }
 /** `aten::special_airy_ai(Tensor x) -> Tensor` */
@@ -8051,7 +8051,7 @@ export function specialChebyshevPolynomialT(x: Tensor, n: Scalar): Tensor;
 /** `aten::special_chebyshev_polynomial_t.x_scalar(Scalar x, Tensor n) -> Tensor` */
 export function specialChebyshevPolynomialT(x: Scalar, n: Tensor): Tensor;
 export function specialChebyshevPolynomialT(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1245, 'aten::special_chebyshev_polynomial_t'), a0, a1));
 }
 /** `aten::special_chebyshev_polynomial_u(Tensor x, Tensor n) -> Tensor` */
@@ -8061,7 +8061,7 @@ export function specialChebyshevPolynomialU(x: Tensor, n: Scalar): Tensor;
 /** `aten::special_chebyshev_polynomial_u.x_scalar(Scalar x, Tensor n) -> Tensor` */
 export function specialChebyshevPolynomialU(x: Scalar, n: Tensor): Tensor;
 export function specialChebyshevPolynomialU(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1246, 'aten::special_chebyshev_polynomial_u'), a0, a1));
 }
 /** `aten::special_chebyshev_polynomial_v(Tensor x, Tensor n) -> Tensor` */
@@ -8071,7 +8071,7 @@ export function specialChebyshevPolynomialV(x: Tensor, n: Scalar): Tensor;
 /** `aten::special_chebyshev_polynomial_v.x_scalar(Scalar x, Tensor n) -> Tensor` */
 export function specialChebyshevPolynomialV(x: Scalar, n: Tensor): Tensor;
 export function specialChebyshevPolynomialV(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1247, 'aten::special_chebyshev_polynomial_v'), a0, a1));
 }
 /** `aten::special_chebyshev_polynomial_w(Tensor x, Tensor n) -> Tensor` */
@@ -8081,7 +8081,7 @@ export function specialChebyshevPolynomialW(x: Tensor, n: Scalar): Tensor;
 /** `aten::special_chebyshev_polynomial_w.x_scalar(Scalar x, Tensor n) -> Tensor` */
 export function specialChebyshevPolynomialW(x: Scalar, n: Tensor): Tensor;
 export function specialChebyshevPolynomialW(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1248, 'aten::special_chebyshev_polynomial_w'), a0, a1));
 }
 /** `aten::special_digamma(Tensor self) -> Tensor` */
@@ -8141,13 +8141,13 @@ export function specialExpm1(a0?: any): any {
 /** `aten::special_gammainc(Tensor self, Tensor other) -> Tensor` */
 export function specialGammainc(self: Tensor, other: Tensor): Tensor;
 export function specialGammainc(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1258, 'aten::special_gammainc'), a0, a1));
 }
 /** `aten::special_gammaincc(Tensor self, Tensor other) -> Tensor` */
 export function specialGammaincc(self: Tensor, other: Tensor): Tensor;
 export function specialGammaincc(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1259, 'aten::special_gammaincc'), a0, a1));
 }
 /** `aten::special_gammaln(Tensor self) -> Tensor` */
@@ -8163,7 +8163,7 @@ export function specialHermitePolynomialH(x: Tensor, n: Scalar): Tensor;
 /** `aten::special_hermite_polynomial_h.x_scalar(Scalar x, Tensor n) -> Tensor` */
 export function specialHermitePolynomialH(x: Scalar, n: Tensor): Tensor;
 export function specialHermitePolynomialH(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1261, 'aten::special_hermite_polynomial_h'), a0, a1));
 }
 /** `aten::special_hermite_polynomial_he(Tensor x, Tensor n) -> Tensor` */
@@ -8173,7 +8173,7 @@ export function specialHermitePolynomialHe(x: Tensor, n: Scalar): Tensor;
 /** `aten::special_hermite_polynomial_he.x_scalar(Scalar x, Tensor n) -> Tensor` */
 export function specialHermitePolynomialHe(x: Scalar, n: Tensor): Tensor;
 export function specialHermitePolynomialHe(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1262, 'aten::special_hermite_polynomial_he'), a0, a1));
 }
 /** `aten::special_i0(Tensor self) -> Tensor` */
@@ -8207,7 +8207,7 @@ export function specialLaguerrePolynomialL(x: Tensor, n: Scalar): Tensor;
 /** `aten::special_laguerre_polynomial_l.x_scalar(Scalar x, Tensor n) -> Tensor` */
 export function specialLaguerrePolynomialL(x: Scalar, n: Tensor): Tensor;
 export function specialLaguerrePolynomialL(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1267, 'aten::special_laguerre_polynomial_l'), a0, a1));
 }
 /** `aten::special_legendre_polynomial_p(Tensor x, Tensor n) -> Tensor` */
@@ -8217,7 +8217,7 @@ export function specialLegendrePolynomialP(x: Tensor, n: Scalar): Tensor;
 /** `aten::special_legendre_polynomial_p.x_scalar(Scalar x, Tensor n) -> Tensor` */
 export function specialLegendrePolynomialP(x: Scalar, n: Tensor): Tensor;
 export function specialLegendrePolynomialP(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1268, 'aten::special_legendre_polynomial_p'), a0, a1));
 }
 /** `aten::special_log1p(Tensor self) -> Tensor` */
@@ -8235,19 +8235,19 @@ export function specialLogNdtr(a0?: any): any {
 /** `aten::special_log_softmax(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor` */
 export function specialLogSoftmax(self: Tensor, dim: number, opts?: { dtype?: DType | null }): Tensor;
 export function specialLogSoftmax(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1271, 'aten::special_log_softmax'), a0, a1, a2));
 }
 /** `aten::special_logit(Tensor self, float? eps=None) -> Tensor` */
 export function specialLogit(self: Tensor, eps?: number | null): Tensor;
 export function specialLogit(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1272, 'aten::special_logit'), a0, a1));
 }
 /** `aten::special_logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor` */
 export function specialLogsumexp(self: Tensor, dim: number | number[], keepdim?: boolean): Tensor;
 export function specialLogsumexp(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1273, 'aten::special_logsumexp'), a0, a1, a2));
 }
 /** `aten::special_modified_bessel_i0(Tensor self) -> Tensor` */
@@ -8277,7 +8277,7 @@ export function specialModifiedBesselK1(a0?: any): any {
 /** `aten::special_multigammaln(Tensor self, int p) -> Tensor` */
 export function specialMultigammaln(self: Tensor, p: number): Tensor;
 export function specialMultigammaln(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1278, 'aten::special_multigammaln'), a0, a1));
 }
 /** `aten::special_ndtr(Tensor self) -> Tensor` */
@@ -8295,7 +8295,7 @@ export function specialNdtri(a0?: any): any {
 /** `aten::special_polygamma(int n, Tensor self) -> Tensor` */
 export function specialPolygamma(n: number, self: Tensor): Tensor;
 export function specialPolygamma(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1281, 'aten::special_polygamma'), a0, a1));
 }
 /** `aten::special_psi(Tensor self) -> Tensor` */
@@ -8307,7 +8307,7 @@ export function specialPsi(a0?: any): any {
 /** `aten::special_round(Tensor self, *, int decimals=0) -> Tensor` */
 export function specialRound(self: Tensor, opts?: { decimals?: number }): Tensor;
 export function specialRound(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1283, 'aten::special_round'), a0, a1));
 }
 /** `aten::special_scaled_modified_bessel_k0(Tensor x) -> Tensor` */
@@ -8329,7 +8329,7 @@ export function specialShiftedChebyshevPolynomialT(x: Tensor, n: Scalar): Tensor
 /** `aten::special_shifted_chebyshev_polynomial_t.x_scalar(Scalar x, Tensor n) -> Tensor` */
 export function specialShiftedChebyshevPolynomialT(x: Scalar, n: Tensor): Tensor;
 export function specialShiftedChebyshevPolynomialT(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1286, 'aten::special_shifted_chebyshev_polynomial_t'), a0, a1));
 }
 /** `aten::special_shifted_chebyshev_polynomial_u(Tensor x, Tensor n) -> Tensor` */
@@ -8339,7 +8339,7 @@ export function specialShiftedChebyshevPolynomialU(x: Tensor, n: Scalar): Tensor
 /** `aten::special_shifted_chebyshev_polynomial_u.x_scalar(Scalar x, Tensor n) -> Tensor` */
 export function specialShiftedChebyshevPolynomialU(x: Scalar, n: Tensor): Tensor;
 export function specialShiftedChebyshevPolynomialU(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1287, 'aten::special_shifted_chebyshev_polynomial_u'), a0, a1));
 }
 /** `aten::special_shifted_chebyshev_polynomial_v(Tensor x, Tensor n) -> Tensor` */
@@ -8349,7 +8349,7 @@ export function specialShiftedChebyshevPolynomialV(x: Tensor, n: Scalar): Tensor
 /** `aten::special_shifted_chebyshev_polynomial_v.x_scalar(Scalar x, Tensor n) -> Tensor` */
 export function specialShiftedChebyshevPolynomialV(x: Scalar, n: Tensor): Tensor;
 export function specialShiftedChebyshevPolynomialV(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1288, 'aten::special_shifted_chebyshev_polynomial_v'), a0, a1));
 }
 /** `aten::special_shifted_chebyshev_polynomial_w(Tensor x, Tensor n) -> Tensor` */
@@ -8359,7 +8359,7 @@ export function specialShiftedChebyshevPolynomialW(x: Tensor, n: Scalar): Tensor
 /** `aten::special_shifted_chebyshev_polynomial_w.x_scalar(Scalar x, Tensor n) -> Tensor` */
 export function specialShiftedChebyshevPolynomialW(x: Scalar, n: Tensor): Tensor;
 export function specialShiftedChebyshevPolynomialW(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1289, 'aten::special_shifted_chebyshev_polynomial_w'), a0, a1));
 }
 /** `aten::special_sinc(Tensor self) -> Tensor` */
@@ -8371,7 +8371,7 @@ export function specialSinc(a0?: any): any {
 /** `aten::special_softmax(Tensor self, int dim, ScalarType? dtype=None) -> Tensor` */
 export function specialSoftmax(self: Tensor, dim: number, dtype?: DType | null): Tensor;
 export function specialSoftmax(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1291, 'aten::special_softmax'), a0, a1, a2));
 }
 /** `aten::special_spherical_bessel_j0(Tensor x) -> Tensor` */
@@ -8387,7 +8387,7 @@ export function specialXlog1py(self: Tensor, other: Scalar): Tensor;
 /** `aten::special_xlog1py.self_scalar(Scalar self, Tensor other) -> Tensor` */
 export function specialXlog1py(self: Scalar, other: Tensor): Tensor;
 export function specialXlog1py(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1293, 'aten::special_xlog1py'), a0, a1));
 }
 /** `aten::special_xlogy(Tensor self, Tensor other) -> Tensor` */
@@ -8397,7 +8397,7 @@ export function specialXlogy(self: Tensor, other: Scalar): Tensor;
 /** `aten::special_xlogy.self_scalar(Scalar self, Tensor other) -> Tensor` */
 export function specialXlogy(self: Scalar, other: Tensor): Tensor;
 export function specialXlogy(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1294, 'aten::special_xlogy'), a0, a1));
 }
 /** `aten::special_zeta(Tensor self, Tensor other) -> Tensor` */
@@ -8407,7 +8407,7 @@ export function specialZeta(self: Tensor, other: Scalar): Tensor;
 /** `aten::special_zeta.self_scalar(Scalar self, Tensor other) -> Tensor` */
 export function specialZeta(self: Scalar, other: Tensor): Tensor;
 export function specialZeta(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1295, 'aten::special_zeta'), a0, a1));
 }
 /** `aten::split.Tensor(Tensor(a -> *) self, int split_size, int dim=0) -> Tensor(a)[]` */
@@ -8415,25 +8415,25 @@ export function split(self: Tensor, splitSize: number, dim?: number): Tensor[];
 /** `aten::split.sizes(Tensor(a -> *) self, int[] split_size, int dim=0) -> Tensor(a)[]` */
 export function split(self: Tensor, splitSize: number[], dim?: number): Tensor[];
 export function split(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1296, 'aten::split'), a0, a1, a2));
 }
 /** `aten::split_copy.Tensor(Tensor self, int split_size, int dim=0) -> Tensor[]` */
 export function splitCopy(self: Tensor, splitSize: number, dim?: number): Tensor[];
 export function splitCopy(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1297, 'aten::split_copy'), a0, a1, a2));
 }
 /** `aten::split_with_sizes(Tensor(a -> *) self, int[] split_sizes, int dim=0) -> Tensor(a)[]` */
 export function splitWithSizes(self: Tensor, splitSizes: number[], dim?: number): Tensor[];
 export function splitWithSizes(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1298, 'aten::split_with_sizes'), a0, a1, a2));
 }
 /** `aten::split_with_sizes_copy(Tensor self, int[] split_sizes, int dim=0) -> Tensor[]` */
 export function splitWithSizesCopy(self: Tensor, splitSizes: number[], dim?: number): Tensor[];
 export function splitWithSizesCopy(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1299, 'aten::split_with_sizes_copy'), a0, a1, a2));
 }
 /** `aten::sqrt(Tensor self) -> Tensor` */
@@ -8467,7 +8467,7 @@ export function squeeze(self: Tensor, dim: number): Tensor;
 /** `aten::squeeze.dimname(Tensor(a) self, str dim) -> Tensor(a)` */
 export function squeeze(self: Tensor, dim: string): Tensor;
 export function squeeze(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1304, 'aten::squeeze'), a0, a1));
 }
 /** `aten::squeeze_(Tensor(a!) self) -> Tensor(a!)` */
@@ -8477,7 +8477,7 @@ export function squeeze_(self: Tensor, dim: number): Tensor;
 /** `aten::squeeze_.dimname(Tensor(a!) self, str dim) -> Tensor(a!)` */
 export function squeeze_(self: Tensor, dim: string): Tensor;
 export function squeeze_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1305, 'aten::squeeze_'), a0, a1));
 }
 /** `aten::squeeze_copy(Tensor self) -> Tensor` */
@@ -8485,19 +8485,19 @@ export function squeezeCopy(self: Tensor): Tensor;
 /** `aten::squeeze_copy.dim(Tensor self, int dim) -> Tensor` */
 export function squeezeCopy(self: Tensor, dim: number): Tensor;
 export function squeezeCopy(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1306, 'aten::squeeze_copy'), a0, a1));
 }
 /** `aten::sspaddmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor` */
 export function sspaddmm(self: Tensor, mat1: Tensor, mat2: Tensor, opts?: { beta?: Scalar; alpha?: Scalar }): Tensor;
 export function sspaddmm(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1307, 'aten::sspaddmm'), a0, a1, a2, a3));
 }
 /** `aten::stack(Tensor[] tensors, int dim=0) -> Tensor` */
 export function stack(tensors: Tensor[], dim?: number): Tensor;
 export function stack(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1308, 'aten::stack'), a0, a1));
 }
 /** `aten::std(Tensor self, bool unbiased=True) -> Tensor` */
@@ -8507,7 +8507,7 @@ export function std(self: Tensor, dim: number | number[] | null, opts: { correct
 /** `aten::std.dim(Tensor self, int[1]? dim, bool unbiased=True, bool keepdim=False) -> Tensor` */
 export function std(self: Tensor, dim: number | number[] | null, unbiased?: boolean, keepdim?: boolean): Tensor;
 export function std(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1309, 'aten::std'), a0, a1, a2, a3));
 }
 /** `aten::std_mean(Tensor self, bool unbiased=True) -> (Tensor, Tensor)` */
@@ -8517,7 +8517,7 @@ export function stdMean(self: Tensor, dim: number | number[] | null, opts: { cor
 /** `aten::std_mean.dim(Tensor self, int[1]? dim, bool unbiased=True, bool keepdim=False) -> (Tensor, Tensor)` */
 export function stdMean(self: Tensor, dim: number | number[] | null, unbiased?: boolean, keepdim?: boolean): [Tensor, Tensor];
 export function stdMean(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1310, 'aten::std_mean'), a0, a1, a2, a3));
 }
 /** `aten::stft(Tensor self, int n_fft, int? hop_length=None, int? win_length=None, Tensor? window=None, bool normalized=False, bool? onesided=None, bool? return_complex=None) -> Tensor` */
@@ -8525,7 +8525,7 @@ export function stft(self: Tensor, nFft: number, hopLength?: number | null, winL
 /** `aten::stft.center(Tensor self, int n_fft, int? hop_length=None, int? win_length=None, Tensor? window=None, bool center=True, str pad_mode="reflect", bool normalized=False, bool? onesided=None, bool? return_complex=None) -> Tensor` */
 export function stft(self: Tensor, nFft: number, hopLength?: number | null, winLength?: number | null, window?: Tensor | null, center?: boolean, padMode?: string, normalized?: boolean, onesided?: boolean | null, returnComplex?: boolean | null): Tensor;
 export function stft(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7); S[9] = s(a8); S[10] = s(a9);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7), h8 = s(a8), h9 = s(a9); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7; S[9] = h8; S[10] = h9;
   return result(C(g(1311, 'aten::stft'), a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
 }
 /** `aten::stride.Dimname(Tensor self, str dim) -> int` */
@@ -8533,7 +8533,7 @@ export function stride(self: Tensor, dim: string): number;
 /** `aten::stride.int(Tensor self, int dim) -> int` */
 export function stride(self: Tensor, dim: number): number;
 export function stride(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1312, 'aten::stride'), a0, a1));
 }
 /** `aten::sub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor` */
@@ -8541,7 +8541,7 @@ export function sub(self: Tensor, other: Scalar, alpha?: Scalar): Tensor;
 /** `aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor` */
 export function sub(self: Tensor, other: Tensor, opts?: { alpha?: Scalar }): Tensor;
 export function sub(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1313, 'aten::sub'), a0, a1, a2));
 }
 /** `aten::sub_.Scalar(Tensor(a!) self, Scalar other, Scalar alpha=1) -> Tensor(a!)` */
@@ -8549,7 +8549,7 @@ export function sub_(self: Tensor, other: Scalar, alpha?: Scalar): Tensor;
 /** `aten::sub_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)` */
 export function sub_(self: Tensor, other: Tensor, opts?: { alpha?: Scalar }): Tensor;
 export function sub_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1314, 'aten::sub_'), a0, a1, a2));
 }
 /** `aten::subtract.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor` */
@@ -8557,7 +8557,7 @@ export function subtract(self: Tensor, other: Scalar, alpha?: Scalar): Tensor;
 /** `aten::subtract.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor` */
 export function subtract(self: Tensor, other: Tensor, opts?: { alpha?: Scalar }): Tensor;
 export function subtract(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1315, 'aten::subtract'), a0, a1, a2));
 }
 /** `aten::subtract_.Scalar(Tensor(a!) self, Scalar other, Scalar alpha=1) -> Tensor(a!)` */
@@ -8565,7 +8565,7 @@ export function subtract_(self: Tensor, other: Scalar, alpha?: Scalar): Tensor;
 /** `aten::subtract_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)` */
 export function subtract_(self: Tensor, other: Tensor, opts?: { alpha?: Scalar }): Tensor;
 export function subtract_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1316, 'aten::subtract_'), a0, a1, a2));
 }
 /** `aten::sum(Tensor self, *, ScalarType? dtype=None) -> Tensor` */
@@ -8573,49 +8573,49 @@ export function sum(self: Tensor, opts?: { dtype?: DType | null }): Tensor;
 /** `aten::sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor` */
 export function sum(self: Tensor, dim: number | number[] | null, keepdim?: boolean, opts?: { dtype?: DType | null }): Tensor;
 export function sum(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1317, 'aten::sum'), a0, a1, a2, a3));
 }
 /** `aten::sum_to_size(Tensor self, int[] size) -> Tensor` */
 export function sumToSize(self: Tensor, size: number[]): Tensor;
 export function sumToSize(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1318, 'aten::sum_to_size'), a0, a1));
 }
 /** `aten::svd(Tensor self, bool some=True, bool compute_uv=True) -> (Tensor U, Tensor S, Tensor V)` */
 export function svd(self: Tensor, some?: boolean, computeUv?: boolean): [Tensor, Tensor, Tensor];
 export function svd(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1319, 'aten::svd'), a0, a1, a2));
 }
 /** `aten::swapaxes(Tensor(a) self, int axis0, int axis1) -> Tensor(a)` */
 export function swapaxes(self: Tensor, axis0: number, axis1: number): Tensor;
 export function swapaxes(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1320, 'aten::swapaxes'), a0, a1, a2));
 }
 /** `aten::swapaxes_(Tensor(a!) self, int axis0, int axis1) -> Tensor(a!)` */
 export function swapaxes_(self: Tensor, axis0: number, axis1: number): Tensor;
 export function swapaxes_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1321, 'aten::swapaxes_'), a0, a1, a2));
 }
 /** `aten::swapdims(Tensor(a) self, int dim0, int dim1) -> Tensor(a)` */
 export function swapdims(self: Tensor, dim0: number, dim1: number): Tensor;
 export function swapdims(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1322, 'aten::swapdims'), a0, a1, a2));
 }
 /** `aten::swapdims_(Tensor(a!) self, int dim0, int dim1) -> Tensor(a!)` */
 export function swapdims_(self: Tensor, dim0: number, dim1: number): Tensor;
 export function swapdims_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1323, 'aten::swapdims_'), a0, a1, a2));
 }
 /** `aten::symeig(Tensor self, bool eigenvectors=False, bool upper=True) -> (Tensor eigenvalues, Tensor eigenvectors)` */
 export function symeig(self: Tensor, eigenvectors?: boolean, upper?: boolean): [Tensor, Tensor];
 export function symeig(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1324, 'aten::symeig'), a0, a1, a2));
 }
 /** `aten::t(Tensor(a) self) -> Tensor(a)` */
@@ -8639,13 +8639,13 @@ export function tCopy(a0?: any): any {
 /** `aten::take(Tensor self, Tensor index) -> Tensor` */
 export function take(self: Tensor, index: Tensor): Tensor;
 export function take(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1328, 'aten::take'), a0, a1));
 }
 /** `aten::take_along_dim(Tensor self, Tensor indices, int? dim=None) -> Tensor` */
 export function takeAlongDim(self: Tensor, indices: Tensor, dim?: number | null): Tensor;
 export function takeAlongDim(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1329, 'aten::take_along_dim'), a0, a1, a2));
 }
 /** `aten::tan(Tensor self) -> Tensor` */
@@ -8675,7 +8675,7 @@ export function tanh_(a0?: any): any {
 /** `aten::tanh_backward(Tensor grad_output, Tensor output) -> Tensor` */
 export function tanhBackward(gradOutput: Tensor, output: Tensor): Tensor;
 export function tanhBackward(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1334, 'aten::tanh_backward'), a0, a1));
 }
 /** `aten::tensor_split.indices(Tensor(a -> *) self, int[] indices, int dim=0) -> Tensor(a)[]` */
@@ -8685,43 +8685,43 @@ export function tensorSplit(self: Tensor, sections: number, dim?: number): Tenso
 /** `aten::tensor_split.tensor_indices_or_sections(Tensor(a -> *) self, Tensor tensor_indices_or_sections, int dim=0) -> Tensor(a)[]` */
 export function tensorSplit(self: Tensor, tensorIndicesOrSections: Tensor, dim?: number): Tensor[];
 export function tensorSplit(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1335, 'aten::tensor_split'), a0, a1, a2));
 }
 /** `aten::tensordot(Tensor self, Tensor other, int[] dims_self, int[] dims_other) -> Tensor` */
 export function tensordot(self: Tensor, other: Tensor, dimsSelf: number[], dimsOther: number[]): Tensor;
 export function tensordot(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1336, 'aten::tensordot'), a0, a1, a2, a3));
 }
 /** `aten::thnn_conv2d(Tensor self, Tensor weight, int[2] kernel_size, Tensor? bias=None, int[2] stride=1, int[2] padding=0) -> Tensor` */
 export function thnnConv2d(self: Tensor, weight: Tensor, kernelSize: number | number[], bias?: Tensor | null, stride?: number | number[], padding?: number | number[]): Tensor;
 export function thnnConv2d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1337, 'aten::thnn_conv2d'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::threshold(Tensor self, Scalar threshold, Scalar value) -> Tensor` */
 export function threshold(self: Tensor, threshold: Scalar, value: Scalar): Tensor;
 export function threshold(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1338, 'aten::threshold'), a0, a1, a2));
 }
 /** `aten::threshold_(Tensor(a!) self, Scalar threshold, Scalar value) -> Tensor(a!)` */
 export function threshold_(self: Tensor, threshold: Scalar, value: Scalar): Tensor;
 export function threshold_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1339, 'aten::threshold_'), a0, a1, a2));
 }
 /** `aten::threshold_backward(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor` */
 export function thresholdBackward(gradOutput: Tensor, self: Tensor, threshold: Scalar): Tensor;
 export function thresholdBackward(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1340, 'aten::threshold_backward'), a0, a1, a2));
 }
 /** `aten::tile(Tensor self, int[] dims) -> Tensor` */
 export function tile(self: Tensor, dims: number[]): Tensor;
 export function tile(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1341, 'aten::tile'), a0, a1));
 }
 /** `aten::to.device(Tensor(a) self, Device device, ScalarType dtype, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)` */
@@ -8733,37 +8733,37 @@ export function to(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout 
 /** `aten::to.other(Tensor(a) self, Tensor other, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)` */
 export function to(self: Tensor, other: Tensor, nonBlocking?: boolean, copy?: boolean, memoryFormat?: MemoryFormat | null): Tensor;
 export function to(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1342, 'aten::to'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::to_dense(Tensor self, ScalarType? dtype=None) -> Tensor` */
 export function toDense(self: Tensor, dtype?: DType | null): Tensor;
 export function toDense(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1343, 'aten::to_dense'), a0, a1));
 }
 /** `aten::to_dense_backward(Tensor grad, Tensor input) -> Tensor` */
 export function toDenseBackward(grad: Tensor, input: Tensor): Tensor;
 export function toDenseBackward(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1344, 'aten::to_dense_backward'), a0, a1));
 }
 /** `aten::to_mkldnn(Tensor self, ScalarType? dtype=None) -> Tensor` */
 export function toMkldnn(self: Tensor, dtype?: DType | null): Tensor;
 export function toMkldnn(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1345, 'aten::to_mkldnn'), a0, a1));
 }
 /** `aten::to_mkldnn_backward(Tensor grad, Tensor input) -> Tensor` */
 export function toMkldnnBackward(grad: Tensor, input: Tensor): Tensor;
 export function toMkldnnBackward(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1346, 'aten::to_mkldnn_backward'), a0, a1));
 }
 /** `aten::to_padded_tensor(Tensor self, float padding, int[]? output_size=None) -> Tensor` */
 export function toPaddedTensor(self: Tensor, padding: number, outputSize?: number[] | null): Tensor;
 export function toPaddedTensor(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1347, 'aten::to_padded_tensor'), a0, a1, a2));
 }
 /** `aten::to_sparse(Tensor self) -> Tensor` */
@@ -8771,19 +8771,19 @@ export function toSparse(self: Tensor): Tensor;
 /** `aten::to_sparse.sparse_dim(Tensor self, int sparse_dim) -> Tensor` */
 export function toSparse(self: Tensor, sparseDim: number): Tensor;
 export function toSparse(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1348, 'aten::to_sparse'), a0, a1));
 }
 /** `aten::to_sparse_bsc(Tensor self, int[2] blocksize) -> Tensor` */
 export function toSparseBsc(self: Tensor, blocksize: number | number[]): Tensor;
 export function toSparseBsc(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1349, 'aten::to_sparse_bsc'), a0, a1));
 }
 /** `aten::to_sparse_bsr(Tensor self, int[2] blocksize) -> Tensor` */
 export function toSparseBsr(self: Tensor, blocksize: number | number[]): Tensor;
 export function toSparseBsr(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1350, 'aten::to_sparse_bsr'), a0, a1));
 }
 /** `aten::to_sparse_csc(Tensor self) -> Tensor` */
@@ -8801,7 +8801,7 @@ export function toSparseCsr(a0?: any): any {
 /** `aten::topk(Tensor self, int k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)` */
 export function topk(self: Tensor, k: number, dim?: number, largest?: boolean, sorted?: boolean): [Tensor, Tensor];
 export function topk(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1353, 'aten::topk'), a0, a1, a2, a3, a4));
 }
 /** `aten::trace(Tensor self) -> Tensor` */
@@ -8813,7 +8813,7 @@ export function trace(a0?: any): any {
 /** `aten::trace_backward(Tensor grad, int[] sizes) -> Tensor` */
 export function traceBackward(grad: Tensor, sizes: number[]): Tensor;
 export function traceBackward(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1355, 'aten::trace_backward'), a0, a1));
 }
 /** `aten::transpose.Dimname(Tensor(a) self, str dim0, str dim1) -> Tensor(a)` */
@@ -8821,19 +8821,19 @@ export function transpose(self: Tensor, dim0: string, dim1: string): Tensor;
 /** `aten::transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)` */
 export function transpose(self: Tensor, dim0: number, dim1: number): Tensor;
 export function transpose(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1356, 'aten::transpose'), a0, a1, a2));
 }
 /** `aten::transpose_(Tensor(a!) self, int dim0, int dim1) -> Tensor(a!)` */
 export function transpose_(self: Tensor, dim0: number, dim1: number): Tensor;
 export function transpose_(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1357, 'aten::transpose_'), a0, a1, a2));
 }
 /** `aten::transpose_copy.int(Tensor self, int dim0, int dim1) -> Tensor` */
 export function transposeCopy(self: Tensor, dim0: number, dim1: number): Tensor;
 export function transposeCopy(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1358, 'aten::transpose_copy'), a0, a1, a2));
 }
 /** `aten::trapezoid.dx(Tensor y, *, Scalar dx=1, int dim=-1) -> Tensor` */
@@ -8841,7 +8841,7 @@ export function trapezoid(y: Tensor, opts?: { dx?: Scalar; dim?: number }): Tens
 /** `aten::trapezoid.x(Tensor y, Tensor x, *, int dim=-1) -> Tensor` */
 export function trapezoid(y: Tensor, x: Tensor, opts?: { dim?: number }): Tensor;
 export function trapezoid(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1359, 'aten::trapezoid'), a0, a1, a2));
 }
 /** `aten::trapz.dx(Tensor y, *, float dx=1., int dim=-1) -> Tensor` */
@@ -8849,55 +8849,55 @@ export function trapz(y: Tensor, opts?: { dx?: number; dim?: number }): Tensor;
 /** `aten::trapz.x(Tensor y, Tensor x, *, int dim=-1) -> Tensor` */
 export function trapz(y: Tensor, x: Tensor, opts?: { dim?: number }): Tensor;
 export function trapz(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1360, 'aten::trapz'), a0, a1, a2));
 }
 /** `aten::triangular_solve(Tensor self, Tensor A, bool upper=True, bool transpose=False, bool unitriangular=False) -> (Tensor solution, Tensor cloned_coefficient)` */
 export function triangularSolve(self: Tensor, A: Tensor, upper?: boolean, transpose?: boolean, unitriangular?: boolean): [Tensor, Tensor];
 export function triangularSolve(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1361, 'aten::triangular_solve'), a0, a1, a2, a3, a4));
 }
 /** `aten::tril(Tensor self, int diagonal=0) -> Tensor` */
 export function tril(self: Tensor, diagonal?: number): Tensor;
 export function tril(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1362, 'aten::tril'), a0, a1));
 }
 /** `aten::tril_(Tensor(a!) self, int diagonal=0) -> Tensor(a!)` */
 export function tril_(self: Tensor, diagonal?: number): Tensor;
 export function tril_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1363, 'aten::tril_'), a0, a1));
 }
 /** `aten::tril_indices(int row, int col, int offset=0, *, ScalarType? dtype=4, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function trilIndices(row: number, col: number, offset?: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function trilIndices(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1364, 'aten::tril_indices'), a0, a1, a2, a3));
 }
 /** `aten::triplet_margin_loss(Tensor anchor, Tensor positive, Tensor negative, float margin=1., float p=2., float eps=9.9999999999999995e-07, bool swap=False, int reduction=1) -> Tensor` */
 export function tripletMarginLoss(anchor: Tensor, positive: Tensor, negative: Tensor, margin?: number, p?: number, eps?: number, swap?: boolean, reduction?: number): Tensor;
 export function tripletMarginLoss(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6); S[8] = s(a7);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6), h7 = s(a7); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6; S[8] = h7;
   return result(C(g(1365, 'aten::triplet_margin_loss'), a0, a1, a2, a3, a4, a5, a6, a7));
 }
 /** `aten::triu(Tensor self, int diagonal=0) -> Tensor` */
 export function triu(self: Tensor, diagonal?: number): Tensor;
 export function triu(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1366, 'aten::triu'), a0, a1));
 }
 /** `aten::triu_(Tensor(a!) self, int diagonal=0) -> Tensor(a!)` */
 export function triu_(self: Tensor, diagonal?: number): Tensor;
 export function triu_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1367, 'aten::triu_'), a0, a1));
 }
 /** `aten::triu_indices(int row, int col, int offset=0, *, ScalarType? dtype=4, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function triuIndices(row: number, col: number, offset?: number, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function triuIndices(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1368, 'aten::triu_indices'), a0, a1, a2, a3));
 }
 /** `aten::true_divide.Scalar(Tensor self, Scalar other) -> Tensor` */
@@ -8905,7 +8905,7 @@ export function trueDivide(self: Tensor, other: Scalar): Tensor;
 /** `aten::true_divide.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function trueDivide(self: Tensor, other: Tensor): Tensor;
 export function trueDivide(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1369, 'aten::true_divide'), a0, a1));
 }
 /** `aten::true_divide_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -8913,7 +8913,7 @@ export function trueDivide_(self: Tensor, other: Scalar): Tensor;
 /** `aten::true_divide_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function trueDivide_(self: Tensor, other: Tensor): Tensor;
 export function trueDivide_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1370, 'aten::true_divide_'), a0, a1));
 }
 /** `aten::trunc(Tensor self) -> Tensor` */
@@ -8931,7 +8931,7 @@ export function trunc_(a0?: any): any {
 /** `aten::type_as(Tensor self, Tensor other) -> Tensor` */
 export function typeAs(self: Tensor, other: Tensor): Tensor;
 export function typeAs(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1373, 'aten::type_as'), a0, a1));
 }
 /** `aten::unbind.Dimname(Tensor(a -> *) self, str dim) -> Tensor(a)[]` */
@@ -8939,109 +8939,109 @@ export function unbind(self: Tensor, dim: string): Tensor[];
 /** `aten::unbind.int(Tensor(a -> *) self, int dim=0) -> Tensor(a)[]` */
 export function unbind(self: Tensor, dim?: number): Tensor[];
 export function unbind(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1374, 'aten::unbind'), a0, a1));
 }
 /** `aten::unbind_copy.int(Tensor self, int dim=0) -> Tensor[]` */
 export function unbindCopy(self: Tensor, dim?: number): Tensor[];
 export function unbindCopy(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1375, 'aten::unbind_copy'), a0, a1));
 }
 /** `aten::unflatten.int(Tensor(a) self, int dim, int[] sizes) -> Tensor(a)` */
 export function unflatten(self: Tensor, dim: number, sizes: number[]): Tensor;
 export function unflatten(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1376, 'aten::unflatten'), a0, a1, a2));
 }
 /** `aten::unflatten_dense_tensors(Tensor flat, Tensor[] tensors) -> Tensor[]` */
 export function unflattenDenseTensors(flat: Tensor, tensors: Tensor[]): Tensor[];
 export function unflattenDenseTensors(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1377, 'aten::unflatten_dense_tensors'), a0, a1));
 }
 /** `aten::unfold(Tensor(a) self, int dimension, int size, int step) -> Tensor(a)` */
 export function unfold(self: Tensor, dimension: number, size: number, step: number): Tensor;
 export function unfold(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1378, 'aten::unfold'), a0, a1, a2, a3));
 }
 /** `aten::unfold_backward(Tensor grad_in, int[] input_sizes, int dim, int size, int step) -> Tensor` */
 export function unfoldBackward(gradIn: Tensor, inputSizes: number[], dim: number, size: number, step: number): Tensor;
 export function unfoldBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1379, 'aten::unfold_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::unfold_copy(Tensor self, int dimension, int size, int step) -> Tensor` */
 export function unfoldCopy(self: Tensor, dimension: number, size: number, step: number): Tensor;
 export function unfoldCopy(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1380, 'aten::unfold_copy'), a0, a1, a2, a3));
 }
 /** `aten::uniform(Tensor self, float from=0., float to=1., *, Generator? generator=None) -> Tensor` */
 export function uniform(self: Tensor, from?: number, to?: number, opts?: { generator?: null }): Tensor;
 export function uniform(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1381, 'aten::uniform'), a0, a1, a2, a3));
 }
 /** `aten::uniform_(Tensor(a!) self, float from=0., float to=1., *, Generator? generator=None) -> Tensor(a!)` */
 export function uniform_(self: Tensor, from?: number, to?: number, opts?: { generator?: null }): Tensor;
 export function uniform_(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1382, 'aten::uniform_'), a0, a1, a2, a3));
 }
 /** `aten::unique_consecutive(Tensor self, bool return_inverse=False, bool return_counts=False, int? dim=None) -> (Tensor, Tensor, Tensor)` */
 export function uniqueConsecutive(self: Tensor, returnInverse?: boolean, returnCounts?: boolean, dim?: number | null): [Tensor, Tensor, Tensor];
 export function uniqueConsecutive(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1383, 'aten::unique_consecutive'), a0, a1, a2, a3));
 }
 /** `aten::unique_dim(Tensor self, int dim, bool sorted=True, bool return_inverse=False, bool return_counts=False) -> (Tensor, Tensor, Tensor)` */
 export function uniqueDim(self: Tensor, dim: number, sorted?: boolean, returnInverse?: boolean, returnCounts?: boolean): [Tensor, Tensor, Tensor];
 export function uniqueDim(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1384, 'aten::unique_dim'), a0, a1, a2, a3, a4));
 }
 /** `aten::unique_dim_consecutive(Tensor self, int dim, bool return_inverse=False, bool return_counts=False) -> (Tensor, Tensor, Tensor)` */
 export function uniqueDimConsecutive(self: Tensor, dim: number, returnInverse?: boolean, returnCounts?: boolean): [Tensor, Tensor, Tensor];
 export function uniqueDimConsecutive(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1385, 'aten::unique_dim_consecutive'), a0, a1, a2, a3));
 }
 /** `aten::unsafe_chunk(Tensor self, int chunks, int dim=0) -> Tensor[]` */
 export function unsafeChunk(self: Tensor, chunks: number, dim?: number): Tensor[];
 export function unsafeChunk(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1386, 'aten::unsafe_chunk'), a0, a1, a2));
 }
 /** `aten::unsafe_split.Tensor(Tensor self, int split_size, int dim=0) -> Tensor[]` */
 export function unsafeSplit(self: Tensor, splitSize: number, dim?: number): Tensor[];
 export function unsafeSplit(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1387, 'aten::unsafe_split'), a0, a1, a2));
 }
 /** `aten::unsafe_split_with_sizes(Tensor self, int[] split_sizes, int dim=0) -> Tensor[]` */
 export function unsafeSplitWithSizes(self: Tensor, splitSizes: number[], dim?: number): Tensor[];
 export function unsafeSplitWithSizes(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1388, 'aten::unsafe_split_with_sizes'), a0, a1, a2));
 }
 /** `aten::unsqueeze(Tensor(a) self, int dim) -> Tensor(a)` */
 export function unsqueeze(self: Tensor, dim: number): Tensor;
 export function unsqueeze(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1389, 'aten::unsqueeze'), a0, a1));
 }
 /** `aten::unsqueeze_(Tensor(a!) self, int dim) -> Tensor(a!)` */
 export function unsqueeze_(self: Tensor, dim: number): Tensor;
 export function unsqueeze_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1390, 'aten::unsqueeze_'), a0, a1));
 }
 /** `aten::unsqueeze_copy(Tensor self, int dim) -> Tensor` */
 export function unsqueezeCopy(self: Tensor, dim: number): Tensor;
 export function unsqueezeCopy(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1391, 'aten::unsqueeze_copy'), a0, a1));
 }
 /** `aten::upsample_bicubic2d(Tensor self, SymInt[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -9049,7 +9049,7 @@ export function upsampleBicubic2d(self: Tensor, outputSize: number | number[], a
 /** `aten::upsample_bicubic2d.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor` */
 export function upsampleBicubic2d(input: Tensor, outputSize: number[] | null, alignCorners: boolean, scaleFactors: number | number[] | null): Tensor;
 export function upsampleBicubic2d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1392, 'aten::upsample_bicubic2d'), a0, a1, a2, a3, a4));
 }
 /** `aten::upsample_bicubic2d_backward(Tensor grad_output, SymInt[2] output_size, SymInt[4] input_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -9057,7 +9057,7 @@ export function upsampleBicubic2dBackward(gradOutput: Tensor, outputSize: number
 /** `aten::upsample_bicubic2d_backward.vec(Tensor grad_output, SymInt[]? output_size, SymInt[] input_size, bool align_corners, float[]? scale_factors) -> Tensor` */
 export function upsampleBicubic2dBackward(gradOutput: Tensor, outputSize: number[] | null, inputSize: number[], alignCorners: boolean, scaleFactors: number | number[] | null): Tensor;
 export function upsampleBicubic2dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1393, 'aten::upsample_bicubic2d_backward'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::upsample_bilinear2d(Tensor self, SymInt[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -9065,7 +9065,7 @@ export function upsampleBilinear2d(self: Tensor, outputSize: number | number[], 
 /** `aten::upsample_bilinear2d.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor` */
 export function upsampleBilinear2d(input: Tensor, outputSize: number[] | null, alignCorners: boolean, scaleFactors: number | number[] | null): Tensor;
 export function upsampleBilinear2d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1394, 'aten::upsample_bilinear2d'), a0, a1, a2, a3, a4));
 }
 /** `aten::upsample_bilinear2d_backward(Tensor grad_output, SymInt[2] output_size, SymInt[4] input_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -9073,7 +9073,7 @@ export function upsampleBilinear2dBackward(gradOutput: Tensor, outputSize: numbe
 /** `aten::upsample_bilinear2d_backward.vec(Tensor grad_output, SymInt[]? output_size, SymInt[] input_size, bool align_corners, float[]? scale_factors) -> Tensor` */
 export function upsampleBilinear2dBackward(gradOutput: Tensor, outputSize: number[] | null, inputSize: number[], alignCorners: boolean, scaleFactors: number | number[] | null): Tensor;
 export function upsampleBilinear2dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1395, 'aten::upsample_bilinear2d_backward'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::upsample_linear1d(Tensor self, SymInt[1] output_size, bool align_corners, float? scales=None) -> Tensor` */
@@ -9081,7 +9081,7 @@ export function upsampleLinear1d(self: Tensor, outputSize: number | number[], al
 /** `aten::upsample_linear1d.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor` */
 export function upsampleLinear1d(input: Tensor, outputSize: number[] | null, alignCorners: boolean, scaleFactors: number | number[] | null): Tensor;
 export function upsampleLinear1d(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1396, 'aten::upsample_linear1d'), a0, a1, a2, a3));
 }
 /** `aten::upsample_linear1d_backward(Tensor grad_output, SymInt[1] output_size, SymInt[3] input_size, bool align_corners, float? scales=None) -> Tensor` */
@@ -9089,7 +9089,7 @@ export function upsampleLinear1dBackward(gradOutput: Tensor, outputSize: number 
 /** `aten::upsample_linear1d_backward.vec(Tensor grad_output, SymInt[]? output_size, SymInt[] input_size, bool align_corners, float[]? scale_factors) -> Tensor` */
 export function upsampleLinear1dBackward(gradOutput: Tensor, outputSize: number[] | null, inputSize: number[], alignCorners: boolean, scaleFactors: number | number[] | null): Tensor;
 export function upsampleLinear1dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1397, 'aten::upsample_linear1d_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::upsample_nearest1d(Tensor self, SymInt[1] output_size, float? scales=None) -> Tensor` */
@@ -9097,7 +9097,7 @@ export function upsampleNearest1d(self: Tensor, outputSize: number | number[], s
 /** `aten::upsample_nearest1d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor` */
 export function upsampleNearest1d(input: Tensor, outputSize: number[] | null, scaleFactors: number | number[] | null): Tensor;
 export function upsampleNearest1d(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1398, 'aten::upsample_nearest1d'), a0, a1, a2));
 }
 /** `aten::upsample_nearest1d_backward(Tensor grad_output, SymInt[1] output_size, SymInt[3] input_size, float? scales=None) -> Tensor` */
@@ -9105,7 +9105,7 @@ export function upsampleNearest1dBackward(gradOutput: Tensor, outputSize: number
 /** `aten::upsample_nearest1d_backward.vec(Tensor grad_output, SymInt[]? output_size, SymInt[] input_size, float[]? scale_factors) -> Tensor` */
 export function upsampleNearest1dBackward(gradOutput: Tensor, outputSize: number[] | null, inputSize: number[], scaleFactors: number | number[] | null): Tensor;
 export function upsampleNearest1dBackward(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1399, 'aten::upsample_nearest1d_backward'), a0, a1, a2, a3));
 }
 /** `aten::upsample_nearest2d(Tensor self, SymInt[2] output_size, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -9113,7 +9113,7 @@ export function upsampleNearest2d(self: Tensor, outputSize: number | number[], s
 /** `aten::upsample_nearest2d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor` */
 export function upsampleNearest2d(input: Tensor, outputSize: number[] | null, scaleFactors: number | number[] | null): Tensor;
 export function upsampleNearest2d(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1400, 'aten::upsample_nearest2d'), a0, a1, a2, a3));
 }
 /** `aten::upsample_nearest2d_backward(Tensor grad_output, SymInt[2] output_size, SymInt[4] input_size, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -9121,7 +9121,7 @@ export function upsampleNearest2dBackward(gradOutput: Tensor, outputSize: number
 /** `aten::upsample_nearest2d_backward.vec(Tensor grad_output, SymInt[]? output_size, SymInt[] input_size, float[]? scale_factors) -> Tensor` */
 export function upsampleNearest2dBackward(gradOutput: Tensor, outputSize: number[] | null, inputSize: number[], scaleFactors: number | number[] | null): Tensor;
 export function upsampleNearest2dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1401, 'aten::upsample_nearest2d_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::upsample_nearest3d(Tensor self, SymInt[3] output_size, float? scales_d=None, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -9129,7 +9129,7 @@ export function upsampleNearest3d(self: Tensor, outputSize: number | number[], s
 /** `aten::upsample_nearest3d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor` */
 export function upsampleNearest3d(input: Tensor, outputSize: number[] | null, scaleFactors: number | number[] | null): Tensor;
 export function upsampleNearest3d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1402, 'aten::upsample_nearest3d'), a0, a1, a2, a3, a4));
 }
 /** `aten::upsample_nearest3d_backward(Tensor grad_output, SymInt[3] output_size, SymInt[5] input_size, float? scales_d=None, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -9137,7 +9137,7 @@ export function upsampleNearest3dBackward(gradOutput: Tensor, outputSize: number
 /** `aten::upsample_nearest3d_backward.vec(Tensor grad_output, SymInt[]? output_size, SymInt[] input_size, float[]? scale_factors) -> Tensor` */
 export function upsampleNearest3dBackward(gradOutput: Tensor, outputSize: number[] | null, inputSize: number[], scaleFactors: number | number[] | null): Tensor;
 export function upsampleNearest3dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1403, 'aten::upsample_nearest3d_backward'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::upsample_trilinear3d(Tensor self, SymInt[3] output_size, bool align_corners, float? scales_d=None, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -9145,7 +9145,7 @@ export function upsampleTrilinear3d(self: Tensor, outputSize: number | number[],
 /** `aten::upsample_trilinear3d.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor` */
 export function upsampleTrilinear3d(input: Tensor, outputSize: number[] | null, alignCorners: boolean, scaleFactors: number | number[] | null): Tensor;
 export function upsampleTrilinear3d(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5;
   return result(C(g(1404, 'aten::upsample_trilinear3d'), a0, a1, a2, a3, a4, a5));
 }
 /** `aten::upsample_trilinear3d_backward(Tensor grad_output, SymInt[3] output_size, SymInt[5] input_size, bool align_corners, float? scales_d=None, float? scales_h=None, float? scales_w=None) -> Tensor` */
@@ -9153,13 +9153,13 @@ export function upsampleTrilinear3dBackward(gradOutput: Tensor, outputSize: numb
 /** `aten::upsample_trilinear3d_backward.vec(Tensor grad_output, SymInt[]? output_size, SymInt[] input_size, bool align_corners, float[]? scale_factors) -> Tensor` */
 export function upsampleTrilinear3dBackward(gradOutput: Tensor, outputSize: number[] | null, inputSize: number[], alignCorners: boolean, scaleFactors: number | number[] | null): Tensor;
 export function upsampleTrilinear3dBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4); S[6] = s(a5); S[7] = s(a6);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4), h5 = s(a5), h6 = s(a6); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4; S[6] = h5; S[7] = h6;
   return result(C(g(1405, 'aten::upsample_trilinear3d_backward'), a0, a1, a2, a3, a4, a5, a6));
 }
 /** `aten::value_selecting_reduction_backward(Tensor grad, int dim, Tensor indices, int[] sizes, bool keepdim) -> Tensor` */
 export function valueSelectingReductionBackward(grad: Tensor, dim: number, indices: Tensor, sizes: number[], keepdim: boolean): Tensor;
 export function valueSelectingReductionBackward(a0?: any, a1?: any, a2?: any, a3?: any, a4?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3); S[5] = s(a4);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3), h4 = s(a4); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3; S[5] = h4;
   return result(C(g(1406, 'aten::value_selecting_reduction_backward'), a0, a1, a2, a3, a4));
 }
 /** `aten::values(Tensor(a) self) -> Tensor(a)` */
@@ -9177,7 +9177,7 @@ export function valuesCopy(a0?: any): any {
 /** `aten::vander(Tensor x, int? N=None, bool increasing=False) -> Tensor` */
 export function vander(x: Tensor, N?: number | null, increasing?: boolean): Tensor;
 export function vander(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1409, 'aten::vander'), a0, a1, a2));
 }
 /** `aten::var_mean(Tensor self, bool unbiased=True) -> (Tensor, Tensor)` */
@@ -9187,13 +9187,13 @@ export function varMean(self: Tensor, dim: number | number[] | null, opts: { cor
 /** `aten::var_mean.dim(Tensor self, int[1]? dim, bool unbiased=True, bool keepdim=False) -> (Tensor, Tensor)` */
 export function varMean(self: Tensor, dim: number | number[] | null, unbiased?: boolean, keepdim?: boolean): [Tensor, Tensor];
 export function varMean(a0?: any, a1?: any, a2?: any, a3?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2); S[4] = s(a3);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2), h3 = s(a3); S[1] = h0; S[2] = h1; S[3] = h2; S[4] = h3;
   return result(C(g(1411, 'aten::var_mean'), a0, a1, a2, a3));
 }
 /** `aten::vdot(Tensor self, Tensor other) -> Tensor` */
 export function vdot(self: Tensor, other: Tensor): Tensor;
 export function vdot(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1412, 'aten::vdot'), a0, a1));
 }
 /** `aten::view(Tensor(a) self, SymInt[] size) -> Tensor(a)` */
@@ -9201,13 +9201,13 @@ export function view(self: Tensor, size: number[]): Tensor;
 /** `aten::view.dtype(Tensor(a) self, ScalarType dtype) -> Tensor(a)` */
 export function view(self: Tensor, dtype: DType): Tensor;
 export function view(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1413, 'aten::view'), a0, a1));
 }
 /** `aten::view_as(Tensor(a) self, Tensor other) -> Tensor(a)` */
 export function viewAs(self: Tensor, other: Tensor): Tensor;
 export function viewAs(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1414, 'aten::view_as'), a0, a1));
 }
 /** `aten::view_as_complex(Tensor(a) self) -> Tensor(a)` */
@@ -9239,7 +9239,7 @@ export function viewCopy(self: Tensor, size: number[]): Tensor;
 /** `aten::view_copy.dtype(Tensor self, ScalarType dtype) -> Tensor` */
 export function viewCopy(self: Tensor, dtype: DType): Tensor;
 export function viewCopy(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1419, 'aten::view_copy'), a0, a1));
 }
 /** `aten::vsplit.array(Tensor(a -> *) self, int[] indices) -> Tensor(a)[]` */
@@ -9247,7 +9247,7 @@ export function vsplit(self: Tensor, indices: number[]): Tensor[];
 /** `aten::vsplit.int(Tensor(a -> *) self, int sections) -> Tensor(a)[]` */
 export function vsplit(self: Tensor, sections: number): Tensor[];
 export function vsplit(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1420, 'aten::vsplit'), a0, a1));
 }
 /** `aten::vstack(Tensor[] tensors) -> Tensor` */
@@ -9267,7 +9267,7 @@ export function where(condition: Tensor, self: Scalar, other: Tensor): Tensor;
 /** `aten::where.self(Tensor condition, Tensor self, Tensor other) -> Tensor` */
 export function where(condition: Tensor, self: Tensor, other: Tensor): Tensor;
 export function where(a0?: any, a1?: any, a2?: any): any {
-  S[1] = s(a0); S[2] = s(a1); S[3] = s(a2);
+  const h0 = s(a0), h1 = s(a1), h2 = s(a2); S[1] = h0; S[2] = h1; S[3] = h2;
   return result(C(g(1422, 'aten::where'), a0, a1, a2));
 }
 /** `aten::xlogy.Scalar_Other(Tensor self, Scalar other) -> Tensor` */
@@ -9277,7 +9277,7 @@ export function xlogy(self: Scalar, other: Tensor): Tensor;
 /** `aten::xlogy.Tensor(Tensor self, Tensor other) -> Tensor` */
 export function xlogy(self: Tensor, other: Tensor): Tensor;
 export function xlogy(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1423, 'aten::xlogy'), a0, a1));
 }
 /** `aten::xlogy_.Scalar_Other(Tensor(a!) self, Scalar other) -> Tensor(a!)` */
@@ -9285,7 +9285,7 @@ export function xlogy_(self: Tensor, other: Scalar): Tensor;
 /** `aten::xlogy_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)` */
 export function xlogy_(self: Tensor, other: Tensor): Tensor;
 export function xlogy_(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1424, 'aten::xlogy_'), a0, a1));
 }
 /** `aten::zero(Tensor self) -> Tensor` */
@@ -9303,12 +9303,12 @@ export function zero_(a0?: any): any {
 /** `aten::zeros(SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor` */
 export function zeros(size: number[], opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; requiresGrad?: boolean }): Tensor;
 export function zeros(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1427, 'aten::zeros'), a0, a1));
 }
 /** `aten::zeros_like(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, MemoryFormat? memory_format=None) -> Tensor` */
 export function zerosLike(self: Tensor, opts?: { dtype?: DType | null; layout?: Layout | null; device?: Device | null; pinMemory?: boolean | null; memoryFormat?: MemoryFormat | null; requiresGrad?: boolean }): Tensor;
 export function zerosLike(a0?: any, a1?: any): any {
-  S[1] = s(a0); S[2] = s(a1);
+  const h0 = s(a0), h1 = s(a1); S[1] = h0; S[2] = h1;
   return result(C(g(1428, 'aten::zeros_like'), a0, a1));
 }

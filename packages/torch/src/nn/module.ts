@@ -22,6 +22,13 @@ export class StateDictError extends Error {
   }
 }
 
+// A module owns its tensors: a tidy() scope that made them (`tidy(() => createModel())`) must not
+// free them when it ends. Kept tensors are freed by dispose() or the garbage collector.
+function own(t: Tensor | null): Tensor | null {
+  if (t && !t.isDisposed) t.keep();
+  return t;
+}
+
 export abstract class Module {
   training = true;
   readonly #parameters = new Map<string, Tensor | null>();
@@ -40,16 +47,16 @@ export abstract class Module {
   /** Register a trainable tensor (made to require grad) under `name`; null for an absent one. */
   protected registerParameter(name: string, t: Tensor | null): Tensor | null {
     if (t && !t.requiresGrad) t.requiresGrad = true;
-    this.#parameters.set(name, t);
-    this.#define(name, () => this.#parameters.get(name), (v) => this.#parameters.set(name, v));
+    this.#parameters.set(name, own(t));
+    this.#define(name, () => this.#parameters.get(name), (v) => this.#parameters.set(name, own(v)));
     return t;
   }
 
   /** Register a state tensor (e.g. BatchNorm running statistics). */
   protected registerBuffer(name: string, t: Tensor | null, { persistent = true } = {}): Tensor | null {
-    this.#buffers.set(name, t);
+    this.#buffers.set(name, own(t));
     if (!persistent) this.#nonPersistent.add(name);
-    this.#define(name, () => this.#buffers.get(name), (v) => this.#buffers.set(name, v));
+    this.#define(name, () => this.#buffers.get(name), (v) => this.#buffers.set(name, own(v)));
     return t;
   }
 
@@ -182,7 +189,7 @@ export abstract class Module {
           const moved = converted.detach().requiresGrad_(p.requiresGrad);
           converted.dispose();
           p.dispose();
-          m.#parameters.set(name, moved);
+          m.#parameters.set(name, own(moved));
         }
         for (const [name, b] of m.#buffers) {
           if (!b || (isDtype && !b.isFloatingPoint())) continue;
@@ -192,7 +199,7 @@ export abstract class Module {
             continue;
           }
           b.dispose();
-          m.#buffers.set(name, moved);
+          m.#buffers.set(name, own(moved));
         }
       }
     });
