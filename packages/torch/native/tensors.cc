@@ -339,6 +339,22 @@ Napi::Value IsSame(const Napi::CallbackInfo& info) {
 // fromBuffer(source: TypedArray | ArrayBuffer | DataView, dtype: string, shape: number[]) -> id
 Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  std::string name = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+  c10::ScalarType dtype;
+  if (!dtypeFromName(name, &dtype)) throw Napi::TypeError::New(env, "fromBuffer: unknown dtype '" + name + "'");
+  // The shape first: reading its elements may run JS (getters) that could detach the source.
+  if (!info[2].IsArray()) throw Napi::TypeError::New(env, "fromBuffer: shape must be an array of non-negative integers");
+  auto arr = info[2].As<Napi::Array>();
+  std::vector<int64_t> shape;
+  int64_t numel = 1;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (x < 0 || x > 9.2e18 || x != static_cast<double>(static_cast<int64_t>(x))) throw Napi::TypeError::New(env, "fromBuffer: shape must be an array of non-negative integers");
+    shape.push_back(static_cast<int64_t>(x));
+    numel *= shape.back();
+  }
+  // Then the source's bytes, with no JS run between this and the copy.
   const uint8_t* bytes = nullptr;
   size_t length = 0;
   if (info[0].IsTypedArray()) {
@@ -355,20 +371,6 @@ Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
     length = dv.ByteLength();
   } else {
     throw Napi::TypeError::New(env, "fromBuffer: source must be a typed array, DataView or ArrayBuffer, got " + jsTypeName(env, info[0]));
-  }
-  std::string name = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
-  c10::ScalarType dtype;
-  if (!dtypeFromName(name, &dtype)) throw Napi::TypeError::New(env, "fromBuffer: unknown dtype '" + name + "'");
-  if (!info[2].IsArray()) throw Napi::TypeError::New(env, "fromBuffer: shape must be an array of non-negative integers");
-  auto arr = info[2].As<Napi::Array>();
-  std::vector<int64_t> shape;
-  int64_t numel = 1;
-  for (uint32_t i = 0; i < arr.Length(); i++) {
-    Napi::Value v = arr.Get(i);
-    double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-    if (x < 0 || x != static_cast<double>(static_cast<int64_t>(x))) throw Napi::TypeError::New(env, "fromBuffer: shape must be an array of non-negative integers");
-    shape.push_back(static_cast<int64_t>(x));
-    numel *= shape.back();
   }
   size_t expected = static_cast<size_t>(numel) * c10::elementSize(dtype);
   if (expected != length) {

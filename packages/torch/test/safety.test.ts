@@ -157,3 +157,16 @@ test('modules own their parameters: a model made inside tidy() keeps them', () =
   conv.dispose();
   bn.dispose();
 });
+
+test('fromBuffer reads its source after the shape, so a shape getter cannot free it under the copy', () => {
+  const source = new Float32Array(1 << 16).fill(3);
+  const shape: number[] = [];
+  Object.defineProperty(shape, 0, {
+    enumerable: true,
+    get() {
+      structuredClone(source.buffer, { transfer: [source.buffer] }); // detaches (frees) the source
+      return 1 << 16;
+    },
+  });
+  assert.throws(() => torch.fromBuffer(source, 'float32', shape), /source has 0 bytes/);
+});
