@@ -67,7 +67,7 @@ export async function dubaiBench(): Promise<Record<string, unknown>> {
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, stringify(cfg));
       console.log(`geoseg: training ${recipe}, seed ${seed}, for ${iterations ? `${cfg.train.iterations} iterations` : `${minutes} min`}…`);
-      const s = geoseg(['train', '--config', file]);
+      const s = geoseg(['train', '--config', file, '--overwrite']); // a fresh run each time
       results[recipe] = { iterations: s.steps, trainSeconds: s.trainSeconds, dataWaitSeconds: s.dataWaitSeconds, mIoU: s.lastEval.metrics.mIoU, iou: s.lastEval.metrics.iou, classes: s.classes };
       console.log(`  ${s.steps} iterations, mIoU ${(100 * s.lastEval.metrics.mIoU).toFixed(2)}%`);
     }

@@ -56,8 +56,8 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const dataset = join(out, 'dataset');
   geoseg('prepare', '--images', rel(join(data, 'images')), '--labels', rel(join(data, 'masks')), '--classes', rel(join(data, 'classes.yaml')),
-    '--out', rel(dataset), '--tile', '256', '--overlap', '0.25');
-  geoseg('stats', rel(dataset), '--plot', rel(join(out, 'classes.png')));
+    '--out', rel(dataset), '--tile', '256', '--overlap', '0.25', '--overwrite'); // the previous demo's dataset, if any
+  geoseg('stats', rel(dataset), '--plot', rel(join(out, 'classes.png')), '--overwrite');
   geoseg('split', rel(dataset), '--val-scenes', 'tile_3/*', '--sampling', 'class-balanced');
   rmSync(join(out, 'run'), { recursive: true, force: true }); // a fresh run each time
   geoseg('train', '--config', rel(join(repo, 'demo', 'demo.yaml')));

@@ -69,9 +69,9 @@ test('vector labels: GeoPackage ids through the class table, exact pixel counts;
   assert.equal(a.ignored, 300 * 200 - 5000 - 10000);
   assert.deepEqual(a.unknown, { 'cls=9 (features)': 1 });
   // background: a class instead of ignore
-  await prepare({ ...base, vector: { attribute: 'cls', background: 'water' } });
+  await prepare({ ...base, vector: { attribute: 'cls', background: 'water' }, overwrite: true });
   assert.deepEqual(readDataset(base.out).scenes[0].pixels, [5000, 300 * 200 - 5000]);
-  await assert.rejects(prepare({ ...base, vector: { attribute: 'cls', background: 'sand' } }), /background 'sand' is not a class/);
+  await assert.rejects(prepare({ ...base, vector: { attribute: 'cls', background: 'sand' }, overwrite: true }), /background 'sand' is not a class/);
   assert.deepEqual(readdirSync(dir).sort(), ['classes.yaml', 'ds', 'images', 'labels.gpkg'], 'no work files left');
 });
 
@@ -126,7 +126,7 @@ test('--gsd resamples scenes (image averaged, labels by majority) and records th
   // an image without georeference cannot be resampled
   await torch.tidy(() => writeCog(join(dir, 'images', 'plain.tif'), torch.zeros([3, 64, 64], { dtype: 'uint8' })));
   await torch.tidy(() => writeCog(join(dir, 'labels', 'plain.tif'), torch.zeros([1, 64, 64], { dtype: 'uint8' })));
-  await assert.rejects(prepare({ images: join(dir, 'images'), labels: join(dir, 'labels'), classes: join(dir, 'classes.yaml'), out: join(dir, 'ds'), tile: 256, gsd: 1 }),
+  await assert.rejects(prepare({ images: join(dir, 'images'), labels: join(dir, 'labels'), classes: join(dir, 'classes.yaml'), out: join(dir, 'ds'), tile: 256, gsd: 1, overwrite: true }),
     /plain\.tif: --gsd needs georeferenced scenes/);
 });
 

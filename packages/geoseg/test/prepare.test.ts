@@ -99,8 +99,8 @@ test('prepare tiles scenes, counts every scene pixel once, pads small scenes wit
   assert.ok(titleInk, 'the title is drawn');
   chart.close();
   (await import('node:fs')).rmSync(png);
-  // re-running over the same output is safe
-  await prepare({ images: join(dir, 'images'), labels: join(dir, 'labels'), classes: join(dir, 'classes.yaml'), out, tile: 256 });
+  // re-running over the same output is safe (asked with overwrite)
+  await prepare({ images: join(dir, 'images'), labels: join(dir, 'labels'), classes: join(dir, 'classes.yaml'), out, tile: 256, overwrite: true });
   assert.equal(readDataset(out).overlap, 0.25);
   assert.deepEqual(readdirSync(dir).sort(), ['classes.yaml', 'ds', 'images', 'labels'], 'no temporary folders are left');
 });
@@ -112,7 +112,7 @@ test('prepare refuses bad inputs with one message naming the file, and leaves no
   gdal.drivers.get('GTiff').createCopy(join(dir, 'labels', 'a.tif'), gdal.open(join(dir, 'labels', 'a.png.tif'))).close();
   fs.rmSync(join(dir, 'labels', 'a.png.tif'));
   writeFileSync(join(dir, 'classes.yaml'), CLASSES);
-  const base = { images: join(dir, 'images'), labels: join(dir, 'labels'), classes: join(dir, 'classes.yaml'), out: join(dir, 'ds') };
+  const base = { images: join(dir, 'images'), labels: join(dir, 'labels'), classes: join(dir, 'classes.yaml'), out: join(dir, 'ds'), overwrite: true };
   await prepare(base);
   const good = readDataset(base.out).createdAt;
   // size mismatch

@@ -7,15 +7,16 @@ import { Progress } from '../progress.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { useChannelsLast } from '../models/index.js';
 import { evalUnits, evaluateUnits } from '../train/evaluate.js';
-import { writeEvalMap } from '../train/eval-maps.js';
-import { resolve } from 'node:path';
+import { beginEvalMaps, finishEvalMaps, unitFolder, writeEvalMap } from '../train/eval-maps.js';
+import { join, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
 import { useThreads } from '../threads.js';
 import { UsageError, type Command } from './command.js';
 
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate a checkpoint on whole scenes of a prepared dataset (IoU, mIoU, confusion matrix)',
-  usage: 'geoseg eval --checkpoint <run|checkpoint dir> --data <dataset> [--split val|all] [--tta none|flip|d4|lr,tb,...] [--window 512] [--overlap 0.25] [--blend hann|linear|uniform] [--batch 4] [--maps DIR] [--threads N] [--json]\n  --maps DIR writes each scene image, prediction, confidence and truth as COGs with a map.json (open them with geoseg serve)',
+  usage: 'geoseg eval --checkpoint <run|checkpoint dir> --data <dataset> [--split val|all] [--tta none|flip|d4|lr,tb,...] [--window 512] [--overlap 0.25] [--blend hann|linear|uniform] [--batch 4] [--maps DIR [--overwrite]] [--threads N] [--json]\n  --maps DIR writes each scene image, prediction, confidence and truth as COGs with a map.json (open them with geoseg serve);\n  an existing maps folder is replaced only with --overwrite, any other folder never is',
   options: {
     threads: { type: 'string' },
     checkpoint: { type: 'string' },
@@ -27,6 +28,7 @@ export const evalCommand: Command = {
     blend: { type: 'string', default: 'hann' },
     batch: { type: 'string', default: '4' },
     maps: { type: 'string' },
+    overwrite: { type: 'boolean' },
   },
   async run(values) {
     useThreads(values.threads === undefined ? null : Number(values.threads));
@@ -52,14 +54,26 @@ export const evalCommand: Command = {
     if (valTiles.length === 0) throw new GeosegError(`${values.data}: no validation split (run geoseg split, or pass --split all)`);
     const units = evalUnits(ds, valTiles);
     const progress = new Progress('eval', units.length, 'scenes', !values.json);
+    const overwrite = Boolean(values.overwrite);
     const mapsRoot = values.maps ? resolve(String(values.maps)) : null;
+    const mapsTmp = mapsRoot ? beginEvalMaps(mapsRoot, overwrite) : null;
     const maps: string[] = [];
-    const r = await evaluateUnits(model, String(values.data), ds, units, meta.normalization, { window, overlap, batch, blend: blend as 'hann', tta }, async (_, unit, p) => {
-      if (mapsRoot) maps.push(await writeEvalMap(mapsRoot, ds, unit, p));
-      progress.tick();
-    });
+    let r: Awaited<ReturnType<typeof evaluateUnits>>;
+    try {
+      r = await evaluateUnits(model, String(values.data), ds, units, meta.normalization, { window, overlap, batch, blend: blend as 'hann', tta }, async (_, unit, p) => {
+        if (mapsTmp) {
+          await writeEvalMap(mapsTmp, ds, unit, p);
+          maps.push(join(mapsRoot!, unitFolder(ds, unit)));
+        }
+        progress.tick();
+      });
+    } catch (e) {
+      if (mapsTmp) rmSync(mapsTmp, { recursive: true, force: true });
+      throw e;
+    }
     model.dispose();
     const result = { checkpoint: dir, step: meta.step, dataset: String(values.data), split, tta, scenes: r.scenes, seconds: r.seconds, classes: names, ...r.metrics, matrix: r.matrix, maps };
+    if (mapsTmp) finishEvalMaps(mapsRoot!, mapsTmp, overwrite, result);
     return {
       result,
       text: [`checkpoint ${dir} (step ${meta.step}) on ${r.scenes} ${split} scene(s), tta ${ttaText}, ${r.seconds.toFixed(1)} s`, formatMetricsTable(r.metrics, names),

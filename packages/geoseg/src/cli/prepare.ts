@@ -8,10 +8,11 @@ export const prepareCommand: Command = {
   usage: [
     'geoseg prepare --images <dir|file|glob> --labels <dir|file|glob> --classes <file> --out <dir>',
     '               [--tile 512] [--overlap 0.25] [--unknown ignore|error] [--gsd <metres>]',
-    '               [--attribute <field> [--background ignore|<class>]] [--json]',
+    '               [--attribute <field> [--background ignore|<class>]] [--overwrite] [--json]',
     '  Images pair with labels by relative path without extension (a/b.tif ↔ a/b.png); one vector',
     '  file (.geojson .gpkg .shp) may label every scene, its class in the --attribute field (a source id',
     '  or a class name). --gsd resamples every scene (image: average/bilinear, labels: mode/nearest).',
+    '  An existing dataset at --out is replaced only with --overwrite; any other folder never is.',
   ].join('\n'),
   options: {
     images: { type: 'string' },
@@ -24,6 +25,7 @@ export const prepareCommand: Command = {
     gsd: { type: 'string' },
     attribute: { type: 'string' },
     background: { type: 'string' },
+    overwrite: { type: 'boolean' },
   },
   async run(values) {
     for (const name of ['images', 'labels', 'classes', 'out']) {
@@ -39,7 +41,7 @@ export const prepareCommand: Command = {
     const vector = values.attribute === undefined ? undefined : { attribute: String(values.attribute), background: values.background === undefined ? undefined : String(values.background) };
     const summary = await prepare({
       images: String(values.images), labels: String(values.labels), classes: String(values.classes), out: String(values.out),
-      tile, overlap, unknown, gsd, vector, progress: !values.json,
+      tile, overlap, unknown, gsd, vector, overwrite: Boolean(values.overwrite), progress: !values.json,
     });
     const unknownText = Object.entries(summary.unknown).map(([k, n]) => `${k}: ${n} px`).join(', ');
     return {

@@ -1,9 +1,10 @@
 // geoseg split: choose the validation tiles of a prepared dataset and the training tiles'
 // sampling weights, and store both in its dataset.json (every other field is kept as it was;
 // the file is replaced atomically: a temporary file in the same folder, then a rename).
-import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { GeosegError } from '../errors.js';
+import { writeAtomic } from '../outputs.js';
 import { classBalanced, rareThreshold, SAMPLING_STRATEGIES, type SamplingRecord } from '../data/sampling.js';
 import { classTotals, scenesSplit, SPLIT_STRATEGIES, splitTiles, type SplitStrategy, type SplitTile } from '../data/split.js';
 import { table, UsageError, type Command } from './command.js';
@@ -62,24 +63,7 @@ export function loadForSplit(folder: string): Loaded {
   return { file, raw, json: ds, classes, tiles, tileSize };
 }
 
-/** Writes `text` to a temporary file next to `file` (same permissions) and renames it over `file`. */
-export function writeAtomic(file: string, text: string): void {
-  const tmp = join(file, '..', `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    const fd = openSync(tmp, 'wx');
-    try {
-      if (existsSync(file)) fchmodSync(fd, statSync(file).mode & 0o777);
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new GeosegError(`${file}: cannot write (${(e as Error).message})`);
-  }
-}
+export { writeAtomic };
 
 /** The file re-serialized with the same indentation and final newline as it had. */
 function serialize(raw: string, json: unknown): string {

@@ -10,10 +10,11 @@ const pct = (x: number, digits = 2) => `${(100 * x).toFixed(digits)}%`;
 export const statsCommand: Command = {
   name: 'stats',
   summary: 'class statistics of a prepared dataset (long tail, per scene, suggested weights)',
-  usage: 'geoseg stats <dataset> [--scenes] [--plot classes.png] [--json]',
+  usage: 'geoseg stats <dataset> [--scenes] [--plot classes.png [--overwrite]] [--json]\n  An existing --plot file is replaced only with --overwrite.',
   options: {
     scenes: { type: 'boolean' },
     plot: { type: 'string' },
+    overwrite: { type: 'boolean' },
   },
   async run(values, positionals) {
     if (positionals.length !== 1) throw new UsageError('give one dataset folder (see geoseg stats --help)');
@@ -24,7 +25,7 @@ export const statsCommand: Command = {
       const top = Math.max(...sorted.map((c) => c.frequency), 1e-12);
       await writeBarChart(String(values.plot), `${ds.classes.length} classes, ${s.labelledPixels} labelled px`, sorted.map((c) => ({
         label: c.name, value: c.frequency / top, color: ds.classes[c.id].color, note: pct(c.frequency),
-      })));
+      })), { overwrite: Boolean(values.overwrite) });
     }
     const rows = sorted.map((c) => [
       c.id, c.name, c.pixels, pct(c.frequency), pct(c.cumulative, 1), c.tiles,

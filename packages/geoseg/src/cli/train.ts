@@ -8,14 +8,17 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'train a model from a run config (checkpoints, log, validation; --resume continues)',
   usage: [
-    'geoseg train --config run.yaml [--resume] [--json]',
+    'geoseg train --config run.yaml [--resume | --overwrite] [--json]',
     '  Writes <out>/config.json, <out>/log.jsonl and <out>/checkpoints/{latest,best}/',
     '  (model.safetensors, optimizer.safetensors, meta.json). Ctrl-C saves latest and exits;',
-    '  --resume continues from latest exactly as an uninterrupted run.',
+    '  --resume continues from latest exactly as an uninterrupted run; a run folder that already holds',
+    '  a run needs --resume or --overwrite (starts over: its config, log and checkpoints are removed).',
+    '  One trainer per run folder: <out>/running.json holds it while training.',
   ].join('\n'),
   options: {
     config: { type: 'string' },
     resume: { type: 'boolean' },
+    overwrite: { type: 'boolean' },
   },
   async run(values) {
     if (!values.config) throw new UsageError('--config is required (see geoseg train --help)');
@@ -30,7 +33,7 @@ export const trainCommand: Command = {
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigint);
     try {
-      const s = await train(cfg, { resume: Boolean(values.resume), progress: !values.json, where, shouldStop: () => interrupted });
+      const s = await train(cfg, { resume: Boolean(values.resume), overwrite: Boolean(values.overwrite), progress: !values.json, where, shouldStop: () => interrupted });
       const lines = [
         `${s.stoppedEarly ? 'stopped' : 'trained'} at step ${s.steps} (${s.steps - s.startedAt} this run, ${s.itPerSecond.toFixed(2)} it/s, ${s.trainSeconds.toFixed(0)} s); last loss ${s.lastLoss.toFixed(4)}`,
         `data: waited ${s.dataWaitSeconds.toFixed(2)} s for files, ${s.assembleSeconds.toFixed(1)} s assembling batches`,

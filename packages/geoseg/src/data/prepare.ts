@@ -1,11 +1,13 @@
 // geoseg prepare: scenes + labels → a prepared dataset folder (tiles, per-scene and per-tile
 // class counts, normalization statistics). Written to a temporary folder that replaces the
-// output only when everything succeeded, so a failure never leaves a half-written dataset.
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+// output only when everything succeeded, so a failure never leaves a half-written dataset; an
+// existing output is replaced only with `overwrite`, and only if it is a dataset (dataset.json).
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
 import { GeosegError } from '../errors.js';
+import { checkOutputFolder, swapInFolder, tempSibling } from '../outputs.js';
 import { Progress } from '../progress.js';
 import { Raster, pixelSize, type Window } from '../raster/index.js';
 import { readClassTable, type ClassTable } from './classes.js';
@@ -27,6 +29,8 @@ export interface PrepareOptions {
   gsd?: number;
   /** How to read vector label files (required when labels are GeoJSON/GeoPackage/Shapefile). */
   vector?: VectorLabelOptions;
+  /** Replace an existing dataset at `out` (a folder that is not a dataset is never replaced). */
+  overwrite?: boolean;
   progress?: boolean;
 }
 
@@ -75,7 +79,9 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
 
   const out = resolve(opts.out);
   if (!existsSync(dirname(out))) throw new GeosegError(`${out}: parent folder ${dirname(out)} does not exist`);
-  const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+  const checkOut = () => checkOutputFolder(out, 'dataset.json', 'prepared dataset', opts.overwrite ?? false);
+  checkOut();
+  const tmp = tempSibling(out);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(join(tmp, 'tiles'), { recursive: true });
   const work = join(tmp, 'work'); // rasterized / resampled intermediates, removed at the end
@@ -185,11 +191,10 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
     };
     rmSync(work, { recursive: true, force: true });
     writeFileSync(join(tmp, 'dataset.json'), JSON.stringify(dataset, null, 1));
-    // Swap the finished folder in; an older dataset at `out` is removed only now.
-    const old = `${tmp}.old`;
-    if (existsSync(out)) renameSync(out, old);
-    renameSync(tmp, out);
-    rmSync(old, { recursive: true, force: true });
+    // Swap the finished folder in; an older dataset at `out` is removed only now (checked again:
+    // something may have appeared there while we worked).
+    checkOut();
+    swapInFolder(tmp, out);
     const seconds = (Date.now() - started) / 1000;
     return { out, scenes: scenes.length, tiles: tiles.length, megapixels, seconds, megapixelsPerSecond: megapixels / seconds, unknown: unknownAll };
   } catch (e) {

@@ -24,7 +24,11 @@ export async function vectorize(raster: string, out: string, classes: { id: numb
     raw.fields.add(new gdal.FieldDefn('class', gdal.OFTInteger));
     await gdal.polygonizeAsync({ src: band, dst: raw, mask: opts.nodata === null ? undefined : band.getMaskBand() ?? undefined, pixValField: 0, connectedness: 8 });
     const ds = gdal.drivers.get(driver).create(tmp);
-    const layer = ds.layers.create('classes', src.srs, gdal.wkbPolygon);
+    // A GeoPackage layer created without an SRS is declared "undefined geographic" (srs_id 0:
+    // degrees); pixel coordinates of a scene without georeference get the spec's undefined
+    // Cartesian SRS (srs_id -1) instead.
+    const srs = src.srs ?? (driver === 'GPKG' ? gdal.SpatialReference.fromWKT('LOCAL_CS["Undefined Cartesian SRS"]') : null);
+    const layer = ds.layers.create('classes', srs, gdal.wkbPolygon);
     layer.fields.add(new gdal.FieldDefn('class', gdal.OFTInteger));
     layer.fields.add(new gdal.FieldDefn('name', gdal.OFTString));
     layer.fields.add(new gdal.FieldDefn('area', gdal.OFTReal));

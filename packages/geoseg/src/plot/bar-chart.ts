@@ -6,6 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
 import { GeosegError } from '../errors.js';
+import { checkOutputFile } from '../outputs.js';
 import { GLYPH_HEIGHT, textBitmap } from './font.js';
 
 export interface Bar {
@@ -41,10 +42,11 @@ function fillRect(canvas: Tensor, x: number, y: number, w: number, h: number, co
   torch.tidy(() => canvas.narrow(1, y, h).narrow(2, x, w).copy_(torch.tensor(color, { dtype: 'uint8', shape: [3, 1, 1] }).expand([3, h, w])));
 }
 
-/** Draw the chart and write it to `path` (PNG). */
-export async function writeBarChart(path: string, title: string, bars: Bar[]): Promise<void> {
+/** Draw the chart and write it to `path` (PNG); an existing file is replaced only with `overwrite`. */
+export async function writeBarChart(path: string, title: string, bars: Bar[], { overwrite = false } = {}): Promise<void> {
   const folder = dirname(path);
   if (!existsSync(folder)) throw new GeosegError(`${path}: folder ${folder} does not exist`);
+  checkOutputFile(path, overwrite);
   const labelWidth = Math.max(...bars.map((b) => b.label.length), 4) * 6 * SCALE + MARGIN;
   const noteWidth = Math.max(...bars.map((b) => b.note.length), 4) * 6 * SCALE + MARGIN;
   const barWidth = 480;

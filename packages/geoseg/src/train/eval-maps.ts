@@ -1,9 +1,12 @@
 // Evaluation maps: for each evaluated scene, the image, prediction, confidence and truth as
-// georeferenced COGs plus a map.json that the viewer (geoseg serve) opens as one map.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+// georeferenced COGs plus a map.json that the viewer (geoseg serve) opens as one map. The maps
+// folder is built in a temporary sibling and swapped in when complete, with eval.json (the
+// evaluation's summary) as the marker that lets a later --overwrite replace it.
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '@geoseg/torch';
 import type { DatasetJson } from '../data/dataset.js';
+import { checkOutputFolder, swapInFolder, tempSibling } from '../outputs.js';
 import { CLASSES_METADATA_KEY, writeCog, type Rgba } from '../raster/index.js';
 import type { EvalUnit, UnitPrediction } from './evaluate.js';
 
@@ -13,6 +16,24 @@ export interface MapManifest {
   ignoreIndex: number;
   /** Paths relative to the map.json's folder. */
   layers: { image: string; prediction: string; truth: string | null; confidence: string | null };
+}
+
+export const MAPS_MARKER = 'eval.json';
+
+/** Checks the maps folder `root` (replaced only with overwrite, and only if it holds maps) and returns an empty folder to build it in (its parent folders are made). */
+export function beginEvalMaps(root: string, overwrite: boolean): string {
+  checkOutputFolder(root, MAPS_MARKER, 'folder of evaluation maps', overwrite);
+  const tmp = tempSibling(root);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  return tmp;
+}
+
+/** Writes the marker (the evaluation's summary) into `tmp` and swaps it in as `root`. */
+export function finishEvalMaps(root: string, tmp: string, overwrite: boolean, summary: unknown): void {
+  writeFileSync(join(tmp, MAPS_MARKER), JSON.stringify(summary, null, 1));
+  checkOutputFolder(root, MAPS_MARKER, 'folder of evaluation maps', overwrite); // again: it may have appeared meanwhile
+  swapInFolder(tmp, root);
 }
 
 /** The folder (relative to the maps root) of one unit: the scene id, plus the tile for partial scenes. */

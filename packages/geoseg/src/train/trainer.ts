@@ -4,14 +4,14 @@
 // Determinism: the weights are initialised after torch.manualSeed(seed); iteration k reseeds
 // libtorch with mix32(seed, k) and draws its batch from (seed, k) alone. A run resumed from a
 // checkpoint at step k therefore continues exactly as the uninterrupted run would.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '@geoseg/torch';
 import { nn, optim, type Tensor } from '@geoseg/torch';
 import { readDataset, type DatasetJson } from '../data/dataset.js';
 import { defaultScale, mix32, TileLoader } from '../data/loader.js';
 import { GeosegError } from '../errors.js';
-import { createLoss } from '../losses/index.js';
+import { writeAtomic } from '../outputs.js';
 import { createModel, loadEncoderWeights, useChannelsLast, useContiguousFormat, type ModelConfig, type SegmentationModel } from '../models/index.js';
 import { Progress } from '../progress.js';
 import { useThreads } from '../threads.js';
@@ -19,11 +19,14 @@ import { buildOptimizer, buildScheduler, classWeights } from './build.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { evalUnits, evaluate, type EvalResult } from './evaluate.js';
-import { removeRunLock, writeRunLock } from './run-lock.js';
+import { runObjective } from './objective.js';
+import { openRunFolder } from './run-lock.js';
 
 export interface TrainOptions {
   /** Continue from `<out>/checkpoints/latest`. */
   resume?: boolean;
+  /** Start over in a run folder that holds a run (its config, log and checkpoints are removed). */
+  overwrite?: boolean;
   progress?: boolean;
   /** Name of the config in messages. */
   where?: string;
@@ -68,7 +71,20 @@ export function modelConfigOf(cfg: TrainConfig, ds: DatasetJson): ModelConfig {
   return { ...m, classes: ds.classes.length, inChannels: ds.bands };
 }
 
+/**
+ * Trains the run `cfg` in its folder `cfg.out`, which it holds alone (running.json): a folder that
+ * already holds a run needs `resume` or `overwrite`.
+ */
 export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
+  const close = openRunFolder(cfg.out, { resume: opts.resume, overwrite: opts.overwrite });
+  try {
+    return await trainInFolder(cfg, opts);
+  } finally {
+    close();
+  }
+}
+
+async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<TrainSummary> {
   const where = opts.where ?? 'config';
   useThreads(cfg.train.threads);
   const ds = readDataset(cfg.data.dataset);
@@ -114,17 +130,16 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
     if (resumed.meta.scheduler && schedule.scheduler) schedule.scheduler.loadStateDict(resumed.meta.scheduler as optim.SchedulerStateDict);
   }
   const weights = classWeights(cfg, ds, val, where);
-  const loss = createLoss(cfg.loss, { ignoreIndex: ds.ignoreIndex, classWeights: weights ?? undefined });
+  const objective = runObjective(cfg, modelConfig, { ignoreIndex: ds.ignoreIndex, classWeights: weights ?? undefined }, where);
 
-  mkdirSync(cfg.out, { recursive: true });
-  writeFileSync(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 1));
+  writeAtomic(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 1));
   const logFile = join(cfg.out, 'log.jsonl');
   // On resume, drop log lines past the checkpoint (they will be produced again).
   if (opts.resume && existsSync(logFile)) {
     // a line cut by a kill is dropped, and so is the 'end' line of the interrupted segment
     const stepOf = (l: string) => { try { const e = JSON.parse(l) as { step: number; type: string }; return e.type === 'end' ? Infinity : e.step; } catch { return Infinity; } };
     const kept = readFileSync(logFile, 'utf8').split('\n').filter((l) => l && stepOf(l) <= start);
-    writeFileSync(logFile, kept.map((l) => `${l}\n`).join(''));
+    writeAtomic(logFile, kept.map((l) => `${l}\n`).join(''));
   } else if (!opts.resume) writeFileSync(logFile, '');
   const log = (entry: Record<string, unknown>) => appendFileSync(logFile, `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
 
@@ -172,7 +187,6 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   let segmentStart = performance.now();
   let next = loader.fetch(step + 1);
   model.train();
-  writeRunLock(cfg.out);
   try {
     while (step < maxSteps && elapsed < budget) {
       const k = step + 1;
@@ -189,12 +203,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
           batch.images = batch.images.to(cfg.train.device as torch.Device);
           batch.masks = batch.masks.to(cfg.train.device as torch.Device);
         }
-        const { out, aux } = model.forwardWithAux(batch.images);
-        let total = loss(out, batch.masks, { progress: progressFraction }).total;
-        if (aux && cfg.auxWeight > 0) {
-          const up = aux.shape[2] === out.shape[2] ? aux : nn.functional.interpolate(aux, { size: [out.shape[2], out.shape[3]], mode: 'bilinear', alignCorners: false });
-          total = total.add(loss(up, batch.masks, { progress: progressFraction }).total.mul(cfg.auxWeight));
-        }
+        const { total } = objective(model.forwardOutputs(batch.images), batch.masks, { progress: progressFraction });
         optimizer.zeroGrad();
         total.backward();
         optimizer.step();
@@ -241,7 +250,6 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
     log({ type: 'end', step, reason: stoppedEarly ? 'interrupted' : 'finished', elapsedSeconds: elapsed });
   } finally {
     loader.dispose();
-    removeRunLock(cfg.out);
   }
   const trainSeconds = elapsed - elapsedBefore;
   return {
