@@ -4,6 +4,7 @@ import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
 import { RasterError } from '../errors.js';
 import { readTypeFor } from './dtypes.js';
+import { failOnGdalMessages, gdalMark } from './gdal-messages.js';
 
 export type Rgba = [number, number, number, number];
 
@@ -47,6 +48,7 @@ export class Raster {
 
   static async open(path: string): Promise<Raster> {
     let ds: gdal.Dataset;
+    const mark = gdalMark();
     try {
       ds = await gdal.openAsync(path);
     } catch (e) {
@@ -54,7 +56,9 @@ export class Raster {
     }
     try {
       if (ds.rasterSize.x <= 0 || ds.bands.count() === 0) throw new RasterError(`${path}: not a raster (no pixels or no bands)`);
-      return new Raster(ds, await describe(path, ds));
+      const info = await describe(path, ds);
+      failOnGdalMessages(mark, path, 'opening it');
+      return new Raster(ds, info);
     } catch (e) {
       ds.close();
       throw e instanceof RasterError ? e : new RasterError(`${path}: ${(e as Error).message}`);
@@ -81,27 +85,31 @@ export class Raster {
     const x0 = Math.max(0, x), y0 = Math.max(0, y);
     const x1 = Math.min(info.width, x + width), y1 = Math.min(info.height, y + height);
     const inside = x1 > x0 && y1 > y0;
-    const planes: Tensor[] = [];
+    // Every band's pixels first (a GDAL warning during any of them fails the read), then tensors.
+    const mark = gdalMark();
+    const pixels: (ArrayLike<number> | undefined)[] = [];
     for (const b of wanted) {
-      const band = this.ds.bands.get(b);
-      const value = fill ?? info.nodata[b - 1] ?? 0;
-      let pixels: ArrayLike<number> | undefined;
-      if (inside) {
-        try {
-          pixels = await band.pixels.readAsync(x0, y0, x1 - x0, y1 - y0, new type.array((x1 - x0) * (y1 - y0)) as any, { type: type.gdal } as any);
-        } catch (e) {
-          throw new RasterError(`${info.path}: cannot read band ${b} at ${x0},${y0} (${(e as Error).message})`);
-        }
+      if (!inside) {
+        pixels.push(undefined);
+        continue;
       }
-      planes.push(torch.tidy(() => {
-        const full = torch.full([height, width], value, { dtype: type.dtype });
-        if (pixels) {
-          const part = torch.tensor(pixels as any, { shape: [y1 - y0, x1 - x0] });
-          full.narrow(0, y0 - y, y1 - y0).narrow(1, x0 - x, x1 - x0).copy_(part);
-        }
-        return full;
-      }));
+      try {
+        pixels.push(await this.ds.bands.get(b).pixels.readAsync(x0, y0, x1 - x0, y1 - y0, new type.array((x1 - x0) * (y1 - y0)) as any, { type: type.gdal } as any));
+      } catch (e) {
+        const why = (e as Error).message.replace(`${info.path}, band ${b}: `, ''); // GDAL's message starts with both
+        throw new RasterError(`${info.path}: cannot read band ${b} at ${x0},${y0} (${why})`);
+      }
     }
+    failOnGdalMessages(mark, info.path, `reading ${width} × ${height} pixels at ${x},${y}`);
+    const planes = wanted.map((b, i) => torch.tidy(() => {
+      const full = torch.full([height, width], fill ?? info.nodata[b - 1] ?? 0, { dtype: type.dtype });
+      const band = pixels[i];
+      if (band) {
+        const part = torch.tensor(band as any, { shape: [y1 - y0, x1 - x0] });
+        full.narrow(0, y0 - y, y1 - y0).narrow(1, x0 - x, x1 - x0).copy_(part);
+      }
+      return full;
+    }));
     return torch.tidy(() => {
       const out = torch.stack(planes);
       for (const p of planes) p.dispose();

@@ -3,6 +3,7 @@
 // from the scene's.
 import gdal from 'gdal-async';
 import { RasterError } from '../errors.js';
+import { failOnGdalMessages, gdalMark } from './gdal-messages.js';
 
 /** A scene's pixel grid. */
 export interface Grid {
@@ -31,6 +32,7 @@ export interface RasterizeResult {
 export async function rasterizeVector(vectorPath: string, grid: Grid, out: string, opts: RasterizeOptions): Promise<RasterizeResult> {
   if (!grid.geoTransform || !grid.crs) throw new RasterError(`${vectorPath}: vector labels need a georeferenced scene (the image has no ${grid.crs ? 'geotransform' : 'CRS'})`);
   let src: gdal.Dataset;
+  const mark = gdalMark();
   try {
     src = await gdal.openAsync(vectorPath);
   } catch (e) {
@@ -80,6 +82,7 @@ export async function rasterizeVector(vectorPath: string, grid: Grid, out: strin
     } finally {
       dst.close();
     }
+    failOnGdalMessages(mark, vectorPath, 'reading and rasterizing it');
     return { unknown, features };
   } catch (e) {
     throw e instanceof RasterError ? e : new RasterError(`${vectorPath}: cannot rasterize (${(e as Error).message})`);

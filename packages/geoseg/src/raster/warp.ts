@@ -3,6 +3,7 @@
 // frequent class (shrinking) or the nearest pixel (enlarging), never a blend of ids.
 import gdal from 'gdal-async';
 import { RasterError } from '../errors.js';
+import { failOnGdalMessages, gdalMark } from './gdal-messages.js';
 
 export type ResampleKind = 'image' | 'labels';
 
@@ -15,6 +16,7 @@ export function pixelSize(geoTransform: number[] | null): number | null {
 /** Write `src` resampled to `gsd` ground units per pixel as the GeoTIFF `out`. */
 export async function resampleToGsd(src: string, out: string, gsd: number, kind: ResampleKind, opts: { nodata?: number; like?: string } = {}): Promise<void> {
   if (!(gsd > 0)) throw new RasterError(`${src}: target GSD must be positive, got ${gsd}`);
+  const mark = gdalMark();
   const ds = await gdal.openAsync(src).catch((e) => { throw new RasterError(`${src}: cannot open (${(e as Error).message})`); });
   try {
     const size = pixelSize(ds.geoTransform ?? null);
@@ -33,6 +35,7 @@ export async function resampleToGsd(src: string, out: string, gsd: number, kind:
     if (opts.nodata !== undefined) args.push('-srcnodata', String(opts.nodata), '-dstnodata', String(opts.nodata));
     const warped = await gdal.warpAsync(out, null, [ds], args);
     warped.close();
+    failOnGdalMessages(mark, src, `resampling it to ${gsd}`);
   } catch (e) {
     throw e instanceof RasterError ? e : new RasterError(`${src}: cannot resample to ${gsd} (${(e as Error).message})`);
   } finally {
