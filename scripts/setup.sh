@@ -38,10 +38,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-# npm ci when node_modules is absent or older than the lock file.
+# npm ci when node_modules is absent or older than the lock file. gdal-async must be compiled
+# against the system GDAL (Debian libgdal-dev): its prebuilt binaries cannot be downloaded here and
+# would bundle another GDAL. node-pre-gyp reads build_from_source and node-gyp shared_gdal from
+# these npm_config_* variables; set here rather than in an .npmrc, whose unknown keys make npm warn
+# on every `npx geoseg`.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  npm_config_build_from_source=true npm_config_shared_gdal=true npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 
 say "native addon"

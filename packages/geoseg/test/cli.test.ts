@@ -33,3 +33,10 @@ test('geoseg models prints tables; --help; bad input exits non-zero with one lin
     assert.match(lines[0], /^geoseg: /);
   }
 });
+
+test('npx geoseg prints only its own output (no npm warnings about the repository\'s config)', () => {
+  const r = spawnSync('npx', ['geoseg', '--help'], { cwd: repo, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^usage: geoseg <command>/);
+  assert.equal(r.stderr, '');
+});
