@@ -337,7 +337,7 @@ test('predict errors: one line naming the cause, nothing at the output path', as
   const cases: [string[], RegExp][] = [
     [['--checkpoint', join(dir, 'none'), '--input', input, '--output', join(dir, 'e-out.tif')], /none: no such checkpoint or run folder/],
     [[...base.slice(0, 2), '--input', join(dir, 'missing.tif'), '--output', join(dir, 'e-out.tif')], /missing\.tif: cannot open as a raster/],
-    [[...base, '--window', '100'], /--window must be a multiple of 32, got '100'/],
+    [[...base, '--window', '100'], /--window: must be a multiple of 32 \(e\.g\. 256, 512, 1024\), got '100'/],
     [['--checkpoint', run, '--input', input, '--output', join(dir, 'no', 'such', 'out.tif')], /out\.tif: output folder .*no\/such does not exist/],
     [[...base, '--tta', 'spin'], /unknown TTA 'spin'/],
   ];
@@ -361,7 +361,7 @@ test('predict errors: one line naming the cause, nothing at the output path', as
   // output present without --overwrite; with it, replaced
   writeFileSync(join(dir, 'e-out.tif'), 'old');
   r = cliRun(base);
-  assert.match(r.stderr, /e-out\.tif: already exists \(pass --overwrite to replace it\)/);
+  assert.match(r.stderr, /e-out\.tif: exists \(use --overwrite to replace it\)/);
   r = cliRun([...base, '--overwrite', '--vector', join(dir, 'e.gpkg'), '--json']);
   assert.equal(r.status, 0, r.stderr);
   assert.ok(JSON.parse(r.stdout).vector.endsWith('e.gpkg'));

@@ -8,7 +8,7 @@ import { UsageError, type Command } from './command.js';
 function positiveInt(name: string, v: unknown): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
+  if (!/^\s*\d+\s*$/.test(String(v)) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name}: must be a positive integer, got '${v}'`);
   return n;
 }
 
@@ -23,8 +23,9 @@ export const predictCommand: Command = {
     '               [--vector out.geojson|out.gpkg] [--simplify T] [--map]',
     '               [--overwrite] [--resume] [--device cpu|cuda] [--threads N] [--json]',
     '  --map writes map.json beside the output (image = the input, prediction, confidence) for geoseg serve.',
-    '  Memory grows with the scene width, not its height. An interrupted run (Ctrl-C, crash) keeps its',
-    '  finished rows; --resume continues it.',
+    '  Memory grows with the scene width, not its height. An interrupted run (Ctrl-C, crash, kill) keeps',
+    '  its finished rows on disk; --resume continues it. An existing output is replaced only with --overwrite.',
+    '  NaN pixels are nodata. Overlaps above 0.9 and windows that cannot fit in memory are refused.',
   ].join('\n'),
   options: {
     threads: { type: 'string' },
@@ -51,22 +52,22 @@ export const predictCommand: Command = {
     device: { type: 'string', default: 'cpu' },
   },
   async run(values) {
-    useThreads(values.threads === undefined ? null : Number(values.threads));
+    useThreads(positiveInt('threads', values.threads) ?? null);
     for (const name of ['checkpoint', 'input', 'output']) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg predict --help)`);
-    const window = Number(values.window);
-    if (!Number.isInteger(window) || window < 32 || window % 32 !== 0) throw new UsageError(`--window must be a multiple of 32, got '${values.window}'`);
-    const overlap = Number(values.overlap);
-    if (!(overlap >= 0 && overlap < 1)) throw new UsageError(`--overlap must be in [0, 1), got '${values.overlap}'`);
+    const window = positiveInt('window', values.window)!;
+    if (window < 32 || window % 32 !== 0) throw new UsageError(`--window: must be a multiple of 32 (e.g. 256, 512, 1024), got '${values.window}'`);
+    const overlap = String(values.overlap).trim() === '' ? NaN : Number(values.overlap);
+    if (!(overlap >= 0 && overlap < 1)) throw new UsageError(`--overlap: must be a fraction in [0, 1) (e.g. 0.25), got '${values.overlap}'`);
     const blend = String(values.blend) as BlendMode;
-    if (!BLEND_MODES.includes(blend)) throw new UsageError(`--blend must be one of ${BLEND_MODES.join(', ')}, got '${blend}'`);
+    if (!BLEND_MODES.includes(blend)) throw new UsageError(`--blend: must be one of ${BLEND_MODES.join(', ')}, got '${blend}'`);
     const ttaText = String(values.tta);
     const postClasses = values['post-classes'] === undefined ? undefined : String(values['post-classes']).split(',').map((v) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new UsageError(`--post-classes takes class ids (e.g. 1,3), got '${v}'`);
+      if (v.trim() === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`--post-classes: takes class ids (e.g. 1,3), got '${v}'`);
       return n;
     });
     const simplify = values.simplify === undefined ? 0 : Number(values.simplify);
-    if (!(simplify >= 0)) throw new UsageError(`--simplify must be a tolerance ≥ 0 in CRS units, got '${values.simplify}'`);
+    if (!(simplify >= 0) || !Number.isFinite(simplify)) throw new UsageError(`--simplify: must be a tolerance ≥ 0 in CRS units, got '${values.simplify}'`);
     let interrupted = false;
     const onSigint = () => {
       if (interrupted) process.exit(130);

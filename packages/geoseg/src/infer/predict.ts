@@ -7,12 +7,17 @@
 // stride of them). Memory: model + batch + block + carry (classes × overlap rows × scene width),
 // whatever the scene's height.
 //
-// Outputs go to a work folder beside the output (`.<name>.geoseg-partial/`) with a state file
-// written after every window row: `resume` continues an interrupted run from there. The final
-// COGs are made from the finished work rasters and renamed into place.
+// The finished rows of each window row are kept as uint8 (classes, confidence, probabilities)
+// and written as one durable chunk per window row to a work folder beside the output (see
+// work-folder.ts): `resume` continues an interrupted run from the last chunk on disk. The final
+// COGs are made from a mosaic of the chunks in the work folder, then renamed into place, so the
+// output path never holds a partial file.
+//
+// NaN (and infinite) pixels are nodata in every raster, declared or not: they enter the model as
+// the mean, like declared nodata, and come out as nodata.
 import gdal from 'gdal-async';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, accessSync, constants } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { existsSync, statSync, accessSync, constants } from 'node:fs';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
 import { planTiles } from '../data/tiling.js';
@@ -28,6 +33,9 @@ import { ttaTransforms } from './tta.js';
 import { vectorize } from './vectorize.js';
 import { CLASSES_METADATA_KEY } from '../raster/write.js';
 import { writeMapManifest } from '../train/eval-maps.js';
+import { fsyncPath, renameDurable } from '../durable.js';
+import { checkPlan, checkWindowOptions } from './limits.js';
+import { WorkFolder, type Kind } from './work-folder.js';
 
 export interface PredictOptions {
   checkpoint: string;
@@ -81,15 +89,6 @@ export interface PredictSummary {
 const NODATA_CLASS = 255;
 const SUPPORTED_TYPES = new Set(['Byte', 'Int8', 'UInt16', 'Int16', 'UInt32', 'Int32', 'Float32', 'Float64']);
 
-interface WorkState {
-  version: 1;
-  key: string;
-  /** Window rows fully processed and flushed. */
-  rowsDone: number;
-  /** Scene rows written to the work rasters. */
-  flushedTo: number;
-}
-
 /**
  * Window start offsets along one axis: as many windows as the tiler would use (stride from the
  * overlap, the last window at the border), spread evenly, so every overlap is at least the asked
@@ -109,7 +108,7 @@ function axisTotal(starts: number[], length: number, profile: Tensor): Tensor {
   return total;
 }
 
-function checkWritable(path: string, overwrite: boolean): void {
+function checkFolder(path: string): void {
   const folder = dirname(path);
   if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new GeosegError(`${path}: output folder ${folder} does not exist`);
   try {
@@ -117,14 +116,6 @@ function checkWritable(path: string, overwrite: boolean): void {
   } catch {
     throw new GeosegError(`${path}: output folder ${folder} is not writable`);
   }
-  if (existsSync(path) && !overwrite) throw new GeosegError(`${path}: already exists (pass --overwrite to replace it)`);
-}
-
-function createWorkRaster(path: string, width: number, height: number, bands: number, info: Raster['info']): gdal.Dataset {
-  const ds = gdal.open(path, 'w', 'GTiff', width, height, bands, 'Byte', ['TILED=YES', 'COMPRESS=DEFLATE', 'BIGTIFF=IF_SAFER']);
-  if (info.geoTransform) ds.geoTransform = info.geoTransform;
-  if (info.crs) ds.srs = gdal.SpatialReference.fromWKT(info.crs);
-  return ds;
 }
 
 /** Per-band normalization tensors [bands, 1, 1]. */
@@ -141,21 +132,31 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
   // A small GDAL block cache: rows are read once, in order, and written once (GDAL_CACHEMAX overrides).
   if (!process.env.GDAL_CACHEMAX) gdal.config.set('GDAL_CACHEMAX', '16');
   torch.setMallocArenaMax(1); // threads' malloc arenas each keep a high-water mark of freed activations
-  // Strips are written synchronously while the next rows are read asynchronously, on purpose
-  // (a short wait on GDAL's lock, not a bug): keep gdal-async from warning on every block.
+  // Chunks are written while the next rows are read asynchronously, on purpose (a short wait on
+  // GDAL's lock, not a bug): keep gdal-async from warning on every block.
   (gdal as unknown as { eventLoopWarning: boolean }).eventLoopWarning = false;
   const S = opts.window ?? 512;
   const overlap = opts.overlap ?? 0.25;
   const batch = opts.batch ?? 4;
   const blend = opts.blend ?? 'hann';
   const tta = opts.tta ?? 'none';
-  if (!Number.isInteger(S) || S < 32 || S % 32 !== 0) throw new GeosegError(`window ${S} is not a multiple of 32 (e.g. 256, 512, 1024)`);
-  if (!(overlap >= 0 && overlap < 1)) throw new GeosegError(`overlap ${overlap} must be a fraction in [0, 1)`);
+  checkWindowOptions(S, overlap, batch);
   ttaTransforms(tta); // validates
   const output = resolve(opts.output);
+  const confidence = opts.confidence ? resolve(opts.confidence) : null;
+  const probabilities = opts.probabilities ? resolve(opts.probabilities) : null;
+  const vector = opts.vector ? resolve(opts.vector) : null;
   const mapFile = opts.map ? join(dirname(output), 'map.json') : null;
-  const extra = [opts.confidence, opts.probabilities, opts.vector, mapFile].filter((p): p is string => !!p).map((p) => resolve(p));
-  for (const p of [output, ...extra]) checkWritable(p, opts.overwrite ?? false);
+  const finals = [output, confidence, probabilities, vector, mapFile].filter((p): p is string => !!p);
+  for (const p of finals) checkFolder(p);
+  const workDir = join(dirname(output), `.${basename(output)}.geoseg-partial`);
+  // Outputs an interrupted run of ours was renaming into place are ours to replace; others only with --overwrite.
+  const ours = opts.resume ? WorkFolder.publishing(workDir) : [];
+  for (const p of finals) {
+    if (!existsSync(p)) continue;
+    if (statSync(p).isDirectory()) throw new GeosegError(`${p}: is a folder (geoseg never replaces a folder with a file; choose another output)`);
+    if (!opts.overwrite && !ours.includes(p)) throw new GeosegError(`${p}: exists (use --overwrite to replace it)`);
+  }
 
   const { model, meta, dir } = loadCheckpoint(opts.checkpoint);
   if (opts.device && opts.device !== 'cpu') model.to(opts.device as torch.Device);
@@ -163,10 +164,6 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
   useChannelsLast(model);
   const raster = await Raster.open(opts.input);
   const info = raster.info;
-  const work = join(dirname(output), `.${basename(output)}.geoseg-partial`);
-  let classesDs: gdal.Dataset | null = null;
-  let confDs: gdal.Dataset | null = null;
-  let probDs: gdal.Dataset | null = null;
   const norm = normalizer(meta);
   try {
     if (info.bandCount !== meta.bands) throw new GeosegError(`${opts.input}: has ${info.bandCount} bands, the model ${dir} takes ${meta.bands}`);
@@ -177,59 +174,53 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     const ys = windowStarts(H, S, overlap);
     const xs = windowStarts(W, S, overlap);
     const Wacc = Math.max(W, S);
+    const nodata = info.nodata[0];
+    const hasNodata = nodata !== null && !Number.isNaN(nodata) && info.nodata.every((v) => v === nodata);
+    // Float rasters may hold NaN, which is nodata whether declared or not.
+    const floatInput = info.dataTypes.some((t) => t.startsWith('Float'));
+    const marksNodata = hasNodata || floatInput;
+    // Channels: the weighted class sums, plus (when the input can have nodata) one counting
+    // windows that saw the pixel as nodata.
+    const channels = K + (marksNodata ? 1 : 0);
+    const kinds: Kind[] = ['classes', ...(confidence ? ['confidence' as const] : []), ...(probabilities ? ['probabilities' as const] : [])];
+    checkPlan({ width: W, height: H, window: S, overlap, xs, ys, batch, bands: info.bandCount, channels, outputBytes: 1 + (confidence ? 1 : 0) + (probabilities ? K : 0) });
 
-    // Work folder and resume state.
-    const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, step: meta.step, S, overlap, blend, tta, conf: !!opts.confidence, prob: !!opts.probabilities, grid: 'even' });
-    const stateFile = join(work, 'state.json');
-    let state: WorkState = { version: 1, key, rowsDone: 0, flushedTo: 0 };
-    if (opts.resume && existsSync(stateFile)) {
-      const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as WorkState;
-      if (saved.key !== key) throw new GeosegError(`${output}: the interrupted run used other inputs or options; run without --resume to start over`);
-      state = saved;
-      classesDs = gdal.open(join(work, 'classes.tif'), 'r+');
-      if (opts.confidence) confDs = gdal.open(join(work, 'confidence.tif'), 'r+');
-      if (opts.probabilities) probDs = gdal.open(join(work, 'probabilities.tif'), 'r+');
-    } else {
-      rmSync(work, { recursive: true, force: true });
-      mkdirSync(work);
-      classesDs = createWorkRaster(join(work, 'classes.tif'), W, H, 1, info);
-      if (opts.confidence) confDs = createWorkRaster(join(work, 'confidence.tif'), W, H, 1, info);
-      if (opts.probabilities) probDs = createWorkRaster(join(work, 'probabilities.tif'), W, H, K, info);
-    }
-    const saveState = () => {
-      writeFileSync(`${stateFile}.tmp`, JSON.stringify(state));
-      renameSync(`${stateFile}.tmp`, stateFile);
-    };
-    saveState();
+    const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, step: meta.step, S, overlap, blend, tta, kinds, grid: 'even' });
+    const work = WorkFolder.open(workDir, key, kinds, { resume: opts.resume ?? false, output });
 
     // Separable blending: window weight w(y)·w(x), so a pixel's total weight is Ty(y)·Tx(x).
     const profile = blendProfile(S, blend).keep();
     const weight2d = profile.unsqueeze(1).mul(profile.unsqueeze(0)).keep();
     const rowTotal = axisTotal(ys, Math.max(H, S), profile).keep();
     const colTotal = axisTotal(xs, Wacc, profile).keep();
-    const nodata = info.nodata[0];
-    const hasNodata = nodata !== null && info.nodata.every((v) => v === nodata);
 
     // Batches in reading order: window row r, windows xs[i .. i + batch).
     const groupStarts: number[] = [];
     for (let i = 0; i < xs.length; i += batch) groupStarts.push(i);
     const groupSpan = (i: number) => xs[Math.min(i + batch, xs.length) - 1] + S - xs[i];
-    // Channels: the weighted class sums, plus (with a nodata value) one counting windows that saw
-    // the pixel as nodata in every band.
-    const channels = K + (hasNodata ? 1 : 0);
+    // Rows [ys[r], nextRow(r)) are complete once window row r is done.
+    const nextRow = (r: number) => (r + 1 < ys.length ? ys[r + 1] : Math.min(H, ys[r] + S));
     // `block`: the sums of the window row being predicted, over the columns of one batch; the
-    // columns no later batch of the row reaches are written (rows the next window row does not
+    // columns no later batch of the row reaches are finished (rows the next window row does not
     // reach) or moved to `carry` (rows it does), the others stay for the next batch.
     const block = torch.zeros([channels, S, Math.max(...groupStarts.map(groupSpan))]).keep();
     const carryRows = Math.max(1, ...ys.slice(1).map((y1, r) => ys[r] + S - y1));
     const carry = torch.zeros([channels, carryRows, Wacc]).keep();
+    // `rows`: the finished rows of the window row as uint8, all columns, until written as a chunk.
+    const bandRows = Math.max(...ys.map((y, r) => nextRow(r) - y));
+    const rows = {
+      classes: torch.zeros([bandRows, W], { dtype: 'uint8' }).keep(),
+      confidence: confidence ? torch.zeros([bandRows, W], { dtype: 'uint8' }).keep() : null,
+      probabilities: probabilities ? torch.zeros([K, bandRows, W], { dtype: 'uint8' }).keep() : null,
+    };
     const windowsTotal = ys.length * xs.length;
     const progress = new Progress('predict', windowsTotal, 'windows', opts.progress ?? false);
     // Redo every window row that reaches below the written rows: their carry was in memory.
-    const firstRow = state.flushedTo === 0 ? 0 : Math.max(0, ys.findIndex((y0) => y0 + S > state.flushedTo));
-    const doneBefore = state.rowsDone;
-    const resumed = state.flushedTo > 0;
-    progress.set(state.rowsDone * xs.length);
+    const flushedBefore = work.flushedTo;
+    const resumed = flushedBefore > 0;
+    const firstRow = flushedBefore >= H ? ys.length : resumed ? ys.findIndex((y0) => y0 + S > flushedBefore) : 0;
+    const doneBefore = resumed ? ys.filter((_, r) => nextRow(r) <= flushedBefore).length : 0;
+    progress.set(doneBefore * xs.length);
     const batches: { r: number; i: number }[] = [];
     for (let r = firstRow; r < ys.length; r++) for (const i of groupStarts) batches.push({ r, i });
     const readBatch = ({ r, i }: { r: number; i: number }) =>
@@ -242,37 +233,35 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     const classCounts = new Float64Array(K);
     let stopped = false;
 
-    /** Writes rows [r0, r0 + h) of the block's first `w` columns (scene column a, row y). */
-    const writeBlock = async (y: number, a: number, r0: number, h: number, w: number) => {
-      const out = torch.tidy(() => {
-        const sums = block.narrow(1, r0, h).narrow(2, 0, w);
-        const scores = sums.narrow(0, 0, K);
-        // The class is the argmax of the weighted sums (every class shares a pixel's total weight).
-        const [best, cls] = scores.max(0);
-        const total = rowTotal.narrow(0, y + r0, h).view([-1, 1]).mul(colTotal.narrow(0, a, w).view([1, -1]));
-        const classes = cls.to('uint8');
-        const bad = hasNodata ? sums.select(0, K).gt(0) : undefined;
-        if (bad) classes.maskedFill_(bad, NODATA_CLASS);
-        const counts = torch.bincount(classes.reshape([-1]).to('int64'), null, 256).narrow(0, 0, K);
-        return {
-          classes: classes.contiguous(), counts,
-          conf: confDs ? maskedOrSame(best.div_(total).mul_(255).round_().to('uint8'), bad, 0).contiguous() : null,
-          probs: probDs ? scores.div(total.unsqueeze(0)).mul_(255).round_().to('uint8').contiguous() : null,
-        };
-      });
+    /** Finishes block rows [r0, r0 + h) of the block's first `w` columns (scene column a) into `rows`. */
+    const finishBlock = (y: number, a: number, r0: number, h: number, w: number) => torch.tidy(() => {
+      const sums = block.narrow(1, r0, h).narrow(2, 0, w);
+      const scores = sums.narrow(0, 0, K);
+      // The class is the argmax of the weighted sums (every class shares a pixel's total weight).
+      const [best, cls] = scores.max(0);
+      const total = rowTotal.narrow(0, y + r0, h).view([-1, 1]).mul(colTotal.narrow(0, a, w).view([1, -1]));
+      const classes = cls.to('uint8');
+      const bad = marksNodata ? sums.select(0, K).gt(0) : undefined;
+      if (bad) classes.maskedFill_(bad, NODATA_CLASS);
+      rows.classes.narrow(0, 0, h).narrow(1, a, w).copy_(classes);
+      (torch.bincount(classes.reshape([-1]).to('int64'), null, 256).narrow(0, 0, K).data() as BigInt64Array).forEach((n, k) => { classCounts[k] += Number(n); });
+      if (rows.confidence) rows.confidence.narrow(0, 0, h).narrow(1, a, w).copy_(maskedOrSame(best.div_(total).mul_(255).round_().to('uint8'), bad, 0));
+      if (rows.probabilities) rows.probabilities.narrow(1, 0, h).narrow(2, a, w).copy_(scores.div(total.unsqueeze(0)).mul_(255).round_().to('uint8'));
+    });
+
+    /** Scene rows [y0, y1), finished in `rows`, as a durable chunk. */
+    const writeChunk = async (y0: number, y1: number) => {
+      const h = y1 - y0;
+      const planes = torch.tidy(() => ({
+        classes: [rows.classes.narrow(0, 0, h).contiguous()],
+        confidence: rows.confidence ? [rows.confidence.narrow(0, 0, h).contiguous()] : undefined,
+        probabilities: rows.probabilities ? Array.from({ length: K }, (_, k) => rows.probabilities!.select(0, k).narrow(0, 0, h).contiguous()) : undefined,
+      }));
       try {
-        (out.counts.data() as BigInt64Array).forEach((n, k) => { classCounts[k] += Number(n); });
-        await classesDs!.bands.get(1).pixels.writeAsync(a, y + r0, w, h, out.classes.data() as Uint8Array);
-        if (out.conf) await confDs!.bands.get(1).pixels.writeAsync(a, y + r0, w, h, out.conf.data() as Uint8Array);
-        if (out.probs) {
-          for (let k = 0; k < K; k++) {
-            const band = out.probs.select(0, k).contiguous();
-            await probDs!.bands.get(k + 1).pixels.writeAsync(a, y + r0, w, h, band.data() as Uint8Array);
-            band.dispose();
-          }
-        }
+        const bytes = (ts?: Tensor[]) => ts?.map((t) => t.data() as Uint8Array);
+        await work.addChunk(y0, y1, W, { classes: bytes(planes.classes), confidence: bytes(planes.confidence), probabilities: bytes(planes.probabilities) });
       } finally {
-        torch.dispose(out);
+        torch.dispose(planes);
       }
     };
 
@@ -282,9 +271,9 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
         // Rows [y, y + top) hold sums from the row above; rows [y, next) are complete after this
         // row, rows [next, y + S) go on to the next one.
         const top = r > firstRow ? ys[r - 1] + S - y : 0;
-        const next = r + 1 < ys.length ? ys[r + 1] : Math.min(H, y + S);
+        const next = nextRow(r);
         const bottom = r + 1 < ys.length ? y + S - next : 0;
-        const skip = Math.max(0, state.flushedTo - y); // already written before an interruption
+        const skip = Math.max(0, flushedBefore - y); // already in chunks before an interruption
         let kept = 0; // leading block columns kept from the previous batch
         for (const i of groupStarts) {
           const a = xs[i], span = groupSpan(i);
@@ -302,8 +291,13 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
             torch.inferenceMode(() => torch.tidy(() => {
               const raw = torch.stack(group);
               const x = raw.to('float32').sub(norm.mean).div(norm.std);
-              // Nodata pixels enter the model as the mean, not as their raw fill value.
-              const nodataMask = hasNodata ? raw.eq(nodata!).all(1) : null;
+              // Nodata pixels enter the model as the mean, not as their raw fill value; NaN and
+              // infinities in any band make a pixel nodata.
+              let nodataMask = hasNodata ? raw.eq(nodata!).all(1) : null;
+              if (floatInput) {
+                const nonFinite = raw.isfinite().logicalNot().any(1);
+                nodataMask = nodataMask ? nodataMask.logicalOr(nonFinite) : nonFinite;
+              }
               if (nodataMask) x.maskedFill_(nodataMask.unsqueeze(1), 0);
               // Outside the scene (windows larger than it): zeros, i.e. the mean.
               if (W < S) x.narrow(3, W, S - W).zero_();
@@ -322,7 +316,7 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
           // ratchet up to a high-water mark well above what is live (~100 MB less peak, ~3% time).
           torch.mallocTrim();
           const done = end - a;
-          if (next - y > skip) await writeBlock(y, a, skip, next - y - skip, done);
+          if (next - y > skip) finishBlock(y, a, skip, next - y - skip, done);
           kept = span - done;
           torch.tidy(() => {
             if (bottom > 0) carry.narrow(1, 0, bottom).narrow(2, a, done).copy_(block.narrow(1, next - y, bottom).narrow(2, 0, done));
@@ -330,11 +324,7 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
             if (kept > 0) block.narrow(2, 0, kept).copy_(block.narrow(2, done, kept).clone());
           });
         }
-        classesDs!.flush();
-        confDs?.flush();
-        probDs?.flush();
-        state = { ...state, rowsDone: Math.max(state.rowsDone, r + 1), flushedTo: Math.max(state.flushedTo, next) };
-        saveState();
+        if (next - y > skip) await writeChunk(y + skip, next);
         if (r >= doneBefore) progress.tick(xs.length, `${(((r + 1 - firstRow) * xs.length * S * S) / 1e6 / ((performance.now() - started) / 1000)).toFixed(1)} Mpx/s (windows)`);
         if (opts.shouldStop?.() && r + 1 < ys.length) {
           stopped = true;
@@ -343,41 +333,52 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
       }
     } finally {
       await pending.then((imgs) => torch.dispose(imgs), () => undefined);
-      torch.dispose([block, carry, rowTotal, colTotal, profile, weight2d]);
+      torch.dispose([block, carry, rowTotal, colTotal, profile, weight2d, ...Object.values(rows).filter((t): t is Tensor => t !== null)]);
     }
-    // Resumed runs count only the rows they wrote: recount the finished raster.
-    if (!stopped && resumed) classCounts.set(await countRaster(classesDs!, K));
-    const palette = meta.classes.map((c) => c.color);
-    classesDs!.close();
-    confDs?.close();
-    probDs?.close();
-    classesDs = confDs = probDs = null;
     const summaryBase = { width: W, height: H, windows: windowsTotal, resumedFromRow: firstRow };
     if (stopped) {
       return { output, confidence: null, probabilities: null, vector: null, map: null, ...summaryBase, seconds: (performance.now() - started) / 1000, megapixelsPerSecond: 0, peakRssMB: peakRss(), stopped, classes: [] };
     }
 
-    // Post-processing on the finished class raster, then COGs renamed into place.
-    if (opts.post && Object.values(opts.post).some((v) => v)) {
-      await postprocess(join(work, 'classes.tif'), K, hasNodata ? NODATA_CLASS : null, opts.post);
-      if (opts.post.sieve || opts.post.fillHoles || opts.post.open || opts.post.close) classCounts.set(await withDataset(join(work, 'classes.tif'), (ds) => countRaster(ds, K)));
+    // The finished rasters: mosaics of the chunks. Post-processing needs a raster it can change.
+    const georef = { geoTransform: info.geoTransform, crs: info.crs };
+    let classesSrc = work.writeMosaic('classes', W, H, 1, georef);
+    const postNodata = marksNodata ? NODATA_CLASS : null;
+    const post = opts.post && Object.values(opts.post).some((v) => v) ? opts.post : null;
+    if (post) {
+      const tif = work.path('classes.tif');
+      await withDataset(classesSrc, async (ds) => (await gdal.drivers.get('GTiff').createCopyAsync(tif, ds, { TILED: 'YES', COMPRESS: 'DEFLATE', BIGTIFF: 'IF_SAFER' })).close());
+      classesSrc = tif;
+      await postprocess(classesSrc, K, postNodata, post);
     }
+    // Resumed runs count only the rows they predicted, post-processing changes classes: recount.
+    if (resumed || post) classCounts.set(await withDataset(classesSrc, (ds) => countRaster(ds, K)));
+
+    // Every output is made in the work folder, then renamed into place.
+    const staged = new Map<string, string>();
     const classMeta = { [CLASSES_METADATA_KEY]: JSON.stringify(meta.classes.map((c) => ({ id: c.id, name: c.name, color: c.color }))) };
-    await toCog(join(work, 'classes.tif'), output, { palette, nodata: hasNodata ? NODATA_CLASS : null, metadata: classMeta });
-    const confidence = opts.confidence ? resolve(opts.confidence) : null;
-    if (confidence) await toCog(join(work, 'confidence.tif'), confidence, { nodata: hasNodata ? 0 : null });
-    const probabilities = opts.probabilities ? resolve(opts.probabilities) : null;
-    if (probabilities) await toCog(join(work, 'probabilities.tif'), probabilities, {});
-    const vector = opts.vector ? resolve(opts.vector) : null;
-    if (vector) await vectorize(output, vector, meta.classes, { simplify: opts.simplify ?? 0, nodata: hasNodata ? NODATA_CLASS : null, overwrite: opts.overwrite ?? false });
+    const palette = meta.classes.map((c) => c.color);
+    staged.set(output, await toCog(classesSrc, work.path('final.classes.tif'), output, { palette, nodata: postNodata, metadata: classMeta }));
+    if (confidence) staged.set(confidence, await toCog(work.writeMosaic('confidence', W, H, 1, georef), work.path('final.confidence.tif'), confidence, { nodata: marksNodata ? 0 : null }));
+    if (probabilities) staged.set(probabilities, await toCog(work.writeMosaic('probabilities', W, H, K, georef), work.path('final.probabilities.tif'), probabilities, {}));
+    if (vector) {
+      const v = work.path(`final.vector${extname(vector)}`);
+      await vectorize(staged.get(output)!, v, meta.classes, { simplify: opts.simplify ?? 0, nodata: postNodata, overwrite: true });
+      fsyncPath(v);
+      staged.set(vector, v);
+    }
     if (mapFile) {
       const rel = (p: string) => relative(dirname(output), p).split(sep).join('/');
-      writeMapManifest(dirname(output), {
+      writeMapManifest(work.dir, {
         title: basename(output), classes: meta.classes.map((c) => ({ id: c.id, name: c.name, color: c.color })), ignoreIndex: NODATA_CLASS,
         layers: { image: rel(resolve(opts.input)), prediction: rel(output), truth: null, confidence: confidence ? rel(confidence) : null },
       });
+      fsyncPath(work.path('map.json'));
+      staged.set(mapFile, work.path('map.json'));
     }
-    rmSync(work, { recursive: true, force: true });
+    work.markPublishing([...staged.keys()]);
+    for (const [final, file] of staged) renameDurable(file, final);
+    work.remove();
     const seconds = (performance.now() - started) / 1000;
     const pixelArea = info.geoTransform ? Math.abs(info.geoTransform[1] * info.geoTransform[5] - info.geoTransform[2] * info.geoTransform[4]) : null;
     return {
@@ -385,9 +386,6 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
       classes: meta.classes.map((c, k) => ({ id: c.id, name: c.name, pixels: classCounts[k], area: pixelArea === null ? null : classCounts[k] * pixelArea })),
     };
   } finally {
-    classesDs?.close();
-    confDs?.close();
-    probDs?.close();
     raster.close();
     torch.dispose([norm.mean, norm.std]);
     model.dispose();
@@ -425,8 +423,11 @@ async function countRaster(ds: gdal.Dataset, K: number): Promise<Float64Array> {
 /** `t` with `value` where `mask` is set (no mask: `t` itself). */
 const maskedOrSame = (t: Tensor, mask: Tensor | undefined, value: number) => (mask ? t.maskedFill_(mask, value) : t);
 
-/** A work GeoTIFF → COG at `path` (temp file + rename), with palette / nodata when given. */
-async function toCog(src: string, path: string, { palette, nodata, metadata }: { palette?: [number, number, number][]; nodata?: number | null; metadata?: Record<string, string> }): Promise<void> {
+/**
+ * A finished raster (the chunks' mosaic or a post-processed GeoTIFF) → a COG at `path` in the work
+ * folder (to become `final`), fsync'd, with palette / nodata / metadata when given. Returns `path`.
+ */
+async function toCog(src: string, path: string, final: string, { palette, nodata, metadata }: { palette?: [number, number, number][]; nodata?: number | null; metadata?: Record<string, string> }): Promise<string> {
   const ds = await gdal.openAsync(src, 'r+');
   try {
     if (metadata) ds.setMetadata(metadata);
@@ -441,18 +442,17 @@ async function toCog(src: string, path: string, { palette, nodata, metadata }: {
       band.colorTable = table;
     }
     ds.flush();
-    const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
     try {
-      const out = await gdal.drivers.get('COG').createCopyAsync(tmp, ds, { COMPRESS: 'DEFLATE', BLOCKSIZE: '512', OVERVIEW_RESAMPLING: palette ? 'MODE' : 'AVERAGE', BIGTIFF: 'IF_SAFER' });
+      const out = await gdal.drivers.get('COG').createCopyAsync(path, ds, { COMPRESS: 'DEFLATE', BLOCKSIZE: '512', OVERVIEW_RESAMPLING: palette ? 'MODE' : 'AVERAGE', BIGTIFF: 'IF_SAFER' });
       out.close();
-      renameSync(tmp, path);
+      fsyncPath(path);
     } catch (e) {
-      rmSync(tmp, { force: true });
-      throw new GeosegError(`${path}: cannot write (${(e as Error).message})`);
+      throw new GeosegError(`${final}: cannot write (${(e as Error).message})`);
     }
   } finally {
     ds.close();
   }
+  return path;
 }
 
 export type { SegmentationModel };

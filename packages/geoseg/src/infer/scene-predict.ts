@@ -1,6 +1,8 @@
 // Sliding-window prediction of a scene held in memory (evaluation scenes): windows in batches
 // under inference mode, TTA undone per transform, softmax probabilities blended with per-window
 // weights. (Scenes too large for memory go through the streaming predictor instead.)
+// NaN (or infinite) pixels are nodata: the model sees them as the mean (0 after normalization),
+// and their probabilities come out as NaN.
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
 import { planTiles } from '../data/tiling.js';
@@ -34,12 +36,18 @@ export function predictWindows(model: SegmentationModel, x: Tensor, tta: string 
   });
 }
 
-/** Class probabilities [classes, H, W] of a normalized scene image [bands, H, W] (model in eval mode). */
-export function predictScene(model: SegmentationModel, image: Tensor, opts: WindowOptions): Tensor {
-  const [, H, W] = image.shape;
+/**
+ * Class probabilities [classes, H, W] of a normalized scene image [bands, H, W] (model in eval
+ * mode); NaN at nodata pixels (NaN or infinite in any band).
+ */
+export function predictScene(model: SegmentationModel, scene: Tensor, opts: WindowOptions): Tensor {
+  const [, H, W] = scene.shape;
   const S = opts.window;
   const windows = planTiles(W, H, { tile: S, overlap: opts.overlap, minTile: 32 });
   return torch.inferenceMode(() => torch.tidy(() => {
+    const nodata = scene.isfinite().logicalNot().any(0); // [H, W]
+    const hasNodata = Boolean(nodata.any().item());
+    const image = hasNodata ? scene.maskedFill(nodata.unsqueeze(0), 0) : scene;
     // Scenes smaller than a window are padded with zeros (the mean, after normalization).
     const padded = H < S || W < S ? torch.pad(image, [0, Math.max(0, S - W), 0, Math.max(0, S - H)]) : image;
     const Hp = Math.max(H, S), Wp = Math.max(W, S);
@@ -60,6 +68,6 @@ export function predictScene(model: SegmentationModel, image: Tensor, opts: Wind
     }
     const out = probs!.div_(total).narrow(1, 0, H).narrow(2, 0, W).contiguous();
     probs!.dispose(); // kept across the batches' scopes; `out` holds its own reference
-    return out;
+    return hasNodata ? out.maskedFill_(nodata.unsqueeze(0), NaN) : out;
   }));
 }

@@ -73,6 +73,8 @@ export function predictUnit(model: SegmentationModel, folder: string, ds: Datase
       scene.image.dispose(); // kept by assembleScene past every scope
     }
     const probs = predictScene(model, normalize(image, norm), opts);
+    // Nodata pixels (NaN in the image; NaN probabilities) are not scored.
+    mask = mask.maskedFill(probs.select(0, 0).isnan(), ds.ignoreIndex);
     return { image: torch.keep(image), mask: torch.keep(mask), probs: torch.keep(probs) };
   });
 }
