@@ -6,7 +6,7 @@ import type { Tensor } from '@geoseg/torch';
 import { ModelConfigError } from '../src/errors.js';
 import {
   LOSSES, LOSS_NAMES, createLoss, crossEntropyLoss, diceLoss, focalLoss, generalizedDiceLoss, jaccardLoss,
-  lovaszSoftmaxLoss, noisyLabelLoss, noisyThreshold, ohemCrossEntropyLoss, parseLossSpec, tverskyLoss, withAux, type ClassSelection, type LossName,
+  lovaszSoftmaxLoss, noisyLabelLoss, noisyThreshold, ohemCrossEntropyLoss, parseLossSpec, tverskyLoss, type ClassSelection, type LossName,
 } from '../src/losses/index.js';
 
 torch.setNumThreads(1);
@@ -386,7 +386,6 @@ test('parseLossSpec and the losses: one-line errors naming the loss, the field, 
       [() => jaccardLoss(tiny(), torch.tensor([[[0, 1]]])), /^loss jaccard: expected an integer target \(class ids\), got float32$/],
       [() => createLoss('ce', { ignoreIndx: 0 }), /^createLoss: unknown common option "ignoreIndx"/],
       [() => createLoss('dice', { smooth: -1 }), /^loss dice: smooth = -1: expected a number >= 0$/],
-      [() => withAux(createLoss('ce'), -0.4), /^withAux: auxWeight = -0.4: expected a finite number >= 0$/],
     ];
     for (const [fn, pattern] of errors) assert.throws(fn, (e: Error) => e instanceof Error && pattern.test(e.message) && !e.message.includes('\n'), String(pattern));
   });
@@ -418,19 +417,3 @@ test('createLoss: weighted sum of terms, common options where they apply, term o
   });
 });
 
-test('withAux: adds auxWeight × the loss of the upsampled auxiliary logits', () => {
-  torch.tidy(() => {
-    const t = labels([[[0, 1]]]);
-    const aux = torch.tensor([[[[0.5]], [[-0.5]]]], { dtype: 'float64', requiresGrad: true }); // [1, 2, 1, 1]: class 0 leads by 1 everywhere
-    const loss = withAux(createLoss('ce'), 0.4);
-    const r = loss({ out: tiny(), aux }, t);
-    const main = (sp(2) + sp(1)) / 2;
-    const auxCe = (sp(1) + sp(-1)) / 2;
-    close(r.total.item(), main + 0.4 * auxCe, 1e-12, 'total');
-    close(r.terms.aux!.item(), auxCe, 1e-12, 'aux term');
-    close(r.terms.ce!.item(), main, 1e-12, 'main term');
-    r.total.backward();
-    assert.ok(aux.grad!.abs().sum().item() > 0, 'the aux head gets a gradient');
-    close(loss({ out: tiny() }, t).total.item(), main, 1e-12, 'without aux logits');
-  });
-});

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '@geoseg/torch';
-import { ARCHITECTURES, createModel, adaptFirstConv, loadEncoderWeights, createEncoder, InputShapeError, ModelConfigError, useChannelsLast, useContiguousFormat, channelsLast } from '../src/index.js';
+import { ARCHITECTURES, architectureOptions, defaultObjective, createModel, adaptFirstConv, loadEncoderWeights, createEncoder, InputShapeError, ModelConfigError, useChannelsLast, useContiguousFormat, channelsLast } from '../src/index.js';
 
 const CLASSES = 5;
 
@@ -9,10 +9,10 @@ for (const arch of Object.keys(ARCHITECTURES)) {
   test(`${arch}-resnet18: logits at input size in train and eval, any batch size, gradients reach every parameter`, () => {
     torch.tidy(() => {
       torch.manualSeed(0);
-      const model = createModel({ arch, encoder: 'resnet18', classes: CLASSES, auxHead: arch === 'pspnet' });
+      const model = createModel({ arch, encoder: 'resnet18', classes: CLASSES, ...(arch === 'pspnet' ? { auxHead: true } : {}) });
       model.train();
       const x = torch.randn([2, 3, 64, 96]);
-      const { out, aux } = model.forwardWithAux(x);
+      const { out, aux } = model.forwardOutputs(x);
       assert.deepEqual(out.shape, [2, CLASSES, 64, 96]);
       const loss = aux ? out.mean().add(aux.mean().mul(0.4)) : out.mean();
       loss.backward();
@@ -31,7 +31,7 @@ test('other encoders and band counts: mobilenet_v2 and vgg16_bn UNets, resnet50 
   torch.tidy(() => {
     const cases: [string, string, number][] = [['unet', 'mobilenet_v2', 3], ['fcn8s', 'vgg16_bn', 3], ['deeplabv3plus', 'resnet50', 4], ['deeplabv3plus', 'mobilenet_v2', 4]];
     for (const [arch, encoder, inChannels] of cases) {
-      const model = createModel({ arch, encoder, classes: 3, inChannels, separable: arch === 'deeplabv3plus' });
+      const model = createModel({ arch, encoder, classes: 3, inChannels, ...(arch === 'deeplabv3plus' ? { separable: true } : {}) });
       model.eval();
       const y = torch.noGrad(() => model.forward(torch.randn([1, inChannels, 64, 64])));
       assert.deepEqual(y.shape, [1, 3, 64, 64], `${arch}-${encoder}`);
@@ -59,6 +59,40 @@ test('clear errors for bad inputs and configurations', () => {
     assert.throws(() => createModel({ arch: 'segformer', encoder: 'resnet18', classes: 2 }), (e: Error) => e instanceof ModelConfigError && /unknown architecture 'segformer' \(known: unet/.test(e.message));
     assert.throws(() => createModel({ arch: 'unet', encoder: 'resnet152', classes: 2 }), /unknown encoder 'resnet152'/);
     assert.throws(() => createModel({ arch: 'unet', encoder: 'resnet18', classes: 0 }), /classes must be a positive integer/);
+    model.dispose();
+  });
+});
+
+test('an option that does not apply to the architecture is an error naming it; options are checked and defaulted', () => {
+  assert.throws(() => createModel({ arch: 'unet', encoder: 'resnet18', classes: 2, bins: [1, 2] }),
+    (e: Error) => e instanceof ModelConfigError && e.message === "model: 'bins': not an option of unet (its options: decoderChannels)");
+  assert.throws(() => createModel({ arch: 'fcn8s', encoder: 'resnet18', classes: 2, auxHead: true }), /'auxHead': not an option of fcn8s \(it has no options\)/);
+  assert.throws(() => createModel({ arch: 'unet', encoder: 'resnet18', classes: 2, decoderChannels: [8, 8] }), /'decoderChannels': Array must contain exactly 5 element/);
+  assert.throws(() => createModel({ arch: 'pspnet', encoder: 'resnet18', classes: 2, bins: [0] }), /'bins.0': Number must be greater than 0/);
+  assert.deepEqual(architectureOptions({ arch: 'pspnet', encoder: 'resnet18', classes: 2, bins: undefined }), { bins: [1, 2, 3, 6], auxHead: false });
+  assert.deepEqual(defaultObjective({ arch: 'pspnet', encoder: 'resnet18', classes: 2, auxHead: true }), { out: { weight: 1 }, aux: { weight: 0.4 } });
+  assert.deepEqual(defaultObjective({ arch: 'unet', encoder: 'resnet18', classes: 2 }), { out: { weight: 1 } });
+});
+
+test('every registered architecture has a description, a strict option schema and an objective over out', () => {
+  for (const [name, a] of Object.entries(ARCHITECTURES)) {
+    assert.ok(a.description.length > 0, name);
+    assert.equal(a.options.safeParse({ notAnOption: 1 }).success, false, `${name}: unknown options are refused`);
+    assert.ok(defaultObjective({ arch: name, encoder: 'resnet18', classes: 2 }).out, `${name}: out is supervised`);
+  }
+});
+
+test('probabilities: softmax of out by default, in eval and through predictProbabilities', () => {
+  torch.tidy(() => {
+    torch.manualSeed(3);
+    const model = createModel({ arch: 'fcn32s', encoder: 'resnet18', classes: 4 }).eval();
+    const x = torch.randn([1, 3, 64, 64]);
+    const p = torch.noGrad(() => model.predictProbabilities(x));
+    const logits = torch.noGrad(() => model.forward(x));
+    // exp(l_c) / Σ exp(l_k), written out
+    const e = logits.sub(logits.amax([1], true)).exp();
+    const expected = e.div(e.sum([1], true));
+    assert.ok(p.sub(expected).abs().max().item() < 1e-6);
     model.dispose();
   });
 });

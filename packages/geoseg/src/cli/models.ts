@@ -1,6 +1,6 @@
-// geoseg models: the architectures and encoders that exist, with parameter counts.
+// geoseg models: the architectures (with their options) and encoders that exist, with parameter counts.
 import * as torch from '@geoseg/torch';
-import { ARCHITECTURES, ENCODERS, createEncoder, createModel } from '../models/index.js';
+import { ENCODERS, createEncoder, createModel, describeArchitectures } from '../models/index.js';
 import { table, type Command } from './command.js';
 
 function countParameters(make: () => torch.nn.Module): number {
@@ -12,7 +12,7 @@ function countParameters(make: () => torch.nn.Module): number {
 
 export const modelsCommand: Command = {
   name: 'models',
-  summary: 'list architectures and encoders with parameter counts',
+  summary: 'list architectures (with their options) and encoders, with parameter counts',
   usage: 'geoseg models [--encoder resnet50] [--classes 6] [--in-channels 3] [--json]',
   options: {
     encoder: { type: 'string', default: 'resnet50' },
@@ -30,12 +30,12 @@ export const modelsCommand: Command = {
         e.dispose();
         return row;
       });
-      const architectures = Object.entries(ARCHITECTURES).map(([name, a]) => ({
-        name,
-        description: a.description,
+      const architectures = describeArchitectures().map((a) => ({
+        ...a,
         defaultOutputStride: a.outputStride,
-        parameters: countParameters(() => createModel({ arch: name, encoder, classes, inChannels })),
+        parameters: countParameters(() => createModel({ arch: a.name, encoder, classes, inChannels })),
       }));
+      const optionsText = (a: (typeof architectures)[number]) => a.options.map((o) => `${o.name}${o.default === null ? '' : ` (${o.default})`}`).join(', ') || '-';
       return {
         result: { encoders, architectures, parametersFor: { encoder, classes, inChannels } },
         text: [
@@ -43,7 +43,8 @@ export const modelsCommand: Command = {
           table(['name', 'parameters', 'channels (strides 2..32)'], encoders.map((e) => [e.name, e.parameters, e.channels.join(' ')])),
           '',
           `Architectures (parameters with encoder ${encoder}, ${classes} classes, ${inChannels} bands)`,
-          table(['name', 'parameters', 'output stride', 'description'], architectures.map((a) => [a.name, a.parameters, a.defaultOutputStride, a.description])),
+          table(['name', 'parameters', 'output stride', 'options (default)', 'training outputs', 'description'],
+            architectures.map((a) => [a.name, a.parameters, a.defaultOutputStride, optionsText(a), a.objective, a.description])),
         ].join('\n'),
       };
     });

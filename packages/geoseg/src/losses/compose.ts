@@ -1,8 +1,8 @@
-// Weighted sums of losses from a spec, and the auxiliary-head wrapper.
+// Weighted sums of losses from a spec (the training objective over a model's outputs is train/objective.ts).
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
 import { ModelConfigError } from '../errors.js';
-import { formatValue, parseLossOptions } from './options.js';
+import { parseLossOptions } from './options.js';
 import { LOSS_NAMES, LOSSES, type LossDefinition } from './registry.js';
 import { parseLossSpec, type LossTerm } from './spec.js';
 
@@ -21,19 +21,11 @@ export interface LossContext {
 export interface LossResult {
   /** Σ weight · term: the scalar to backpropagate. */
   total: Tensor;
-  /** Each term's unweighted value, by loss name (plus `aux` from withAux). */
+  /** Each term's unweighted value, by loss name (the training objective adds other outputs' totals). */
   terms: Record<string, Tensor>;
 }
 
 export type CompositeLoss = (logits: Tensor, target: Tensor, ctx?: LossContext) => LossResult;
-
-/** Logits of a model with an optional auxiliary head (as `forwardWithAux` returns them). */
-export interface LogitsWithAux {
-  out: Tensor;
-  aux?: Tensor;
-}
-
-export type AuxLoss = (logits: LogitsWithAux, target: Tensor, ctx?: LossContext) => LossResult;
 
 const optionsOf = (def: LossDefinition) => Object.keys(def.schema.shape);
 
@@ -65,23 +57,5 @@ export function createLoss(spec: string | readonly LossTerm[], common: CommonLos
       total = total ? total.add(weighted) : weighted;
     }
     return { total: total!, terms: values };
-  });
-}
-
-/**
- * Add an auxiliary head's loss: loss(out) + auxWeight · loss(aux). aux logits at a lower
- * resolution are upsampled (bilinear, align_corners false) to the target's size first.
- */
-export function withAux(loss: CompositeLoss, auxWeight: number): AuxLoss {
-  if (typeof auxWeight !== 'number' || !Number.isFinite(auxWeight) || auxWeight < 0) {
-    throw new ModelConfigError(`withAux: auxWeight = ${formatValue(auxWeight)}: expected a finite number >= 0`);
-  }
-  return ({ out, aux }, target, ctx) => torch.tidy(() => {
-    const main = loss(out, target, ctx);
-    if (!aux || auxWeight === 0) return main;
-    const [h, w] = [target.shape[1]!, target.shape[2]!];
-    const sized = aux.shape[2] === h && aux.shape[3] === w ? aux : torch.upsampleBilinear2d(aux, [h, w], false);
-    const auxiliary = loss(sized, target, ctx);
-    return { total: main.total.add(auxiliary.total.mul(auxWeight)), terms: { ...main.terms, aux: auxiliary.total } };
   });
 }

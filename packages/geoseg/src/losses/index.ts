@@ -11,4 +11,4 @@ export { noisyLabelLoss, noisySchema, noisyThreshold, type NoisyOptions } from '
 export { parseLossOptions, type ClassSelection } from './options.js';
 export { LOSSES, LOSS_NAMES, isLossName, type LossDefinition, type LossName } from './registry.js';
 export { parseLossSpec, type LossTerm, type ParsedLossTerm } from './spec.js';
-export { createLoss, withAux, type AuxLoss, type CommonLossOptions, type CompositeLoss, type LogitsWithAux, type LossContext, type LossResult } from './compose.js';
+export { createLoss, type CommonLossOptions, type CompositeLoss, type LossContext, type LossResult } from './compose.js';

@@ -5,27 +5,49 @@ import { nn, type Tensor } from '@geoseg/torch';
 import { InputShapeError } from '../errors.js';
 import type { Encoder } from './encoders/encoder.js';
 
-export interface ModelOutput {
+/**
+ * A model's named outputs: `out` (the logits at input resolution) and, in training, any others its
+ * architecture has (`aux`, deep-supervision levels, …), which its objective supervises.
+ */
+export interface ModelOutputs {
   out: Tensor;
-  /** Logits of the auxiliary head (PSPNet, when enabled), for an auxiliary loss in training. */
-  aux?: Tensor;
+  [name: string]: Tensor;
 }
 
 export abstract class SegmentationModel extends nn.Module {
   abstract readonly encoder: Encoder;
   abstract readonly classes: number;
 
-  /** Logits and, where the architecture has one, the auxiliary head's logits. */
-  protected abstract run(x: Tensor): ModelOutput;
+  /** The named outputs (the ones used only in training appear only in training mode). */
+  protected abstract run(x: Tensor): ModelOutputs;
 
   /** Logits at input resolution. */
   forward(x: Tensor): Tensor {
     return this.run(this.checkInput(x)).out;
   }
 
-  /** Logits plus the auxiliary head's logits (in training mode, when the model has one). */
-  forwardWithAux(x: Tensor): ModelOutput {
+  /** Every named output, for the training objective. */
+  forwardOutputs(x: Tensor): ModelOutputs {
     return this.run(this.checkInput(x));
+  }
+
+  /** @deprecated Use forwardOutputs (kept until the trainer moves to named outputs). */
+  forwardWithAux(x: Tensor): ModelOutputs {
+    return this.forwardOutputs(x);
+  }
+
+  /**
+   * Class probabilities [N, classes, H, W] from the outputs: softmax of `out`. An architecture
+   * whose outputs combine otherwise (a joint probability, refined logits) overrides this; eval,
+   * predict and TTA all go through it.
+   */
+  probabilities(outputs: ModelOutputs): Tensor {
+    return outputs.out.softmax(1);
+  }
+
+  /** Class probabilities at input resolution. */
+  predictProbabilities(x: Tensor): Tensor {
+    return this.probabilities(this.run(this.checkInput(x)));
   }
 
   protected checkInput(x: Tensor): Tensor {

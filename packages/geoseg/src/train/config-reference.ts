@@ -3,7 +3,7 @@
 // `npm run docs` writes it into the README between the config-reference markers.
 import type { z } from 'zod';
 import { LOSSES } from '../losses/registry.js';
-import { ARCHITECTURES } from '../models/index.js';
+import { describeArchitectures } from '../models/index.js';
 import { ENCODERS } from '../models/encoders/index.js';
 import { trainConfigSchema } from './config.js';
 
@@ -100,7 +100,12 @@ export function configReference(): string {
     const opts = fields(l.schema, '', []).filter((f) => !SET_BY_RUN.has(f.path)).map((f) => `${f.path}${f.default ? ` (${f.default.replace(/`/g, '')})` : ''}`).join(', ');
     lines.push(row([`\`${name}\``, opts, l.description]));
   }
-  lines.push('', `Architectures (\`model.arch\`): ${Object.entries(ARCHITECTURES).map(([k, a]) => `\`${k}\` (${a.description})`).join(', ')}.`);
+  lines.push('', 'Architectures (`model.arch`) and their own options (`model.<option>`; an option of another architecture is an error). Training outputs are supervised with these weights unless `loss` says otherwise per output:', '',
+    '| architecture | options (default) | training outputs | what it is |', '|---|---|---|---|');
+  for (const a of describeArchitectures()) {
+    const opts = a.options.map((o) => `${o.name}${o.default === null ? '' : ` (${o.default})`}: ${o.description.replace(/\.$/, '')}`).join('; ') || '—';
+    lines.push(row([`\`${a.name}\``, opts.replace(/\|/g, '\\|'), a.objective, a.description]));
+  }
   lines.push('', `Encoders (\`model.encoder\`): ${Object.keys(ENCODERS).map((k) => `\`${k}\``).join(', ')}.`);
   return lines.join('\n');
 }

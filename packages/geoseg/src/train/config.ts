@@ -6,22 +6,40 @@ import { z } from 'zod';
 import { augmentationSchema } from '../data/augment.js';
 import { readDocument } from '../document.js';
 import { GeosegError } from '../errors.js';
+import { ENCODERS } from '../models/encoders/index.js';
+import { ARCHITECTURE_NAMES, ARCHITECTURES, isArchitectureName } from '../models/registry.js';
 
 const positiveInt = z.number().int().positive();
 const fraction = z.number().min(0).max(1);
 
+// The model: the fields every architecture takes, plus the chosen architecture's own options,
+// checked against its strict schema (an option that does not apply to it is an error naming it).
 export const modelSchema = z.object({
-  arch: z.string().default('unet').describe('Architecture (`geoseg models` lists them): unet, fcn32s, fcn16s, fcn8s, deeplabv3, deeplabv3plus, pspnet.'),
-  encoder: z.string().default('resnet18').describe('Encoder: resnet18, resnet34, resnet50, resnet101, mobilenet_v2, vgg16_bn.'),
+  arch: z.string().default('unet').describe(`Architecture: ${ARCHITECTURE_NAMES.join(', ')} (\`geoseg models\` lists them with their options).`),
+  encoder: z.string().default('resnet18').describe(`Encoder: ${Object.keys(ENCODERS).join(', ')}.`),
   encoderWeights: z.string().nullable().default(null).describe('Encoder weights to start from (safetensors or a PyTorch state dict), optional.'),
-  outputStride: z.union([z.literal(8), z.literal(16), z.literal(32)]).optional().describe('Dilated encoders (DeepLab, PSPNet): 8, 16 or 32.'),
-  decoderChannels: z.array(positiveInt).optional().describe('Decoder widths (UNet family: one per stage).'),
-  separable: z.boolean().optional().describe('Depthwise-separable convolutions in the decoder (DeepLabV3+).'),
-  bins: z.array(positiveInt).optional().describe('PSPNet pyramid pooling bins.'),
-  auxHead: z.boolean().optional().describe('Add the auxiliary head (PSPNet); its loss is weighted by auxWeight.'),
-}).strict();
+  outputStride: z.union([z.literal(8), z.literal(16), z.literal(32)]).optional().describe('Dilated encoders (DeepLab, PSPNet): 8, 16 or 32 (default: the architecture\'s).'),
+}).catchall(z.unknown()).superRefine((m, ctx) => {
+  if (!isArchitectureName(m.arch)) {
+    ctx.addIssue({ code: 'custom', path: ['arch'], message: `unknown architecture (known: ${ARCHITECTURE_NAMES.join(', ')})` });
+    return;
+  }
+  if (!ENCODERS[m.encoder]) ctx.addIssue({ code: 'custom', path: ['encoder'], message: `unknown encoder (known: ${Object.keys(ENCODERS).join(', ')})` });
+  const { arch, encoder: _e, encoderWeights: _w, outputStride: _o, ...own } = m;
+  const parsed = ARCHITECTURES[arch].options.safeParse(own);
+  if (parsed.success) return;
+  const issue = parsed.error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const options = Object.keys(ARCHITECTURES[arch].options.shape);
+    const has = options.length ? `its options: ${options.join(', ')}` : 'it has no options';
+    for (const key of issue.keys) ctx.addIssue({ code: 'custom', path: [key], message: `not an option of ${arch} (${has})` });
+  } else {
+    ctx.addIssue({ ...issue, path: issue.path } as z.IssueData);
+  }
+}).describe('The network: architecture, encoder, and the architecture\'s own options (see Architectures below).');
 
 const lossTerm = z.object({ name: z.string(), weight: z.number().default(1) }).passthrough();
+const lossSpec = z.union([z.string(), z.array(lossTerm)]);
 
 export const trainConfigSchema = z.object({
   out: z.string().describe('Output folder of the run (checkpoints, log); relative paths are relative to the config file.'),
@@ -34,8 +52,9 @@ export const trainConfigSchema = z.object({
     scale: z.number().positive().nullable().default(null).describe('Divisor that brings raw values to about [0, 1] for photometric augmentation (default 255 for 8-bit data, else per-band mean + 3 std).'),
   }).strict().describe('Training data.'),
   model: modelSchema.default({}).describe('The network.'),
-  loss: z.union([z.string(), z.array(lossTerm)]).default('ce').describe('\'ce + 0.5 * dice\', or a list of { name, weight, ...options }.'),
-  auxWeight: z.number().min(0).default(0.4).describe('Weight of the auxiliary head\'s loss (architectures with one).'),
+  loss: z.union([lossSpec, z.record(z.union([lossSpec, z.object({ weight: z.number().min(0).optional(), loss: lossSpec.optional() }).strict()]))]).default('ce')
+    .describe('\'ce + 0.5 * dice\' or a list of { name, weight, ...options } for every output of the model at its architecture\'s weights; or per output: { out: \'ce + 0.5 * dice\', aux: { weight: 0.4, loss: ce } }.'),
+  auxWeight: z.number().min(0).optional().describe('Shorthand for loss.aux.weight: the auxiliary head\'s weight (architectures with an `aux` output; default theirs, 0.4 for PSPNet).'),
   classWeights: z.union([z.enum(['none', 'inverse', 'median', 'softmax']), z.array(z.number().nonnegative())]).default('none').describe('Class weights for ce/focal: \'none\', one of `geoseg stats`\' suggestions, or explicit numbers.'),
   optimizer: z.object({
     name: z.enum(['sgd', 'adam', 'adamw', 'radam']).default('adam').describe('Optimizer.'),

@@ -3,9 +3,9 @@
 // stride-16 features for an auxiliary loss in training.
 import * as torch from '@geoseg/torch';
 import { nn, type Tensor } from '@geoseg/torch';
-import { convBnRelu, forwardPooled, resizeTo } from '../blocks.js';
-import type { Encoder } from '../encoders/encoder.js';
-import { SegmentationModel, type ModelOutput } from '../model.js';
+import { convBnRelu, forwardPooled, resizeTo } from '../../blocks.js';
+import type { Encoder } from '../../encoders/encoder.js';
+import { SegmentationModel, type ModelOutputs } from '../../model.js';
 
 class PyramidPooling extends nn.Module {
   declare readonly stages: nn.ModuleList<nn.Sequential>;
@@ -51,7 +51,7 @@ export class PSPNet extends SegmentationModel {
     }
   }
 
-  protected run(x: Tensor): ModelOutput {
+  protected run(x: Tensor): ModelOutputs {
     const f = this.encoder.forward(x);
     const size = x.shape.slice(2);
     const out = resizeTo(this.head.forward(this.ppm.forward(f[4])), size);

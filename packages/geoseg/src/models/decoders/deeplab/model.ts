@@ -3,9 +3,9 @@
 // ASPP at output stride 16, a decoder joining the stride-4 features, optional separable convs.
 import * as torch from '@geoseg/torch';
 import { nn, type Tensor } from '@geoseg/torch';
-import { convBnRelu, forwardPooled, resizeTo } from '../blocks.js';
-import type { Encoder } from '../encoders/encoder.js';
-import { SegmentationModel, type ModelOutput } from '../model.js';
+import { convBnRelu, forwardPooled, resizeTo } from '../../blocks.js';
+import type { Encoder } from '../../encoders/encoder.js';
+import { SegmentationModel, type ModelOutputs } from '../../model.js';
 
 /** Image-level features: global average, 1x1 conv, broadcast back to the map's size. */
 class ASPPPooling extends nn.Sequential {
@@ -66,7 +66,7 @@ export class DeepLabV3 extends SegmentationModel {
     return this.backbone;
   }
 
-  protected run(x: Tensor): ModelOutput {
+  protected run(x: Tensor): ModelOutputs {
     const features = this.backbone.forward(x)[4];
     return { out: resizeTo(this.classifier.forward(features), x.shape.slice(2)) };
   }
@@ -90,7 +90,7 @@ export class DeepLabV3Plus extends SegmentationModel {
     this.registerModule('head', new nn.Conv2d(256, classes, 1));
   }
 
-  protected run(x: Tensor): ModelOutput {
+  protected run(x: Tensor): ModelOutputs {
     const f = this.encoder.forward(x);
     const low = this.lowLevel.forward(f[1]);
     const high = resizeTo(this.aspp.forward(f[4]), low.shape.slice(2));

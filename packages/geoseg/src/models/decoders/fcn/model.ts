@@ -3,9 +3,9 @@
 // upsampled to the input. Upsampling is bilinear interpolation (the paper's fixed-bilinear
 // initialization of its learned deconvolutions, without learning them).
 import { nn, type Tensor } from '@geoseg/torch';
-import { convBnRelu, resizeTo } from '../blocks.js';
-import type { Encoder } from '../encoders/encoder.js';
-import { SegmentationModel, type ModelOutput } from '../model.js';
+import { convBnRelu, resizeTo } from '../../blocks.js';
+import type { Encoder } from '../../encoders/encoder.js';
+import { SegmentationModel, type ModelOutputs } from '../../model.js';
 
 export type FCNVariant = '32s' | '16s' | '8s';
 
@@ -33,7 +33,7 @@ export class FCN extends SegmentationModel {
     if (variant === '8s') this.registerModule('score8', new nn.Conv2d(encoder.channels[2], classes, 1));
   }
 
-  protected run(x: Tensor): ModelOutput {
+  protected run(x: Tensor): ModelOutputs {
     const f = this.encoder.forward(x);
     let score = this.head.forward(f[4]);
     if (this.score16) score = resizeTo(score, f[3].shape.slice(2)).add(this.score16.forward(f[3]));

@@ -2,9 +2,9 @@
 // two conv-BN-ReLU; five blocks from stride 32 back to stride 1.
 import * as torch from '@geoseg/torch';
 import { nn, type Tensor } from '@geoseg/torch';
-import { convBnRelu, imageByImage } from '../blocks.js';
-import type { Encoder } from '../encoders/encoder.js';
-import { SegmentationModel, type ModelOutput } from '../model.js';
+import { convBnRelu, imageByImage } from '../../blocks.js';
+import type { Encoder } from '../../encoders/encoder.js';
+import { SegmentationModel, type ModelOutputs } from '../../model.js';
 
 class DecoderBlock extends nn.Module {
   declare readonly conv1: nn.Sequential;
@@ -58,7 +58,7 @@ export class UNet extends SegmentationModel {
     this.registerModule('head', new nn.Conv2d(inC, classes, 3, { padding: 1 }));
   }
 
-  protected run(x: Tensor): ModelOutput {
+  protected run(x: Tensor): ModelOutputs {
     const f = this.encoder.forward(x);
     const skips = [f[3], f[2], f[1], f[0], undefined];
     const blocks = [...this.decoder];

@@ -1,0 +1,72 @@
+// createModel({ arch, encoder, classes, inChannels, outputStride, ...options of the architecture }).
+import { z } from 'zod';
+import { ModelConfigError } from '../errors.js';
+import type { ArchitectureDefinition, Objective } from './architecture.js';
+import { createEncoder, ENCODERS, type OutputStride } from './encoders/index.js';
+import type { SegmentationModel } from './model.js';
+import { ARCHITECTURE_NAMES, ARCHITECTURES, isArchitectureName } from './registry.js';
+
+export interface ModelConfig {
+  arch: string;
+  encoder: string;
+  classes: number;
+  /** Input bands (default 3). */
+  inChannels?: number;
+  /** Overrides the architecture's default output stride. */
+  outputStride?: OutputStride;
+  /** The architecture's own options (`geoseg models` lists them); any other key is an error. */
+  [option: string]: unknown;
+}
+
+/** The fields every architecture takes; everything else in a ModelConfig is the architecture's. */
+export const COMMON_MODEL_FIELDS = ['arch', 'encoder', 'classes', 'inChannels', 'outputStride'] as const;
+
+export function architecture(name: string): ArchitectureDefinition {
+  if (!isArchitectureName(name)) throw new ModelConfigError(`unknown architecture '${name}' (known: ${ARCHITECTURE_NAMES.join(', ')})`);
+  return ARCHITECTURES[name];
+}
+
+/** The one-line reason of zod's first issue, with the option's path. */
+function firstIssue(arch: string, error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const own = Object.keys(architecture(arch).options.shape);
+    const keys = issue.keys.map((k) => `'${k}'`).join(', ');
+    return `${keys}: not ${issue.keys.length > 1 ? 'options' : 'an option'} of ${arch} (${own.length ? `its options: ${own.join(', ')}` : 'it has no options'})`;
+  }
+  return `'${issue.path.join('.')}': ${issue.message}`;
+}
+
+/**
+ * The architecture's options from a model config (the common fields removed), validated strictly
+ * and with defaults filled in. Undefined values count as absent.
+ */
+export function architectureOptions(config: ModelConfig): Record<string, unknown> {
+  const arch = architecture(config.arch);
+  const own = Object.fromEntries(Object.entries(config).filter(([k, v]) => v !== undefined && !(COMMON_MODEL_FIELDS as readonly string[]).includes(k)));
+  const parsed = arch.options.safeParse(own);
+  if (!parsed.success) throw new ModelConfigError(`model: ${firstIssue(config.arch, parsed.error)}`);
+  return parsed.data;
+}
+
+/** The architecture's default training objective for this config (its named outputs and weights). */
+export function defaultObjective(config: ModelConfig): Objective {
+  return architecture(config.arch).objective(architectureOptions(config));
+}
+
+/** Build a segmentation model by architecture and encoder names. */
+export function createModel(config: ModelConfig): SegmentationModel {
+  const arch = architecture(config.arch);
+  if (!ENCODERS[config.encoder]) throw new ModelConfigError(`unknown encoder '${config.encoder}' (known: ${Object.keys(ENCODERS).join(', ')})`);
+  if (arch.encoders && !arch.encoders.includes(config.encoder)) {
+    throw new ModelConfigError(`${config.arch} does not take encoder '${config.encoder}' (it takes: ${arch.encoders.join(', ')})`);
+  }
+  if (!Number.isInteger(config.classes) || config.classes < 1) throw new ModelConfigError(`classes must be a positive integer, got ${config.classes}`);
+  const inChannels = config.inChannels ?? 3;
+  if (!Number.isInteger(inChannels) || inChannels < 1) throw new ModelConfigError(`inChannels must be a positive integer, got ${inChannels}`);
+  const outputStride = config.outputStride ?? arch.outputStride;
+  if (![8, 16, 32].includes(outputStride)) throw new ModelConfigError(`outputStride must be 8, 16 or 32, got ${outputStride}`);
+  const options = architectureOptions(config);
+  const encoder = createEncoder(config.encoder, { inChannels, outputStride });
+  return arch.build(encoder, config.classes, options);
+}

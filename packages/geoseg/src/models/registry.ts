@@ -1,0 +1,23 @@
+// The architectures by name: one line each (the definition lives in its folder under decoders/).
+import type { ArchitectureDefinition } from './architecture.js';
+import { deeplabv3, deeplabv3plus } from './decoders/deeplab/index.js';
+import { fcn16s, fcn32s, fcn8s } from './decoders/fcn/index.js';
+import { pspnet } from './decoders/pspnet/index.js';
+import { unet } from './decoders/unet/index.js';
+
+export const ARCHITECTURES = {
+  unet,
+  fcn32s,
+  fcn16s,
+  fcn8s,
+  deeplabv3,
+  deeplabv3plus,
+  pspnet,
+} satisfies Record<string, ArchitectureDefinition>;
+
+export type ArchitectureName = keyof typeof ARCHITECTURES;
+export const ARCHITECTURE_NAMES = Object.keys(ARCHITECTURES) as ArchitectureName[];
+
+export function isArchitectureName(name: string): name is ArchitectureName {
+  return Object.prototype.hasOwnProperty.call(ARCHITECTURES, name);
+}

@@ -1,0 +1,95 @@
+// The training objective: Σ over a model's named outputs of weight · loss(output, target). The
+// architecture declares its outputs and their default weights (models/architecture.ts); the run
+// config's `loss` gives the loss, or overrides it per output:
+//   loss: 'ce + 0.5 * dice'                                   every output, at its default weight
+//   loss: { out: 'ce + 0.5 * dice', aux: { weight: 0.2, loss: ce } }   per output
+import * as torch from '@geoseg/torch';
+import type { Tensor } from '@geoseg/torch';
+import { ModelConfigError } from '../errors.js';
+import { createLoss, type CommonLossOptions, type CompositeLoss, type LossContext, type LossResult } from '../losses/compose.js';
+import type { LossTerm } from '../losses/spec.js';
+import type { Objective } from '../models/architecture.js';
+import { defaultObjective, type ModelConfig } from '../models/create.js';
+import type { TrainConfig } from './config.js';
+
+export type LossSpec = string | readonly LossTerm[];
+/** One output's entry in the per-output form: a loss spec, or its weight and/or loss. */
+export type OutputLossSpec = LossSpec | { weight?: number; loss?: LossSpec };
+/** The run config's `loss`: one spec for every output, or an entry per output. */
+export type RunLossSpec = LossSpec | Readonly<Record<string, OutputLossSpec>>;
+
+export type ObjectiveLoss = (outputs: Readonly<Record<string, Tensor>>, target: Tensor, ctx?: LossContext) => LossResult;
+
+interface Term {
+  output: string;
+  weight: number;
+  loss: CompositeLoss;
+}
+
+const isSpec = (v: unknown): v is LossSpec => typeof v === 'string' || Array.isArray(v);
+
+/**
+ * The objective of a model from its architecture's defaults and the run's loss spec. `where` names
+ * the config field in errors ('loss'). The result's terms: the `out` loss's own terms by loss name
+ * (ce, dice, …) and each other output's total under the output's name.
+ */
+export function createObjective(defaults: Objective, spec: RunLossSpec, common: CommonLossOptions = {}, where = 'loss'): ObjectiveLoss {
+  const outputs = Object.keys(defaults);
+  const perOutput: Readonly<Record<string, OutputLossSpec>> = isSpec(spec) ? {} : spec;
+  for (const name of Object.keys(perOutput)) {
+    if (!outputs.includes(name)) throw new ModelConfigError(`${where}.${name}: the model has no output '${name}' (its outputs: ${outputs.join(', ')})`);
+  }
+  const entryOf = (name: string) => perOutput[name];
+  const lossOf = (e: OutputLossSpec | undefined) => (e === undefined ? undefined : isSpec(e) ? e : e.loss);
+  // The run's loss: the one spec, or the `out` entry's (cross-entropy when it gives none).
+  const runLoss: LossSpec = isSpec(spec) ? spec : lossOf(entryOf('out')) ?? 'ce';
+  const terms: Term[] = [];
+  for (const output of outputs) {
+    const entry = entryOf(output);
+    const weight = entry !== undefined && !isSpec(entry) && entry.weight !== undefined ? entry.weight : defaults[output]!.weight;
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
+      throw new ModelConfigError(`${where}.${output}.weight: ${JSON.stringify(weight)}: expected a finite number >= 0`);
+    }
+    if (weight === 0) continue;
+    const loss = createLoss(lossOf(entry) ?? defaults[output]!.loss ?? runLoss, common);
+    terms.push({ output, weight, loss });
+  }
+  if (terms.length === 0) throw new ModelConfigError(`${where}: every output has weight 0 (nothing to train)`);
+  return (modelOutputs, target, ctx) => torch.tidy(() => {
+    let total: Tensor | null = null;
+    let parts: Record<string, Tensor> = {};
+    for (const term of terms) {
+      const logits = modelOutputs[term.output];
+      if (!logits) throw new ModelConfigError(`${where}: the model returned no output '${term.output}' (is it in training mode?)`);
+      const result = term.loss(atTargetSize(logits, target), target, ctx);
+      // A weight of 1 adds the loss itself (no multiplication), so one-output runs are unchanged.
+      const weighted = term.weight === 1 ? result.total : result.total.mul(term.weight);
+      total = total ? total.add(weighted) : weighted;
+      parts = term.output === 'out' ? { ...parts, ...result.terms } : { ...parts, [term.output]: result.total };
+    }
+    return { total: total!, terms: parts };
+  });
+}
+
+/** Logits at a lower resolution than the target upsampled to it (bilinear, align_corners false). */
+function atTargetSize(logits: Tensor, target: Tensor): Tensor {
+  const [h, w] = [target.shape[1]!, target.shape[2]!];
+  return logits.shape[2] === h && logits.shape[3] === w ? logits : torch.upsampleBilinear2d(logits, [h, w], false);
+}
+
+/**
+ * The objective of a run: its model's default objective, `auxWeight` (the shorthand for
+ * loss.aux.weight) applied, then its `loss`. `where` names the config file in errors.
+ */
+export function runObjective(cfg: Pick<TrainConfig, 'loss' | 'auxWeight'>, model: ModelConfig, common: CommonLossOptions, where: string): ObjectiveLoss {
+  const defaults = { ...defaultObjective(model) };
+  if (cfg.auxWeight !== undefined) {
+    if (!defaults.aux) throw new ModelConfigError(`${where}: auxWeight: ${model.arch} has no aux output (its outputs: ${Object.keys(defaults).join(', ')})`);
+    const perOutput = isSpec(cfg.loss) ? undefined : cfg.loss.aux;
+    if (perOutput !== undefined && !isSpec(perOutput) && perOutput.weight !== undefined) {
+      throw new ModelConfigError(`${where}: auxWeight and loss.aux.weight both set the aux weight (keep one)`);
+    }
+    defaults.aux = { ...defaults.aux, weight: cfg.auxWeight };
+  }
+  return createObjective(defaults, cfg.loss as RunLossSpec, common, `${where}: loss`);
+}

@@ -1,0 +1,84 @@
+// The training objective over named outputs, against closed forms: with all-zero logits over C
+// classes the cross-entropy is ln C; with the target's logit L and the others 0 it is
+// ln(e^L + C − 1) − L.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as torch from '@geoseg/torch';
+import { createObjective, runObjective } from '../src/train/objective.js';
+import { parseTrainConfig } from '../src/train/config.js';
+
+const C = 4;
+const L = 2;
+const lnC = Math.log(C);
+const peaked = Math.log(Math.exp(L) + C - 1) - L;
+
+/** Outputs for a 1×2×2 target of class 1: `out` all zeros, `aux` with logit L on class 1. */
+function fixture() {
+  const target = torch.ones([1, 2, 2], { dtype: 'int64' });
+  const out = torch.zeros([1, C, 2, 2]);
+  const aux = torch.zeros([1, C, 2, 2]);
+  aux.select(1, 1).fill_(L);
+  return { target, outputs: { out, aux } };
+}
+
+const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-6, `${a} vs ${b}`);
+
+test('default objective: out at weight 1, aux at its architecture weight, both with the run loss', () => {
+  torch.tidy(() => {
+    const { target, outputs } = fixture();
+    const r = createObjective({ out: { weight: 1 }, aux: { weight: 0.4 } }, 'ce')(outputs, target);
+    close(r.total.item(), lnC + 0.4 * peaked);
+    close(r.terms.ce!.item(), lnC);
+    close(r.terms.aux!.item(), peaked);
+  });
+});
+
+test('per-output overrides: weight, loss, weight 0 drops an output', () => {
+  torch.tidy(() => {
+    const { target, outputs } = fixture();
+    const defaults = { out: { weight: 1 }, aux: { weight: 0.4 } };
+    close(createObjective(defaults, { aux: { weight: 0.25 } })(outputs, target).total.item(), lnC + 0.25 * peaked);
+    close(createObjective(defaults, { out: 'ce', aux: { weight: 0 } })(outputs, target).total.item(), lnC);
+    // 2·ce on out (the out entry's spec), aux at its default weight with its own loss spec 'ce'
+    close(createObjective(defaults, { out: '2 * ce', aux: 'ce' })(outputs, target).total.item(), 2 * lnC + 0.4 * peaked);
+  });
+});
+
+test('lower-resolution outputs are upsampled to the target first', () => {
+  torch.tidy(() => {
+    const target = torch.ones([1, 4, 4], { dtype: 'int64' });
+    const aux = torch.zeros([1, C, 2, 2]);
+    aux.select(1, 1).fill_(L); // constant per class: bilinear upsampling keeps it
+    const r = createObjective({ out: { weight: 1 }, aux: { weight: 0.5 } }, 'ce')({ out: torch.zeros([1, C, 4, 4]), aux }, target);
+    close(r.total.item(), lnC + 0.5 * peaked);
+  });
+});
+
+test('objective errors name the field', () => {
+  assert.throws(() => createObjective({ out: { weight: 1 } }, { aux: 'ce' }, {}, 'run.yaml: loss'), /run.yaml: loss.aux: the model has no output 'aux' \(its outputs: out\)$/);
+  assert.throws(() => createObjective({ out: { weight: 1 } }, { out: { weight: 0 } }), /every output has weight 0/);
+  assert.throws(() => runObjective({ loss: 'ce', auxWeight: 0.4 }, { arch: 'unet', encoder: 'resnet18', classes: 2 }, {}, 'run.yaml'), /run.yaml: auxWeight: unet has no aux output \(its outputs: out\)/);
+  assert.throws(() => runObjective({ loss: { aux: { weight: 0.1 } }, auxWeight: 0.4 }, { arch: 'pspnet', encoder: 'resnet18', classes: 2, auxHead: true }, {}, 'run.yaml'), /both set the aux weight/);
+  torch.tidy(() => {
+    const { target } = fixture();
+    const objective = createObjective({ out: { weight: 1 }, aux: { weight: 0.4 } }, 'ce');
+    assert.throws(() => objective({ out: torch.zeros([1, C, 2, 2]) }, target), /the model returned no output 'aux'/);
+  });
+});
+
+test('auxWeight is the shorthand for loss.aux.weight', () => {
+  torch.tidy(() => {
+    const { target, outputs } = fixture();
+    const objective = runObjective({ loss: 'ce', auxWeight: 0.1 }, { arch: 'pspnet', encoder: 'resnet18', classes: C, auxHead: true }, {}, 'run.yaml');
+    close(objective(outputs, target).total.item(), lnC + 0.1 * peaked);
+  });
+});
+
+test('run configs: architecture options are checked against the chosen architecture', () => {
+  const base = { out: 'run', data: { dataset: 'ds' }, train: { iterations: 1 } };
+  assert.throws(() => parseTrainConfig({ ...base, model: { arch: 'unet', bins: [1, 2] } }, 'run.yaml'), /run.yaml: model.bins: not an option of unet \(its options: decoderChannels\) \(got \[1,2\]\)$/);
+  assert.throws(() => parseTrainConfig({ ...base, model: { arch: 'segformer' } }, 'run.yaml'), /run.yaml: model.arch: unknown architecture \(known: unet,/);
+  assert.throws(() => parseTrainConfig({ ...base, model: { arch: 'pspnet', bins: [0] } }, 'run.yaml'), /run.yaml: model.bins.0: Number must be greater than 0/);
+  const ok = parseTrainConfig({ ...base, model: { arch: 'pspnet', bins: [1, 3], auxHead: true }, loss: { out: 'ce + 0.5 * dice', aux: { weight: 0.2 } } }, 'run.yaml');
+  assert.deepEqual(ok.model, { arch: 'pspnet', encoder: 'resnet18', encoderWeights: null, bins: [1, 3], auxHead: true });
+});
