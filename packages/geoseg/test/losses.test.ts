@@ -192,9 +192,14 @@ const OPTIONS: Record<LossName, Record<string, unknown>> = {
   jaccard: {},
   ohem: { minKept: 40 },
   noisy: { progress: 0.5 },
+  cp: { classWeights: [0.5, 1, 2, 1.5] },
 };
+// A loss that reads other outputs (cp reads the foreground logit `binary`) gets one made from the
+// logits at the same pixels, so what holds per pixel (ignored pixels, gradients) still holds.
+const otherOutputs = (logits: Tensor) => ({ binary: logits.narrow(1, 0, 1).mul(0.5) });
 const run = (name: LossName, extra: Record<string, unknown> = {}) =>
-  (logits: Tensor, target: Tensor) => (LOSSES[name].fn as (l: Tensor, t: Tensor, o: unknown) => Tensor)(logits, target, { ...OPTIONS[name], ...extra });
+  (logits: Tensor, target: Tensor) => (LOSSES[name].fn as (l: Tensor, t: Tensor, o: unknown, outputs?: Record<string, Tensor>) => Tensor)(
+    logits, target, { ...OPTIONS[name], ...extra }, LOSSES[name].reads ? otherOutputs(logits) : undefined);
 const VARIANTS: [string, LossName, Record<string, unknown>][] = [
   ...LOSS_NAMES.map((n): [string, LossName, Record<string, unknown>] => [n, n, {}]),
   ['lovasz perImage', 'lovasz', { perImage: true }],
@@ -202,8 +207,8 @@ const VARIANTS: [string, LossName, Record<string, unknown>][] = [
   ['focal gamma 0.5', 'focal', { gamma: 0.5 }],
 ];
 
-test('registry: the nine losses, each with a schema and a description', () => {
-  assert.deepEqual([...LOSS_NAMES].sort(), ['ce', 'dice', 'focal', 'gdice', 'jaccard', 'lovasz', 'noisy', 'ohem', 'tversky']);
+test('registry: the ten losses, each with a schema and a description', () => {
+  assert.deepEqual([...LOSS_NAMES].sort(), ['ce', 'cp', 'dice', 'focal', 'gdice', 'jaccard', 'lovasz', 'noisy', 'ohem', 'tversky']);
   for (const name of LOSS_NAMES) {
     assert.equal(typeof LOSSES[name].fn, 'function');
     assert.ok(LOSSES[name].description.length > 10, name);
@@ -241,7 +246,7 @@ test('ignore: a fully ignored batch gives 0 (not NaN), still connected to the gr
     const logits = torch.randn([2, 3, 4, 4], { dtype: 'float64' });
     const target = torch.full([2, 4, 4], 255, { dtype: 'int64' });
     for (const [label, name, extra] of [...VARIANTS, ['lovasz all classes', 'lovasz', { classes: 'all' }], ['dice classes [1]', 'dice', { classes: [1] }]] as typeof VARIANTS) {
-      const opts = name === 'ce' ? { classWeights: [1, 2, 3] } : name === 'focal' ? { alpha: 0.5 } : {};
+      const opts = name === 'ce' || name === 'cp' ? { classWeights: [1, 2, 3] } : name === 'focal' ? { alpha: 0.5 } : {};
       const r = valueAndGrad((x) => run(name, { ...extra, ...opts })(x, target), logits);
       assert.equal(r.value, 0, `${label}: value`);
       assert.ok(r.requiresGrad, `${label}: connected to the graph`);
@@ -344,7 +349,7 @@ test('parseLossSpec: strings and arrays', () => {
 
 test('parseLossSpec and the losses: one-line errors naming the loss, the field, the value and what was expected', () => {
   const cases: [unknown, RegExp][] = [
-    ['ce + foo', /^loss spec "ce \+ foo": unknown loss "foo" \(losses: ce, focal, dice, gdice, lovasz, tversky, jaccard, ohem, noisy\)$/],
+    ['ce + foo', /^loss spec "ce \+ foo": unknown loss "foo" \(losses: ce, focal, dice, gdice, lovasz, tversky, jaccard, ohem, noisy, cp\)$/],
     ['ce + * dice', /^loss spec "ce \+ \* dice": expected a loss name or a number at "\* dice"$/],
     ['ce +', /^loss spec "ce \+": expected a loss name or a number at the end$/],
     ['ce dice', /^loss spec "ce dice": expected "\+" or "\*" at "dice"$/],

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as torch from '@geoseg/torch';
 import { createObjective, runObjective } from '../src/train/objective.js';
 import { parseTrainConfig } from '../src/train/config.js';
+import { jointProbability, jointProbabilityLoss } from '../src/losses/index.js';
 
 const C = 4;
 const L = 2;
@@ -81,4 +82,34 @@ test('run configs: architecture options are checked against the chosen architect
   assert.throws(() => parseTrainConfig({ ...base, model: { arch: 'pspnet', bins: [0] } }, 'run.yaml'), /run.yaml: model.bins.0: Number must be greater than 0/);
   const ok = parseTrainConfig({ ...base, model: { arch: 'pspnet', bins: [1, 3], auxHead: true }, loss: { out: 'ce + 0.5 * dice', aux: { weight: 0.2 } } }, 'run.yaml');
   assert.deepEqual(ok.model, { arch: 'pspnet', encoder: 'resnet18', encoderWeights: null, bins: [1, 3], auxHead: true });
+});
+
+test('cp (FactSeg joint probability) reads out and binary: closed form, and through the objective', () => {
+  torch.tidy(() => {
+    const a = [0.3, -1.2, 0.8];
+    const b = 0.7;
+    // one pixel of class 1, one of class 0, written out: s = softmax(a), f = σ(b),
+    // p = [(1-f)s0, f s1, f s2] / Σ
+    const s = a.map((x) => Math.exp(x) / a.reduce((z, y) => z + Math.exp(y), 0));
+    const f = 1 / (1 + Math.exp(-b));
+    const p = [(1 - f) * s[0]!, f * s[1]!, f * s[2]!];
+    const z = p[0]! + p[1]! + p[2]!;
+    const expected = (-Math.log(p[1]! / z) - Math.log(p[0]! / z)) / 2;
+    const out = torch.tensor(a, { dtype: 'float64' }).reshape([1, 3, 1, 1]).expand([1, 3, 1, 2]).contiguous();
+    const binary = torch.full([1, 1, 1, 2], b, { dtype: 'float64' });
+    const target = torch.tensor([[[1, 0]]], { dtype: 'int64' });
+    close(jointProbabilityLoss(out, target, {}, { binary }).item(), expected);
+    // the probabilities sum to 1 and are p / Σ
+    const prob = jointProbability(out, binary);
+    close(prob.sum([1]).min().item(), 1);
+    close(prob.select(1, 2).max().item(), p[2]! / z);
+    // through the objective: cp on out, reading binary
+    const objective = createObjective({ out: { weight: 1, loss: 'cp' }, binary: { weight: 0 } }, 'ce');
+    close(objective({ out, binary }, target).total.item(), expected);
+  });
+});
+
+test('a loss that reads an output the model lacks is refused when the objective is made', () => {
+  assert.throws(() => createObjective({ out: { weight: 1 } }, 'cp', {}, 'run.yaml: loss'),
+    /run.yaml: loss: cp \(on output 'out'\) reads the output 'binary', which the model does not have \(its outputs: out\)/);
 });

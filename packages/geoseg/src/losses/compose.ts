@@ -16,6 +16,8 @@ export interface CommonLossOptions {
 export interface LossContext {
   /** Training progress in [0, 1], for losses that change over training (noisy). */
   progress?: number;
+  /** Every output of the model at the target's size, for losses that read more than one (cp). */
+  outputs?: Readonly<Record<string, Tensor>>;
 }
 
 export interface LossResult {
@@ -28,6 +30,13 @@ export interface LossResult {
 export type CompositeLoss = (logits: Tensor, target: Tensor, ctx?: LossContext) => LossResult;
 
 const optionsOf = (def: LossDefinition) => Object.keys(def.schema.shape);
+
+/** The outputs a multi-output loss reads, or an error naming the one the model lacks. */
+function readOutputs(loss: string, reads: readonly string[], outputs: LossContext['outputs'] = {}): Readonly<Record<string, Tensor>> {
+  const missing = reads.find((name) => !outputs[name]);
+  if (missing) throw new ModelConfigError(`loss ${loss}: reads the model output '${missing}' (outputs given: ${Object.keys(outputs).join(', ') || 'none'})`);
+  return outputs;
+}
 
 /**
  * A loss from a spec ("ce + 0.5 * dice", or the array form with per-term options). Common options
@@ -51,7 +60,7 @@ export function createLoss(spec: string | readonly LossTerm[], common: CommonLos
     let total: Tensor | null = null;
     for (const term of terms) {
       const options = term.takesProgress && ctx.progress !== undefined ? { ...term.options, progress: ctx.progress } : term.options;
-      const value = term.def.fn(logits, target, options);
+      const value = term.def.fn(logits, target, options, term.def.reads ? readOutputs(term.name, term.def.reads, ctx.outputs) : undefined);
       values[term.name] = value;
       const weighted = value.mul(term.weight);
       total = total ? total.add(weighted) : weighted;

@@ -7,6 +7,7 @@ export { tverskyLoss, tverskySchema, type TverskyOptions } from './tversky.js';
 export { jaccardLoss, jaccardSchema, type JaccardOptions } from './jaccard.js';
 export { lovaszSoftmaxLoss, lovaszSchema, type LovaszOptions } from './lovasz.js';
 export { ohemCrossEntropyLoss, ohemSchema, type OhemOptions } from './ohem.js';
+export { jointProbabilityLoss, jointProbability, jointLogProbability, jointProbabilitySchema, type JointProbabilityOptions } from './joint-probability.js';
 export { noisyLabelLoss, noisySchema, noisyThreshold, type NoisyOptions } from './noisy.js';
 export { parseLossOptions, type ClassSelection } from './options.js';
 export { LOSSES, LOSS_NAMES, isLossName, type LossDefinition, type LossName } from './registry.js';

@@ -5,15 +5,21 @@ import { crossEntropyLoss, crossEntropySchema } from './cross-entropy.js';
 import { diceLoss, diceSchema, generalizedDiceLoss, generalizedDiceSchema } from './dice.js';
 import { focalLoss, focalSchema } from './focal.js';
 import { jaccardLoss, jaccardSchema } from './jaccard.js';
+import { jointProbabilityLoss, jointProbabilitySchema } from './joint-probability.js';
 import { lovaszSoftmaxLoss, lovaszSchema } from './lovasz.js';
 import { noisyLabelLoss, noisySchema } from './noisy.js';
 import { ohemCrossEntropyLoss, ohemSchema } from './ohem.js';
 import { tverskyLoss, tverskySchema } from './tversky.js';
 
 export interface LossDefinition<S extends z.AnyZodObject = z.AnyZodObject> {
-  /** (logits [N, C, H, W], target [N, H, W], options) → scalar; validates its options. */
+  /**
+   * (logits [N, C, H, W], target [N, H, W], options, the model's outputs) → scalar; validates its
+   * options. Only losses that declare `reads` look at the outputs.
+   */
   // Method syntax on purpose: a definition for one schema is then usable where any schema is.
-  fn(logits: Tensor, target: Tensor, options: z.input<S>): Tensor;
+  fn(logits: Tensor, target: Tensor, options: z.input<S>, outputs?: Readonly<Record<string, Tensor>>): Tensor;
+  /** Other model outputs the loss reads besides the one it is applied to (FactSeg's cp: binary). */
+  reads?: readonly string[];
   /** The options (strict: unknown keys are errors), with their defaults. */
   schema: S;
   description: string;
@@ -31,6 +37,7 @@ export const LOSSES = {
   jaccard: define({ fn: jaccardLoss, schema: jaccardSchema, description: 'soft Jaccard (IoU) per class, averaged over the classes present' }),
   ohem: define({ fn: ohemCrossEntropyLoss, schema: ohemSchema, description: 'cross-entropy over hard pixels: p(true) < thresh (0.7), at least the minKept (100000) hardest in the batch' }),
   noisy: define({ fn: noisyLabelLoss, schema: noisySchema, description: 'cross-entropy dropping pixels with p(true) < p_thr, p_thr 0.01 → 0.1 by cosine over training progress' }),
+  cp: define({ fn: jointProbabilityLoss, schema: jointProbabilitySchema, reads: ['binary'], description: 'FactSeg joint probability: NLL of softmax(out) joined with the foreground σ(binary), renormalised; classWeights' }),
 } satisfies Record<string, LossDefinition>;
 
 export type LossName = keyof typeof LOSSES;

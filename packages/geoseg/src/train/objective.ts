@@ -7,7 +7,8 @@ import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
 import { ModelConfigError } from '../errors.js';
 import { createLoss, type CommonLossOptions, type CompositeLoss, type LossContext, type LossResult } from '../losses/compose.js';
-import type { LossTerm } from '../losses/spec.js';
+import { LOSSES } from '../losses/registry.js';
+import { parseLossSpec, type LossTerm } from '../losses/spec.js';
 import type { Objective } from '../models/architecture.js';
 import { defaultObjective, type ModelConfig } from '../models/create.js';
 import type { TrainConfig } from './config.js';
@@ -51,17 +52,22 @@ export function createObjective(defaults: Objective, spec: RunLossSpec, common: 
       throw new ModelConfigError(`${where}.${output}.weight: ${JSON.stringify(weight)}: expected a finite number >= 0`);
     }
     if (weight === 0) continue;
-    const loss = createLoss(lossOf(entry) ?? defaults[output]!.loss ?? runLoss, common);
-    terms.push({ output, weight, loss });
+    const lossSpec = lossOf(entry) ?? defaults[output]!.loss ?? runLoss;
+    for (const term of parseLossSpec(lossSpec)) {
+      const missing = (LOSSES[term.name].reads ?? []).find((name) => !outputs.includes(name));
+      if (missing) throw new ModelConfigError(`${where}: ${term.name} (on output '${output}') reads the output '${missing}', which the model does not have (its outputs: ${outputs.join(', ')})`);
+    }
+    terms.push({ output, weight, loss: createLoss(lossSpec, common) });
   }
   if (terms.length === 0) throw new ModelConfigError(`${where}: every output has weight 0 (nothing to train)`);
-  return (modelOutputs, target, ctx) => torch.tidy(() => {
+  return (modelOutputs, target, ctx = {}) => torch.tidy(() => {
     let total: Tensor | null = null;
     let parts: Record<string, Tensor> = {};
+    const sized = Object.fromEntries(Object.entries(modelOutputs).map(([name, t]) => [name, atTargetSize(t, target)]));
     for (const term of terms) {
-      const logits = modelOutputs[term.output];
+      const logits = sized[term.output];
       if (!logits) throw new ModelConfigError(`${where}: the model returned no output '${term.output}' (is it in training mode?)`);
-      const result = term.loss(atTargetSize(logits, target), target, ctx);
+      const result = term.loss(logits, target, { ...ctx, outputs: sized });
       // A weight of 1 adds the loss itself (no multiplication), so one-output runs are unchanged.
       const weighted = term.weight === 1 ? result.total : result.total.mul(term.weight);
       total = total ? total.add(weighted) : weighted;
