@@ -1,5 +1,5 @@
 // Sliding-window prediction of a scene held in memory (evaluation scenes): windows in batches
-// under inference mode, TTA undone per transform, softmax probabilities blended with per-window
+// under inference mode, TTA undone per transform, class probabilities blended with per-window
 // weights. (Scenes too large for memory go through the streaming predictor instead.)
 // NaN (or infinite) pixels are nodata: the model sees them as the mean (0 after normalization),
 // and their probabilities come out as NaN.
@@ -18,7 +18,7 @@ export interface WindowOptions {
   tta: string | string[];
 }
 
-/** Softmax probabilities of a window batch [N, C, S, S], averaged over the TTA transforms. */
+/** Class probabilities of a window batch [N, C, S, S] (the model's own rule), averaged over the TTA transforms. */
 export function predictWindows(model: SegmentationModel, x: Tensor, tta: string | string[]): Tensor {
   const transforms = ttaTransforms(tta);
   // Inputs go to the model's device (CUDA builds); probabilities come back to the CPU.
@@ -28,7 +28,8 @@ export function predictWindows(model: SegmentationModel, x: Tensor, tta: string 
     const input = device === 'cpu' ? x : x.to(device as torch.Device);
     for (const t of transforms) {
       // channels-last batches: oneDNN convolutions skip their layout reorders (see useChannelsLast)
-      const y = t.undo(model.forward(channelsLast(t.apply(input))).softmax(1));
+      // the architecture's own rule (softmax of `out` unless it says otherwise)
+      const y = t.undo(model.predictProbabilities(channelsLast(t.apply(input))));
       const p = device === 'cpu' ? y : y.to('cpu');
       sum = sum ? sum.add_(p) : p.contiguous();
     }
