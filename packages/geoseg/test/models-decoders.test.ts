@@ -1,0 +1,63 @@
+// geoseg's decoders on a ResNet-18 encoder (UNet, FCN-32s/16s/8s, DeepLabV3+ plain and separable,
+// PSPNet with and without its auxiliary head) against independent Python PyTorch implementations
+// (fixtures/make_decoder_fixtures.py): the same state-dict names, the same parameter count, and
+// with the same weights (filled from the same libtorch generator, seeded per entry by a hash of
+// its name) and the same input, logits within 1e-4, on a square and a non-square input.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as torch from '@geoseg/torch';
+import { nn } from '@geoseg/torch';
+import { createModel } from '../src/index.js';
+import { compare, fill, input, type Summary } from './helpers/reference-fill.js';
+
+interface Reference {
+  config: { arch: string; [option: string]: unknown };
+  keys: string[];
+  parameters: number;
+  /** Eval-mode logits by input size ('64x64', '64x96'). */
+  eval?: Record<string, Summary>;
+  /** Training-mode outputs (dropout off) by name, for the 64x64 input. */
+  train?: Record<string, Summary>;
+}
+
+const ref: Record<string, Reference> = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'decoder_outputs.json'), 'utf8'));
+
+test('the decoder fixture covers every model it should', () => {
+  assert.deepEqual(Object.keys(ref).sort(),
+    ['deeplabv3plus', 'deeplabv3plus_separable', 'fcn16s', 'fcn32s', 'fcn8s', 'pspnet', 'pspnet_aux', 'unet']);
+});
+
+for (const [name, r] of Object.entries(ref)) {
+  test(`${name} (resnet18) matches the Python reference: state dict, parameters, outputs`, (t) => {
+    torch.tidy(() => {
+      const model = createModel({ ...r.config, encoder: 'resnet18', classes: 5 });
+      try {
+        assert.deepEqual(Object.keys(model.stateDict()), r.keys);
+        assert.equal(model.numParameters(), r.parameters, `${name}: ${model.numParameters()} parameters, the reference has ${r.parameters}`);
+        fill(model);
+        const diffs: string[] = [];
+        for (const [size, summary] of Object.entries(r.eval ?? {})) {
+          const [h, w] = size.split('x').map(Number);
+          const logits = torch.noGrad(() => model.forward(input([1, 3, h, w])));
+          diffs.push(`eval ${size} ${compare(`${name} eval logits ${size}`, logits, summary).toExponential(2)}`);
+        }
+        if (r.train) {
+          // Training mode (batch statistics in BN), dropout off: no two generators draw the same masks.
+          model.train();
+          for (const [, m] of model.namedModules()) if (m instanceof nn.Dropout || m instanceof nn.Dropout2d) m.training = false;
+          const outputs = torch.noGrad(() => model.forwardOutputs(input()));
+          assert.deepEqual(Object.keys(outputs).sort(), Object.keys(r.train).sort(), `${name}: training outputs`);
+          for (const [out, summary] of Object.entries(r.train)) {
+            diffs.push(`train ${out} ${compare(`${name} train ${out}`, outputs[out], summary).toExponential(2)}`);
+          }
+        }
+        t.diagnostic(`${name}: ${model.numParameters()} parameters; max abs difference ${diffs.join(', ')}`);
+      } finally {
+        model.dispose();
+      }
+    });
+  });
+}
