@@ -32,7 +32,7 @@ import { predictWindows } from './scene-predict.js';
 import { ttaTransforms } from './tta.js';
 import { vectorize } from './vectorize.js';
 import { CLASSES_METADATA_KEY } from '../raster/write.js';
-import { writeMapManifest } from '../train/eval-maps.js';
+import { writeMapManifest } from '../map-manifest.js';
 import { fsyncPath, renameDurable } from '../durable.js';
 import { checkPlan, checkWindowOptions } from './limits.js';
 import { WorkFolder, type Kind } from './work-folder.js';

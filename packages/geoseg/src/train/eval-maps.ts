@@ -2,21 +2,14 @@
 // georeferenced COGs plus a map.json that the viewer (geoseg serve) opens as one map. The maps
 // folder is built in a temporary sibling and swapped in when complete, with eval.json (the
 // evaluation's summary) as the marker that lets a later --overwrite replace it.
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '@geoseg/torch';
 import type { DatasetJson } from '../data/dataset.js';
 import { checkOutputFolder, swapInFolder, tempSibling } from '../outputs.js';
+import { writeMapManifest, type MapManifest } from '../map-manifest.js';
 import { CLASSES_METADATA_KEY, writeCog, type Rgba } from '../raster/index.js';
 import type { EvalUnit, UnitPrediction } from './evaluate.js';
-
-export interface MapManifest {
-  title: string;
-  classes: { id: number; name: string; color: [number, number, number] }[];
-  ignoreIndex: number;
-  /** Paths relative to the map.json's folder. */
-  layers: { image: string; prediction: string; truth: string | null; confidence: string | null };
-}
 
 export const MAPS_MARKER = 'eval.json';
 
@@ -70,11 +63,4 @@ export async function writeEvalMap(root: string, ds: DatasetJson, u: EvalUnit, p
   };
   writeMapManifest(dir, manifest);
   return dir;
-}
-
-/** `dir`/map.json (temp file + rename), the file `geoseg serve` lists as a map. */
-export function writeMapManifest(dir: string, manifest: MapManifest): void {
-  const tmp = join(dir, `.map.json.${process.pid}.tmp`);
-  writeFileSync(tmp, JSON.stringify(manifest, null, 1));
-  renameSync(tmp, join(dir, 'map.json'));
 }

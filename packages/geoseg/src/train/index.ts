@@ -3,4 +3,4 @@ export { trainConfigSchema, parseTrainConfig, readTrainConfig, type TrainConfig 
 export { train, type TrainOptions, type TrainSummary } from './trainer.js';
 export { saveCheckpoint, loadCheckpoint, resolveCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from './checkpoint.js';
 export { evaluate, evaluateUnits, evalUnits, normalize, predictUnit, type EvalResult, type EvalUnit, type UnitPrediction } from './evaluate.js';
-export { writeEvalMap, unitFolder, type MapManifest } from './eval-maps.js';
+export { writeEvalMap, unitFolder } from './eval-maps.js';

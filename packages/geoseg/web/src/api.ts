@@ -4,12 +4,8 @@ import type { RasterDescription } from '../../src/server/rasters.ts';
 
 export type { MapEntry, RunDetail, RunSummary, ClassInfo, RasterDescription };
 
-export interface MapManifest {
-  title?: string;
-  classes?: ClassInfo[];
-  ignoreIndex?: number;
-  layers: { image?: string | null; prediction?: string | null; truth?: string | null; confidence?: string | null };
-}
+/** What map.json holds (src/map-manifest.ts, written by eval --maps and predict --map). */
+export type { MapManifest } from '../../src/map-manifest.ts';
 
 /** GET a JSON document; a non-2xx answer throws with the server's message. */
 export async function getJson<T>(url: string): Promise<T> {
