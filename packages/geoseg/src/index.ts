@@ -13,4 +13,5 @@ export { writeMapManifest, MAP_MANIFEST_FILE, type MapManifest, type MapClass } 
 
 export const version = '0.1.0';
 export * from './train/index.js';
+export * from './evaluation/index.js';
 export * from './infer/index.js';

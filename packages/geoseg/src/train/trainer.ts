@@ -18,7 +18,7 @@ import { useThreads } from '../threads.js';
 import { buildOptimizer, buildScheduler, classWeights } from './build.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
-import { evalUnits, evaluate, type EvalResult } from './evaluate.js';
+import { evalUnits, evaluate, type EvalResult } from '../evaluation/index.js';
 import { runObjective } from './objective.js';
 import { openRunFolder } from './run-lock.js';
 
