@@ -3,7 +3,7 @@
 // no temporary files behind.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import gdal from 'gdal-async';
 import * as torch from '@geoseg/torch';
 import { writeCog } from '../src/raster/index.js';
+import { predict } from '../src/infer/predict.js';
 import { randomCheckpoint } from './helpers/random-checkpoint.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -83,14 +84,14 @@ test('predict killed with SIGKILL at random moments and resumed each time gives 
   for (let attempt = 0; attempt < 8 && !finished; attempt++) {
     const before = rowsDone('resumed');
     const target = attempt === 0 ? -1 : attempt === 7 ? HEIGHT : before + 1 + Math.floor(Math.random() * (HEIGHT - before) * 0.35);
-    const jitter = Math.round(Math.random() * (attempt === 7 ? 150 : 40));
+    const jitter = Math.round(Math.random() * (target < 0 ? 2500 : attempt === 7 ? 150 : 40));
     const child = spawn(process.execPath, [cli, ...args('resumed'), ...(attempt > 0 ? ['--resume'] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => { stderr += d; });
     const poll = setInterval(() => {
       if (target >= 0 && rowsDone('resumed') < target) return;
       clearInterval(poll);
-      setTimeout(() => child.kill('SIGKILL'), target < 0 ? Math.random() * 2500 : jitter);
+      setTimeout(() => child.kill('SIGKILL'), jitter);
     }, 5);
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
     clearInterval(poll);
@@ -135,4 +136,20 @@ test('a fresh run over an interrupted one removes its work folder; a resume of a
   const again = spawnSync(process.execPath, [cli, ...args('fresh'), '--resume'], { encoding: 'utf8' });
   assert.notEqual(again.status, 0);
   assert.equal(again.stderr, `geoseg: ${join(dir, 'fresh.tif')}: exists (use --overwrite to replace it)\n`);
+});
+
+test('a work folder holding files geoseg did not make is never deleted', async () => {
+  const out = join(dir, 'foreign.tif');
+  const work = join(dir, '.foreign.tif.geoseg-partial');
+  mkdirSync(work);
+  writeFileSync(join(work, 'notes.txt'), 'mine');
+  for (const resume of [false, true]) {
+    await assert.rejects(predict({ checkpoint, input, output: out, window: 64, resume }), (e: Error) => {
+      assert.equal(e.message, `${work}: is not a geoseg work folder (it holds notes.txt); move it away`);
+      return true;
+    });
+  }
+  assert.equal(readFileSync(join(work, 'notes.txt'), 'utf8'), 'mine');
+  assert.ok(!existsSync(out));
+  rmSync(work, { recursive: true });
 });

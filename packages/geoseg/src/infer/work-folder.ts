@@ -6,7 +6,7 @@
 // chunks that are there and match their hashes, in order, and redoes everything after the first
 // one that does not. The final rasters are assembled from the chunks (a VRT mosaic) at the end.
 import gdal from 'gdal-async';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GeosegError } from '../errors.js';
 import { fsyncPath, sha256File, writeFileDurable } from '../durable.js';
@@ -45,6 +45,11 @@ export class WorkFolder {
    * empty. `kinds` are the outputs every chunk must have.
    */
   static open(dir: string, key: string, kinds: Kind[], { resume, output }: { resume: boolean; output: string }): WorkFolder {
+    if (existsSync(dir)) {
+      if (!statSync(dir).isDirectory()) throw new GeosegError(`${dir}: is a file, not a geoseg work folder; move it away`);
+      const foreign = readdirSync(dir).filter((f) => !OURS.test(f));
+      if (foreign.length > 0) throw new GeosegError(`${dir}: is not a geoseg work folder (it holds ${foreign.slice(0, 3).join(', ')}); move it away`);
+    }
     if (resume && existsSync(join(dir, 'state.json'))) {
       let saved: State | null = null;
       try {
@@ -58,11 +63,7 @@ export class WorkFolder {
         return work;
       }
     }
-    if (existsSync(dir)) {
-      const foreign = readdirSync(dir).filter((f) => !OURS.test(f));
-      if (foreign.length > 0) throw new GeosegError(`${dir}: is not a geoseg work folder (it holds ${foreign.slice(0, 3).join(', ')}); move it away`);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
     const work = new WorkFolder(dir, { version: 2, key, chunks: [] });
     work.save();

@@ -1,9 +1,11 @@
 // Checkpoints: a folder with model.safetensors, optimizer.safetensors and meta.json (config,
 // classes, normalization, step, optimizer/scheduler state, best metric). Written to a temporary
-// folder and swapped in by rename, so a crash at any moment leaves the previous checkpoint
-// readable (as `<dir>` or, between the two renames, `<dir>.old`).
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// folder, fsync'd (files and folder), and swapped in by rename, so a crash, kill -9 or power cut
+// at any moment leaves the previous checkpoint readable (as `<dir>` or, between the two renames,
+// `<dir>.old`); the rename that makes the new one current comes only once it is on disk.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { fsyncPath } from '../durable.js';
 import * as torch from '@geoseg/torch';
 import { optim, type Tensor } from '@geoseg/torch';
 import { GeosegError } from '../errors.js';
@@ -32,10 +34,29 @@ export interface CheckpointMeta {
 
 const FILES = ['model.safetensors', 'meta.json'];
 
+/** Whether process `pid` exists (on this host). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Temporary folders of `dir` left by processes that died while writing it (kill -9, crash). */
+function removeDeadTemps(dir: string): void {
+  const prefix = `.${basename(dir)}.`;
+  for (const f of readdirSync(dirname(dir))) {
+    const pid = f.startsWith(prefix) && f.endsWith('.tmp') ? Number(f.slice(prefix.length, -4)) : NaN;
+    if (Number.isInteger(pid) && pid > 0 && (pid === process.pid || !alive(pid))) rmSync(join(dirname(dir), f), { recursive: true, force: true });
+  }
+}
+
 export function saveCheckpoint(dir: string, model: SegmentationModel, optimizer: optim.OptimizerLike | null, meta: Omit<CheckpointMeta, 'format' | 'version' | 'savedAt' | 'optimizer'>): void {
   mkdirSync(dirname(dir), { recursive: true });
+  removeDeadTemps(dir);
   const tmp = join(dirname(dir), `.${basename(dir)}.${process.pid}.tmp`);
-  rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
   try {
     torch.saveSafetensors(join(tmp, 'model.safetensors'), model.stateDict());
@@ -47,6 +68,8 @@ export function saveCheckpoint(dir: string, model: SegmentationModel, optimizer:
     }
     const full: CheckpointMeta = { format: 'geoseg-checkpoint', version: 1, savedAt: new Date().toISOString(), ...meta, optimizer: optimizerJson };
     writeFileSync(join(tmp, 'meta.json'), JSON.stringify(full, null, 1));
+    for (const f of readdirSync(tmp)) fsyncPath(join(tmp, f));
+    fsyncPath(tmp);
     // At every moment a complete checkpoint exists as `dir` or `dir.old`.
     const old = `${dir}.old`;
     if (existsSync(dir)) {
@@ -54,6 +77,7 @@ export function saveCheckpoint(dir: string, model: SegmentationModel, optimizer:
       renameSync(dir, old);
     }
     renameSync(tmp, dir);
+    fsyncPath(dirname(dir));
     rmSync(old, { recursive: true, force: true });
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
