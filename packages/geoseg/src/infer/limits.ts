@@ -37,7 +37,7 @@ export interface Plan {
   outputBytes: number;
 }
 
-const gb = (bytes: number) => `${(bytes / 2 ** 30).toFixed(bytes < 10 * 2 ** 30 ? 1 : 0)} GB`;
+const gb = (bytes: number) => `${bytes < 10 * 2 ** 30 ? (bytes / 2 ** 30).toFixed(1) : Math.round(bytes / 2 ** 30).toLocaleString('en-US')} GB`;
 const count = (n: number) => n.toLocaleString('en-US');
 
 /** Refuses an overlap that multiplies the work absurdly and a plan that cannot fit in memory. */

@@ -113,7 +113,7 @@ export class WorkFolder {
     for (const [kind, bands] of Object.entries(outputs) as [Kind, Uint8Array[] | undefined][]) {
       if (!bands) continue;
       const file = this.path(chunkFile(chunk, kind));
-      const ds = await gdal.openAsync(file, 'w', 'GTiff', width, y1 - y0, bands.length, gdal.GDT_Byte, ['COMPRESS=DEFLATE', 'ZLEVEL=1']);
+      const ds = await gdal.openAsync(file, 'w', 'GTiff', width, y1 - y0, bands.length, gdal.GDT_Byte, ['COMPRESS=DEFLATE', 'ZLEVEL=1', 'BIGTIFF=IF_SAFER']);
       try {
         for (const [b, data] of bands.entries()) await ds.bands.get(b + 1).pixels.writeAsync(0, 0, width, y1 - y0, data);
       } finally {
