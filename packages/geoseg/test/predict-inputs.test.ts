@@ -123,7 +123,7 @@ test('absurd parameters are refused up front: one line saying why, non-zero exit
     [['--window', '64', '--overlap', '0.999'], /^geoseg: --overlap: 0\.999 is more than 0\.9: 56,169 windows of 64² for this 300 × 300 scene, every pixel predicted about 2,556 times$/],
     [['--overlap', '0.95'], /^geoseg: --overlap: 0\.95 is more than 0\.9: /],
     // a window larger than memory
-    [['--window', '262144'], /^geoseg: --window: 262144 needs at least [\d.]+ GB of memory for a 300-pixel-wide scene \(this machine has [\d.]+ GB\); use a smaller --window$/],
+    [['--window', '262144'], /^geoseg: --window: 262144 needs at least [\d.,]+ GB of memory for a 300-pixel-wide scene \(this machine has [\d.,]+ GB\); use a smaller --window$/],
     [['--window', '100'], /^geoseg: --window: must be a multiple of 32 \(e\.g\. 256, 512, 1024\), got '100'$/],
     [['--window', '0'], /^geoseg: --window: must be a positive integer, got '0'$/],
     [['--window=-64'], /^geoseg: --window: must be a positive integer, got '-64'$/],
@@ -157,7 +157,7 @@ test('the memory check blames --batch when one window fits, --window when none d
   });
   const GB = 2 ** 30;
   checkPlan(plan(512, 4), 8 * GB);
-  assert.throws(() => checkPlan(plan(2048, 16), 4 * GB), /^GeosegError: --batch: 16 needs at least [\d.]+ GB of memory with windows of 2048² \(this machine has 4\.0 GB\); use a smaller --batch$/);
+  assert.throws(() => checkPlan(plan(2048, 16), 4 * GB), /^GeosegError: --batch: 16 needs at least [\d.,]+ GB of memory with windows of 2048² \(this machine has 4\.0 GB\); use a smaller --batch$/);
   assert.throws(() => checkPlan(plan(8192, 1), 4 * GB), /^GeosegError: --window: 8192 needs at least/);
   // a batch wider than a window row costs nothing more: it is capped at the row's windows
   checkPlan(plan(512, 10_000, 600), 1 * GB);
