@@ -1,7 +1,7 @@
 // geoseg predict killed with SIGKILL at random moments and resumed, again and again, ends with
 // exactly the pixels of an uninterrupted run (classes, confidence, probabilities), and leaves
 // no temporary files behind.
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +50,8 @@ before(async () => {
     await writeCog(input, img, { geoTransform: [500000, 0.5, 0, 2800000, 0, -0.5], crs: 'EPSG:32640' });
   });
 });
+after(() => rmSync(dir, { recursive: true, force: true }));
+
 
 const args = (name: string) => ['predict', '--checkpoint', checkpoint, '--input', input, '--output', join(dir, `${name}.tif`),
   '--confidence', join(dir, `${name}-conf.tif`), '--probabilities', join(dir, `${name}-prob.tif`), '--window', '64', '--batch', '2', '--threads', '1', '--json'];

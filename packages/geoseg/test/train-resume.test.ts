@@ -96,4 +96,5 @@ test('train killed with SIGKILL at random moments and resumed each time ends wit
   assert.deepEqual(entries.filter((e) => e.type === 'eval').map((e) => e.step), [ITERATIONS]);
   assert.deepEqual(readdirSync(join(b, 'checkpoints')).sort(), ['best', 'latest'], `checkpoint folders (kills ${kills})`);
   assert.ok(!existsSync(join(b, 'running.json')));
+  rmSync(dir, { recursive: true, force: true });
 });
