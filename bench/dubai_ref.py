@@ -1,8 +1,8 @@
 # The Python reference's side of the Dubai recipe, written independently of geoseg: the prepared
 # dataset (tiles as safetensors, dataset.json), the plain recipe's batches (random tile, random
 # 256² crop, flips + rot90, normalized), and the whole-scene evaluation (each validation scene
-# rebuilt from its tiles, sliding 512 windows with 0.25 overlap and hann blending, one confusion
-# matrix over all scenes, ignore pixels excluded). Used by bench/dubai_train_ref.py,
+# rebuilt from its tiles, sliding 512 windows with 0.25 overlap on geoseg's evenly spread grid
+# and hann blending, one confusion matrix over all scenes, ignore pixels excluded). Used by bench/dubai_train_ref.py,
 # bench/train_equivalence.py and bench/loader_check.py.
 import json, math, os, random
 import numpy as np
@@ -57,10 +57,15 @@ class RecipeBatches:
 
 
 def window_starts(size, window, overlap):
+    """geoseg's window grid (infer/window-grid.ts windowStarts): as many windows as the tiler
+    would use (stride from the overlap, the last one at the border), spread evenly. Halves round
+    up, as JavaScript's Math.round does (Python's round goes to even)."""
+    js_round = lambda v: math.floor(v + 0.5)
     if size <= window:
         return [0]
-    stride = max(1, window - round(window * overlap))
-    return list(range(0, size - window, stride)) + [size - window]
+    stride = max(1, window - js_round(window * overlap))
+    n = len(range(0, size - window, stride)) + 1
+    return [js_round(k * (size - window) / (n - 1)) for k in range(n)]
 
 
 def evaluate(model, ds, window=512, overlap=0.25):

@@ -13,14 +13,14 @@ import { nn, type Tensor } from '@geoseg/torch';
 import { writeCog } from '../src/raster/index.js';
 import { readTrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
-import { predict, windowStarts } from '../src/infer/predict.js';
-import { blendWeights } from '../src/infer/blend.js';
-import { createModel } from '../src/models/index.js';
+import { predict } from '../src/infer/predict.js';
+import { windowStarts } from '../src/infer/window-grid.js';
+import { channelsLast, createModel, useChannelsLast } from '../src/models/index.js';
 import { Raster } from '../src/raster/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { postprocess } from '../src/infer/postprocess.js';
 import { vectorize } from '../src/infer/vectorize.js';
-import { predictWindows } from '../src/infer/scene-predict.js';
+import { predictWindows } from '../src/infer/window-predict.js';
 import { TTA_TRANSFORMS } from '../src/infer/tta.js';
 import type { SegmentationModel } from '../src/models/index.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
@@ -72,9 +72,9 @@ eval: { window: 128 }
 test('a scene that fits one window: overlapping hann windows agree with the single window on > 99.5% of pixels; georeference kept', async () => {
   const input = join(dir, 's.tif');
   await scene(input, 256, 256);
-  const one = await predict({ checkpoint: run, input, output: join(dir, 'one.tif'), window: 256, overlap: 0 });
+  const one = await predict({ checkpoint: run, input, output: join(dir, 'one.tif'), window: 256, overlap: 0, blend: 'uniform', confidence: join(dir, 'conf.tif') });
   assert.equal(one.windows, 1);
-  const many = await predict({ checkpoint: run, input, output: join(dir, 'many.tif'), window: 128, overlap: 0.5, blend: 'hann', confidence: join(dir, 'conf.tif') });
+  const many = await predict({ checkpoint: run, input, output: join(dir, 'many.tif'), window: 128, overlap: 0.5, blend: 'hann' });
   assert.equal(many.windows, 9);
   const a = readBand(join(dir, 'one.tif')), b = readBand(join(dir, 'many.tif'));
   let differ = 0;
@@ -93,9 +93,26 @@ test('a scene that fits one window: overlapping hann windows agree with the sing
   inDs.close();
   outDs.close();
   assert.equal(many.classes[0].area, many.classes[0].pixels * 0.25, 'areas in CRS units (0.5 m pixels)');
-  // confidence: uint8 in [128, 255] for 2 classes
+  // confidence of the single window (uniform weights: no blending arithmetic): round(255 · max
+  // softmax) of the model's forward on the normalized scene, laid out as predict runs it (channels-last)
   const conf = readBand(join(dir, 'conf.tif'));
-  assert.ok(conf.every((v) => v >= 127));
+  const { model, meta } = loadCheckpoint(run);
+  model.eval();
+  useChannelsLast(model);
+  const expected = await torch.tidy(async () => {
+    const raster = await Raster.open(input);
+    const raw = await raster.read({ x: 0, y: 0, width: 256, height: 256 });
+    raster.close();
+    const { mean, std } = meta.normalization;
+    const x = raw.to('float32').sub(torch.tensor(mean, { shape: [3, 1, 1] })).div(torch.tensor(std.map((v) => Math.max(v, 1e-6)), { shape: [3, 1, 1] }));
+    const logits = torch.inferenceMode(() => model.forwardOutputs(channelsLast(x.unsqueeze(0))).out);
+    return Uint8Array.from(logits.softmax(1).amax(1).mul(255).round().to('uint8').reshape([-1]).data() as Uint8Array);
+  });
+  model.dispose();
+  let confDiffer = 0;
+  conf.forEach((v, i) => { if (v !== expected[i]) confDiffer++; });
+  assert.equal(confDiffer, 0, `${confDiffer} confidence pixels differ from round(255 · max softmax)`);
+  assert.ok(Math.min(...expected) < 250, 'the model is unsure somewhere, so a wrong confidence shows');
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.')), [], 'no work folders or temporary files left');
 });
 
@@ -156,19 +173,22 @@ test('streamed blocks and carried rows give the full-scene blend: probabilities 
   assert.equal(got.windows, xs.length * ys.length);
   assert.ok(xs.length >= 5 && ys.length >= 4, 'several batches per window row, several rows');
 
-  // The reference: every window predicted alone, summed into full-scene buffers.
+  // The reference, written here with plain tensor code: every window predicted alone by the
+  // model's forward and a softmax, weighted by a hann window sin²(π(i + ½)/S) (floored at 1e-3)
+  // and summed into full-scene buffers.
   const { model } = loadCheckpoint(random);
   model.eval();
   const raster = await Raster.open(input);
   const sums = torch.zeros([3, H, W]).keep(), total = torch.zeros([H, W]).keep();
-  const w2d = blendWeights(S, 'hann').keep();
+  const hann = Float32Array.from({ length: S }, (_, i) => Math.max(Math.sin((Math.PI * (i + 0.5)) / S) ** 2, 1e-3));
+  const w2d = torch.tidy(() => torch.tensor(hann).unsqueeze(1).mul(torch.tensor(hann).unsqueeze(0)).keep());
   const meanT = torch.tensor(mean, { shape: [3, 1, 1] }).keep(), stdT = torch.tensor(std, { shape: [3, 1, 1] }).keep();
   for (const y of ys) {
     for (const x of xs) {
       const raw = await raster.read({ x, y, width: S, height: S });
       torch.inferenceMode(() => torch.tidy(() => {
         const img = raw.to('float32').sub(meanT).div(stdT).maskedFill_(raw.eq(0).all(0, true), 0);
-        const p = predictWindows(model, img.unsqueeze(0), 'none').select(0, 0);
+        const p = model.forwardOutputs(img.unsqueeze(0)).out.softmax(1).select(0, 0);
         sums.narrow(1, y, S).narrow(2, x, S).addcmul_(p, w2d);
         total.narrow(0, y, S).narrow(1, x, S).add_(w2d);
       }));
@@ -186,7 +206,15 @@ test('streamed blocks and carried rows give the full-scene blend: probabilities 
   assert.ok(spread > 20, `the reference varies across the scene (${spread}/255), so the comparison can fail`);
   const classes = readBand(join(dir, 'blocks-out.tif'));
   for (let y = 0; y < H; y += 7) for (let x = 0; x < W; x += 5) assert.equal(classes[y * W + x] === 255, y < 40 && x < 50, `nodata at ${x},${y}`);
-  torch.dispose([sums, total, w2d, meanT, stdT, expected, probs, valid, diff]);
+  // classes: the reference's argmax wherever its two best classes are not within float noise
+  const [top2] = sums.div(total).topk(2, 0);
+  const clear = top2.select(0, 0).sub(top2.select(0, 1)).gt(1e-4).logicalAnd(valid);
+  const refClasses = sums.argmax(0).to('uint8');
+  const gotClasses = torch.tensor(classes, { shape: [H, W] });
+  const wrong = gotClasses.ne(refClasses).logicalAnd(clear).sum().item();
+  assert.equal(wrong, 0, `${wrong} pixels of another class than the reference`);
+  assert.ok(clear.sum().item() > 0.99 * (W * H - 40 * 50), 'almost every pixel compared');
+  torch.dispose([sums, total, w2d, meanT, stdT, expected, probs, valid, diff, top2, clear, refClasses, gotClasses]);
   model.dispose();
 });
 
@@ -235,13 +263,16 @@ class SymmetricNet extends nn.Module {
 test('TTA: D4 of an equivariant model equals no TTA; each transform is undone exactly', () => {
   torch.tidy(() => {
     torch.manualSeed(1);
-    const sym = new SymmetricNet() as unknown as SegmentationModel;
+    // plain modules as segmentation models: softmax of their output is their probability rule
+    const asModel = (m: nn.Module & { forward(t: Tensor): Tensor }) => Object.assign(m, { predictProbabilities: (t: Tensor) => m.forward(t).softmax(1) }) as unknown as SegmentationModel;
+    const sym = asModel(new SymmetricNet());
     const x = torch.randn([2, 3, 32, 32]);
     const plain = predictWindows(sym, x, 'none');
     assert.ok(predictWindows(sym, x, 'd4').sub(plain).abs().max().item() < 1e-5);
     // a generic model: by hand with other ops (rot90 = transpose then flip, etc.)
-    const gen = new nn.Sequential(new nn.Conv2d(3, 4, 3, { padding: 1 }), new nn.ReLU(), new nn.Conv2d(4, 3, 5, { padding: 2 })) as unknown as SegmentationModel;
-    const f = (t: Tensor) => (gen as unknown as nn.Sequential).forward(t).softmax(1);
+    const seq = new nn.Sequential(new nn.Conv2d(3, 4, 3, { padding: 1 }), new nn.ReLU(), new nn.Conv2d(4, 3, 5, { padding: 2 }));
+    const gen = asModel(seq);
+    const f = (t: Tensor) => seq.forward(t).softmax(1);
     const byHand: Record<string, Tensor> = {
       identity: f(x),
       lr: f(x.flip([3])).flip([3]),

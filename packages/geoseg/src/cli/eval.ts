@@ -6,10 +6,11 @@ import { formatMetricsTable } from '../metrics/index.js';
 import { Progress } from '../progress.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { useChannelsLast } from '../models/index.js';
-import { beginEvalMaps, evalUnits, evaluateUnits, finishEvalMaps, unitFolder, writeEvalMap } from '../evaluation/index.js';
+import { beginEvalMaps, evalMapSink, evalUnits, evaluate, finishEvalMaps, unitFolder } from '../evaluation/index.js';
 import { join, resolve } from 'node:path';
 import { rmSync } from 'node:fs';
 import { useThreads } from '../threads.js';
+import { peakRss, useStreamingSettings } from '../streaming-process.js';
 import { UsageError, type Command } from './command.js';
 
 export const evalCommand: Command = {
@@ -31,6 +32,7 @@ export const evalCommand: Command = {
   },
   async run(values) {
     useThreads(values.threads === undefined ? null : Number(values.threads));
+    useStreamingSettings();
     for (const name of ['checkpoint', 'data']) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg eval --help)`);
     const split = String(values.split);
     if (split !== 'val' && split !== 'all') throw new UsageError(`--split must be val or all, got '${split}'`);
@@ -57,21 +59,21 @@ export const evalCommand: Command = {
     const mapsRoot = values.maps ? resolve(String(values.maps)) : null;
     const mapsTmp = mapsRoot ? beginEvalMaps(mapsRoot, overwrite) : null;
     const maps: string[] = [];
-    let r: Awaited<ReturnType<typeof evaluateUnits>>;
+    let r: Awaited<ReturnType<typeof evaluate>>;
     try {
-      r = await evaluateUnits(model, String(values.data), ds, units, meta.normalization, { window, overlap, batch, blend: blend as 'hann', tta }, async (_, unit, p) => {
-        if (mapsTmp) {
-          await writeEvalMap(mapsTmp, ds, unit, p);
-          maps.push(join(mapsRoot!, unitFolder(ds, unit)));
-        }
-        progress.tick();
+      r = await evaluate(model, String(values.data), ds, units, meta.normalization, { window, overlap, batch, blend: blend as 'hann', tta }, {
+        sink: mapsTmp ? (unit, tiles) => evalMapSink(mapsTmp, ds, unit, tiles) : undefined,
+        onUnit: (_, unit) => {
+          if (mapsTmp) maps.push(join(mapsRoot!, unitFolder(ds, unit)));
+          progress.tick();
+        },
       });
     } catch (e) {
       if (mapsTmp) rmSync(mapsTmp, { recursive: true, force: true });
       throw e;
     }
     model.dispose();
-    const result = { checkpoint: dir, step: meta.step, dataset: String(values.data), split, tta, scenes: r.scenes, seconds: r.seconds, classes: names, ...r.metrics, matrix: r.matrix, maps };
+    const result = { checkpoint: dir, step: meta.step, dataset: String(values.data), split, tta, scenes: r.scenes, seconds: r.seconds, peakRssMB: peakRss(), classes: names, ...r.metrics, matrix: r.matrix, maps };
     if (mapsTmp) finishEvalMaps(mapsRoot!, mapsTmp, overwrite, result);
     return {
       result,

@@ -3,6 +3,7 @@
 import { BLEND_MODES, type BlendMode } from '../infer/blend.js';
 import { predict } from '../infer/predict.js';
 import { useThreads } from '../threads.js';
+import { useStreamingSettings } from '../streaming-process.js';
 import { UsageError, type Command } from './command.js';
 
 function positiveInt(name: string, v: unknown): number | undefined {
@@ -53,6 +54,7 @@ export const predictCommand: Command = {
   },
   async run(values) {
     useThreads(positiveInt('threads', values.threads) ?? null);
+    useStreamingSettings();
     for (const name of ['checkpoint', 'input', 'output']) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg predict --help)`);
     const window = positiveInt('window', values.window)!;
     if (window < 32 || window % 32 !== 0) throw new UsageError(`--window: must be a multiple of 32 (e.g. 256, 512, 1024), got '${values.window}'`);

@@ -10,4 +10,4 @@ export { randomSplit, sceneSplit, maxEntropySplit, scenesSplit, splitTiles, spli
 export { classBalanced, rareThreshold, trainFrequencies, SAMPLING_STRATEGIES, type SamplingStrategy, type SamplingRecord, type ClassBalancedOptions, type RareThresholdOptions } from './sampling.js';
 export { augment, augmentationSchema, describeAugmentation, type AugmentationConfig } from './augment.js';
 export { TileLoader, defaultScale, type LoaderOptions, type Batch } from './loader.js';
-export { assembleScene, type SceneTensors } from './scene-tiles.js';
+export { SceneTiles, type Region } from './scene-tiles.js';

@@ -1,11 +1,15 @@
-// Evaluation on whole scenes: each validation scene is put back together from its tiles,
-// predicted with sliding windows (the same code path as `geoseg predict` windows, blending and
-// TTA), and compared with its labels in one confusion matrix.
+// Evaluation on whole scenes: each validation scene is streamed from its tiles through the same
+// window grid and blender as `geoseg predict` (windows, blending, TTA, nodata), and its finished
+// rows are compared with the labels of the same rows in one confusion matrix. Memory holds the
+// blender's buffers and about one window row of tiles, whatever the scene's size.
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
 import type { DatasetJson } from '../data/dataset.js';
-import { assembleScene } from '../data/scene-tiles.js';
-import { predictScene, type WindowOptions } from '../infer/scene-predict.js';
+import { SceneTiles, type Region } from '../data/scene-tiles.js';
+import type { WindowOptions } from '../infer/window-predict.js';
+import { blendRows, type RowBand } from '../infer/stream-blend.js';
+import { windowGrid } from '../infer/window-grid.js';
+import type { Normalization } from '../infer/normalize.js';
 import { ConfusionMatrix, segmentationMetrics } from '../metrics/index.js';
 import type { SegmentationModel } from '../models/index.js';
 
@@ -30,19 +34,12 @@ export function evalUnits(ds: DatasetJson, valTiles: number[]): EvalUnit[] {
   return units;
 }
 
-export interface Normalization {
-  mean: number[];
-  std: number[];
-}
-
-/** (raw - mean) / std as float32 [bands, H, W]. */
-export function normalize(image: Tensor, n: Normalization): Tensor {
-  return torch.tidy(() => {
-    const b = image.shape[0];
-    const mean = torch.tensor(n.mean, { shape: [b, 1, 1] });
-    const std = torch.tensor(n.std.map((s) => Math.max(s, 1e-6)), { shape: [b, 1, 1] });
-    return image.to('float32').sub(mean).div(std);
-  });
+/** The scene pixels a unit covers. */
+export function unitRegion(ds: DatasetJson, u: EvalUnit): Region {
+  const sc = ds.scenes[u.scene];
+  if (u.tile === undefined) return { x: 0, y: 0, width: sc.width, height: sc.height };
+  const t = ds.tiles[u.tile];
+  return { x: t.x, y: t.y, width: Math.min(ds.tileSize, sc.width - t.x), height: Math.min(ds.tileSize, sc.height - t.y) };
 }
 
 export interface EvalResult {
@@ -52,94 +49,82 @@ export interface EvalResult {
   seconds: number;
 }
 
-/** One unit's tensors: image [bands, H, W], truth [H, W], probabilities [C, H, W]. */
-export interface UnitPrediction {
-  image: Tensor;
-  mask: Tensor;
-  probs: Tensor;
+/** Finished rows of a unit: the blended band and the labels of its rows (ignore at nodata). */
+export interface UnitRows {
+  band: RowBand;
+  truth: Tensor;
+  /** The unit's tiles (e.g. to read the image of the band's rows). */
+  tiles: SceneTiles;
 }
 
-/** Predict one evaluation unit (model in eval mode); the tensors are kept: the caller disposes them. */
-export function predictUnit(model: SegmentationModel, folder: string, ds: DatasetJson, u: EvalUnit, norm: Normalization, opts: WindowOptions): UnitPrediction {
-  return torch.tidy(() => {
-    const scene = assembleScene(folder, ds, u.scene);
-    let { image, mask } = scene;
-    if (u.tile !== undefined) {
-      const t = ds.tiles[u.tile];
-      const sc = ds.scenes[u.scene];
-      const w = Math.min(ds.tileSize, sc.width - t.x), h = Math.min(ds.tileSize, sc.height - t.y);
-      image = image.narrow(1, t.y, h).narrow(2, t.x, w).clone();
-      mask = mask.narrow(0, t.y, h).narrow(1, t.x, w);
-      scene.image.dispose(); // kept by assembleScene past every scope
-    }
-    const probs = predictScene(model, normalize(image, norm), opts);
-    // Nodata pixels (NaN in the image; NaN probabilities) are not scored.
-    mask = mask.maskedFill(probs.select(0, 0).isnan(), ds.ignoreIndex);
-    return { image: torch.keep(image), mask: torch.keep(mask), probs: torch.keep(probs) };
-  });
+/** Takes a unit's rows as they are finished (e.g. evaluation maps). */
+export interface UnitSink {
+  rows(r: UnitRows): Promise<void>;
+  finish(): Promise<void>;
+  abort(): void;
 }
 
-/** The state of one evaluation: the model in eval mode and one confusion matrix. */
-class Evaluation {
-  private readonly started = Date.now();
-  private readonly wasTraining: boolean;
-  private readonly cm: ConfusionMatrix;
-
-  constructor(private readonly model: SegmentationModel, private readonly ds: DatasetJson) {
-    this.wasTraining = model.training;
-    model.eval();
-    this.cm = new ConfusionMatrix(ds.classes.length, ds.ignoreIndex);
-  }
-
-  add(p: UnitPrediction): void {
-    torch.tidy(() => this.cm.update(p.probs.argmax(0), p.mask));
-  }
-
-  result(units: number): EvalResult {
-    const matrix = this.cm.toArray();
-    return { matrix, metrics: segmentationMetrics(matrix, this.ds.classes.map((c) => c.name)), scenes: units, seconds: (Date.now() - this.started) / 1000 };
-  }
-
-  close(): void {
-    this.cm.dispose();
-    this.model.train(this.wasTraining);
-  }
+export interface EvalHooks {
+  /** Called after each unit. */
+  onUnit?: (done: number, unit: EvalUnit) => void | Promise<void>;
+  /** A sink for a unit's rows (made before its first row); also asks for the confidence. */
+  sink?: (unit: EvalUnit, tiles: SceneTiles) => Promise<UnitSink>;
 }
 
-const disposeUnit = (p: UnitPrediction) => torch.dispose([p.image, p.mask, p.probs]);
-
-/** Evaluate `model` on units of a prepared dataset (synchronous: used during training). */
-export function evaluate(model: SegmentationModel, folder: string, ds: DatasetJson, units: EvalUnit[], norm: Normalization, opts: WindowOptions,
-  onUnit?: (done: number) => void): EvalResult {
-  const ev = new Evaluation(model, ds);
+/** Streams one unit's rows into `cm` (and the hooks' sink). */
+async function evaluateUnit(model: SegmentationModel, folder: string, ds: DatasetJson, u: EvalUnit, norm: Normalization, opts: WindowOptions,
+  cm: ConfusionMatrix, hooks: EvalHooks): Promise<void> {
+  const region = unitRegion(ds, u);
+  const tiles = new SceneTiles(folder, ds, u.scene, region);
+  let sink: UnitSink | null = null;
   try {
-    units.forEach((u, i) => {
-      const p = predictUnit(model, folder, ds, u, norm, opts);
-      try { ev.add(p); } finally { disposeUnit(p); }
-      onUnit?.(i + 1);
+    sink = hooks.sink ? await hooks.sink(u, tiles) : null;
+    const rows = blendRows(model, {
+      ...opts, grid: windowGrid(region.width, region.height, opts.window, opts.overlap), classes: ds.classes.length, norm,
+      // Tiles hold no declared nodata; NaN or infinite pixels of float scenes are nodata (not scored).
+      nodata: { value: null, nonFinite: tiles.dtype.startsWith('float') }, confidence: sink !== null,
+      read: async (x, y, size) => tiles.readImage(x, y, size, size),
     });
-    return ev.result(units.length);
-  } finally {
-    ev.close();
-  }
-}
-
-/** `evaluate`, where `onUnit` also sees each unit's prediction (and may write it) before it is freed. */
-export async function evaluateUnits(model: SegmentationModel, folder: string, ds: DatasetJson, units: EvalUnit[], norm: Normalization, opts: WindowOptions,
-  onUnit: (done: number, unit: EvalUnit, p: UnitPrediction) => Promise<void>): Promise<EvalResult> {
-  const ev = new Evaluation(model, ds);
-  try {
-    for (const [i, u] of units.entries()) {
-      const p = predictUnit(model, folder, ds, u, norm, opts);
+    for await (const band of rows) {
+      const truth = torch.tidy(() => {
+        const labels = tiles.readMask(0, band.y0, region.width, band.y1 - band.y0);
+        return band.nodata ? labels.maskedFill_(band.nodata, ds.ignoreIndex) : labels;
+      });
       try {
-        ev.add(p);
-        await onUnit(i + 1, u, p);
+        cm.update(band.classes, truth);
+        await sink?.rows({ band, truth, tiles });
       } finally {
-        disposeUnit(p);
+        truth.dispose();
       }
     }
-    return ev.result(units.length);
+    await sink?.finish();
+  } catch (e) {
+    sink?.abort();
+    throw e;
   } finally {
-    ev.close();
+    tiles.close();
+  }
+}
+
+/**
+ * Evaluates `model` on units of a prepared dataset: one confusion matrix over every unit's
+ * pixels (the model is in eval mode meanwhile, then back in its mode).
+ */
+export async function evaluate(model: SegmentationModel, folder: string, ds: DatasetJson, units: EvalUnit[], norm: Normalization, opts: WindowOptions,
+  hooks: EvalHooks = {}): Promise<EvalResult> {
+  const started = Date.now();
+  const wasTraining = model.training;
+  model.eval();
+  const cm = new ConfusionMatrix(ds.classes.length, ds.ignoreIndex);
+  try {
+    for (const [i, u] of units.entries()) {
+      await evaluateUnit(model, folder, ds, u, norm, opts, cm, hooks);
+      await hooks.onUnit?.(i + 1, u);
+    }
+    const matrix = cm.toArray();
+    return { matrix, metrics: segmentationMetrics(matrix, ds.classes.map((c) => c.name)), scenes: units.length, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    cm.dispose();
+    model.train(wasTraining);
   }
 }

@@ -1,15 +1,17 @@
 // Evaluation maps: for each evaluated scene, the image, prediction, confidence and truth as
-// georeferenced COGs plus a map.json that the viewer (geoseg serve) opens as one map. The maps
+// georeferenced COGs, written from the streamed rows, plus a map.json that the viewer (geoseg serve) opens as one map. The maps
 // folder is built in a temporary sibling and swapped in when complete, with eval.json (the
 // evaluation's summary) as the marker that lets a later --overwrite replace it.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '@geoseg/torch';
+import type { DType } from '@geoseg/torch';
 import type { DatasetJson } from '../data/dataset.js';
+import type { SceneTiles } from '../data/scene-tiles.js';
 import { checkOutputFolder, swapInFolder, tempSibling } from '../outputs.js';
-import { writeMapManifest, type MapManifest } from '../map-manifest.js';
-import { CLASSES_METADATA_KEY, writeCog, type Rgba } from '../raster/index.js';
-import type { EvalUnit, UnitPrediction } from './evaluate.js';
+import { writeMapManifest } from '../map-manifest.js';
+import { CLASSES_METADATA_KEY, StripWriter, type Rgba, type WriteOptions } from '../raster/index.js';
+import type { EvalUnit, UnitSink } from './evaluate.js';
 
 export const MAPS_MARKER = 'eval.json';
 
@@ -35,32 +37,55 @@ export function unitFolder(ds: DatasetJson, u: EvalUnit): string {
   return u.tile === undefined ? id : `${id}/tile_${u.tile}`;
 }
 
-/** Write one unit's layers and map.json under `root` (existing files of the unit are replaced). */
-export async function writeEvalMap(root: string, ds: DatasetJson, u: EvalUnit, p: UnitPrediction): Promise<string> {
+/**
+ * A sink writing one unit's layers (image, prediction, confidence, truth) under `root` as its
+ * rows are finished, and its map.json when done (existing files of the unit are replaced).
+ */
+export async function evalMapSink(root: string, ds: DatasetJson, u: EvalUnit, tiles: SceneTiles): Promise<UnitSink> {
   const dir = join(root, unitFolder(ds, u));
   mkdirSync(dir, { recursive: true });
   const scene = ds.scenes[u.scene];
-  const tile = u.tile === undefined ? null : ds.tiles[u.tile];
   // A scene without georeference gets a pixel grid (y down), so every layer still lines up.
   const gt = scene.geoTransform ?? [0, 1, 0, 0, 0, -1];
-  const [x0, y0] = tile ? [tile.x, tile.y] : [0, 0];
+  const { x: x0, y: y0, width: W, height: H } = tiles.region;
   const geoTransform = [gt[0] + x0 * gt[1] + y0 * gt[2], gt[1], gt[2], gt[3] + x0 * gt[4] + y0 * gt[5], gt[4], gt[5]];
   const palette: Rgba[] = ds.classes.map((c) => [...c.color, 255] as Rgba);
   const classes = ds.classes.map((c) => ({ id: c.id, name: c.name, color: c.color as [number, number, number] }));
   const common = { geoTransform, crs: scene.crs, overwrite: true };
-  const classMeta = { [CLASSES_METADATA_KEY]: JSON.stringify(classes) };
-  await writeCog(join(dir, 'image.tif'), p.image, common);
-  await torch.tidy(async () => {
-    const [conf, cls] = p.probs.max(0);
-    await writeCog(join(dir, 'prediction.tif'), cls.to('uint8'), { ...common, colorTable: palette, metadata: classMeta });
-    await writeCog(join(dir, 'confidence.tif'), conf.mul(255).round().to('uint8'), common);
-  });
-  await writeCog(join(dir, 'truth.tif'), p.mask, { ...common, colorTable: palette, nodata: ds.ignoreIndex, metadata: classMeta });
-  const manifest: MapManifest = {
-    title: u.tile === undefined ? scene.id : `${scene.id} (tile ${u.tile})`,
-    classes, ignoreIndex: ds.ignoreIndex,
-    layers: { image: 'image.tif', prediction: 'prediction.tif', truth: 'truth.tif', confidence: 'confidence.tif' },
+  const classLayer = { ...common, colorTable: palette, metadata: { [CLASSES_METADATA_KEY]: JSON.stringify(classes) } };
+  const writers: StripWriter[] = [];
+  const layer = async (name: string, bands: number, dtype: DType, opts: WriteOptions) => {
+    const w = await StripWriter.create(join(dir, name), W, H, bands, dtype, opts);
+    writers.push(w);
+    return w;
   };
-  writeMapManifest(dir, manifest);
-  return dir;
+  try {
+    const image = await layer('image.tif', tiles.bands, tiles.dtype, common);
+    const prediction = await layer('prediction.tif', 1, 'uint8', classLayer);
+    const confidence = await layer('confidence.tif', 1, 'uint8', common);
+    const truth = await layer('truth.tif', 1, 'uint8', { ...classLayer, nodata: ds.ignoreIndex });
+    return {
+      async rows({ band, truth: labels }) {
+        const h = band.y1 - band.y0;
+        await torch.tidy(() => image.write(band.y0, tiles.readImage(0, band.y0, W, h)));
+        await prediction.write(band.y0, band.classes);
+        await confidence.write(band.y0, band.confidence!);
+        await truth.write(band.y0, labels);
+      },
+      async finish() {
+        for (const w of writers) await w.finish();
+        writeMapManifest(dir, {
+          title: u.tile === undefined ? scene.id : `${scene.id} (tile ${u.tile})`,
+          classes, ignoreIndex: ds.ignoreIndex,
+          layers: { image: 'image.tif', prediction: 'prediction.tif', truth: 'truth.tif', confidence: 'confidence.tif' },
+        });
+      },
+      abort() {
+        for (const w of writers) w.abort();
+      },
+    };
+  } catch (e) {
+    for (const w of writers) w.abort();
+    throw e;
+  }
 }

@@ -1,11 +1,5 @@
-// Streaming prediction of scenes of any size. Windows are planned over the scene row by row
-// (evenly spaced, at least the asked overlap); a batch of windows is read through GDAL
-// asynchronously while the previous one computes, and predicted under inference mode. Its blended
-// probabilities are summed into a block buffer one window tall and one batch wide; as the batches
-// move right, the columns that no later window of the row reaches are written out (the rows the
-// next window row does not reach) or kept in a carry buffer (the rows it does, at most window −
-// stride of them). Memory: model + batch + block + carry (classes × overlap rows × scene width),
-// whatever the scene's height.
+// geoseg predict as a library call: a scene of any size, streamed window row by window row
+// through the blender (stream-blend.ts, on the shared window grid of window-grid.ts).
 //
 // The finished rows of each window row are kept as uint8 (classes, confidence, probabilities)
 // and written as one durable chunk per window row to a work folder beside the output (see
@@ -20,15 +14,13 @@ import { existsSync, statSync, accessSync, constants } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
-import { planTiles } from '../data/tiling.js';
 import { GeosegError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { Raster, type Window } from '../raster/index.js';
-import { loadCheckpoint, type CheckpointMeta } from '../train/checkpoint.js';
+import { loadCheckpoint } from '../train/checkpoint.js';
 import { useChannelsLast, type SegmentationModel } from '../models/index.js';
-import { blendProfile, type BlendMode } from './blend.js';
+import type { BlendMode } from './blend.js';
 import { postprocess, type PostprocessOptions } from './postprocess.js';
-import { predictWindows } from './scene-predict.js';
 import { ttaTransforms } from './tta.js';
 import { vectorize } from './vectorize.js';
 import { CLASSES_METADATA_KEY } from '../raster/write.js';
@@ -36,6 +28,10 @@ import { writeMapManifest } from '../map-manifest.js';
 import { fsyncPath, renameDurable } from '../durable.js';
 import { checkPlan, checkWindowOptions } from './limits.js';
 import { WorkFolder, type Kind } from './work-folder.js';
+import { blendRows, NODATA_CLASS, type RowBand } from './stream-blend.js';
+import { firstRowAfter, rowEnd, windowGrid } from './window-grid.js';
+import { addClassCounts, countRaster, toCog, withDataset } from './final-rasters.js';
+import { peakRss } from '../streaming-process.js';
 
 export interface PredictOptions {
   checkpoint: string;
@@ -86,27 +82,7 @@ export interface PredictSummary {
   classes: { id: number; name: string; pixels: number; area: number | null }[];
 }
 
-const NODATA_CLASS = 255;
 const SUPPORTED_TYPES = new Set(['Byte', 'Int8', 'UInt16', 'Int16', 'UInt32', 'Int32', 'Float32', 'Float64']);
-
-/**
- * Window start offsets along one axis: as many windows as the tiler would use (stride from the
- * overlap, the last window at the border), spread evenly, so every overlap is at least the asked
- * one and none is much larger (the tiler's snapped last window can overlap its neighbour by
- * almost a whole window, and the rows carried between window rows would grow with it).
- */
-export function windowStarts(size: number, window: number, overlap: number): number[] {
-  const n = planTiles(size, 1, { tile: window, overlap, minTile: 32 }).length;
-  if (n === 1) return [0];
-  return Array.from({ length: n }, (_, k) => Math.round((k * (size - window)) / (n - 1)));
-}
-
-/** Total blending weight along one axis: the sum of the profile over the windows covering each position. */
-function axisTotal(starts: number[], length: number, profile: Tensor): Tensor {
-  const total = torch.zeros([length]);
-  for (const s of starts) total.narrow(0, s, profile.shape[0]).add_(profile);
-  return total;
-}
 
 function checkFolder(path: string): void {
   const folder = dirname(path);
@@ -118,23 +94,17 @@ function checkFolder(path: string): void {
   }
 }
 
-/** Per-band normalization tensors [bands, 1, 1]. */
-function normalizer(meta: CheckpointMeta): { mean: Tensor; std: Tensor } {
-  const b = meta.bands;
-  return {
-    mean: torch.tensor(meta.normalization.mean, { shape: [b, 1, 1] }).keep(),
-    std: torch.tensor(meta.normalization.std.map((s) => Math.max(s, 1e-6)), { shape: [b, 1, 1] }).keep(),
-  };
+/** A band's finished rows as chunk bytes: classes, confidence, every class's probability plane. */
+function chunkPlanes(band: RowBand): Partial<Record<Kind, Tensor[]>> {
+  return torch.tidy(() => ({
+    classes: [band.classes.contiguous()],
+    confidence: band.confidence ? [band.confidence.contiguous()] : undefined,
+    probabilities: band.probabilities ? Array.from({ length: band.probabilities.shape[0] }, (_, k) => band.probabilities!.select(0, k).contiguous()) : undefined,
+  }));
 }
 
 export async function predict(opts: PredictOptions): Promise<PredictSummary> {
   const started = performance.now();
-  // A small GDAL block cache: rows are read once, in order, and written once (GDAL_CACHEMAX overrides).
-  if (!process.env.GDAL_CACHEMAX) gdal.config.set('GDAL_CACHEMAX', '16');
-  torch.setMallocArenaMax(1); // threads' malloc arenas each keep a high-water mark of freed activations
-  // Chunks are written while the next rows are read asynchronously, on purpose (a short wait on
-  // GDAL's lock, not a bug): keep gdal-async from warning on every block.
-  (gdal as unknown as { eventLoopWarning: boolean }).eventLoopWarning = false;
   const S = opts.window ?? 512;
   const overlap = opts.overlap ?? 0.25;
   const batch = opts.batch ?? 4;
@@ -164,176 +134,53 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
   useChannelsLast(model);
   const raster = await Raster.open(opts.input);
   const info = raster.info;
-  const norm = normalizer(meta);
   try {
     if (info.bandCount !== meta.bands) throw new GeosegError(`${opts.input}: has ${info.bandCount} bands, the model ${dir} takes ${meta.bands}`);
     const badType = info.dataTypes.find((t) => !SUPPORTED_TYPES.has(t));
     if (badType) throw new GeosegError(`${opts.input}: band data type ${badType} cannot be fed to the model (real-valued bands only)`);
     const { width: W, height: H } = info;
     const K = meta.classes.length;
-    const ys = windowStarts(H, S, overlap);
-    const xs = windowStarts(W, S, overlap);
-    const Wacc = Math.max(W, S);
-    const nodata = info.nodata[0];
-    const hasNodata = nodata !== null && !Number.isNaN(nodata) && info.nodata.every((v) => v === nodata);
+    const grid = windowGrid(W, H, S, overlap);
+    const { xs, ys } = grid;
+    const declared = info.nodata[0];
+    const hasNodata = declared !== null && !Number.isNaN(declared) && info.nodata.every((v) => v === declared);
     // Float rasters may hold NaN, which is nodata whether declared or not.
-    const floatInput = info.dataTypes.some((t) => t.startsWith('Float'));
-    const marksNodata = hasNodata || floatInput;
-    // Channels: the weighted class sums, plus (when the input can have nodata) one counting
-    // windows that saw the pixel as nodata.
-    const channels = K + (marksNodata ? 1 : 0);
+    const nodata = { value: hasNodata ? declared : null, nonFinite: info.dataTypes.some((t) => t.startsWith('Float')) };
+    const marksNodata = hasNodata || nodata.nonFinite;
     const kinds: Kind[] = ['classes', ...(confidence ? ['confidence' as const] : []), ...(probabilities ? ['probabilities' as const] : [])];
-    checkPlan({ width: W, height: H, window: S, overlap, xs, ys, batch, bands: info.bandCount, channels, outputBytes: 1 + (confidence ? 1 : 0) + (probabilities ? K : 0) });
+    checkPlan({ width: W, height: H, window: S, overlap, xs, ys, batch, bands: info.bandCount, channels: K + (marksNodata ? 1 : 0), outputBytes: 1 + (confidence ? 1 : 0) + (probabilities ? K : 0) });
 
     const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, step: meta.step, S, overlap, blend, tta, kinds, grid: 'even' });
     const work = WorkFolder.open(workDir, key, kinds, { resume: opts.resume ?? false, output });
-
-    // Separable blending: window weight w(y)·w(x), so a pixel's total weight is Ty(y)·Tx(x).
-    const profile = blendProfile(S, blend).keep();
-    const weight2d = profile.unsqueeze(1).mul(profile.unsqueeze(0)).keep();
-    const rowTotal = axisTotal(ys, Math.max(H, S), profile).keep();
-    const colTotal = axisTotal(xs, Wacc, profile).keep();
-
-    // Batches in reading order: window row r, windows xs[i .. i + batch).
-    const groupStarts: number[] = [];
-    for (let i = 0; i < xs.length; i += batch) groupStarts.push(i);
-    const groupSpan = (i: number) => xs[Math.min(i + batch, xs.length) - 1] + S - xs[i];
-    // Rows [ys[r], nextRow(r)) are complete once window row r is done.
-    const nextRow = (r: number) => (r + 1 < ys.length ? ys[r + 1] : Math.min(H, ys[r] + S));
-    // `block`: the sums of the window row being predicted, over the columns of one batch; the
-    // columns no later batch of the row reaches are finished (rows the next window row does not
-    // reach) or moved to `carry` (rows it does), the others stay for the next batch.
-    const block = torch.zeros([channels, S, Math.max(...groupStarts.map(groupSpan))]).keep();
-    const carryRows = Math.max(1, ...ys.slice(1).map((y1, r) => ys[r] + S - y1));
-    const carry = torch.zeros([channels, carryRows, Wacc]).keep();
-    // `rows`: the finished rows of the window row as uint8, all columns, until written as a chunk.
-    const bandRows = Math.max(...ys.map((y, r) => nextRow(r) - y));
-    const rows = {
-      classes: torch.zeros([bandRows, W], { dtype: 'uint8' }).keep(),
-      confidence: confidence ? torch.zeros([bandRows, W], { dtype: 'uint8' }).keep() : null,
-      probabilities: probabilities ? torch.zeros([K, bandRows, W], { dtype: 'uint8' }).keep() : null,
-    };
     const windowsTotal = ys.length * xs.length;
     const progress = new Progress('predict', windowsTotal, 'windows', opts.progress ?? false);
-    // Redo every window row that reaches below the written rows: their carry was in memory.
+    // A resume redoes every window row that reaches below the written rows (their carry was in memory).
     const flushedBefore = work.flushedTo;
     const resumed = flushedBefore > 0;
-    const firstRow = flushedBefore >= H ? ys.length : resumed ? ys.findIndex((y0) => y0 + S > flushedBefore) : 0;
-    const doneBefore = resumed ? ys.filter((_, r) => nextRow(r) <= flushedBefore).length : 0;
-    progress.set(doneBefore * xs.length);
-    const batches: { r: number; i: number }[] = [];
-    for (let r = firstRow; r < ys.length; r++) for (const i of groupStarts) batches.push({ r, i });
-    const readBatch = ({ r, i }: { r: number; i: number }) =>
-      Promise.all(xs.slice(i, i + batch).map((x) => raster.read({ x, y: ys[r], width: S, height: S } as Window)));
-    // The next batch is read while this one computes; a failed read ahead is reported when
-    // awaited, never as an unhandled rejection.
-    const ahead = (k: number) => { const p = k < batches.length ? readBatch(batches[k]) : Promise.resolve([]); p.catch(() => undefined); return p; };
-    let nextBatch = 0;
-    let pending = ahead(nextBatch);
+    const firstRow = firstRowAfter(grid, flushedBefore);
+    progress.set(ys.filter((_, r) => rowEnd(grid, r) <= flushedBefore).length * xs.length);
     const classCounts = new Float64Array(K);
     let stopped = false;
-
-    /** Finishes block rows [r0, r0 + h) of the block's first `w` columns (scene column a) into `rows`. */
-    const finishBlock = (y: number, a: number, r0: number, h: number, w: number) => torch.tidy(() => {
-      const sums = block.narrow(1, r0, h).narrow(2, 0, w);
-      const scores = sums.narrow(0, 0, K);
-      // The class is the argmax of the weighted sums (every class shares a pixel's total weight).
-      const [best, cls] = scores.max(0);
-      const total = rowTotal.narrow(0, y + r0, h).view([-1, 1]).mul(colTotal.narrow(0, a, w).view([1, -1]));
-      const classes = cls.to('uint8');
-      const bad = marksNodata ? sums.select(0, K).gt(0) : undefined;
-      if (bad) classes.maskedFill_(bad, NODATA_CLASS);
-      rows.classes.narrow(0, 0, h).narrow(1, a, w).copy_(classes);
-      (torch.bincount(classes.reshape([-1]).to('int64'), null, 256).narrow(0, 0, K).data() as BigInt64Array).forEach((n, k) => { classCounts[k] += Number(n); });
-      if (rows.confidence) rows.confidence.narrow(0, 0, h).narrow(1, a, w).copy_(maskedOrSame(best.div_(total).mul_(255).round_().to('uint8'), bad, 0));
-      if (rows.probabilities) rows.probabilities.narrow(1, 0, h).narrow(2, a, w).copy_(scores.div(total.unsqueeze(0)).mul_(255).round_().to('uint8'));
+    const rows = blendRows(model, {
+      grid, classes: K, norm: meta.normalization, nodata, window: S, overlap, batch, blend, tta,
+      confidence: !!confidence, probabilities: !!probabilities, done: flushedBefore,
+      read: (x, y, size) => raster.read({ x, y, width: size, height: size } as Window),
     });
-
-    /** Scene rows [y0, y1), finished in `rows`, as a durable chunk. */
-    const writeChunk = async (y0: number, y1: number) => {
-      const h = y1 - y0;
-      const planes = torch.tidy(() => ({
-        classes: [rows.classes.narrow(0, 0, h).contiguous()],
-        confidence: rows.confidence ? [rows.confidence.narrow(0, 0, h).contiguous()] : undefined,
-        probabilities: rows.probabilities ? Array.from({ length: K }, (_, k) => rows.probabilities!.select(0, k).narrow(0, 0, h).contiguous()) : undefined,
-      }));
+    for await (const band of rows) {
+      addClassCounts(classCounts, band.classes);
+      const planes = chunkPlanes(band);
       try {
         const bytes = (ts?: Tensor[]) => ts?.map((t) => t.data() as Uint8Array);
-        await work.addChunk(y0, y1, W, { classes: bytes(planes.classes), confidence: bytes(planes.confidence), probabilities: bytes(planes.probabilities) });
+        await work.addChunk(band.y0, band.y1, W, { classes: bytes(planes.classes), confidence: bytes(planes.confidence), probabilities: bytes(planes.probabilities) });
       } finally {
         torch.dispose(planes);
       }
-    };
-
-    try {
-      for (let r = firstRow; r < ys.length; r++) {
-        const y = ys[r];
-        // Rows [y, y + top) hold sums from the row above; rows [y, next) are complete after this
-        // row, rows [next, y + S) go on to the next one.
-        const top = r > firstRow ? ys[r - 1] + S - y : 0;
-        const next = nextRow(r);
-        const bottom = r + 1 < ys.length ? y + S - next : 0;
-        const skip = Math.max(0, flushedBefore - y); // already in chunks before an interruption
-        let kept = 0; // leading block columns kept from the previous batch
-        for (const i of groupStarts) {
-          const a = xs[i], span = groupSpan(i);
-          const lastIndex = Math.min(i + batch, xs.length) - 1;
-          // Columns [a, end) are complete for this row: no later window of the row reaches them.
-          const end = lastIndex + 1 < xs.length ? xs[lastIndex + 1] : Math.min(W, a + span);
-          torch.tidy(() => {
-            const fresh = block.narrow(2, kept, span - kept);
-            fresh.zero_();
-            if (top > 0) fresh.narrow(1, 0, top).copy_(carry.narrow(1, 0, top).narrow(2, a + kept, span - kept));
-          });
-          const group = await pending;
-          pending = ahead(++nextBatch);
-          try {
-            torch.inferenceMode(() => torch.tidy(() => {
-              const raw = torch.stack(group);
-              const x = raw.to('float32').sub(norm.mean).div(norm.std);
-              // Nodata pixels enter the model as the mean, not as their raw fill value; NaN and
-              // infinities in any band make a pixel nodata.
-              let nodataMask = hasNodata ? raw.eq(nodata!).all(1) : null;
-              if (floatInput) {
-                const nonFinite = raw.isfinite().logicalNot().any(1);
-                nodataMask = nodataMask ? nodataMask.logicalOr(nonFinite) : nonFinite;
-              }
-              if (nodataMask) x.maskedFill_(nodataMask.unsqueeze(1), 0);
-              // Outside the scene (windows larger than it): zeros, i.e. the mean.
-              if (W < S) x.narrow(3, W, S - W).zero_();
-              if (H < S) x.narrow(2, H, S - H).zero_();
-              const p = predictWindows(model, x, tta);
-              group.forEach((_, j) => {
-                const target = block.narrow(2, xs[i + j] - a, S);
-                target.narrow(0, 0, K).addcmul_(p.select(0, j), weight2d);
-                if (nodataMask) target.select(0, K).add_(nodataMask.select(0, j));
-              });
-            }));
-          } finally {
-            torch.dispose(group);
-          }
-          // Freed activations go back to the system after each batch, so glibc's heap does not
-          // ratchet up to a high-water mark well above what is live (~100 MB less peak, ~3% time).
-          torch.mallocTrim();
-          const done = end - a;
-          if (next - y > skip) finishBlock(y, a, skip, next - y - skip, done);
-          kept = span - done;
-          torch.tidy(() => {
-            if (bottom > 0) carry.narrow(1, 0, bottom).narrow(2, a, done).copy_(block.narrow(1, next - y, bottom).narrow(2, 0, done));
-            // The columns the next batch shares move to the block's start (through a clone: the regions may overlap).
-            if (kept > 0) block.narrow(2, 0, kept).copy_(block.narrow(2, done, kept).clone());
-          });
-        }
-        if (next - y > skip) await writeChunk(y + skip, next);
-        if (r >= doneBefore) progress.tick(xs.length, `${(((r + 1 - firstRow) * xs.length * S * S) / 1e6 / ((performance.now() - started) / 1000)).toFixed(1)} Mpx/s (windows)`);
-        if (opts.shouldStop?.() && r + 1 < ys.length) {
-          stopped = true;
-          break;
-        }
+      const r = band.row;
+      progress.tick(xs.length, `${(((r + 1 - firstRow) * xs.length * S * S) / 1e6 / ((performance.now() - started) / 1000)).toFixed(1)} Mpx/s (windows)`);
+      if (opts.shouldStop?.() && r + 1 < ys.length) {
+        stopped = true;
+        break;
       }
-    } finally {
-      await pending.then((imgs) => torch.dispose(imgs), () => undefined);
-      torch.dispose([block, carry, rowTotal, colTotal, profile, weight2d, ...Object.values(rows).filter((t): t is Tensor => t !== null)]);
     }
     const summaryBase = { width: W, height: H, windows: windowsTotal, resumedFromRow: firstRow };
     if (stopped) {
@@ -387,72 +234,9 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     };
   } finally {
     raster.close();
-    torch.dispose([norm.mean, norm.std]);
     model.dispose();
   }
 }
 
-export function peakRss(): number {
-  return process.resourceUsage().maxRSS / 1024;
-}
-
-async function withDataset<T>(path: string, fn: (ds: gdal.Dataset) => Promise<T>): Promise<T> {
-  const ds = await gdal.openAsync(path);
-  try {
-    return await fn(ds);
-  } finally {
-    ds.close();
-  }
-}
-
-/** Pixels per class of a class raster, in strips. */
-async function countRaster(ds: gdal.Dataset, K: number): Promise<Float64Array> {
-  const { x: W, y: H } = ds.rasterSize;
-  const counts = new Float64Array(K);
-  for (let y = 0; y < H; y += 512) {
-    const h = Math.min(512, H - y);
-    const data = await ds.bands.get(1).pixels.readAsync(0, y, W, h, new Uint8Array(W * h));
-    torch.tidy(() => {
-      const c = torch.bincount(torch.tensor(data as Uint8Array).to('int64'), null, 256).narrow(0, 0, K).data() as BigInt64Array;
-      c.forEach((n, k) => { counts[k] += Number(n); });
-    });
-  }
-  return counts;
-}
-
-/** `t` with `value` where `mask` is set (no mask: `t` itself). */
-const maskedOrSame = (t: Tensor, mask: Tensor | undefined, value: number) => (mask ? t.maskedFill_(mask, value) : t);
-
-/**
- * A finished raster (the chunks' mosaic or a post-processed GeoTIFF) → a COG at `path` in the work
- * folder (to become `final`), fsync'd, with palette / nodata / metadata when given. Returns `path`.
- */
-async function toCog(src: string, path: string, final: string, { palette, nodata, metadata }: { palette?: [number, number, number][]; nodata?: number | null; metadata?: Record<string, string> }): Promise<string> {
-  const ds = await gdal.openAsync(src, 'r+');
-  try {
-    if (metadata) ds.setMetadata(metadata);
-    const band = ds.bands.get(1);
-    if (nodata !== null && nodata !== undefined) for (let b = 1; b <= ds.bands.count(); b++) ds.bands.get(b).noDataValue = nodata;
-    if (palette) {
-      const table = new gdal.ColorTable(gdal.GPI_RGB);
-      for (let i = 0; i < 256; i++) {
-        const [r, g, b] = palette[i] ?? [0, 0, 0];
-        table.set(i, { c1: r, c2: g, c3: b, c4: i < palette.length ? 255 : 0 });
-      }
-      band.colorTable = table;
-    }
-    ds.flush();
-    try {
-      const out = await gdal.drivers.get('COG').createCopyAsync(path, ds, { COMPRESS: 'DEFLATE', BLOCKSIZE: '512', OVERVIEW_RESAMPLING: palette ? 'MODE' : 'AVERAGE', BIGTIFF: 'IF_SAFER' });
-      out.close();
-      fsyncPath(path);
-    } catch (e) {
-      throw new GeosegError(`${final}: cannot write (${(e as Error).message})`);
-    }
-  } finally {
-    ds.close();
-  }
-  return path;
-}
-
 export type { SegmentationModel };
+export { windowStarts } from './window-grid.js';

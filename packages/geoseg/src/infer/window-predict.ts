@@ -1,13 +1,10 @@
-// Sliding-window prediction of a scene held in memory (evaluation scenes): windows in batches
-// under inference mode, TTA undone per transform, class probabilities blended with per-window
-// weights. (Scenes too large for memory go through the streaming predictor instead.)
-// NaN (or infinite) pixels are nodata: the model sees them as the mean (0 after normalization),
-// and their probabilities come out as NaN.
+// A batch of windows through the model: class probabilities by the architecture's own rule,
+// under the TTA transforms (each undone before averaging), on the model's device; and the window
+// options of prediction and evaluation.
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
-import { planTiles } from '../data/tiling.js';
 import { channelsLast, type SegmentationModel } from '../models/index.js';
-import { blendWeights, type BlendMode } from './blend.js';
+import type { BlendMode } from './blend.js';
 import { ttaTransforms } from './tta.js';
 
 export interface WindowOptions {
@@ -35,40 +32,4 @@ export function predictWindows(model: SegmentationModel, x: Tensor, tta: string 
     }
     return transforms.length > 1 ? sum!.div_(transforms.length) : sum!;
   });
-}
-
-/**
- * Class probabilities [classes, H, W] of a normalized scene image [bands, H, W] (model in eval
- * mode); NaN at nodata pixels (NaN or infinite in any band).
- */
-export function predictScene(model: SegmentationModel, scene: Tensor, opts: WindowOptions): Tensor {
-  const [, H, W] = scene.shape;
-  const S = opts.window;
-  const windows = planTiles(W, H, { tile: S, overlap: opts.overlap, minTile: 32 });
-  return torch.inferenceMode(() => torch.tidy(() => {
-    const nodata = scene.isfinite().logicalNot().any(0); // [H, W]
-    const hasNodata = Boolean(nodata.any().item());
-    const image = hasNodata ? scene.maskedFill(nodata.unsqueeze(0), 0) : scene;
-    // Scenes smaller than a window are padded with zeros (the mean, after normalization).
-    const padded = H < S || W < S ? torch.pad(image, [0, Math.max(0, S - W), 0, Math.max(0, S - H)]) : image;
-    const Hp = Math.max(H, S), Wp = Math.max(W, S);
-    const weight = blendWeights(S, opts.blend);
-    let probs: Tensor | null = null;
-    const total = torch.zeros([Hp, Wp]);
-    for (let i = 0; i < windows.length; i += opts.batch) {
-      torch.tidy(() => {
-        const group = windows.slice(i, i + opts.batch);
-        const x = torch.stack(group.map((w) => padded.narrow(1, w.y, S).narrow(2, w.x, S)));
-        const p = predictWindows(model, x, opts.tta);
-        probs ??= torch.keep(torch.zeros([p.shape[1], Hp, Wp]));
-        group.forEach((w, j) => {
-          probs!.narrow(1, w.y, S).narrow(2, w.x, S).addcmul_(p.select(0, j), weight);
-          total.narrow(0, w.y, S).narrow(1, w.x, S).add_(weight);
-        });
-      });
-    }
-    const out = probs!.div_(total).narrow(1, 0, H).narrow(2, 0, W).contiguous();
-    probs!.dispose(); // kept across the batches' scopes; `out` holds its own reference
-    return hasNodata ? out.maskedFill_(nodata.unsqueeze(0), NaN) : out;
-  }));
 }

@@ -4,7 +4,7 @@
 import gdal from 'gdal-async';
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { Tensor } from '@geoseg/torch';
+import type { DType, Tensor } from '@geoseg/torch';
 import { RasterError } from '../errors.js';
 import { writeTypeFor } from './dtypes.js';
 import type { Rgba } from './read.js';
@@ -28,50 +28,84 @@ export interface WriteOptions {
   metadata?: Record<string, string>;
 }
 
-/** Write a [bands, height, width] (or [height, width]) tensor as a COG at `path`. */
-export async function writeCog(path: string, data: Tensor, opts: WriteOptions = {}): Promise<void> {
-  const shape = data.shape;
+/** Sets georeference, metadata, nodata (every band) and the palette (band 1) of `ds`. */
+export function describeDataset(ds: gdal.Dataset, opts: WriteOptions): void {
+  if (opts.geoTransform) ds.geoTransform = opts.geoTransform;
+  if (opts.crs) ds.srs = gdal.SpatialReference.fromUserInput(opts.crs);
+  if (opts.metadata) ds.setMetadata(opts.metadata);
+  for (let b = 1; b <= ds.bands.count(); b++) {
+    const band = ds.bands.get(b);
+    if (opts.nodata !== undefined && opts.nodata !== null) band.noDataValue = opts.nodata;
+    if (b === 1 && opts.colorTable) {
+      const table = new gdal.ColorTable(gdal.GPI_RGB);
+      opts.colorTable.forEach(([r, g, bl, a], i) => table.set(i, { c1: r, c2: g, c3: bl, c4: a }));
+      band.colorTable = table;
+    }
+  }
+}
+
+/** [bands, height, width] of a [bands, height, width] or [height, width] tensor shape, checked. */
+export function rasterShape(path: string, shape: number[]): [number, number, number] {
   if (shape.length !== 2 && shape.length !== 3) throw new RasterError(`${path}: expected a [bands, height, width] tensor, got shape [${shape.join(', ')}]`);
   const [bands, height, width] = shape.length === 2 ? [1, shape[0], shape[1]] : shape;
   if (bands < 1 || height < 1 || width < 1) throw new RasterError(`${path}: empty raster shape [${shape.join(', ')}]`);
+  return [bands, height, width];
+}
+
+/** Checks that `path` may be written (its folder exists; an existing file only with overwrite) and returns the GDAL type of `dtype`. */
+export function checkWritable(path: string, dtype: DType, overwrite: boolean | undefined): ReturnType<typeof writeTypeFor> {
   const folder = dirname(path);
   if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new RasterError(`${path}: folder ${folder} does not exist`);
-  if (existsSync(path) && !opts.overwrite) throw new RasterError(`${path}: already exists (pass overwrite to replace it)`);
-  let type: ReturnType<typeof writeTypeFor>;
+  if (existsSync(path) && !overwrite) throw new RasterError(`${path}: already exists (pass overwrite to replace it)`);
   try {
-    type = writeTypeFor(data.dtype);
+    return writeTypeFor(dtype);
   } catch (e) {
     throw new RasterError(`${path}: ${(e as Error).message}`);
   }
-  const tmp = join(folder, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const mem = gdal.drivers.get('MEM').create('', width, height, bands, type.gdal);
+}
+
+/** A temporary file name beside `path`. */
+export const tempBeside = (path: string, what: string) => join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.${what}`);
+
+/** Writes rows [y, y + h) of every band of `ds` from a [bands, h, width] (or [h, width]) tensor. */
+export async function writeRows(ds: gdal.Dataset, y: number, data: Tensor, type: ReturnType<typeof writeTypeFor>): Promise<void> {
+  const [bands, height, width] = rasterShape(ds.description, data.shape);
+  const cpu = data.to({ dtype: type.dtype, device: 'cpu' }).contiguous().reshape([bands, height * width]);
   try {
-    if (opts.geoTransform) mem.geoTransform = opts.geoTransform;
-    if (opts.crs) mem.srs = gdal.SpatialReference.fromUserInput(opts.crs);
-    if (opts.metadata) mem.setMetadata(opts.metadata);
-    const cpu = data.to({ dtype: type.dtype, device: 'cpu' }).contiguous().reshape([bands, height * width]);
-    try {
-      for (let b = 0; b < bands; b++) {
-        const band = mem.bands.get(b + 1);
-        const plane = cpu.select(0, b);
-        const values = plane.data() as ArrayLike<number>;
-        plane.dispose();
-        await band.pixels.writeAsync(0, 0, width, height, values as any);
-        if (opts.nodata !== undefined && opts.nodata !== null) band.noDataValue = opts.nodata;
-        if (b === 0 && opts.colorTable) {
-          const table = new gdal.ColorTable(gdal.GPI_RGB);
-          opts.colorTable.forEach(([r, g, bl, a], i) => table.set(i, { c1: r, c2: g, c3: bl, c4: a }));
-          band.colorTable = table;
-        }
-      }
-    } finally {
-      cpu.dispose();
+    for (let b = 0; b < bands; b++) {
+      const plane = cpu.select(0, b);
+      const values = plane.data() as ArrayLike<number>;
+      plane.dispose();
+      await ds.bands.get(b + 1).pixels.writeAsync(0, y, width, height, values as any);
     }
-    const out = await gdal.drivers.get('COG').createCopyAsync(tmp, mem, { COMPRESS: opts.compress ?? 'DEFLATE', BLOCKSIZE: '512' });
+  } finally {
+    cpu.dispose();
+  }
+}
+
+/** `src` as a COG at `path` (through a temporary file renamed on success). */
+export async function copyToCog(src: gdal.Dataset, path: string, compress: WriteOptions['compress']): Promise<void> {
+  const tmp = tempBeside(path, 'tmp');
+  try {
+    const out = await gdal.drivers.get('COG').createCopyAsync(tmp, src, { COMPRESS: compress ?? 'DEFLATE', BLOCKSIZE: '512', BIGTIFF: 'IF_SAFER' });
     out.close();
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Write a [bands, height, width] (or [height, width]) tensor as a COG at `path`. */
+export async function writeCog(path: string, data: Tensor, opts: WriteOptions = {}): Promise<void> {
+  const [bands, height, width] = rasterShape(path, data.shape);
+  const type = checkWritable(path, data.dtype, opts.overwrite);
+  const mem = gdal.drivers.get('MEM').create('', width, height, bands, type.gdal);
+  try {
+    describeDataset(mem, opts);
+    await writeRows(mem, 0, data, type);
+    await copyToCog(mem, path, opts.compress);
+  } catch (e) {
     throw e instanceof RasterError ? e : new RasterError(`${path}: cannot write (${(e as Error).message})`);
   } finally {
     mem.close();

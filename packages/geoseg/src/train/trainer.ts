@@ -155,13 +155,13 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
   const maxSteps = cfg.train.iterations ?? Infinity;
   const budget = cfg.train.minutes !== undefined ? cfg.train.minutes * 60 : Infinity;
   const progress = new Progress('train', Number.isFinite(maxSteps) ? maxSteps - start : Math.round(budget - elapsedBefore), Number.isFinite(maxSteps) ? 'it' : 's', opts.progress ?? false);
-  const runEval = (step: number) => {
+  const runEval = async (step: number) => {
     if (units.length === 0) return;
     // channels-last weights while evaluating (faster, and the same layout as geoseg eval's, so the same numbers)
     useChannelsLast(model);
     let result: EvalResult;
     try {
-      result = evaluate(model, cfg.data.dataset, ds, units, norm, cfg.eval);
+      result = await evaluate(model, cfg.data.dataset, ds, units, norm, cfg.eval);
     } finally {
       useContiguousFormat(model);
     }
@@ -232,7 +232,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
       const stop = opts.shouldStop?.() ?? false;
       const last = step >= maxSteps || elapsed >= budget; // the final evaluation follows the loop
       if (cfg.train.evalEvery > 0 && step % cfg.train.evalEvery === 0 && !last && !stop) {
-        runEval(step);
+        await runEval(step);
         segmentStart = performance.now(); // evaluation time is not training time
       }
       if (step % cfg.train.checkpointEvery === 0 || stop) saveCheckpoint(latest, model, optimizer, metaBase(step, elapsed));
@@ -243,7 +243,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
     }
     await next.catch(() => undefined);
     if (!stoppedEarly) {
-      runEval(step);
+      await runEval(step);
       saveCheckpoint(latest, model, optimizer, metaBase(step, elapsed));
     }
     // The last line says how the run ended (the viewer reads it; a run without one is running or was killed).
