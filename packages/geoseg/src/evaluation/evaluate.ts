@@ -53,8 +53,6 @@ export interface EvalResult {
 export interface UnitRows {
   band: RowBand;
   truth: Tensor;
-  /** The unit's tiles (e.g. to read the image of the band's rows). */
-  tiles: SceneTiles;
 }
 
 /** Takes a unit's rows as they are finished (e.g. evaluation maps). */
@@ -67,7 +65,7 @@ export interface UnitSink {
 export interface EvalHooks {
   /** Called after each unit. */
   onUnit?: (done: number, unit: EvalUnit) => void | Promise<void>;
-  /** A sink for a unit's rows (made before its first row); also asks for the confidence. */
+  /** A sink for a unit's rows, made before its first row from the unit's tiles (the sink may read their image); asks for the confidence too. */
   sink?: (unit: EvalUnit, tiles: SceneTiles) => Promise<UnitSink>;
 }
 
@@ -92,7 +90,7 @@ async function evaluateUnit(model: SegmentationModel, folder: string, ds: Datase
       });
       try {
         cm.update(band.classes, truth);
-        await sink?.rows({ band, truth, tiles });
+        await sink?.rows({ band, truth });
       } finally {
         truth.dispose();
       }

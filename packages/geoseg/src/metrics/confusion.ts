@@ -9,8 +9,11 @@ import { GeosegError } from '../errors.js';
 const NOT_IDS = new Set(['float32', 'float64', 'float16', 'bfloat16', 'complex64', 'complex128']);
 
 export class ConfusionMatrix {
-  /** Pixels counted per bincount (bounds the int64 temporaries of one update). */
-  static chunkElements = 1 << 22;
+  /**
+   * Pixels counted per bincount: bounds the int64 temporaries of one update (about 6 × 8 bytes
+   * a pixel: ~50 MB at 1M pixels, where a streamed evaluation's band of a 16384-wide scene has 6M).
+   */
+  static chunkElements = 1 << 20;
   readonly numClasses: number;
   readonly ignoreIndex: number;
   #counts: Tensor;
