@@ -288,11 +288,12 @@ bool arrayItems(napi_env env, napi_value v, std::vector<napi_value>* items) {
 // What a JS argument is, inspected once per call (not once per overload tried). A tensor is kept
 // as its handle and looked up when bound: JS code that runs in between (a getter of a later
 // argument) may grow the tensor table, or dispose the tensor.
+// A plain struct on purpose: a call's argument array is not initialized element by element.
 struct JsArg {
-  napi_value v = nullptr;
-  napi_valuetype t = napi_undefined;
-  Lookup lookup = Lookup::NotTensor;
-  double handle = -1;
+  napi_value v;
+  napi_valuetype t;
+  Lookup lookup;
+  double handle;
 };
 
 // The options object's entries, read once before any overload is bound, so that getters run
@@ -309,8 +310,7 @@ void check(napi_env env, napi_status status) {
 }
 
 JsArg inspect(napi_env env, AddonData* d, napi_value idKey, napi_value v) {
-  JsArg a;
-  a.v = v;
+  JsArg a{v, napi_undefined, Lookup::NotTensor, -1};
   napi_typeof(env, v, &a.t);
   if (a.t == napi_object) {
     if (idKey == nullptr) napi_get_reference_value(env, d->idKey, &idKey);
@@ -319,7 +319,7 @@ JsArg inspect(napi_env env, AddonData* d, napi_value idKey, napi_value v) {
   return a;
 }
 
-Fit convertArg(napi_env env, const JsArg& arg, const ArgSpec& a, bool lenient, c10::IValue* out) {
+Fit convertArg(napi_env env, AddonData* d, const JsArg& arg, const ArgSpec& a, bool lenient, c10::IValue* out) {
   napi_value v = arg.v;
   napi_valuetype t = arg.t;
   if (t == napi_null || t == napi_undefined) {
@@ -330,7 +330,7 @@ Fit convertArg(napi_env env, const JsArg& arg, const ArgSpec& a, bool lenient, c
   switch (a.kind) {
     case Kind::Tensor: {
       if (arg.lookup == Lookup::Tensor) {
-        at::Tensor* t = slotFor(data(env), arg.handle);
+        at::Tensor* t = slotFor(d, arg.handle);
         if (t == nullptr) return Fit::Disposed;  // disposed by JS run during this call
         *out = *t;
         return Fit::Ok;
@@ -547,7 +547,7 @@ const JsArg* findKwarg(const Kwargs* kwargs, const std::string& name) {
   return nullptr;
 }
 
-Fit bindArgs(napi_env env, const Overload& ov, const JsArg* argv, size_t argc, const Kwargs* kwargs,
+Fit bindArgs(napi_env env, AddonData* d, const Overload& ov, const JsArg* argv, size_t argc, const Kwargs* kwargs,
              bool lenient, torch::jit::Stack* stack, std::string* why) {
   if (argc > ov.nPositional) {
     if (why) *why = "takes " + std::to_string(ov.nPositional) + " positional arguments but " + std::to_string(argc) + " were given";
@@ -562,7 +562,7 @@ Fit bindArgs(napi_env env, const Overload& ov, const JsArg* argv, size_t argc, c
   uint32_t usedKw = 0;
   for (size_t i = 0; i < ov.args.size(); i++) {
     const ArgSpec& a = ov.args[i];
-    static const JsArg kAbsent;
+    static const JsArg kAbsent{nullptr, napi_undefined, Lookup::NotTensor, -1};
     const JsArg* found = nullptr;
     if (i < argc && !a.kwOnly) {
       found = &argv[i];
@@ -581,7 +581,7 @@ Fit bindArgs(napi_env env, const Overload& ov, const JsArg* argv, size_t argc, c
       return Fit::No;
     }
     c10::IValue iv;
-    Fit fit = convertArg(env, arg, a, lenient, &iv);
+    Fit fit = convertArg(env, d, arg, a, lenient, &iv);
     if (fit != Fit::Ok) {
       if (why) {
         *why = "argument '" + a.camel + "' (position " + std::to_string(i + 1) + ")";
@@ -697,8 +697,7 @@ napi_value callGroup(napi_env env, napi_callback_info info, bool idsGiven) {
   if (idsGiven) {
     for (size_t i = 0; i < argc && i < kMaxArgs - 1; i++) {
       JsArg& a = argv[i];
-      a.v = raw[i + 1];
-      a.t = napi_object;
+      a = {raw[i + 1], napi_object, Lookup::NotTensor, -1};
       double h = d->shared[1 + i];
       if (h == -2) {
         napi_typeof(env, a.v, &a.t);
@@ -745,7 +744,7 @@ napi_value callGroup(napi_env env, napi_callback_info info, bool idsGiven) {
   torch::jit::Stack& stack = frame.stack();
   for (bool lenient : {false, true}) {
     for (const Overload& ov : g.overloads) {
-      Fit fit = bindArgs(env, ov, argv, argc, kw, lenient, &stack, nullptr);
+      Fit fit = bindArgs(env, d, ov, argv, argc, kw, lenient, &stack, nullptr);
       if (fit == Fit::Ok) {
         bool requiresGrad = false;
         if (kw != nullptr && ov.isFactory) {
@@ -763,7 +762,7 @@ napi_value callGroup(napi_env env, napi_callback_info info, bool idsGiven) {
       }
       if (fit == Fit::Disposed) {
         std::string why;
-        bindArgs(env, ov, argv, argc, kw, lenient, &stack, &why);
+        bindArgs(env, d, ov, argv, argc, kw, lenient, &stack, &why);
         stack.clear();
         throw Napi::Error::New(env, g.name + ": " + why + " is a disposed tensor (used after dispose() or after its tidy() scope ended)");
       }
@@ -777,7 +776,7 @@ napi_value callGroup(napi_env env, napi_callback_info info, bool idsGiven) {
   std::vector<std::string> reasons;
   for (const Overload& ov : g.overloads) {
     std::string why;
-    bindArgs(env, ov, argv, argc, kw, false, &stack, &why);
+    bindArgs(env, d, ov, argv, argc, kw, false, &stack, &why);
     stack.clear();
     reasons.push_back(why);
   }
