@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import gdal from 'gdal-async';
 import * as torch from '@geoseg/torch';
 import { createModel } from '../packages/geoseg/src/models/index.js';
-import { saveCheckpoint } from '../packages/geoseg/src/train/checkpoint.js';
+import { saveCheckpoint } from '../packages/geoseg/src/models/checkpoint.js';
 import { pythonWithTorch } from './python.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

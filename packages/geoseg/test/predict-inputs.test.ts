@@ -16,7 +16,7 @@ import { predict, windowStarts } from '../src/infer/predict.js';
 import { blendRows } from '../src/infer/stream-blend.js';
 import { windowGrid } from '../src/infer/window-grid.js';
 import { checkPlan } from '../src/infer/limits.js';
-import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { loadCheckpoint } from '../src/models/checkpoint.js';
 import { randomCheckpoint } from './helpers/random-checkpoint.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

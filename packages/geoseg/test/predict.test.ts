@@ -17,7 +17,7 @@ import { predict } from '../src/infer/predict.js';
 import { windowStarts } from '../src/infer/window-grid.js';
 import { channelsLast, createModel, useChannelsLast } from '../src/models/index.js';
 import { Raster } from '../src/raster/index.js';
-import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../src/models/checkpoint.js';
 import { postprocess } from '../src/infer/postprocess.js';
 import { vectorize } from '../src/infer/vectorize.js';
 import { predictWindows } from '../src/infer/window-predict.js';

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as torch from '@geoseg/torch';
 import { parseTrainConfig, readTrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
-import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { loadCheckpoint } from '../src/models/checkpoint.js';
 import { Raster } from '../src/raster/index.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
 

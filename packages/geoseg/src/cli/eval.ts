@@ -4,7 +4,7 @@ import { readDataset } from '../data/dataset.js';
 import { GeosegError } from '../errors.js';
 import { formatMetricsTable } from '../metrics/index.js';
 import { Progress } from '../progress.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
+import { loadCheckpoint } from '../models/checkpoint.js';
 import { useChannelsLast } from '../models/index.js';
 import { beginEvalMaps, evalMapSink, evalUnits, evaluate, finishEvalMaps, unitFolder } from '../evaluation/index.js';
 import { join, resolve } from 'node:path';

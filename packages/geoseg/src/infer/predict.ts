@@ -17,7 +17,7 @@ import type { Tensor } from '@geoseg/torch';
 import { GeosegError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { Raster, type Window } from '../raster/index.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
+import { loadCheckpoint } from '../models/checkpoint.js';
 import { useChannelsLast, type SegmentationModel } from '../models/index.js';
 import type { BlendMode } from './blend.js';
 import { postprocess, type PostprocessOptions } from './postprocess.js';

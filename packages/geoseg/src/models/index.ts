@@ -9,4 +9,5 @@ export { DeepLabV3, DeepLabV3Plus, ASPP } from './decoders/deeplab/index.js';
 export { PSPNet } from './decoders/pspnet/index.js';
 export * from './encoders/index.js';
 export { loadEncoderWeights, adaptFirstConv } from './weights.js';
+export { saveCheckpoint, loadCheckpoint, resolveCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from './checkpoint.js';
 export { describeArchitecture, describeArchitectures, type ArchitectureSummary, type OptionSummary } from './describe.js';

@@ -16,7 +16,7 @@ import { createModel, loadEncoderWeights, useChannelsLast, useContiguousFormat, 
 import { Progress } from '../progress.js';
 import { useThreads } from '../threads.js';
 import { buildOptimizer, buildScheduler, classWeights } from './build.js';
-import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from '../models/checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { evalUnits, evaluate, type EvalResult } from '../evaluation/index.js';
 import { runObjective } from './objective.js';

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import * as torch from '@geoseg/torch';
 import { createModel } from '../../src/models/index.js';
-import { saveCheckpoint } from '../../src/train/checkpoint.js';
+import { saveCheckpoint } from '../../src/models/checkpoint.js';
 
 export function randomCheckpoint(dir: string, { name = 'random', classes = 3, bands = 3, seed = 11, mean = [120, 80, 100], std = [60, 40, 50], names = [] as string[] } = {}): string {
   torch.manualSeed(seed);

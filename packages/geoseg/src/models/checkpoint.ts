@@ -9,7 +9,8 @@ import { fsyncPath } from '../durable.js';
 import * as torch from '@geoseg/torch';
 import { optim, type Tensor } from '@geoseg/torch';
 import { GeosegError } from '../errors.js';
-import { createModel, type ModelConfig, type SegmentationModel } from '../models/index.js';
+import { createModel, type ModelConfig } from './create.js';
+import type { SegmentationModel } from './model.js';
 
 export interface CheckpointMeta {
   format: 'geoseg-checkpoint';
