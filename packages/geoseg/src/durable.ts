@@ -2,8 +2,9 @@
 // a crash, a kill -9 or a power cut at any moment leaves either the old or the new version,
 // never a record of data that is not there.
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { GeosegError } from './errors.js';
 
 /** fsync a file or a folder (a folder's fsync makes the names created or renamed in it durable). */
 export function fsyncPath(path: string): void {
@@ -25,12 +26,27 @@ export function renameDurable(from: string, to: string): void {
   if (dirname(from) !== dirname(to)) fsyncPath(dirname(from));
 }
 
-/** Replace `path` with `data`: a temporary file, fsync'd, renamed over it. */
+/**
+ * Replace `path` with `data`, never half-written: a temporary file beside it (a name of this
+ * process's own, the old file's permissions), fsync'd, renamed over it, and the folder fsync'd.
+ * The one way geoseg writes a file in place (configs, dataset.json, resume states, map.json).
+ */
 export function writeFileDurable(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, data);
-  fsyncPath(tmp);
-  renameDurable(tmp, path);
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    const fd = openSync(tmp, 'wx');
+    try {
+      if (existsSync(path)) fchmodSync(fd, statSync(path).mode & 0o777);
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameDurable(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new GeosegError(`${path}: cannot write (${(e as Error).message})`);
+  }
 }
 
 export function sha256File(path: string): string {

@@ -1,7 +1,7 @@
 // map.json: a map the viewer (geoseg serve) opens as one view. `geoseg eval --maps` and
 // `geoseg predict --map` write it; server/ lists it and web/ reads it, all with this one type.
-import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileDurable } from './durable.js';
 
 export const MAP_MANIFEST_FILE = 'map.json';
 
@@ -20,11 +20,9 @@ export interface MapManifest {
   layers: { image: string | null; prediction: string | null; truth: string | null; confidence: string | null };
 }
 
-/** `dir`/map.json, written to a temporary name and renamed (never half-written). */
+/** `dir`/map.json, written durably (never half-written). */
 export function writeMapManifest(dir: string, manifest: MapManifest): string {
   const file = join(dir, MAP_MANIFEST_FILE);
-  const tmp = join(dir, `.${MAP_MANIFEST_FILE}.${process.pid}.tmp`);
-  writeFileSync(tmp, JSON.stringify(manifest, null, 1));
-  renameSync(tmp, file);
+  writeFileDurable(file, JSON.stringify(manifest, null, 1));
   return file;
 }

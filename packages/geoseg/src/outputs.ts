@@ -4,7 +4,7 @@
 // of a prepared dataset, eval.json of evaluation maps, ...): a folder without it is never
 // deleted, with or without --overwrite. Files and folders are written under a temporary name
 // and renamed into place, so an output path never holds a half-written result.
-import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { GeosegError } from './errors.js';
 
@@ -46,21 +46,3 @@ export function swapInFolder(tmp: string, out: string): void {
   rmSync(old, { recursive: true, force: true });
 }
 
-/** Writes `text` to a temporary file next to `file` (same permissions) and renames it over `file`. */
-export function writeAtomic(file: string, text: string): void {
-  const tmp = join(file, '..', `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    const fd = openSync(tmp, 'wx');
-    try {
-      if (existsSync(file)) fchmodSync(fd, statSync(file).mode & 0o777);
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new GeosegError(`${file}: cannot write (${(e as Error).message})`);
-  }
-}

@@ -1,75 +1,10 @@
 // geoseg split: choose the validation tiles of a prepared dataset and the training tiles'
 // sampling weights, and store both in its dataset.json (every other field is kept as it was;
-// the file is replaced atomically: a temporary file in the same folder, then a rename).
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { GeosegError } from '../errors.js';
-import { writeAtomic } from '../outputs.js';
+// the file is replaced durably: a temporary file in the same folder, fsync'd, then a rename).
+import { loadForSplit, writeDatasetJson } from '../data/dataset-file.js';
 import { classBalanced, rareThreshold, SAMPLING_STRATEGIES, type SamplingRecord } from '../data/sampling.js';
 import { classTotals, scenesSplit, SPLIT_STRATEGIES, splitTiles, type SplitStrategy, type SplitTile } from '../data/split.js';
 import { table, UsageError, type Command } from './command.js';
-
-interface Loaded {
-  file: string;
-  raw: string;
-  json: Record<string, unknown>;
-  classes: { id: number; name: string }[];
-  tiles: SplitTile[];
-  tileSize?: number;
-}
-
-const isCount = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-const isIndex = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-
-/** Reads and checks the parts of dataset.json a split uses; errors name the file and the field. */
-export function loadForSplit(folder: string): Loaded {
-  if (!existsSync(folder)) throw new GeosegError(`${folder}: no such dataset folder`);
-  if (!statSync(folder).isDirectory()) throw new GeosegError(`${folder}: not a folder (give the prepared dataset folder, which holds dataset.json)`);
-  const file = join(folder, 'dataset.json');
-  if (!existsSync(file)) throw new GeosegError(`${file}: not found (not a prepared dataset; make one with geoseg prepare)`);
-  const raw = readFileSync(file, 'utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch (e) {
-    throw new GeosegError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-  const bad = (what: string) => new GeosegError(`${file}: ${what}`);
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('expected a JSON object');
-  const ds = json as Record<string, unknown>;
-  if (!Array.isArray(ds.classes) || ds.classes.length === 0) throw bad('classes must be a non-empty array');
-  const classes = ds.classes.map((c, i) => {
-    const { id, name } = (c ?? {}) as { id?: unknown; name?: unknown };
-    if (id !== i) throw bad(`classes[${i}].id must be ${i} (class ids are 0, 1, 2, ... in order)`);
-    return { id: i, name: typeof name === 'string' ? name : `class ${i}` };
-  });
-  const C = classes.length;
-  if (!Array.isArray(ds.tiles) || ds.tiles.length === 0) throw bad('tiles must be a non-empty array');
-  const scenes = Array.isArray(ds.scenes) ? ds.scenes.length : undefined;
-  const seen = new Set<number>();
-  const tiles = ds.tiles.map((t, i): SplitTile => {
-    const { id, scene, x, y, histogram } = (t ?? {}) as Record<string, unknown>;
-    if (!isIndex(id)) throw bad(`tiles[${i}].id must be an integer ≥ 0`);
-    if (seen.has(id as number)) throw bad(`tiles[${i}].id ${id} appears twice`);
-    seen.add(id as number);
-    if (!isIndex(scene) || (scenes !== undefined && (scene as number) >= scenes)) throw bad(`tiles[${i}].scene must index scenes (0..${(scenes ?? 1) - 1})`);
-    if (typeof x !== 'number' || typeof y !== 'number') throw bad(`tiles[${i}].x and .y must be numbers`);
-    if (!Array.isArray(histogram) || histogram.length !== C || !histogram.every(isCount)) {
-      throw bad(`tiles[${i}].histogram must be ${C} pixel counts (one per class)`);
-    }
-    return { id: id as number, scene: scene as number, x, y, histogram: histogram as number[] };
-  });
-  const tileSize = typeof ds.tileSize === 'number' && ds.tileSize > 0 ? ds.tileSize : undefined;
-  return { file, raw, json: ds, classes, tiles, tileSize };
-}
-
-export { writeAtomic };
-
-/** The file re-serialized with the same indentation and final newline as it had. */
-function serialize(raw: string, json: unknown): string {
-  const indent = /^\{\r?\n([ \t]+)"/.exec(raw)?.[1];
-  return JSON.stringify(json, null, indent) + (raw.endsWith('\n') ? '\n' : '');
-}
 
 function fraction(name: string, v: unknown, lo: number, hi: number, loOpen = true): number {
   const n = Number(v);
@@ -149,7 +84,7 @@ export const splitCommand: Command = {
       : null;
     ds.json.split = split;
     ds.json.sampling = weights;
-    writeAtomic(ds.file, serialize(ds.raw, ds.json));
+    writeDatasetJson(ds);
 
     const inVal = new Set(split.val);
     const trainTiles = ds.tiles.filter((t) => !inVal.has(t.id));

@@ -216,12 +216,11 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     }
     if (mapFile) {
       const rel = (p: string) => relative(dirname(output), p).split(sep).join('/');
-      writeMapManifest(work.dir, {
+      const manifest = writeMapManifest(work.dir, {
         title: basename(output), classes: meta.classes.map((c) => ({ id: c.id, name: c.name, color: c.color })), ignoreIndex: NODATA_CLASS,
         layers: { image: rel(resolve(opts.input)), prediction: rel(output), truth: null, confidence: confidence ? rel(confidence) : null },
       });
-      fsyncPath(work.path('map.json'));
-      staged.set(mapFile, work.path('map.json'));
+      staged.set(mapFile, manifest);
     }
     work.markPublishing([...staged.keys()]);
     for (const [final, file] of staged) renameDurable(file, final);

@@ -11,7 +11,7 @@ import { nn, optim, type Tensor } from '@geoseg/torch';
 import { readDataset, type DatasetJson } from '../data/dataset.js';
 import { defaultScale, mix32, TileLoader } from '../data/loader.js';
 import { GeosegError } from '../errors.js';
-import { writeAtomic } from '../outputs.js';
+import { writeFileDurable } from '../durable.js';
 import { createModel, loadEncoderWeights, useChannelsLast, useContiguousFormat, type ModelConfig, type SegmentationModel } from '../models/index.js';
 import { Progress } from '../progress.js';
 import { useThreads } from '../threads.js';
@@ -132,14 +132,14 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
   const weights = classWeights(cfg, ds, val, where);
   const objective = runObjective(cfg, modelConfig, { ignoreIndex: ds.ignoreIndex, classWeights: weights ?? undefined }, where);
 
-  writeAtomic(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 1));
+  writeFileDurable(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 1));
   const logFile = join(cfg.out, 'log.jsonl');
   // On resume, drop log lines past the checkpoint (they will be produced again).
   if (opts.resume && existsSync(logFile)) {
     // a line cut by a kill is dropped, and so is the 'end' line of the interrupted segment
     const stepOf = (l: string) => { try { const e = JSON.parse(l) as { step: number; type: string }; return e.type === 'end' ? Infinity : e.step; } catch { return Infinity; } };
     const kept = readFileSync(logFile, 'utf8').split('\n').filter((l) => l && stepOf(l) <= start);
-    writeAtomic(logFile, kept.map((l) => `${l}\n`).join(''));
+    writeFileDurable(logFile, kept.map((l) => `${l}\n`).join(''));
   } else if (!opts.resume) writeFileSync(logFile, '');
   const log = (entry: Record<string, unknown>) => appendFileSync(logFile, `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
 

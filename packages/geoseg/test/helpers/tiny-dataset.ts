@@ -6,7 +6,7 @@ import * as torch from '@geoseg/torch';
 import { prepare, writeCog } from '../../src/index.js';
 import { scenesSplit } from '../../src/data/split.js';
 import { readDataset } from '../../src/data/dataset.js';
-import { writeAtomic } from '../../src/cli/split.js';
+import { writeFileDurable } from '../../src/durable.js';
 
 export async function tinyDataset(dir: string, scenes = ['a', 'b', 'c']): Promise<string> {
   mkdirSync(join(dir, 'images'), { recursive: true });
@@ -31,6 +31,6 @@ export async function tinyDataset(dir: string, scenes = ['a', 'b', 'c']): Promis
   await prepare({ images: join(dir, 'images'), labels: join(dir, 'labels'), classes: join(dir, 'classes.yaml'), out, tile: 256, overlap: 0 });
   const ds = readDataset(out);
   ds.split = scenesSplit(ds.tiles, ds.scenes.map((s) => s.id), scenes[scenes.length - 1]);
-  writeAtomic(join(out, 'dataset.json'), JSON.stringify(ds));
+  writeFileDurable(join(out, 'dataset.json'), JSON.stringify(ds));
   return out;
 }
