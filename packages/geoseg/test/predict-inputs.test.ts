@@ -189,12 +189,12 @@ test('an existing output is replaced only with --overwrite, and stays as it was 
   for (const extra of [[], ['--resume']]) {
     r = cliRun([...base, ...extra]);
     assert.notEqual(r.status, 0);
-    assert.equal(r.stderr, `geoseg: ${out}: exists (use --overwrite to replace it)\n`);
+    assert.equal(r.stderr, `geoseg: ${out}: already exists (pass --overwrite to replace it)\n`);
     assert.ok(readFileSync(out).equals(before), 'the output is untouched');
   }
   // a side output that exists is refused the same way, before any work
   r = cliRun([...base.slice(0, 5), join(dir, 'other.tif'), '--window', '64', '--confidence', out]);
-  assert.equal(r.stderr, `geoseg: ${out}: exists (use --overwrite to replace it)\n`);
+  assert.equal(r.stderr, `geoseg: ${out}: already exists (pass --overwrite to replace it)\n`);
   assert.ok(!existsSync(join(dir, 'other.tif')));
   r = cliRun([...base, '--overwrite', '--overlap', '0.5']);
   assert.equal(r.status, 0, r.stderr);

@@ -60,7 +60,7 @@ const args = (name: string) => ['predict', '--checkpoint', checkpoint, '--input'
  * A kill after the run had finished but before its process ended: a resume finds the outputs in
  * place and the work folder gone, and refuses to replace them (the outputs are compared after).
  */
-const doneBefore = (code: number | null, stderr: string) => code !== 0 && /exists \(use --overwrite/.test(stderr) && !existsSync(join(dir, '.resumed.tif.geoseg-partial'));
+const doneBefore = (code: number | null, stderr: string) => code !== 0 && /already exists \(pass --overwrite/.test(stderr) && !existsSync(join(dir, '.resumed.tif.geoseg-partial'));
 
 /** Scene rows an interrupted run has recorded as done (from its work folder's state). */
 function rowsDone(name: string): number {
@@ -137,7 +137,7 @@ test('a fresh run over an interrupted one removes its work folder; a resume of a
   assert.equal(differing(join(dir, 'full.tif'), join(dir, 'fresh.tif')), 0);
   const again = spawnSync(process.execPath, [cli, ...args('fresh'), '--resume'], { encoding: 'utf8' });
   assert.notEqual(again.status, 0);
-  assert.equal(again.stderr, `geoseg: ${join(dir, 'fresh.tif')}: exists (use --overwrite to replace it)\n`);
+  assert.equal(again.stderr, `geoseg: ${join(dir, 'fresh.tif')}: already exists (pass --overwrite to replace it)\n`);
 });
 
 test('a work folder holding files geoseg did not make is never deleted', async () => {

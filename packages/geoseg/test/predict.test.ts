@@ -392,7 +392,7 @@ test('predict errors: one line naming the cause, nothing at the output path', as
   // output present without --overwrite; with it, replaced
   writeFileSync(join(dir, 'e-out.tif'), 'old');
   r = cliRun(base);
-  assert.match(r.stderr, /e-out\.tif: exists \(use --overwrite to replace it\)/);
+  assert.match(r.stderr, /e-out\.tif: already exists \(pass --overwrite to replace it\)/);
   r = cliRun([...base, '--overwrite', '--vector', join(dir, 'e.gpkg'), '--json']);
   assert.equal(r.status, 0, r.stderr);
   assert.ok(JSON.parse(r.stdout).vector.endsWith('e.gpkg'));

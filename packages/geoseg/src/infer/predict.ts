@@ -26,6 +26,7 @@ import { vectorize } from './vectorize.js';
 import { CLASSES_METADATA_KEY } from '../raster/write.js';
 import { writeMapManifest } from '../map-manifest.js';
 import { fsyncPath, renameDurable } from '../durable.js';
+import { existsMessage } from '../outputs.js';
 import { checkPlan, checkWindowOptions } from './limits.js';
 import { WorkFolder, type Kind } from './work-folder.js';
 import { blendRows, NODATA_CLASS, type RowBand } from './stream-blend.js';
@@ -125,7 +126,7 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
   for (const p of finals) {
     if (!existsSync(p)) continue;
     if (statSync(p).isDirectory()) throw new GeosegError(`${p}: is a folder (geoseg never replaces a folder with a file; choose another output)`);
-    if (!opts.overwrite && !ours.includes(p)) throw new GeosegError(`${p}: exists (use --overwrite to replace it)`);
+    if (!opts.overwrite && !ours.includes(p)) throw new GeosegError(existsMessage(p));
   }
 
   const { model, meta, dir } = loadCheckpoint(opts.checkpoint);

@@ -4,6 +4,7 @@
 import gdal from 'gdal-async';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
+import { existsMessage } from '../outputs.js';
 import { GeosegError } from '../errors.js';
 
 const DRIVERS: Record<string, string> = { '.geojson': 'GeoJSON', '.json': 'GeoJSON', '.gpkg': 'GPKG' };
@@ -12,7 +13,7 @@ export async function vectorize(raster: string, out: string, classes: { id: numb
   opts: { simplify: number; nodata: number | null; overwrite: boolean }): Promise<number> {
   const driver = DRIVERS[extname(out).toLowerCase()];
   if (!driver) throw new GeosegError(`${out}: vector output must end in .geojson or .gpkg`);
-  if (existsSync(out) && !opts.overwrite) throw new GeosegError(`${out}: already exists (pass --overwrite to replace it)`);
+  if (existsSync(out) && !opts.overwrite) throw new GeosegError(existsMessage(out));
   const src = await gdal.openAsync(raster);
   const tmp = join(dirname(out), `.${process.pid}.${basename(out)}`);
   rmSync(tmp, { force: true });
