@@ -104,6 +104,8 @@ describe('geoseg serve in Chromium', { skip }, () => {
       executablePath: CHROMIUM, headless: true, viewport: { width: 1000, height: 640 },
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
         '--disable-component-update', '--disable-sync', '--enable-unsafe-swiftshader'],
+      // The browser is not ours to sanitize: under npm run test:asan it starts without the ASan runtime.
+      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'LD_PRELOAD')) as Record<string, string>,
     });
     page = context.pages()[0] ?? await context.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
