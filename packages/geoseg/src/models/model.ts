@@ -31,11 +31,6 @@ export abstract class SegmentationModel extends nn.Module {
     return this.run(this.checkInput(x));
   }
 
-  /** @deprecated Use forwardOutputs (kept until the trainer moves to named outputs). */
-  forwardWithAux(x: Tensor): ModelOutputs {
-    return this.forwardOutputs(x);
-  }
-
   /**
    * Class probabilities [N, classes, H, W] from the outputs: softmax of `out`. An architecture
    * whose outputs combine otherwise (a joint probability, refined logits) overrides this; eval,
