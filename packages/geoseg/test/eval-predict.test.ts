@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
-import gdal from 'gdal-async';
 import * as torch from '@geoseg/torch';
 import { prepare, writeCog } from '../src/index.js';
 import { randomCheckpoint } from './helpers/random-checkpoint.js';
+import { readBand } from './helpers/read-raster.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'dist', 'cli', 'main.js');
@@ -22,13 +22,6 @@ const [W, H] = [600, 450];
 let dir = '';
 let dataset = '';
 let checkpoint = '';
-
-function readBand(path: string): Uint8Array {
-  const ds = gdal.open(path);
-  const out = ds.bands.get(1).pixels.read(0, 0, ds.rasterSize.x, ds.rasterSize.y) as Uint8Array;
-  ds.close();
-  return out;
-}
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'geoseg-eval-predict-'));

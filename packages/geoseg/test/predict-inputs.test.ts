@@ -18,6 +18,7 @@ import { windowGrid } from '../src/infer/window-grid.js';
 import { checkPlan } from '../src/infer/limits.js';
 import { loadCheckpoint } from '../src/models/checkpoint.js';
 import { randomCheckpoint } from './helpers/random-checkpoint.js';
+import { readBands as readAll } from './helpers/read-raster.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = process.env.GEOSEG_CLI ?? join(here, '..', 'dist', 'cli', 'main.js');
@@ -28,14 +29,6 @@ const [W, H, S] = [256, 192, 64];
 const block = { x: 100, y: 70, w: 40, h: 30 };
 const inBlock = (x: number, y: number) => x >= block.x && x < block.x + block.w && y >= block.y && y < block.y + block.h;
 const far = (x: number, y: number) => x < block.x - S || x >= block.x + block.w + S || y < block.y - S || y >= block.y + block.h + S;
-
-function readAll(path: string): Uint8Array[] {
-  const ds = gdal.open(path);
-  const { x, y } = ds.rasterSize;
-  const bands = Array.from({ length: ds.bands.count() }, (_, b) => ds.bands.get(b + 1).pixels.read(0, 0, x, y) as Uint8Array);
-  ds.close();
-  return bands;
-}
 
 /** A float32 scene in the model's value range; NaN over the block with `nan`, declared nodata NaN with `declare`. */
 async function floatScene(path: string, { nan = false, declare = false } = {}): Promise<void> {

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
-import gdal from 'gdal-async';
 import * as torch from '@geoseg/torch';
 import { writeCog } from '../src/raster/index.js';
 import { predict } from '../src/infer/predict.js';
 import { randomCheckpoint } from './helpers/random-checkpoint.js';
+import { readBands as readAll } from './helpers/read-raster.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // GEOSEG_CLI runs the test against another build (e.g. the code before a change).
@@ -21,14 +21,6 @@ let dir = '';
 let checkpoint = '';
 let input = '';
 const HEIGHT = 1920;
-
-function readAll(path: string): Uint8Array[] {
-  const ds = gdal.open(path);
-  const { x, y } = ds.rasterSize;
-  const bands = Array.from({ length: ds.bands.count() }, (_, b) => ds.bands.get(b + 1).pixels.read(0, 0, x, y) as Uint8Array);
-  ds.close();
-  return bands;
-}
 
 /** Pixels that differ between two rasters of the same size, over all bands. */
 function differing(a: string, b: string): number {

@@ -24,6 +24,7 @@ import { predictWindows } from '../src/infer/window-predict.js';
 import { TTA_TRANSFORMS } from '../src/infer/tta.js';
 import type { SegmentationModel } from '../src/models/index.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
+import { readBand } from './helpers/read-raster.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'dist', 'cli', 'main.js');
@@ -44,14 +45,6 @@ async function scene(path: string, width: number, height: number, opts: { nodata
     if (opts.nodataBlock) img.narrow(1, 0, 40).narrow(2, 0, 50).fill_(0);
     await writeCog(path, img, { geoTransform: GT, crs: 'EPSG:32640', nodata: opts.nodataBlock ? 0 : null, overwrite: true });
   });
-}
-
-function readBand(path: string, band = 1): Uint8Array {
-  const ds = gdal.open(path);
-  const { x, y } = ds.rasterSize;
-  const out = ds.bands.get(band).pixels.read(0, 0, x, y) as Uint8Array;
-  ds.close();
-  return out;
 }
 
 before(async () => {

@@ -312,10 +312,7 @@ void check(napi_env env, napi_status status) {
 JsArg inspect(napi_env env, AddonData* d, napi_value idKey, napi_value v) {
   JsArg a{v, napi_undefined, Lookup::NotTensor, -1};
   napi_typeof(env, v, &a.t);
-  if (a.t == napi_object) {
-    if (idKey == nullptr) napi_get_reference_value(env, d->idKey, &idKey);
-    a.lookup = lookupHandle(env, d, idKey, v, &a.handle);
-  }
+  if (a.t == napi_object) a.lookup = lookupHandle(env, d, idKey, v, &a.handle);
   return a;
 }
 

@@ -1,5 +1,4 @@
 // createModel({ arch, encoder, classes, inChannels, outputStride, ...options of the architecture }).
-import { z } from 'zod';
 import { ModelConfigError } from '../errors.js';
 import type { ArchitectureDefinition, Objective } from './architecture.js';
 import { createEncoder, ENCODERS, type OutputStride } from './encoders/index.js';
@@ -26,15 +25,24 @@ export function architecture(name: string): ArchitectureDefinition {
   return ARCHITECTURES[name];
 }
 
-/** The one-line reason of zod's first issue, with the option's path. */
-function firstIssue(arch: string, error: z.ZodError): string {
-  const issue = error.issues[0]!;
-  if (issue.code === 'unrecognized_keys') {
-    const own = Object.keys(architecture(arch).options.shape);
-    const keys = issue.keys.map((k) => `'${k}'`).join(', ');
-    return `${keys}: not ${issue.keys.length > 1 ? 'options' : 'an option'} of ${arch} (${own.length ? `its options: ${own.join(', ')}` : 'it has no options'})`;
-  }
-  return `'${issue.path.join('.')}': ${issue.message}`;
+export interface OptionIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * What is wrong with an architecture's options (an empty list when nothing is): each option it
+ * does not have, named, with the options it has; otherwise zod's first issue.
+ */
+export function optionIssues(arch: string, options: Record<string, unknown>): OptionIssue[] {
+  const schema = architecture(arch).options;
+  const parsed = schema.safeParse(options);
+  if (parsed.success) return [];
+  const issue = parsed.error.issues[0]!;
+  if (issue.code !== 'unrecognized_keys') return [{ path: issue.path, message: issue.message }];
+  const own = Object.keys(schema.shape);
+  const has = own.length ? `its options: ${own.join(', ')}` : 'it has no options';
+  return issue.keys.map((key) => ({ path: [key], message: `not an option of ${arch} (${has})` }));
 }
 
 /**
@@ -44,9 +52,9 @@ function firstIssue(arch: string, error: z.ZodError): string {
 export function architectureOptions(config: ModelConfig): Record<string, unknown> {
   const arch = architecture(config.arch);
   const own = Object.fromEntries(Object.entries(config).filter(([k, v]) => v !== undefined && !(COMMON_MODEL_FIELDS as readonly string[]).includes(k)));
-  const parsed = arch.options.safeParse(own);
-  if (!parsed.success) throw new ModelConfigError(`model: ${firstIssue(config.arch, parsed.error)}`);
-  return parsed.data;
+  const [issue] = optionIssues(config.arch, own);
+  if (issue) throw new ModelConfigError(`model: '${issue.path.join('.')}': ${issue.message}`);
+  return arch.options.parse(own);
 }
 
 /** The architecture's default training objective for this config (its named outputs and weights). */

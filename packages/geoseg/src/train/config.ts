@@ -7,7 +7,8 @@ import { augmentationSchema } from '../data/augment.js';
 import { readDocument } from '../document.js';
 import { GeosegError } from '../errors.js';
 import { ENCODERS } from '../models/encoders/index.js';
-import { ARCHITECTURE_NAMES, ARCHITECTURES, isArchitectureName } from '../models/registry.js';
+import { optionIssues } from '../models/create.js';
+import { ARCHITECTURE_NAMES, isArchitectureName } from '../models/registry.js';
 
 const positiveInt = z.number().int().positive();
 const fraction = z.number().min(0).max(1);
@@ -26,16 +27,7 @@ export const modelSchema = z.object({
   }
   if (!ENCODERS[m.encoder]) ctx.addIssue({ code: 'custom', path: ['encoder'], message: `unknown encoder (known: ${Object.keys(ENCODERS).join(', ')})` });
   const { arch, encoder: _e, encoderWeights: _w, outputStride: _o, ...own } = m;
-  const parsed = ARCHITECTURES[arch].options.safeParse(own);
-  if (parsed.success) return;
-  const issue = parsed.error.issues[0]!;
-  if (issue.code === 'unrecognized_keys') {
-    const options = Object.keys(ARCHITECTURES[arch].options.shape);
-    const has = options.length ? `its options: ${options.join(', ')}` : 'it has no options';
-    for (const key of issue.keys) ctx.addIssue({ code: 'custom', path: [key], message: `not an option of ${arch} (${has})` });
-  } else {
-    ctx.addIssue({ ...issue, path: issue.path } as z.IssueData);
-  }
+  for (const issue of optionIssues(arch, own)) ctx.addIssue({ code: 'custom', ...issue });
 }).describe('The network: architecture, encoder, and the architecture\'s own options (see Architectures below).');
 
 const lossTerm = z.object({ name: z.string(), weight: z.number().default(1) }).passthrough();
