@@ -3,7 +3,8 @@
 // time; both evaluate the tile_8 scenes whole. Prints per-class IoU side by side.
 //
 //   node --import tsx bench/run.ts dubai   (DUBAI_MINUTES=20, DUBAI_RECIPES=dubai-unet-r18,dubai-best, DUBAI_SEEDS=0
-//                                           or e.g. 0,1,2 with a mean ± sd at the end, DUBAI_ITERATIONS=N instead of minutes)
+//                                           or e.g. 0,1,2 with a mean ± sd at the end, DUBAI_ITERATIONS=N instead of minutes,
+//                                           DUBAI_PYTHON=0 to skip the Python reference)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -48,6 +49,7 @@ export async function dubaiBench(): Promise<Record<string, unknown>> {
   const recipes = (process.env.DUBAI_RECIPES ?? 'dubai-unet-r18,dubai-best').split(',').filter(Boolean);
   // the same seed for geoseg's runs and the Python one (each side draws its own crops from it)
   const seeds = (process.env.DUBAI_SEEDS ?? process.env.DUBAI_SEED ?? '0').split(',').map(Number);
+  const withPython = process.env.DUBAI_PYTHON !== '0';
   const budget = iterations ? `-it${iterations}` : '';
   const dataset = dubaiDataset();
   const runs: Record<string, any>[] = [];
@@ -68,13 +70,15 @@ export async function dubaiBench(): Promise<Record<string, unknown>> {
       writeFileSync(file, stringify(cfg));
       console.log(`geoseg: training ${recipe}, seed ${seed}, for ${iterations ? `${cfg.train.iterations} iterations` : `${minutes} min`}…`);
       const s = geoseg(['train', '--config', file, '--overwrite']); // a fresh run each time
-      results[recipe] = { iterations: s.steps, trainSeconds: s.trainSeconds, dataWaitSeconds: s.dataWaitSeconds, mIoU: s.lastEval.metrics.mIoU, iou: s.lastEval.metrics.iou, classes: s.classes };
+      results[recipe] = { iterations: s.steps, scheduleLength: s.scheduleLength, trainSeconds: s.trainSeconds, dataWaitSeconds: s.dataWaitSeconds, mIoU: s.lastEval.metrics.mIoU, iou: s.lastEval.metrics.iou, classes: s.classes };
       console.log(`  ${s.steps} iterations, mIoU ${(100 * s.lastEval.metrics.mIoU).toFixed(2)}%`);
     }
-    console.log(`python: training the plain recipe, seed ${seed}, for ${iterations ? `${iterations} iterations` : `${minutes} min`}…`);
-    const out = execFileSync(pythonWithTorch(), [join(here, 'dubai_train_ref.py'), dataset, iterations ? '0' : String(minutes), '2', String(seed), String(iterations ?? 0)],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    results.python = JSON.parse(out.trim().split('\n').pop()!);
+    if (withPython) {
+      console.log(`python: training the plain recipe, seed ${seed}, for ${iterations ? `${iterations} iterations` : `${minutes} min`}…`);
+      const out = execFileSync(pythonWithTorch(), [join(here, 'dubai_train_ref.py'), dataset, iterations ? '0' : String(minutes), '2', String(seed), String(iterations ?? 0)],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      results.python = JSON.parse(out.trim().split('\n').pop()!);
+    }
     printTable(recipes, results);
     writeFileSync(join(here, `results-dubai${suffix}.json`), JSON.stringify(results, null, 2) + '\n');
     runs.push(results);
@@ -82,7 +86,7 @@ export async function dubaiBench(): Promise<Record<string, unknown>> {
   if (runs.length < 2) return runs[0];
   // over the seeds: mean ± standard deviation of each side's mIoU
   const summary: Record<string, { mean: number; sd: number; mIoU: number[] }> = {};
-  for (const side of [...recipes, 'python']) {
+  for (const side of [...recipes, ...(withPython ? ['python'] : [])]) {
     const xs = runs.map((r) => r[side].mIoU);
     summary[side] = { mean: mean(xs), sd: sd(xs), mIoU: xs };
     console.log(`${side.padEnd(16)} mIoU over seeds ${seeds.join(',')}: ${xs.map((x) => (100 * x).toFixed(2)).join(', ')} → ${(100 * mean(xs)).toFixed(2)} ± ${(100 * sd(xs)).toFixed(2)}`);
@@ -93,9 +97,10 @@ export async function dubaiBench(): Promise<Record<string, unknown>> {
 }
 
 function printTable(recipes: string[], results: Record<string, any>): void {
-  const names: string[] = results.python.classes;
+  const sides = [...recipes, ...(results.python ? ['python'] : [])];
+  const names: string[] = results[sides[0]].classes;
   const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(2) : '—');
-  const rows = [['class', ...recipes.map((r) => `geoseg ${r}`), 'python plain'], ...names.map((n, i) => [n, ...recipes.map((r) => pct(results[r].iou[i])), pct(results.python.iou[i])]),
-    ['mIoU', ...recipes.map((r) => pct(results[r].mIoU)), pct(results.python.mIoU)], ['iterations', ...recipes.map((r) => String(results[r].iterations)), String(results.python.iterations)]];
+  const rows = [['class', ...recipes.map((r) => `geoseg ${r}`), ...(results.python ? ['python plain'] : [])], ...names.map((n, i) => [n, ...sides.map((r) => pct(results[r].iou[i]))]),
+    ['mIoU', ...sides.map((r) => pct(results[r].mIoU))], ['iterations', ...sides.map((r) => String(results[r].iterations))]];
   for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(12) : c.padStart(22))).join(''));
 }

@@ -6,7 +6,12 @@ export class Progress {
   #lastDecile = -1;
   #lastDraw = 0;
 
-  constructor(readonly label: string, readonly total: number, readonly unit = 'items', readonly enabled = true) {}
+  constructor(readonly label: string, public total: number, readonly unit = 'items', readonly enabled = true) {}
+
+  /** A total that becomes known (or changes) while running, e.g. a schedule fitted to a time budget. */
+  setTotal(total: number): void {
+    this.total = total;
+  }
 
   tick(n = 1, extra = ''): void {
     this.set(this.#done + n, extra);

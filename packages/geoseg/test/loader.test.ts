@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as torch from '@geoseg/torch';
 import { readDataset, type DatasetJson } from '../src/data/dataset.js';
 import { TileLoader } from '../src/data/loader.js';
-import { buildScheduler, classWeights } from '../src/train/build.js';
+import { buildScheduler, refitScheduler, classWeights } from '../src/train/build.js';
 import { parseTrainConfig } from '../src/train/config.js';
 import { buildOptimizer } from '../src/train/build.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
@@ -98,8 +98,23 @@ test('class weights from the training tiles; schedulers need what they need', ()
   assert.ok(Math.abs(med[0] * f[0] - med[1] * f[1]) < 1e-9, 'median-frequency weights equalize w·f');
   assert.throws(() => classWeights(cfg({ classWeights: [1, 2, 3] }), ds, val, 'run.yaml'), /classWeights: expected 2 numbers/);
   const params = [torch.zeros([2], { requiresGrad: true })];
-  const noIters = parseTrainConfig({ out: 'o', data: { dataset: 'd' }, train: { minutes: 1 }, scheduler: { name: 'poly' } }, 'run.yaml');
-  assert.throws(() => buildScheduler(buildOptimizer(params, noIters.optimizer), noIters, 'run.yaml'), /scheduler\.name: 'poly' needs train\.iterations/);
+  // train.minutes alone: the trainer passes the fitted length; a refit mid-run continues as if built with the new length
+  for (const scheduler of [{ name: 'poly', warmup: 5 }, { name: 'cosine' }, { name: 'restarts', warmup: 3 }]) {
+    const fitted = parseTrainConfig({ out: 'o', data: { dataset: 'd' }, train: { minutes: 1 }, scheduler, optimizer: { lr: 0.1 } }, 'run.yaml');
+    assert.throws(() => buildScheduler(buildOptimizer(params, fitted.optimizer), fitted, 'run.yaml'), /needs train\.iterations or train\.minutes/);
+    const refitOpt = buildOptimizer(params, fitted.optimizer);
+    let refit = buildScheduler(refitOpt, fitted, 'run.yaml', 1e9);
+    for (let i = 0; i < 12; i++) refit.scheduler!.step();
+    refit = refitScheduler(refit, refitOpt, fitted, 'run.yaml', 60);
+    const directOpt = buildOptimizer(params, fitted.optimizer);
+    const direct = buildScheduler(directOpt, fitted, 'run.yaml', 60);
+    for (let i = 0; i < 12; i++) direct.scheduler!.step();
+    for (let i = 0; i < 40; i++) {
+      assert.equal(refitOpt.paramGroups[0].lr, directOpt.paramGroups[0].lr, `${scheduler.name}, step ${12 + i}`);
+      refit.scheduler!.step();
+      direct.scheduler!.step();
+    }
+  }
   const poly = cfg({ scheduler: { name: 'poly', warmup: 10 }, optimizer: { lr: 0.1 } });
   const opt = buildOptimizer(params, poly.optimizer);
   const s = buildScheduler(opt, poly, 'run.yaml');

@@ -17,7 +17,7 @@ export interface CheckpointMeta {
   version: 1;
   savedAt: string;
   step: number;
-  /** Training seconds so far (evaluation excluded). */
+  /** Seconds of training so far, periodic validation included (the final validation excluded). */
   elapsedSeconds: number;
   model: ModelConfig;
   classes: { id: number; name: string; color: [number, number, number] }[];
@@ -29,6 +29,8 @@ export interface CheckpointMeta {
   config: unknown;
   optimizer: optim.OptimizerStateDict | null;
   scheduler: unknown;
+  /** A schedule fitted to train.minutes: its length and measurements (train/fitted-length.ts). */
+  fit?: unknown;
   best: { metric: 'mIoU'; value: number; step: number } | null;
   lastEval: { step: number; mIoU: number } | null;
 }

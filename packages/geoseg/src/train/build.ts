@@ -20,12 +20,15 @@ export interface Schedule {
   perIteration: boolean;
 }
 
-export function buildScheduler(opt: optim.OptimizerLike, cfg: TrainConfig, where: string): Schedule {
+/**
+ * The run's schedule over `length` iterations (warmup included): train.iterations, or the length
+ * fitted to train.minutes (see fitted-length.ts).
+ */
+export function buildScheduler(opt: optim.OptimizerLike, cfg: TrainConfig, where: string, length = cfg.train.iterations): Schedule {
   const c = cfg.scheduler;
-  const total = cfg.train.iterations;
   const needTotal = () => {
-    if (total === undefined) throw new GeosegError(`${where}: scheduler.name: '${c.name}' needs train.iterations (the schedule's length)`);
-    return Math.max(1, total - c.warmup);
+    if (length === undefined) throw new GeosegError(`${where}: scheduler.name: '${c.name}' needs train.iterations or train.minutes (the schedule's length)`);
+    return Math.max(1, length - c.warmup);
   };
   let s: optim.LRScheduler | optim.ReduceLROnPlateau | null;
   switch (c.name) {
@@ -46,6 +49,21 @@ export function buildScheduler(opt: optim.OptimizerLike, cfg: TrainConfig, where
     s = new optim.LinearWarmup(s ?? new optim.StepLR(opt, { stepSize: 1 << 30, gamma: 1 }), { warmupSteps: c.warmup });
   }
   return { scheduler: s, perIteration: true };
+}
+
+/**
+ * The same schedule over a new length, at the step `schedule` has reached (the groups' lr is
+ * set for the next iteration as the new length gives it).
+ */
+export function refitScheduler(schedule: Schedule, opt: optim.OptimizerLike, cfg: TrainConfig, where: string, length: number): Schedule {
+  const old = schedule.scheduler;
+  if (!schedule.perIteration || !old) return schedule;
+  // a scheduler takes the groups' current lr as its base: put the base lrs back first
+  const bases = (old as optim.LRScheduler & { baseLrs: number[] }).baseLrs; // every per-iteration schedule here has them
+  opt.paramGroups.forEach((g, i) => { (g as { lr: number }).lr = bases[i]; });
+  const next = buildScheduler(opt, cfg, where, length);
+  for (let i = 0; i < old.lastStep; i++) next.scheduler!.step();
+  return next;
 }
 
 /** Class weights for ce/focal from the config: suggestions computed on the training tiles, or explicit. */

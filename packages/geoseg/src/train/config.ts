@@ -59,7 +59,7 @@ export const trainConfigSchema = z.object({
   scheduler: z.object({
     name: z.enum(['none', 'poly', 'cosine', 'restarts', 'step', 'plateau']).default('none').describe('Learning-rate schedule over the run\'s iterations.'),
     power: z.number().min(0).default(0.9).describe('poly: lr · (1 − t/T)^power.'),
-    t0: positiveInt.optional().describe('restarts: first cycle length (iterations).'),
+    t0: positiveInt.optional().describe('restarts: first cycle length (iterations; default a quarter of the schedule).'),
     tMult: positiveInt.default(1).describe('restarts: each cycle is tMult times longer than the last.'),
     stepSize: positiveInt.optional().describe('step: multiply the lr by gamma every stepSize iterations.'),
     gamma: z.number().positive().default(0.1).describe('step and plateau: the lr factor.'),
@@ -69,8 +69,8 @@ export const trainConfigSchema = z.object({
   }).strict().default({}).describe('Learning-rate schedule.'),
   augmentation: augmentationSchema.default({}).describe('Online augmentation of the training crops; a transform is off unless listed.'),
   train: z.object({
-    iterations: positiveInt.optional().describe('Stop after this many iterations…'),
-    minutes: z.number().positive().optional().describe('…or after this many minutes of training (evaluation time not counted), whichever comes first.'),
+    iterations: positiveInt.optional().describe('The schedule\'s length in iterations (the same on every machine).'),
+    minutes: z.number().positive().optional().describe('A time budget in minutes, periodic validation included (the final one follows). Alone: the schedule\'s length is fitted to it from the measured speed, so the schedule completes within the budget. With iterations: the schedule follows iterations and the clock may end the run first.'),
     logEvery: positiveInt.default(20).describe('Write a train line (mean loss, lr, it/s, data wait) to log.jsonl every N iterations.'),
     evalEvery: z.number().int().min(0).default(0).describe('Validate every N iterations (0: only at the end).'),
     checkpointEvery: positiveInt.default(200).describe('Save `latest` every N iterations (and at the end, on Ctrl-C, after each eval).'),

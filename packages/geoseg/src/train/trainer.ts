@@ -1,6 +1,9 @@
 // The training loop: config → model, loader, loss, optimizer, schedule; per-iteration progress,
 // a JSONL log, periodic validation on whole scenes, `latest` and `best` checkpoints, exact resume.
 //
+// Length: train.iterations, or with train.minutes alone a length fitted to the time budget
+// (fitted-length.ts), re-estimated a few times, recorded in the log and every checkpoint.
+//
 // Determinism: the weights are initialised after torch.manualSeed(seed); iteration k reseeds
 // libtorch with mix32(seed, k) and draws its batch from (seed, k) alone. A run resumed from a
 // checkpoint at step k therefore continues exactly as the uninterrupted run would.
@@ -15,7 +18,8 @@ import { writeFileDurable } from '../durable.js';
 import { createModel, loadEncoderWeights, useChannelsLast, useContiguousFormat, type ModelConfig, type SegmentationModel } from '../models/index.js';
 import { Progress } from '../progress.js';
 import { useThreads } from '../threads.js';
-import { buildOptimizer, buildScheduler, classWeights } from './build.js';
+import { buildOptimizer, buildScheduler, classWeights, refitScheduler } from './build.js';
+import { afterIteration, isFittedLengthState, recordValidation, startFit, type FittedLengthState, type LengthEstimate } from './fitted-length.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from '../models/checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { evalUnits, evaluate, type EvalResult } from '../evaluation/index.js';
@@ -32,6 +36,11 @@ export interface TrainOptions {
   where?: string;
   /** Checked after every iteration; true stops the run cleanly (a checkpoint is saved). */
   shouldStop?: () => boolean;
+  /**
+   * The run's clock in seconds (default: performance.now() / 1000). Read once after every
+   * iteration, before shouldStop(), and around each validation; tests inject a simulated one.
+   */
+  clock?: () => number;
 }
 
 export interface TrainSummary {
@@ -39,8 +48,18 @@ export interface TrainSummary {
   steps: number;
   startedAt: number;
   stoppedEarly: boolean;
+  /** Seconds of the run (this segment), periodic validation included; the final validation follows. */
   trainSeconds: number;
+  /** Iterations per second, validation excluded. */
   itPerSecond: number;
+  /** Periodic validation's seconds (within trainSeconds). */
+  validationSeconds: number;
+  /** The schedule's length: train.iterations, or the length fitted to train.minutes. */
+  scheduleLength: number | null;
+  /** How the length was fitted (train.minutes alone), else null. */
+  fit: FittedLengthState | null;
+  /** Why the loop ended: the schedule's length, the time budget (train.iterations not reached), or shouldStop. */
+  endReason: 'finished' | 'budget' | 'interrupted';
   /** Seconds the loop waited for tile files, and spent assembling batches (crops, augmentation). */
   dataWaitSeconds: number;
   assembleSeconds: number;
@@ -65,6 +84,9 @@ function readWeights(path: string): Record<string, Tensor> {
     throw new GeosegError(`${path}: cannot read encoder weights (${(e as Error).message.split('\n')[0]})`);
   }
 }
+
+/** A fitted schedule's length before its first estimate (a few iterations): in effect, no decay yet. */
+const PROVISIONAL_LENGTH = 1e9;
 
 export function modelConfigOf(cfg: TrainConfig, ds: DatasetJson): ModelConfig {
   const { encoderWeights: _w, ...m } = cfg.model;
@@ -121,7 +143,12 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
   }
   if (cfg.train.device !== 'cpu') model.to(cfg.train.device as torch.Device);
   const optimizer = buildOptimizer(model.parameters(), cfg.optimizer);
-  const schedule = buildScheduler(optimizer, cfg, where);
+  const budget = cfg.train.minutes !== undefined ? cfg.train.minutes * 60 : Infinity;
+  // train.minutes alone: the length is fitted to the budget (a provisional one until the first estimate)
+  const fit: FittedLengthState | null = cfg.train.iterations !== undefined ? null
+    : resumed && isFittedLengthState(resumed.meta.fit) ? resumed.meta.fit : startFit(budget);
+  const scheduleLength = () => cfg.train.iterations ?? fit?.length ?? null;
+  let schedule = buildScheduler(optimizer, cfg, where, scheduleLength() ?? PROVISIONAL_LENGTH);
   if (resumed) {
     if (resumed.meta.optimizer && resumed.optimizerTensors) {
       optimizer.loadStateDict(optim.optimizerStateFromTensors(resumed.optimizerTensors, resumed.meta.optimizer));
@@ -148,13 +175,23 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
   let lastEvalStep = 0;
   const metaBase = (step: number, elapsed: number): Omit<CheckpointMeta, 'format' | 'version' | 'savedAt' | 'optimizer'> => ({
     step, elapsedSeconds: elapsed, model: modelConfig, classes: ds.classes, ignoreIndex: ds.ignoreIndex, bands: ds.bands, dtype: ds.dtype,
-    normalization: norm, config: cfg, scheduler: schedule.scheduler?.stateDict() ?? null, best,
+    normalization: norm, config: cfg, scheduler: schedule.scheduler?.stateDict() ?? null, fit, best,
     lastEval: lastEval ? { step: lastEvalStep, mIoU: lastEval.metrics.mIoU } : null,
   });
 
-  const maxSteps = cfg.train.iterations ?? Infinity;
-  const budget = cfg.train.minutes !== undefined ? cfg.train.minutes * 60 : Infinity;
-  const progress = new Progress('train', Number.isFinite(maxSteps) ? maxSteps - start : Math.round(budget - elapsedBefore), Number.isFinite(maxSteps) ? 'it' : 's', opts.progress ?? false);
+  const clock = opts.clock ?? (() => performance.now() / 1000);
+  const endStep = () => scheduleLength() ?? Infinity;
+  // the clock ends the run when train.iterations is given too, or before a fitted length exists
+  const clockEnds = () => fit === null || fit.length === null;
+  const fitSettings = { evalEvery: cfg.train.evalEvery, warmup: cfg.scheduler.warmup };
+  const progress = new Progress('train', scheduleLength() === null ? 0 : scheduleLength()! - start, 'it', opts.progress ?? false);
+  const fittedNote = () => (fit ? ` (schedule ${fit.length ?? '?'} it, fitted to ${cfg.train.minutes} min)` : '');
+  const onEstimate = (e: LengthEstimate) => {
+    log({ type: 'schedule', step: e.step, length: e.length, final: e.final, secondsPerIteration: e.secondsPerIteration, secondsPerValidation: e.secondsPerValidation, elapsedSeconds: e.elapsedSeconds });
+    schedule = refitScheduler(schedule, optimizer, cfg, where, e.length);
+    progress.setTotal(e.length - start);
+  };
+  log({ type: 'start', step: start, schedule: fit ? { fittedTo: budget, length: fit.length } : { iterations: cfg.train.iterations, minutes: cfg.train.minutes ?? null } });
   const runEval = async (step: number) => {
     if (units.length === 0) return;
     // channels-last weights while evaluating (faster, and the same layout as geoseg eval's, so the same numbers)
@@ -179,26 +216,29 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
   let elapsed = elapsedBefore;
   let dataWait = 0;
   let assembleTime = 0;
+  let validationSeconds = 0;
   let lossSum = 0;
   let lossCount = 0;
   let lastLoss = NaN;
-  let stoppedEarly = false;
-  const loopStart = performance.now();
-  let segmentStart = performance.now();
+  let endReason: TrainSummary['endReason'] = 'finished';
+  const loopStart = clock();
+  let segmentStart = loopStart;
+  // a fixed length prefetches no batch past its end; a fitted one may still grow
+  const hasStep = (k: number) => cfg.train.iterations === undefined || k <= cfg.train.iterations;
   let next = loader.fetch(step + 1);
   model.train();
   try {
-    while (step < maxSteps && elapsed < budget) {
+    while (step < endStep() && !(clockEnds() && elapsed >= budget)) {
       const k = step + 1;
       const t0 = performance.now();
       const files = await next;
       const t1 = performance.now();
-      next = k < maxSteps ? loader.fetch(k + 1) : Promise.resolve([]); // read the next batch while this one computes
+      next = hasStep(k + 1) ? loader.fetch(k + 1) : Promise.resolve([]); // read the next batch while this one computes
       torch.manualSeed(mix32(cfg.train.seed, k, 1));
       const value = torch.tidy(() => {
         const batch = loader.assemble(k, files);
         assembleTime += (performance.now() - t1) / 1000;
-        const progressFraction = Number.isFinite(maxSteps) ? k / maxSteps : elapsed / budget;
+        const progressFraction = Number.isFinite(endStep()) ? k / endStep() : elapsed / budget;
         if (cfg.train.device !== 'cpu') {
           batch.images = batch.images.to(cfg.train.device as torch.Device);
           batch.masks = batch.masks.to(cfg.train.device as torch.Device);
@@ -216,44 +256,54 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
       lastLoss = value;
       lossSum += value;
       lossCount++;
-      const now = performance.now();
-      elapsed += (now - segmentStart) / 1000;
+      const now = clock();
+      elapsed += now - segmentStart;
       segmentStart = now;
+      const estimate = fit ? afterIteration(fit, step, elapsed, fitSettings) : null;
+      if (estimate) onEstimate(estimate);
       const lr = optimizer.paramGroups[0].lr;
-      const rate = (step - start) / ((now - loopStart) / 1000);
-      const status = `loss ${value.toFixed(4)} lr ${lr.toExponential(2)}`;
-      if (Number.isFinite(maxSteps)) progress.tick(1, status);
-      else progress.set(Math.min(elapsed - elapsedBefore, budget - elapsedBefore), `${status} ${rate.toFixed(2)} it/s (step ${step})`);
+      const rate = (step - start) / Math.max(now - loopStart - validationSeconds, 1e-9);
+      const status = `loss ${value.toFixed(4)} lr ${lr.toExponential(2)}${fittedNote()}`;
+      progress.tick(1, status);
       if (step % cfg.train.logEvery === 0) {
         log({ type: 'train', step, loss: lossSum / lossCount, lr, itPerSecond: rate, dataWaitSeconds: dataWait, elapsedSeconds: elapsed });
         lossSum = 0;
         lossCount = 0;
       }
       const stop = opts.shouldStop?.() ?? false;
-      const last = step >= maxSteps || elapsed >= budget; // the final evaluation follows the loop
+      const last = step >= endStep() || (clockEnds() && elapsed >= budget); // the final evaluation follows the loop
       if (cfg.train.evalEvery > 0 && step % cfg.train.evalEvery === 0 && !last && !stop) {
+        // periodic validation counts against the time budget (the next iteration's time includes it)
+        const e0 = clock();
         await runEval(step);
-        segmentStart = performance.now(); // evaluation time is not training time
+        const seconds = clock() - e0;
+        validationSeconds += seconds;
+        if (fit) recordValidation(fit, seconds);
       }
       if (step % cfg.train.checkpointEvery === 0 || stop) saveCheckpoint(latest, model, optimizer, metaBase(step, elapsed));
       if (stop) {
-        stoppedEarly = true;
+        endReason = 'interrupted';
         break;
       }
     }
     await next.catch(() => undefined);
-    if (!stoppedEarly) {
+    if (endReason !== 'interrupted' && step < endStep()) {
+      endReason = 'budget';
+      log({ type: 'note', step, message: `the ${cfg.train.minutes}-minute budget ended the run at iteration ${step} of ${endStep()}: the schedule did not finish` });
+    }
+    if (endReason !== 'interrupted') {
       await runEval(step);
       saveCheckpoint(latest, model, optimizer, metaBase(step, elapsed));
     }
     // The last line says how the run ended (the viewer reads it; a run without one is running or was killed).
-    log({ type: 'end', step, reason: stoppedEarly ? 'interrupted' : 'finished', elapsedSeconds: elapsed });
+    log({ type: 'end', step, reason: endReason, elapsedSeconds: elapsed, scheduleLength: scheduleLength() });
   } finally {
     loader.dispose();
   }
   const trainSeconds = elapsed - elapsedBefore;
   return {
-    out: cfg.out, steps: step, startedAt: start, stoppedEarly, trainSeconds, itPerSecond: (step - start) / Math.max(trainSeconds, 1e-9),
+    out: cfg.out, steps: step, startedAt: start, stoppedEarly: endReason === 'interrupted', trainSeconds,
+    itPerSecond: (step - start) / Math.max(trainSeconds - validationSeconds, 1e-9), validationSeconds, scheduleLength: scheduleLength(), fit, endReason,
     dataWaitSeconds: dataWait, assembleSeconds: assembleTime, lastLoss, best, lastEval, classes: ds.classes.map((c) => c.name),
   };
 }
