@@ -10,6 +10,7 @@ import { TileLoader } from '../src/data/loader.js';
 import { buildScheduler, refitScheduler, classWeights } from '../src/train/build.js';
 import { parseTrainConfig } from '../src/train/config.js';
 import { buildOptimizer } from '../src/train/build.js';
+import { oneGroup } from '../src/train/param-groups.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
 
 let folder = '';
@@ -101,12 +102,12 @@ test('class weights from the training tiles; schedulers need what they need', ()
   // train.minutes alone: the trainer passes the fitted length; a refit mid-run continues as if built with the new length
   for (const scheduler of [{ name: 'poly', warmup: 5 }, { name: 'cosine' }, { name: 'restarts', warmup: 3 }]) {
     const fitted = parseTrainConfig({ out: 'o', data: { dataset: 'd' }, train: { minutes: 1 }, scheduler, optimizer: { lr: 0.1 } }, 'run.yaml');
-    assert.throws(() => buildScheduler(buildOptimizer(params, fitted.optimizer), fitted, 'run.yaml'), /needs train\.iterations or train\.minutes/);
-    const refitOpt = buildOptimizer(params, fitted.optimizer);
+    assert.throws(() => buildScheduler(buildOptimizer(oneGroup(params), fitted.optimizer), fitted, 'run.yaml'), /needs train\.iterations or train\.minutes/);
+    const refitOpt = buildOptimizer(oneGroup(params), fitted.optimizer);
     let refit = buildScheduler(refitOpt, fitted, 'run.yaml', 1e9);
     for (let i = 0; i < 12; i++) refit.scheduler!.step();
     refit = refitScheduler(refit, refitOpt, fitted, 'run.yaml', 60);
-    const directOpt = buildOptimizer(params, fitted.optimizer);
+    const directOpt = buildOptimizer(oneGroup(params), fitted.optimizer);
     const direct = buildScheduler(directOpt, fitted, 'run.yaml', 60);
     for (let i = 0; i < 12; i++) direct.scheduler!.step();
     for (let i = 0; i < 40; i++) {
@@ -116,7 +117,7 @@ test('class weights from the training tiles; schedulers need what they need', ()
     }
   }
   const poly = cfg({ scheduler: { name: 'poly', warmup: 10 }, optimizer: { lr: 0.1 } });
-  const opt = buildOptimizer(params, poly.optimizer);
+  const opt = buildOptimizer(oneGroup(params), poly.optimizer);
   const s = buildScheduler(opt, poly, 'run.yaml');
   for (let i = 0; i < 10; i++) s.scheduler!.step();
   assert.ok(Math.abs(opt.paramGroups[0].lr - 0.1) < 1e-12, 'warmup ends at the base lr');

@@ -15,8 +15,10 @@ interface Config {
   options: Record<string, unknown>;
   groups?: Array<{ params: string[] } & Record<string, unknown>>;
   lookahead?: { k: number; alpha: number };
+  /** torch.nn.utils clipping between backward and step; `norm` in expected: clip_grad_norm_'s return. */
+  clip?: { norm?: number; normType?: number | 'inf'; value?: number };
   steps: number;
-  expected: Array<{ w: number[][]; b: number[] }>;
+  expected: Array<{ w: number[][]; b: number[]; norm?: number }>;
 }
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/optim_expected.json', import.meta.url), 'utf8')) as {
   x: number[][]; y: number[][]; w0: number[][]; b0: number[]; configs: Config[];
@@ -68,7 +70,17 @@ for (const c of fixture.configs) {
     const { params, computeGrads, dispose } = problem();
     const opt = makeOptimizer(c, params);
     c.expected.forEach((e, i) => {
-      trainStep(opt, computeGrads);
+      if (c.clip) {
+        opt.zeroGrad();
+        computeGrads();
+        const all = [params.w, params.b];
+        if (c.clip.norm !== undefined) {
+          const norm = torch.nn.utils.clipGradNorm_(all, c.clip.norm, c.clip.normType === 'inf' ? Infinity : c.clip.normType ?? 2);
+          assertClose(norm.item(), e.norm, 1e-12, `${c.name}, step ${i + 1}, norm`);
+          norm.dispose();
+        } else torch.nn.utils.clipGradValue_(all, c.clip.value!);
+        opt.step();
+      } else trainStep(opt, computeGrads);
       assertClose(params.w.toArray(), e.w, 1e-10, `${c.name}, step ${i + 1}, w`);
       assertClose(params.b.toArray(), e.b, 1e-10, `${c.name}, step ${i + 1}, b`);
     });

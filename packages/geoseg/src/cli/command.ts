@@ -27,3 +27,9 @@ export function table(header: string[], rows: (string | number)[][]): string {
   const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
   return cells.map((r) => r.map((c, i) => (typeof rows[0]?.[i] === 'number' ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
 }
+
+/** --weights raw|ema: a checkpoint's raw weights or their moving average (train.ema). */
+export function weightsChoice(v: unknown): 'raw' | 'ema' {
+  if (v !== 'raw' && v !== 'ema') throw new UsageError(`--weights must be raw or ema, got '${String(v)}'`);
+  return v;
+}

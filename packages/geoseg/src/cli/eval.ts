@@ -11,15 +11,16 @@ import { join, resolve } from 'node:path';
 import { rmSync } from 'node:fs';
 import { useThreads } from '../threads.js';
 import { peakRss, useStreamingSettings } from '../streaming-process.js';
-import { UsageError, type Command } from './command.js';
+import { UsageError, weightsChoice, type Command } from './command.js';
 
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate a checkpoint on whole scenes of a prepared dataset (IoU, mIoU, confusion matrix)',
-  usage: 'geoseg eval --checkpoint <run|checkpoint dir> --data <dataset> [--split val|all] [--tta none|flip|d4|lr,tb,...] [--window 512] [--overlap 0.25] [--blend hann|linear|uniform] [--batch 4] [--maps DIR [--overwrite]] [--threads N] [--json]\n  --maps DIR writes each scene image, prediction, confidence and truth as COGs with a map.json (open them with geoseg serve);\n  an existing maps folder is replaced only with --overwrite, any other folder never is',
+  usage: 'geoseg eval --checkpoint <run|checkpoint dir> [--weights raw|ema] --data <dataset> [--split val|all] [--tta none|flip|d4|lr,tb,...] [--window 512] [--overlap 0.25] [--blend hann|linear|uniform] [--batch 4] [--maps DIR [--overwrite]] [--threads N] [--json]\n  --maps DIR writes each scene image, prediction, confidence and truth as COGs with a map.json (open them with geoseg serve);\n  an existing maps folder is replaced only with --overwrite, any other folder never is',
   options: {
     threads: { type: 'string' },
     checkpoint: { type: 'string' },
+    weights: { type: 'string', default: 'raw' },
     data: { type: 'string' },
     split: { type: 'string', default: 'val' },
     tta: { type: 'string', default: 'none' },
@@ -45,7 +46,7 @@ export const evalCommand: Command = {
     const ttaText = String(values.tta);
     const tta = ttaText.includes(',') ? ttaText.split(',') : ttaText;
 
-    const { model, meta, dir } = loadCheckpoint(String(values.checkpoint));
+    const { model, meta, dir } = loadCheckpoint(String(values.checkpoint), { weights: weightsChoice(values.weights) });
     useChannelsLast(model); // faster CPU inference; the same numbers
     const ds = readDataset(String(values.data));
     const names = ds.classes.map((c) => c.name);

@@ -4,7 +4,7 @@ import { BLEND_MODES, type BlendMode } from '../infer/blend.js';
 import { predict } from '../infer/predict.js';
 import { useThreads } from '../threads.js';
 import { useStreamingSettings } from '../streaming-process.js';
-import { UsageError, type Command } from './command.js';
+import { UsageError, weightsChoice, type Command } from './command.js';
 
 function positiveInt(name: string, v: unknown): number | undefined {
   if (v === undefined) return undefined;
@@ -17,12 +17,13 @@ export const predictCommand: Command = {
   name: 'predict',
   summary: 'predict a scene of any size to a class COG (streamed; TTA, blending, post-processing, polygons)',
   usage: [
-    'geoseg predict --checkpoint <run|checkpoint dir> --input scene.tif --output classes.tif',
+    'geoseg predict --checkpoint <run|checkpoint dir> [--weights raw|ema] --input scene.tif --output classes.tif',
     '               [--window 512] [--overlap 0.25] [--batch 4] [--blend hann|linear|uniform]',
     '               [--tta none|flip|d4|lr,tb,transpose,...] [--confidence conf.tif] [--probabilities probs.tif]',
     '               [--sieve N] [--fill-holes N] [--open R] [--close R] [--post-classes 1,3]',
     '               [--vector out.geojson|out.gpkg] [--simplify T] [--map]',
     '               [--overwrite] [--resume] [--device cpu|cuda] [--threads N] [--json]',
+    '  --weights ema uses the moving average of the weights (runs with train.ema).',
     '  --map writes map.json beside the output (image = the input, prediction, confidence) for geoseg serve.',
     '  Memory grows with the scene width, not its height. An interrupted run (Ctrl-C, crash, kill) keeps',
     '  its finished rows on disk; --resume continues it. An existing output is replaced only with --overwrite.',
@@ -31,6 +32,7 @@ export const predictCommand: Command = {
   options: {
     threads: { type: 'string' },
     checkpoint: { type: 'string' },
+    weights: { type: 'string', default: 'raw' },
     input: { type: 'string' },
     output: { type: 'string' },
     window: { type: 'string', default: '512' },
@@ -79,7 +81,7 @@ export const predictCommand: Command = {
     process.on('SIGINT', onSigint);
     try {
       const s = await predict({
-        checkpoint: String(values.checkpoint), input: String(values.input), output: String(values.output),
+        checkpoint: String(values.checkpoint), weights: weightsChoice(values.weights), input: String(values.input), output: String(values.output),
         window, overlap, batch: positiveInt('batch', values.batch), blend, tta: ttaText.includes(',') ? ttaText.split(',') : ttaText,
         confidence: values.confidence as string | undefined, probabilities: values.probabilities as string | undefined, map: Boolean(values.map),
         post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },

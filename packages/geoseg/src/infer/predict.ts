@@ -17,7 +17,7 @@ import type { Tensor } from '@geoseg/torch';
 import { GeosegError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { Raster, type Window } from '../raster/index.js';
-import { loadCheckpoint } from '../models/checkpoint.js';
+import { loadCheckpoint, type WeightsChoice } from '../models/checkpoint.js';
 import { useChannelsLast, type SegmentationModel } from '../models/index.js';
 import type { BlendMode } from './blend.js';
 import { postprocess, type PostprocessOptions } from './postprocess.js';
@@ -36,6 +36,8 @@ import { peakRss } from '../streaming-process.js';
 
 export interface PredictOptions {
   checkpoint: string;
+  /** The checkpoint's raw weights (default) or their moving average (runs with train.ema). */
+  weights?: WeightsChoice;
   input: string;
   output: string;
   window?: number;
@@ -129,7 +131,8 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     if (!opts.overwrite && !ours.includes(p)) throw new GeosegError(existsMessage(p));
   }
 
-  const { model, meta, dir } = loadCheckpoint(opts.checkpoint);
+  const weights = opts.weights ?? 'raw';
+  const { model, meta, dir } = loadCheckpoint(opts.checkpoint, { weights });
   if (opts.device && opts.device !== 'cpu') model.to(opts.device as torch.Device);
   model.eval();
   useChannelsLast(model);
@@ -151,7 +154,7 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     const kinds: Kind[] = ['classes', ...(confidence ? ['confidence' as const] : []), ...(probabilities ? ['probabilities' as const] : [])];
     checkPlan({ width: W, height: H, window: S, overlap, xs, ys, batch, bands: info.bandCount, channels: K + (marksNodata ? 1 : 0), outputBytes: 1 + (confidence ? 1 : 0) + (probabilities ? K : 0) });
 
-    const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, step: meta.step, S, overlap, blend, tta, kinds, grid: 'even' });
+    const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, weights, step: meta.step, S, overlap, blend, tta, kinds, grid: 'even' });
     const work = WorkFolder.open(workDir, key, kinds, { resume: opts.resume ?? false, output });
     const windowsTotal = ys.length * xs.length;
     const progress = new Progress('predict', windowsTotal, 'windows', opts.progress ?? false);

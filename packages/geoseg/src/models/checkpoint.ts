@@ -36,6 +36,16 @@ export interface CheckpointMeta {
 }
 
 const FILES = ['model.safetensors', 'meta.json'];
+/** The exponential moving average of the weights (train.ema), beside the raw ones. */
+const EMA_FILE = 'ema.safetensors';
+
+/** Which weights of a checkpoint to load: the raw ones, or their moving average (train.ema). */
+export type WeightsChoice = 'raw' | 'ema';
+
+/** Whether checkpoint folder `dir` holds averaged weights. */
+export function hasAveragedWeights(dir: string): boolean {
+  return existsSync(join(dir, EMA_FILE));
+}
 
 /** Whether process `pid` exists (on this host). */
 function alive(pid: number): boolean {
@@ -56,13 +66,18 @@ function removeDeadTemps(dir: string): void {
   }
 }
 
-export function saveCheckpoint(dir: string, model: SegmentationModel, optimizer: optim.OptimizerLike | null, meta: Omit<CheckpointMeta, 'format' | 'version' | 'savedAt' | 'optimizer'>): void {
+/**
+ * Write a checkpoint folder: model.safetensors, optimizer.safetensors (with an optimizer),
+ * ema.safetensors (with a weight average, train.ema) and meta.json.
+ */
+export function saveCheckpoint(dir: string, model: SegmentationModel, optimizer: optim.OptimizerLike | null, meta: Omit<CheckpointMeta, 'format' | 'version' | 'savedAt' | 'optimizer'>, average: SegmentationModel | null = null): void {
   mkdirSync(dirname(dir), { recursive: true });
   removeDeadTemps(dir);
   const tmp = join(dirname(dir), `.${basename(dir)}.${process.pid}.tmp`);
   mkdirSync(tmp);
   try {
     torch.saveSafetensors(join(tmp, 'model.safetensors'), model.stateDict());
+    if (average) torch.saveSafetensors(join(tmp, EMA_FILE), average.stateDict());
     let optimizerJson: optim.OptimizerStateDict | null = null;
     if (optimizer) {
       const { tensors, json } = optim.optimizerStateToTensors(optimizer.stateDict());
@@ -105,7 +120,7 @@ export interface LoadedCheckpoint {
   optimizerTensors: Record<string, Tensor> | null;
 }
 
-export function loadCheckpoint(path: string, { withOptimizer = false } = {}): LoadedCheckpoint {
+export function loadCheckpoint(path: string, { withOptimizer = false, weights: choice = 'raw' as WeightsChoice } = {}): LoadedCheckpoint {
   const dir = resolveCheckpoint(path);
   for (const f of FILES) if (!existsSync(join(dir, f))) throw new GeosegError(`${dir}: incomplete checkpoint (${f} is missing)`);
   let meta: CheckpointMeta;
@@ -116,16 +131,18 @@ export function loadCheckpoint(path: string, { withOptimizer = false } = {}): Lo
   }
   if (meta.format !== 'geoseg-checkpoint') throw new GeosegError(`${join(dir, 'meta.json')}: not a geoseg checkpoint (format is ${JSON.stringify(meta.format)})`);
   const model = createModel(meta.model);
+  const file = join(dir, choice === 'ema' ? EMA_FILE : 'model.safetensors');
+  if (choice === 'ema' && !existsSync(file)) throw new GeosegError(`${dir}: has no averaged weights (${EMA_FILE}; the run had no train.ema)`);
   let weights: Record<string, Tensor>;
   try {
-    weights = torch.loadSafetensors(join(dir, 'model.safetensors'));
+    weights = torch.loadSafetensors(file);
   } catch (e) {
-    throw new GeosegError(`${join(dir, 'model.safetensors')}: cannot read (${(e as Error).message})`);
+    throw new GeosegError(`${file}: cannot read (${(e as Error).message})`);
   }
   try {
     model.loadStateDict(weights);
   } catch (e) {
-    throw new GeosegError(`${join(dir, 'model.safetensors')}: does not fit the model in meta.json (${(e as Error).message.split('\n')[0]})`);
+    throw new GeosegError(`${file}: does not fit the model in meta.json (${(e as Error).message.split('\n')[0]})`);
   } finally {
     torch.dispose(weights);
   }

@@ -1,16 +1,23 @@
 // Optimizer, scheduler and class weights from a run config.
-import { optim, type Tensor } from '@geoseg/torch';
+import { optim } from '@geoseg/torch';
 import type { DatasetJson } from '../data/dataset.js';
 import { trainFrequencies } from '../data/sampling.js';
 import { GeosegError } from '../errors.js';
 import type { TrainConfig } from './config.js';
+import type { ParamGroupPlan } from './param-groups.js';
 
-export function buildOptimizer(params: Tensor[], c: TrainConfig['optimizer']): optim.OptimizerLike {
+/**
+ * The optimizer over planned parameter groups (planParamGroups), each with the base lr and weight
+ * decay times its multipliers; a single group with no multipliers is the plain parameter list.
+ */
+export function buildOptimizer(plans: ParamGroupPlan[], c: TrainConfig['optimizer']): optim.OptimizerLike {
+  const plain = plans.length === 1 && plans[0].lrMult === 1 && plans[0].decayMult === 1;
+  const groups = plain ? plans[0].params : plans.map((g) => ({ params: g.params, lr: c.lr * g.lrMult, weightDecay: c.weightDecay * g.decayMult }));
   const inner: optim.OptimizerLike =
-    c.name === 'sgd' ? new optim.SGD(params, { lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay, nesterov: c.nesterov })
-    : c.name === 'adam' ? new optim.Adam(params, { lr: c.lr, weightDecay: c.weightDecay })
-    : c.name === 'adamw' ? new optim.AdamW(params, { lr: c.lr, weightDecay: c.weightDecay })
-    : new optim.RAdam(params, { lr: c.lr, weightDecay: c.weightDecay });
+    c.name === 'sgd' ? new optim.SGD(groups, { lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay, nesterov: c.nesterov })
+    : c.name === 'adam' ? new optim.Adam(groups, { lr: c.lr, weightDecay: c.weightDecay })
+    : c.name === 'adamw' ? new optim.AdamW(groups, { lr: c.lr, weightDecay: c.weightDecay })
+    : new optim.RAdam(groups, { lr: c.lr, weightDecay: c.weightDecay });
   return c.lookahead ? new optim.Lookahead(inner, c.lookahead) : inner;
 }
 

@@ -55,6 +55,16 @@ export const trainConfigSchema = z.object({
     momentum: z.number().min(0).default(0.9).describe('sgd momentum.'),
     nesterov: z.boolean().default(false).describe('sgd Nesterov momentum.'),
     lookahead: z.object({ k: positiveInt.default(5).describe('Fast steps per slow update.'), alpha: fraction.default(0.5).describe('Slow weights step toward the fast ones by alpha.') }).strict().nullable().default(null).describe('Wrap in Lookahead (k steps, alpha), e.g. RAdam + Lookahead ("Ranger").'),
+    clipGradNorm: z.number().positive().nullable().default(null).describe('Clip the gradients\' joint L2 norm to this (torch.nn.utils.clip_grad_norm_; FactSeg\'s recipe: 35); the norm is logged.'),
+    clipGradValue: z.number().positive().nullable().default(null).describe('Clamp every gradient element to [-v, v] (torch.nn.utils.clip_grad_value_).'),
+    encoderLrMult: z.number().min(0).default(1).describe('Learning-rate multiplier of the encoder\'s parameters (e.g. 0.1 for pretrained weights).'),
+    normDecayMult: z.number().min(0).default(1).describe('Weight-decay multiplier of normalization layers\' weights and biases (0: no decay; mmseg\'s norm_decay_mult).'),
+    biasDecayMult: z.number().min(0).default(1).describe('Weight-decay multiplier of the other biases (mmseg\'s bias_decay_mult).'),
+    paramGroups: z.array(z.object({
+      match: z.string().min(1).describe('Parameter names (`*`: any characters, e.g. `decoder.head.*`; `geoseg models --params` lists them).'),
+      lrMult: z.number().min(0).optional().describe('Learning-rate multiplier.'),
+      decayMult: z.number().min(0).optional().describe('Weight-decay multiplier.'),
+    }).strict()).default([]).describe('Rules by parameter name; the first matching rule overrides the multipliers above (a rule that matches nothing is an error).'),
   }).strict().default({}).describe('Optimizer.'),
   scheduler: z.object({
     name: z.enum(['none', 'poly', 'cosine', 'restarts', 'step', 'plateau']).default('none').describe('Learning-rate schedule over the run\'s iterations.'),
@@ -77,6 +87,13 @@ export const trainConfigSchema = z.object({
     seed: z.number().int().min(0).max(0xffffffff).default(0).describe('Seed of weights, batches and augmentation (a run is reproducible from it).'),
     threads: positiveInt.nullable().default(null).describe('libtorch threads (default: every core).'),
     device: z.string().default('cpu').describe('libtorch device: cpu, cuda, cuda:1, …'),
+    freezeEncoder: z.object({
+      iterations: positiveInt.describe('Iterations with the encoder frozen (no gradients, no optimizer state); then everything trains.'),
+      normStats: z.boolean().default(true).describe('Keep the encoder\'s normalization layers in eval mode while frozen (running statistics unchanged).'),
+    }).strict().nullable().default(null).describe('Train the decoder alone first (e.g. over pretrained encoder weights).'),
+    ema: z.object({
+      decay: z.number().gt(0).lt(1).default(0.999).describe('average = decay · average + (1 − decay) · weights after every step.'),
+    }).strict().nullable().default(null).describe('Keep an exponential moving average of the weights, validated and checkpointed beside them (eval/predict --weights ema).'),
   }).strict().refine((t) => t.iterations !== undefined || t.minutes !== undefined, 'give iterations or minutes (or both)').describe('The loop: length, logging, validation, checkpoints, seed, threads, device.'),
   eval: z.object({
     window: positiveInt.refine((v) => v % 32 === 0, 'a multiple of 32').default(512).describe('Sliding-window size (multiple of 32).'),

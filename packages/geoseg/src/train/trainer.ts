@@ -25,6 +25,10 @@ import type { TrainConfig } from './config.js';
 import { evalUnits, evaluate, type EvalResult } from '../evaluation/index.js';
 import { runObjective } from './objective.js';
 import { openRunFolder } from './run-lock.js';
+import { planParamGroups } from './param-groups.js';
+import { setTrainingMode } from './freeze.js';
+import { clipGradients } from './clip.js';
+import { weightAverage } from './ema.js';
 
 export interface TrainOptions {
   /** Continue from `<out>/checkpoints/latest`. */
@@ -66,6 +70,8 @@ export interface TrainSummary {
   lastLoss: number;
   best: CheckpointMeta['best'];
   lastEval: EvalResult | null;
+  /** The last validation of the weight average (train.ema), else null. */
+  lastEvalAveraged: EvalResult | null;
   classes: string[];
 }
 
@@ -142,7 +148,11 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
     if (cfg.model.encoderWeights) loadEncoderWeights(model.encoder, readWeights(cfg.model.encoderWeights));
   }
   if (cfg.train.device !== 'cpu') model.to(cfg.train.device as torch.Device);
-  const optimizer = buildOptimizer(model.parameters(), cfg.optimizer);
+  const average = cfg.train.ema ? weightAverage(cfg.train.ema.decay, model, modelConfig, resumed?.dir ?? null, cfg.train.device) : null;
+  const plans = planParamGroups(model, cfg.optimizer, where);
+  const optimizer = buildOptimizer(plans, cfg.optimizer);
+  // the logged lr is the schedule's base lr (group lr / its multiplier)
+  const logGroup = Math.max(0, plans.findIndex((g) => g.lrMult > 0));
   const budget = cfg.train.minutes !== undefined ? cfg.train.minutes * 60 : Infinity;
   // train.minutes alone: the length is fitted to the budget (a provisional one until the first estimate)
   const fit: FittedLengthState | null = cfg.train.iterations !== undefined ? null
@@ -172,12 +182,14 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
 
   const norm = { mean: ds.normalization.mean, std: ds.normalization.std, scale };
   let lastEval: EvalResult | null = null;
+  let lastEvalAveraged: EvalResult | null = null;
   let lastEvalStep = 0;
   const metaBase = (step: number, elapsed: number): Omit<CheckpointMeta, 'format' | 'version' | 'savedAt' | 'optimizer'> => ({
     step, elapsedSeconds: elapsed, model: modelConfig, classes: ds.classes, ignoreIndex: ds.ignoreIndex, bands: ds.bands, dtype: ds.dtype,
     normalization: norm, config: cfg, scheduler: schedule.scheduler?.stateDict() ?? null, fit, best,
     lastEval: lastEval ? { step: lastEvalStep, mIoU: lastEval.metrics.mIoU } : null,
   });
+  const save = (dir: string, opt: optim.OptimizerLike | null, step: number) => saveCheckpoint(dir, model, opt, metaBase(step, elapsed), average?.average ?? null);
 
   const clock = opts.clock ?? (() => performance.now() / 1000);
   const endStep = () => scheduleLength() ?? Infinity;
@@ -192,23 +204,30 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
     progress.setTotal(e.length - start);
   };
   log({ type: 'start', step: start, schedule: fit ? { fittedTo: budget, length: fit.length } : { iterations: cfg.train.iterations, minutes: cfg.train.minutes ?? null } });
+  /** The validation scenes with `m` (channels-last while evaluating: faster, and geoseg eval's layout, so its numbers). */
+  const validate = async (m: SegmentationModel) => {
+    useChannelsLast(m);
+    try {
+      return await evaluate(m, cfg.data.dataset, ds, units, norm, cfg.eval);
+    } finally {
+      useContiguousFormat(m);
+    }
+  };
   const runEval = async (step: number) => {
     if (units.length === 0) return;
-    // channels-last weights while evaluating (faster, and the same layout as geoseg eval's, so the same numbers)
-    useChannelsLast(model);
-    let result: EvalResult;
-    try {
-      result = await evaluate(model, cfg.data.dataset, ds, units, norm, cfg.eval);
-    } finally {
-      useContiguousFormat(model);
-    }
+    const result = await validate(model);
+    const averaged = average ? await validate(average.average) : null;
     lastEval = result;
     lastEvalStep = step;
-    log({ type: 'eval', step, mIoU: result.metrics.mIoU, pixelAccuracy: result.metrics.pixelAccuracy, iou: result.metrics.iou, matrix: result.matrix, seconds: result.seconds });
+    lastEvalAveraged = averaged;
+    log({
+      type: 'eval', step, mIoU: result.metrics.mIoU, pixelAccuracy: result.metrics.pixelAccuracy, iou: result.metrics.iou, matrix: result.matrix, seconds: result.seconds,
+      ...(averaged ? { ema: { mIoU: averaged.metrics.mIoU, pixelAccuracy: averaged.metrics.pixelAccuracy, iou: averaged.metrics.iou, matrix: averaged.matrix } } : {}),
+    });
     if (schedule.scheduler instanceof optim.ReduceLROnPlateau) schedule.scheduler.step(result.metrics.mIoU);
     if (!best || result.metrics.mIoU > best.value) {
       best = { metric: 'mIoU', value: result.metrics.mIoU, step };
-      saveCheckpoint(join(ckptDir, 'best'), model, null, metaBase(step, elapsed));
+      save(join(ckptDir, 'best'), null, step);
     }
   };
 
@@ -226,7 +245,8 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
   // a fixed length prefetches no batch past its end; a fitted one may still grow
   const hasStep = (k: number) => cfg.train.iterations === undefined || k <= cfg.train.iterations;
   let next = loader.fetch(step + 1);
-  model.train();
+  let gradNormSum = 0;
+  let clippedSteps = 0;
   try {
     while (step < endStep() && !(clockEnds() && elapsed >= budget)) {
       const k = step + 1;
@@ -235,7 +255,8 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
       const t1 = performance.now();
       next = hasStep(k + 1) ? loader.fetch(k + 1) : Promise.resolve([]); // read the next batch while this one computes
       torch.manualSeed(mix32(cfg.train.seed, k, 1));
-      const value = torch.tidy(() => {
+      setTrainingMode(model, cfg.train.freezeEncoder, k);
+      const [value, gradNorm] = torch.tidy(() => {
         const batch = loader.assemble(k, files);
         assembleTime += (performance.now() - t1) / 1000;
         const progressFraction = Number.isFinite(endStep()) ? k / endStep() : elapsed / budget;
@@ -246,9 +267,11 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
         const { total } = objective(model.forwardOutputs(batch.images), batch.masks, { progress: progressFraction });
         optimizer.zeroGrad();
         total.backward();
+        const norm = clipGradients(model.parameters(), cfg.optimizer);
         optimizer.step();
-        return total.item();
+        return [total.item(), norm] as const;
       });
+      average?.update();
       if (!Number.isFinite(value)) throw new GeosegError(`iteration ${k}: the loss is ${value} (lower the learning rate, or check the labels and class weights)`);
       if (schedule.perIteration) schedule.scheduler?.step();
       dataWait += (t1 - t0) / 1000;
@@ -256,19 +279,26 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
       lastLoss = value;
       lossSum += value;
       lossCount++;
+      if (gradNorm !== null) {
+        gradNormSum += gradNorm;
+        if (gradNorm > cfg.optimizer.clipGradNorm!) clippedSteps++;
+      }
       const now = clock();
       elapsed += now - segmentStart;
       segmentStart = now;
       const estimate = fit ? afterIteration(fit, step, elapsed, fitSettings) : null;
       if (estimate) onEstimate(estimate);
-      const lr = optimizer.paramGroups[0].lr;
+      const lr = optimizer.paramGroups[logGroup].lr / (plans[logGroup].lrMult || 1);
       const rate = (step - start) / Math.max(now - loopStart - validationSeconds, 1e-9);
       const status = `loss ${value.toFixed(4)} lr ${lr.toExponential(2)}${fittedNote()}`;
       progress.tick(1, status);
       if (step % cfg.train.logEvery === 0) {
-        log({ type: 'train', step, loss: lossSum / lossCount, lr, itPerSecond: rate, dataWaitSeconds: dataWait, elapsedSeconds: elapsed });
+        const clipping = cfg.optimizer.clipGradNorm !== null ? { gradNorm: gradNormSum / lossCount, clippedSteps } : {};
+        log({ type: 'train', step, loss: lossSum / lossCount, lr, itPerSecond: rate, dataWaitSeconds: dataWait, elapsedSeconds: elapsed, ...clipping });
         lossSum = 0;
         lossCount = 0;
+        gradNormSum = 0;
+        clippedSteps = 0;
       }
       const stop = opts.shouldStop?.() ?? false;
       const last = step >= endStep() || (clockEnds() && elapsed >= budget); // the final evaluation follows the loop
@@ -280,7 +310,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
         validationSeconds += seconds;
         if (fit) recordValidation(fit, seconds);
       }
-      if (step % cfg.train.checkpointEvery === 0 || stop) saveCheckpoint(latest, model, optimizer, metaBase(step, elapsed));
+      if (step % cfg.train.checkpointEvery === 0 || stop) save(latest, optimizer, step);
       if (stop) {
         endReason = 'interrupted';
         break;
@@ -293,7 +323,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
     }
     if (endReason !== 'interrupted') {
       await runEval(step);
-      saveCheckpoint(latest, model, optimizer, metaBase(step, elapsed));
+      save(latest, optimizer, step);
     }
     // The last line says how the run ended (the viewer reads it; a run without one is running or was killed).
     log({ type: 'end', step, reason: endReason, elapsedSeconds: elapsed, scheduleLength: scheduleLength() });
@@ -304,6 +334,6 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
   return {
     out: cfg.out, steps: step, startedAt: start, stoppedEarly: endReason === 'interrupted', trainSeconds,
     itPerSecond: (step - start) / Math.max(trainSeconds - validationSeconds, 1e-9), validationSeconds, scheduleLength: scheduleLength(), fit, endReason,
-    dataWaitSeconds: dataWait, assembleSeconds: assembleTime, lastLoss, best, lastEval, classes: ds.classes.map((c) => c.name),
+    dataWaitSeconds: dataWait, assembleSeconds: assembleTime, lastLoss, best, lastEval, lastEvalAveraged, classes: ds.classes.map((c) => c.name),
   };
 }
