@@ -4,11 +4,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '@geoseg/torch';
-import type { Tensor } from '@geoseg/torch';
+import { nn, type Tensor } from '@geoseg/torch';
 import { MobileNetV2Encoder } from '../src/models/encoders/mobilenet-v2.js';
-import { VGG16BNEncoder } from '../src/models/encoders/vgg.js';
+import { VGG16Encoder } from '../src/models/encoders/vgg.js';
 import type { Encoder } from '../src/models/encoders/encoder.js';
-import { ModelConfigError } from '../src/errors.js';
 
 // Made by fixtures/make_names.py from torchvision 0.14.
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -75,7 +74,7 @@ test('MobileNetV2: parameter names and shapes are torchvision\'s; a torchvision 
 
 test('VGG16-BN: parameter names and shapes are torchvision\'s; a torchvision state dict loads', () => {
   torch.tidy(() => {
-    const enc = new VGG16BNEncoder();
+    const enc = new VGG16Encoder();
     checkNames(enc, expected.vgg16_bn);
     assert.equal(enc.firstConv, 'features.0.weight');
     assert.ok(enc.firstConv in enc.stateDict());
@@ -87,7 +86,7 @@ test('feature shapes and channels for a 1x3x64x64 input, and for 4 bands', () =>
   torch.tidy(() => {
     const cases: [Encoder, Encoder, number[]][] = [
       [new MobileNetV2Encoder(), new MobileNetV2Encoder({ inChannels: 4 }), [16, 24, 32, 96, 1280]],
-      [new VGG16BNEncoder(), new VGG16BNEncoder({ inChannels: 4 }), [64, 128, 256, 512, 512]],
+      [new VGG16Encoder(), new VGG16Encoder({ inChannels: 4 }), [64, 128, 256, 512, 512]],
     ];
     for (const [rgb, four, channels] of cases) {
       assert.deepEqual(rgb.channels, channels);
@@ -125,18 +124,25 @@ test('features match torchvision\'s for the same weights (MobileNetV2 at stride 
       checkFeatures(torch.noGrad(() => enc.forward(fixedInput())), expected.mobilenet_v2.features[String(os)]);
       enc.dispose();
     }
-    const vgg = new VGG16BNEncoder().eval();
+    const vgg = new VGG16Encoder().eval();
     fill(vgg);
     checkFeatures(torch.noGrad(() => vgg.forward(fixedInput())), expected.vgg16_bn.features['32']);
     vgg.dispose();
   });
 });
 
-test('VGG16-BN rejects output stride 16 and 8 with a ModelConfigError', () => {
-  for (const outputStride of [16, 8] as const) {
-    assert.throws(() => new VGG16BNEncoder({ outputStride }),
-      (e: Error) => e instanceof ModelConfigError && /output stride/.test(e.message) && e.message.includes(String(outputStride)));
-  }
+test('VGG16 at output stride 16 and 8, as DeepLab: stride-1 3×3 pools, conv5 dilated by 2 at 8 (numbers: the DeepLab v1 fixture)', () => {
+  torch.tidy(() => {
+    for (const [outputStride, sizes] of [[16, [32, 16, 8, 4, 4]], [8, [32, 16, 8, 8, 8]]] as const) {
+      const vgg = new VGG16Encoder({ outputStride, batchNorm: false }).eval();
+      const f = torch.noGrad(() => vgg.forward(torch.zeros([1, 3, 64, 64])));
+      assert.deepEqual(f.map((t) => t.shape[2]), sizes, `output stride ${outputStride}`);
+      const convs = [...vgg.features].filter((m) => m instanceof nn.Conv2d) as nn.Conv2d[];
+      assert.deepEqual(convs.slice(-3).map((c) => c.dilation), outputStride === 8 ? [[2, 2], [2, 2], [2, 2]] : [[1, 1], [1, 1], [1, 1]]);
+      assert.equal(Object.keys(vgg.stateDict()).length, 26, 'plain VGG16: 13 convolutions with bias');
+      vgg.dispose();
+    }
+  });
 });
 
 test('torchvision-style init: kaiming normal (fan out) convolutions, zero conv bias, BN 1/0', () => {
@@ -146,7 +152,7 @@ test('torchvision-style init: kaiming normal (fan out) convolutions, zero conv b
     const w = mob.stateDict()['features.18.0.weight']; // [1280, 320, 1, 1]: fan out 1280
     assert.ok(Math.abs(w.std().item() - Math.sqrt(2 / 1280)) < 0.05 * Math.sqrt(2 / 1280));
     assert.equal(mob.stateDict()['features.18.1.weight'].min().item(), 1);
-    const vgg = new VGG16BNEncoder();
+    const vgg = new VGG16Encoder();
     const v = vgg.stateDict()['features.40.weight']; // [512, 512, 3, 3]: fan out 4608
     assert.ok(Math.abs(v.std().item() - Math.sqrt(2 / 4608)) < 0.05 * Math.sqrt(2 / 4608));
     assert.equal(vgg.stateDict()['features.40.bias'].abs().max().item(), 0);

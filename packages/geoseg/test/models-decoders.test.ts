@@ -1,5 +1,6 @@
-// geoseg's decoders on a ResNet-18 encoder (UNet, FCN-32s/16s/8s, DeepLabV3+ plain and separable,
-// PSPNet with and without its auxiliary head) against independent Python PyTorch implementations
+// geoseg's decoders (UNet, FCN-32s/16s/8s, DeepLabV3+ plain and separable, PSPNet with and
+// without its auxiliary head, DeepLab v2 on a ResNet-18 encoder; DeepLab v2 on ResNet-101; DeepLab
+// v1 on VGG-16 and, LargeFOV, on VGG-16-BN) against independent Python PyTorch implementations
 // (fixtures/make_decoder_fixtures.py): the same state-dict names, the same parameter count, and
 // with the same weights (filled from the same libtorch generator, seeded per entry by a hash of
 // its name) and the same input, logits within 1e-4, on a square and a non-square input.
@@ -14,7 +15,8 @@ import { createModel } from '../src/index.js';
 import { compare, fill, input, type Summary } from './helpers/reference-fill.js';
 
 interface Reference {
-  config: { arch: string; [option: string]: unknown };
+  /** The geoseg model config (the encoder resnet18 unless it says otherwise). */
+  config: { arch: string; encoder?: string; [option: string]: unknown };
   keys: string[];
   parameters: number;
   /** Eval-mode logits by input size ('64x64', '64x96'). */
@@ -27,13 +29,13 @@ const ref: Record<string, Reference> = JSON.parse(readFileSync(join(dirname(file
 
 test('the decoder fixture covers every model it should', () => {
   assert.deepEqual(Object.keys(ref).sort(),
-    ['deeplabv3plus', 'deeplabv3plus_separable', 'fcn16s', 'fcn32s', 'fcn8s', 'pspnet', 'pspnet_aux', 'unet']);
+    ['deeplabv1_vgg16', 'deeplabv1_vgg16_bn_largefov', 'deeplabv2', 'deeplabv2_resnet101', 'deeplabv3plus', 'deeplabv3plus_separable', 'fcn16s', 'fcn32s', 'fcn8s', 'pspnet', 'pspnet_aux', 'unet']);
 });
 
 for (const [name, r] of Object.entries(ref)) {
-  test(`${name} (resnet18) matches the Python reference: state dict, parameters, outputs`, (t) => {
+  test(`${name} (${r.config.encoder ?? 'resnet18'}) matches the Python reference: state dict, parameters, outputs`, (t) => {
     torch.tidy(() => {
-      const model = createModel({ ...r.config, encoder: 'resnet18', classes: 5 });
+      const model = createModel({ encoder: 'resnet18', ...r.config, classes: 5 });
       try {
         assert.deepEqual(Object.keys(model.stateDict()), r.keys);
         assert.equal(model.numParameters(), r.parameters, `${name}: ${model.numParameters()} parameters, the reference has ${r.parameters}`);

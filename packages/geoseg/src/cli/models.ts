@@ -30,11 +30,11 @@ export const modelsCommand: Command = {
         e.dispose();
         return row;
       });
-      const architectures = describeArchitectures().map((a) => ({
-        ...a,
-        defaultOutputStride: a.outputStride,
-        parameters: countParameters(() => createModel({ arch: a.name, encoder, classes, inChannels })),
-      }));
+      // counted with --encoder, or an architecture's first encoder when it does not take that one
+      const architectures = describeArchitectures().map((a) => {
+        const withEncoder = a.encoders.includes(encoder) ? encoder : a.encoders[0];
+        return { ...a, defaultOutputStride: a.outputStride, parametersEncoder: withEncoder, parameters: countParameters(() => createModel({ arch: a.name, encoder: withEncoder, classes, inChannels })) };
+      });
       const optionsText = (a: (typeof architectures)[number]) => a.options.map((o) => `${o.name}${o.default === null ? '' : ` (${o.default})`}`).join(', ') || '-';
       return {
         result: { encoders, architectures, parametersFor: { encoder, classes, inChannels } },
@@ -44,7 +44,7 @@ export const modelsCommand: Command = {
           '',
           `Architectures (parameters with encoder ${encoder}, ${classes} classes, ${inChannels} bands)`,
           table(['name', 'parameters', 'output stride', 'options (default)', 'training outputs', 'description'],
-            architectures.map((a) => [a.name, a.parameters, a.defaultOutputStride, optionsText(a), a.objective, a.description])),
+            architectures.map((a) => [a.name, a.parametersEncoder === encoder ? a.parameters : `${a.parameters} (${a.parametersEncoder})`, a.defaultOutputStride, optionsText(a), a.objective, a.description])),
         ].join('\n'),
       };
     });

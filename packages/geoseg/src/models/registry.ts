@@ -1,6 +1,8 @@
 // The architectures by name: one line each (the definition lives in its folder under decoders/).
 import type { ArchitectureDefinition } from './architecture.js';
 import { deeplabv3, deeplabv3plus } from './decoders/deeplab/index.js';
+import { deeplabv1 } from './decoders/deeplab-v1/index.js';
+import { deeplabv2 } from './decoders/deeplab-v2/index.js';
 import { fcn16s, fcn32s, fcn8s } from './decoders/fcn/index.js';
 import { pspnet } from './decoders/pspnet/index.js';
 import { unet } from './decoders/unet/index.js';
@@ -10,6 +12,8 @@ export const ARCHITECTURES = {
   fcn32s,
   fcn16s,
   fcn8s,
+  deeplabv1,
+  deeplabv2,
   deeplabv3,
   deeplabv3plus,
   pspnet,

@@ -3,12 +3,12 @@ import { ModelConfigError } from '../../errors.js';
 import type { Encoder, EncoderOptions } from './encoder.js';
 import { MobileNetV2Encoder } from './mobilenet-v2.js';
 import { ResNetEncoder } from './resnet.js';
-import { VGG16BNEncoder } from './vgg.js';
+import { VGG16Encoder } from './vgg.js';
 
 export { Encoder, type EncoderOptions, type OutputStride } from './encoder.js';
 export { ResNetEncoder } from './resnet.js';
 export { MobileNetV2Encoder } from './mobilenet-v2.js';
-export { VGG16BNEncoder } from './vgg.js';
+export { VGG16Encoder, type VGGOptions } from './vgg.js';
 
 export const ENCODERS: Record<string, (opts: EncoderOptions) => Encoder> = {
   resnet18: (o) => new ResNetEncoder('resnet18', o),
@@ -16,7 +16,8 @@ export const ENCODERS: Record<string, (opts: EncoderOptions) => Encoder> = {
   resnet50: (o) => new ResNetEncoder('resnet50', o),
   resnet101: (o) => new ResNetEncoder('resnet101', o),
   mobilenet_v2: (o) => new MobileNetV2Encoder(o),
-  vgg16_bn: (o) => new VGG16BNEncoder(o),
+  vgg16: (o) => new VGG16Encoder({ ...o, batchNorm: false }),
+  vgg16_bn: (o) => new VGG16Encoder(o),
 };
 
 export function createEncoder(name: string, opts: EncoderOptions = {}): Encoder {
