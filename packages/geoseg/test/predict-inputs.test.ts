@@ -94,7 +94,7 @@ test('evaluation\'s rule on the shared blender (no declared nodata, NaN nodata):
     const rows = blendRows(model, {
       grid: windowGrid(W, H, S, 0.25), classes: 3, norm: { mean: [0, 0, 0], std: [1, 1, 1] }, nodata: { value: null, nonFinite: true },
       window: S, overlap: 0.25, batch: 2, blend: 'hann', tta: 'none',
-      read: async (x, y, size) => image.narrow(1, y, size).narrow(2, x, size).clone(),
+      read: async (x, y, w, h) => image.narrow(1, y, h).narrow(2, x, w).clone(),
     });
     for await (const band of rows) {
       classes.narrow(0, band.y0, band.y1 - band.y0).copy_(band.classes);

@@ -2,7 +2,8 @@
 // sliding-window evaluation: per-class table and summary; --json has everything incl. the matrix.
 import { readDataset } from '../data/dataset.js';
 import { GeosegError } from '../errors.js';
-import { formatMetricsTable } from '../metrics/index.js';
+import { foregroundMIoU, formatMetricsTable } from '../metrics/index.js';
+import { EVAL_PRESETS, backgroundClass } from '../evaluation/presets.js';
 import { Progress } from '../progress.js';
 import { loadCheckpoint } from '../models/checkpoint.js';
 import { useChannelsLast } from '../models/index.js';
@@ -16,18 +17,33 @@ import { UsageError, weightsChoice, type Command } from './command.js';
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate a checkpoint on whole scenes of a prepared dataset (IoU, mIoU, confusion matrix)',
-  usage: 'geoseg eval --checkpoint <run|checkpoint dir> [--weights raw|ema] --data <dataset> [--split val|all] [--tta none|flip|d4|lr,tb,...] [--window 512] [--overlap 0.25] [--blend hann|linear|uniform] [--batch 4] [--maps DIR [--overwrite]] [--threads N] [--json]\n  --maps DIR writes each scene image, prediction, confidence and truth as COGs with a map.json (open them with geoseg serve);\n  an existing maps folder is replaced only with --overwrite, any other folder never is',
+  usage: [
+    'geoseg eval --checkpoint <run|checkpoint dir> [--weights raw|ema] --data <dataset> [--split val|all] [--tta none|flip|d4|lr,tb,...]',
+    '            [--window 512] [--overlap 0.25 | --stride N] [--blend hann|linear|uniform] [--batch 4] [--preset factseg]',
+    '            [--background NAME] [--foreground-only] [--maps DIR [--overwrite]] [--threads N] [--json]',
+    '  --stride N: windows at a fixed stride, the last at the border (instead of spread evenly by --overlap).',
+    `  --preset: a published protocol's windows, blending and scores (${Object.entries(EVAL_PRESETS).map(([k, p]) => `${k}: ${p.description}`).join('; ')}).`,
+    '  The report has the mIoU without the background class (named background, or --background NAME);',
+    '  --foreground-only leaves the background row out of the table.',
+    '  --maps DIR writes each scene image, prediction, confidence and truth as COGs with a map.json (open them with geoseg serve);',
+    '  an existing maps folder is replaced only with --overwrite, any other folder never is',
+  ].join('\n'),
   options: {
     threads: { type: 'string' },
     checkpoint: { type: 'string' },
     weights: { type: 'string', default: 'raw' },
     data: { type: 'string' },
     split: { type: 'string', default: 'val' },
-    tta: { type: 'string', default: 'none' },
-    window: { type: 'string', default: '512' },
-    overlap: { type: 'string', default: '0.25' },
-    blend: { type: 'string', default: 'hann' },
+    // window, overlap, stride, blend and tta have no parser defaults: a --preset sets them and refuses them
+    tta: { type: 'string' },
+    window: { type: 'string' },
+    overlap: { type: 'string' },
+    stride: { type: 'string' },
+    blend: { type: 'string' },
     batch: { type: 'string', default: '4' },
+    preset: { type: 'string' },
+    background: { type: 'string' },
+    'foreground-only': { type: 'boolean' },
     maps: { type: 'string' },
     overwrite: { type: 'boolean' },
   },
@@ -37,19 +53,33 @@ export const evalCommand: Command = {
     for (const name of ['checkpoint', 'data']) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg eval --help)`);
     const split = String(values.split);
     if (split !== 'val' && split !== 'all') throw new UsageError(`--split must be val or all, got '${split}'`);
-    const blend = String(values.blend);
+    const preset = values.preset === undefined ? null : EVAL_PRESETS[String(values.preset)];
+    if (values.preset !== undefined && !preset) throw new UsageError(`--preset must be one of ${Object.keys(EVAL_PRESETS).join(', ')}, got '${values.preset}'`);
+    if (preset) {
+      const set = ['window', 'overlap', 'stride', 'blend', 'tta'].find((k) => values[k] !== undefined);
+      if (set) throw new UsageError(`--preset ${values.preset} sets the windows, blending and TTA itself; leave out --${set}`);
+    }
+    const blend = preset?.blend ?? String(values.blend ?? 'hann');
     if (!['hann', 'linear', 'uniform'].includes(blend)) throw new UsageError(`--blend must be hann, linear or uniform, got '${blend}'`);
-    const window = Number(values.window), overlap = Number(values.overlap), batch = Number(values.batch);
+    const window = preset?.window ?? Number(values.window ?? 512), overlap = Number(values.overlap ?? 0.25), batch = Number(values.batch);
+    const stride = preset ? preset.stride : values.stride === undefined ? null : Number(values.stride);
     if (!Number.isInteger(window) || window < 32 || window % 32) throw new UsageError(`--window must be a multiple of 32, got '${values.window}'`);
     if (!(overlap >= 0 && overlap < 1)) throw new UsageError(`--overlap must be in [0, 1), got '${values.overlap}'`);
+    if (stride !== null && !(Number.isInteger(stride) && stride >= 1 && stride <= window)) throw new UsageError(`--stride must be an integer from 1 to the window (${window}), got '${values.stride}'`);
+    if (stride !== null && values.overlap !== undefined) throw new UsageError('--stride and --overlap both place the windows: give one');
     if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a positive integer, got '${values.batch}'`);
-    const ttaText = String(values.tta);
+    const ttaText = preset?.tta ?? String(values.tta ?? 'none');
     const tta = ttaText.includes(',') ? ttaText.split(',') : ttaText;
 
     const { model, meta, dir } = loadCheckpoint(String(values.checkpoint), { weights: weightsChoice(values.weights) });
     useChannelsLast(model); // faster CPU inference; the same numbers
     const ds = readDataset(String(values.data));
     const names = ds.classes.map((c) => c.name);
+    const background = backgroundClass(ds.classes, values.background === undefined ? null : String(values.background));
+    if (background === null && (values.background !== undefined || values['foreground-only'] || preset?.foreground)) {
+      const why = values.background !== undefined ? `--background: no class named '${values.background}'` : 'no class named background (give --background <class>)';
+      throw new GeosegError(`${values.data}: ${why}; the classes are ${names.join(', ')}`);
+    }
     if (ds.bands !== meta.bands) throw new GeosegError(`${values.data}: scenes have ${ds.bands} bands, the model ${dir} takes ${meta.bands}`);
     if (names.join('\n') !== meta.classes.map((c) => c.name).join('\n')) throw new GeosegError(`${values.data}: classes (${names.join(', ')}) differ from the checkpoint's (${meta.classes.map((c) => c.name).join(', ')})`);
     const valTiles = split === 'all' ? ds.tiles.map((t) => t.id) : ((ds.split as { val?: number[] } | null)?.val ?? []);
@@ -62,7 +92,7 @@ export const evalCommand: Command = {
     const maps: string[] = [];
     let r: Awaited<ReturnType<typeof evaluate>>;
     try {
-      r = await evaluate(model, String(values.data), ds, units, meta.normalization, { window, overlap, batch, blend: blend as 'hann', tta }, {
+      r = await evaluate(model, String(values.data), ds, units, meta.normalization, { window, overlap, stride, batch, blend: blend as 'hann', tta }, {
         sink: mapsTmp ? (unit, tiles) => evalMapSink(mapsTmp, ds, unit, tiles) : undefined,
         onUnit: (_, unit) => {
           if (mapsTmp) maps.push(join(mapsRoot!, unitFolder(ds, unit)));
@@ -74,11 +104,13 @@ export const evalCommand: Command = {
       throw e;
     }
     model.dispose();
-    const result = { checkpoint: dir, step: meta.step, dataset: String(values.data), split, tta, scenes: r.scenes, seconds: r.seconds, peakRssMB: peakRss(), classes: names, ...r.metrics, matrix: r.matrix, maps };
+    const protocol = { preset: preset ? String(values.preset) : null, window, stride, overlap: stride === null ? overlap : null, blend };
+    const foreground = background === null ? {} : { background: names[background], foregroundMIoU: foregroundMIoU(r.metrics, background) };
+    const result = { checkpoint: dir, step: meta.step, dataset: String(values.data), split, tta, ...protocol, scenes: r.scenes, seconds: r.seconds, peakRssMB: peakRss(), classes: names, ...r.metrics, ...foreground, matrix: r.matrix, maps };
     if (mapsTmp) finishEvalMaps(mapsRoot!, mapsTmp, overwrite, result);
     return {
       result,
-      text: [`checkpoint ${dir} (step ${meta.step}) on ${r.scenes} ${split} scene(s), tta ${ttaText}, ${r.seconds.toFixed(1)} s`, formatMetricsTable(r.metrics, names),
+      text: [`checkpoint ${dir} (step ${meta.step}) on ${r.scenes} ${split} scene(s), tta ${ttaText}, ${r.seconds.toFixed(1)} s`, formatMetricsTable(r.metrics, names, { background, foregroundOnly: Boolean(values['foreground-only']) }),
         ...(mapsRoot ? [`maps: ${maps.length} in ${mapsRoot} (geoseg serve ${mapsRoot})`] : [])].join('\n'),
     };
   },

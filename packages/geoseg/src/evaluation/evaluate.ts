@@ -8,7 +8,7 @@ import type { DatasetJson } from '../data/dataset.js';
 import { SceneTiles, type Region } from '../data/scene-tiles.js';
 import type { WindowOptions } from '../infer/window-predict.js';
 import { blendRows, type RowBand } from '../infer/stream-blend.js';
-import { windowGrid } from '../infer/window-grid.js';
+import { stridedWindowGrid, windowGrid } from '../infer/window-grid.js';
 import type { Normalization } from '../infer/normalize.js';
 import { ConfusionMatrix, segmentationMetrics } from '../metrics/index.js';
 import type { SegmentationModel } from '../models/index.js';
@@ -78,10 +78,11 @@ async function evaluateUnit(model: SegmentationModel, folder: string, ds: Datase
   try {
     sink = hooks.sink ? await hooks.sink(u, tiles) : null;
     const rows = blendRows(model, {
-      ...opts, grid: windowGrid(region.width, region.height, opts.window, opts.overlap), classes: ds.classes.length, norm,
+      ...opts, grid: opts.stride ? stridedWindowGrid(region.width, region.height, opts.window, opts.stride) : windowGrid(region.width, region.height, opts.window, opts.overlap),
+      classes: ds.classes.length, norm,
       // Tiles hold no declared nodata; NaN or infinite pixels of float scenes are nodata (not scored).
       nodata: { value: null, nonFinite: tiles.dtype.startsWith('float') }, confidence: sink !== null,
-      read: async (x, y, size) => tiles.readImage(x, y, size, size),
+      read: async (x, y, w, h) => tiles.readImage(x, y, w, h),
     });
     for await (const band of rows) {
       const truth = torch.tidy(() => {

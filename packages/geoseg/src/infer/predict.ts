@@ -168,7 +168,7 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     const rows = blendRows(model, {
       grid, classes: K, norm: meta.normalization, nodata, window: S, overlap, batch, blend, tta,
       confidence: !!confidence, probabilities: !!probabilities, done: flushedBefore,
-      read: (x, y, size) => raster.read({ x, y, width: size, height: size } as Window),
+      read: (x, y, w, h) => raster.read({ x, y, width: w, height: h } as Window),
     });
     for await (const band of rows) {
       addClassCounts(classCounts, band.classes);

@@ -19,8 +19,8 @@ import { axisTotal, firstRowAfter, rowEnd, type WindowGrid } from './window-grid
 
 export const NODATA_CLASS = 255;
 
-/** Reads the raw window [bands, S, S] at (x, y) (past the scene's border: any value, it is masked). */
-export type WindowReader = (x: number, y: number, size: number) => Promise<Tensor>;
+/** Reads the raw window [bands, h, w] at (x, y) (past the scene's border: any value, it is masked). */
+export type WindowReader = (x: number, y: number, w: number, h: number) => Promise<Tensor>;
 
 export interface NodataRule {
   /** The declared nodata value (a pixel is nodata when every band holds it), or null. */
@@ -63,8 +63,9 @@ const maskedOrSame = (t: Tensor, mask: Tensor | undefined, value: number) => (ma
 /** The blended row bands of a scene, top to bottom (the model in eval mode). */
 export async function* blendRows(model: SegmentationModel, opts: StreamOptions): AsyncGenerator<RowBand> {
   const { grid, classes: K, nodata, batch, tta } = opts;
-  const { xs, ys, size: S, width: W, height: H } = grid;
-  const Wacc = Math.max(W, S);
+  // windows Sx wide and Sy tall
+  const { xs, ys, sizeX: Sx, sizeY: Sy, width: W, height: H } = grid;
+  const Wacc = Math.max(W, Sx);
   const marksNodata = nodata.value !== null || nodata.nonFinite;
   // Channels: the weighted class sums, plus (when the input can have nodata) one counting
   // windows that saw the pixel as nodata.
@@ -76,20 +77,21 @@ export async function* blendRows(model: SegmentationModel, opts: StreamOptions):
   norm.std.keep();
 
   // Separable blending: window weight w(y)·w(x), so a pixel's total weight is Ty(y)·Tx(x).
-  const profile = blendProfile(S, opts.blend).keep();
-  const weight2d = profile.unsqueeze(1).mul(profile.unsqueeze(0)).keep();
-  const rowTotal = axisTotal(ys, Math.max(H, S), profile).keep();
-  const colTotal = axisTotal(xs, Wacc, profile).keep();
+  const profileX = blendProfile(Sx, opts.blend).keep();
+  const profileY = Sy === Sx ? profileX : blendProfile(Sy, opts.blend).keep();
+  const weight2d = profileY.unsqueeze(1).mul(profileX.unsqueeze(0)).keep();
+  const rowTotal = axisTotal(ys, Math.max(H, Sy), profileY).keep();
+  const colTotal = axisTotal(xs, Wacc, profileX).keep();
 
   // Batches in reading order: window row r, windows xs[i .. i + batch).
   const groupStarts: number[] = [];
   for (let i = 0; i < xs.length; i += batch) groupStarts.push(i);
-  const groupSpan = (i: number) => xs[Math.min(i + batch, xs.length) - 1] + S - xs[i];
+  const groupSpan = (i: number) => xs[Math.min(i + batch, xs.length) - 1] + Sx - xs[i];
   // `block`: the sums of the window row being predicted, over the columns of one batch; the
   // columns no later batch of the row reaches are finished (rows the next window row does not
   // reach) or moved to `carry` (rows it does), the others stay for the next batch.
-  const block = torch.zeros([channels, S, Math.max(...groupStarts.map(groupSpan))]).keep();
-  const carryRows = Math.max(1, ...ys.slice(1).map((y1, r) => ys[r] + S - y1));
+  const block = torch.zeros([channels, Sy, Math.max(...groupStarts.map(groupSpan))]).keep();
+  const carryRows = Math.max(1, ...ys.slice(1).map((y1, r) => ys[r] + Sy - y1));
   const carry = torch.zeros([channels, carryRows, Wacc]).keep();
   // `rows`: the finished rows of the window row as uint8, all columns, until yielded.
   const bandRows = Math.max(...ys.map((y, r) => rowEnd(grid, r) - y));
@@ -101,7 +103,7 @@ export async function* blendRows(model: SegmentationModel, opts: StreamOptions):
   };
   const batches: { r: number; i: number }[] = [];
   for (let r = firstRow; r < ys.length; r++) for (const i of groupStarts) batches.push({ r, i });
-  const readBatch = ({ r, i }: { r: number; i: number }) => Promise.all(xs.slice(i, i + batch).map((x) => opts.read(x, ys[r], S)));
+  const readBatch = ({ r, i }: { r: number; i: number }) => Promise.all(xs.slice(i, i + batch).map((x) => opts.read(x, ys[r], Sx, Sy)));
   // The next batch is read while this one computes; a failed read ahead is reported when
   // awaited, never as an unhandled rejection.
   const ahead = (k: number) => { const p = k < batches.length ? readBatch(batches[k]) : Promise.resolve([]); p.catch(() => undefined); return p; };
@@ -137,11 +139,11 @@ export async function* blendRows(model: SegmentationModel, opts: StreamOptions):
     }
     if (nodataMask) x.maskedFill_(nodataMask.unsqueeze(1), 0);
     // Outside the scene (windows larger than it): zeros, i.e. the mean.
-    if (W < S) x.narrow(3, W, S - W).zero_();
-    if (H < S) x.narrow(2, H, S - H).zero_();
+    if (W < Sx) x.narrow(3, W, Sx - W).zero_();
+    if (H < Sy) x.narrow(2, H, Sy - H).zero_();
     const p = predictWindows(model, x, tta);
     group.forEach((_, j) => {
-      const target = block.narrow(2, xs[i + j] - a, S);
+      const target = block.narrow(2, xs[i + j] - a, Sx);
       target.narrow(0, 0, K).addcmul_(p.select(0, j), weight2d);
       if (nodataMask) target.select(0, K).add_(nodataMask.select(0, j));
     });
@@ -151,10 +153,10 @@ export async function* blendRows(model: SegmentationModel, opts: StreamOptions):
     for (let r = firstRow; r < ys.length; r++) {
       const y = ys[r];
       // Rows [y, y + top) hold sums from the row above; rows [y, next) are complete after this
-      // row, rows [next, y + S) go on to the next one.
-      const top = r > firstRow ? ys[r - 1] + S - y : 0;
+      // row, rows [next, y + Sy) go on to the next one.
+      const top = r > firstRow ? ys[r - 1] + Sy - y : 0;
       const next = rowEnd(grid, r);
-      const bottom = r + 1 < ys.length ? y + S - next : 0;
+      const bottom = r + 1 < ys.length ? y + Sy - next : 0;
       const skip = Math.max(0, done - y); // finished before (a resumed run)
       let kept = 0; // leading block columns kept from the previous batch
       for (const i of groupStarts) {
@@ -190,7 +192,7 @@ export async function* blendRows(model: SegmentationModel, opts: StreamOptions):
     }
   } finally {
     await pending.then((imgs) => torch.dispose(imgs), () => undefined);
-    torch.dispose([block, carry, rowTotal, colTotal, profile, weight2d, norm.mean, norm.std, ...Object.values(rows).filter((t): t is Tensor => t !== null)]);
+    torch.dispose([block, carry, rowTotal, colTotal, profileX, ...(profileY === profileX ? [] : [profileY]), weight2d, norm.mean, norm.std, ...Object.values(rows).filter((t): t is Tensor => t !== null)]);
   }
 }
 

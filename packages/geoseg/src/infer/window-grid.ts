@@ -1,6 +1,7 @@
 // The window grid shared by prediction and evaluation: windows spread evenly along each axis
-// (as many as the tiler would use, first at 0, last at the border), and the per-axis blending
-// totals that make the blend separable: a pixel's total weight is rowTotal(y) · colTotal(x).
+// (as many as the tiler would use, first at 0, last at the border), or at a fixed stride (an
+// evaluation protocol's), and the per-axis blending totals that make the blend separable: a
+// pixel's total weight is rowTotal(y) · colTotal(x).
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
 import { planTiles } from '../data/tiling.js';
@@ -24,26 +25,50 @@ export function axisTotal(starts: number[], length: number, profile: Tensor): Te
   return total;
 }
 
-/** The windows of a width × height scene: column starts `xs` and row starts `ys`, window side `size`. */
+/**
+ * The windows of a width × height scene: column starts `xs` and row starts `ys` of windows
+ * `sizeX` wide and `sizeY` tall (square but for the strided layout on a scene smaller than a window).
+ */
 export interface WindowGrid {
   width: number;
   height: number;
-  size: number;
+  sizeX: number;
+  sizeY: number;
   xs: number[];
   ys: number[];
 }
 
 export function windowGrid(width: number, height: number, size: number, overlap: number): WindowGrid {
-  return { width, height, size, xs: windowStarts(width, size, overlap), ys: windowStarts(height, size, overlap) };
+  return { width, height, sizeX: size, sizeY: size, xs: windowStarts(width, size, overlap), ys: windowStarts(height, size, overlap) };
+}
+
+/**
+ * Window starts along one axis at a fixed stride, the last window moved back to end at the border
+ * (EVER/simplecv's sliding_window, which the FactSeg reproduction evaluates with): 0, s, 2s, …,
+ * then size − window.
+ */
+export function stridedStarts(size: number, window: number, stride: number): number[] {
+  const k = Math.min(window, size);
+  const n = Math.ceil((size - k) / stride);
+  return Array.from({ length: n + 1 }, (_, j) => Math.min(j * stride, size - k));
+}
+
+/**
+ * The strided layout: windows of `size` (or of the scene's side rounded up to a multiple of 32 when
+ * the scene is smaller, zero-padded past it) at a fixed stride.
+ */
+export function stridedWindowGrid(width: number, height: number, size: number, stride: number): WindowGrid {
+  const side = (n: number) => Math.min(size, Math.ceil(n / 32) * 32);
+  return { width, height, sizeX: side(width), sizeY: side(height), xs: stridedStarts(width, size, stride), ys: stridedStarts(height, size, stride) };
 }
 
 /** The end of the rows [ys[r], rowEnd(r)) that are complete once window row r is done. */
 export function rowEnd(g: WindowGrid, r: number): number {
-  return r + 1 < g.ys.length ? g.ys[r + 1] : Math.min(g.height, g.ys[r] + g.size);
+  return r + 1 < g.ys.length ? g.ys[r + 1] : Math.min(g.height, g.ys[r] + g.sizeY);
 }
 
 /** The first window row to predict when rows [0, done) are already finished (its carry was in memory: redone). */
 export function firstRowAfter(g: WindowGrid, done: number): number {
   if (done <= 0) return 0;
-  return done >= g.height ? g.ys.length : g.ys.findIndex((y0) => y0 + g.size > done);
+  return done >= g.height ? g.ys.length : g.ys.findIndex((y0) => y0 + g.sizeY > done);
 }

@@ -10,6 +10,11 @@ import { ttaTransforms } from './tta.js';
 export interface WindowOptions {
   window: number;
   overlap: number;
+  /**
+   * Windows at this fixed stride, the last one at the border, instead of spread evenly by
+   * `overlap` (an evaluation protocol's layout, e.g. the FactSeg preset's 512).
+   */
+  stride?: number | null;
   batch: number;
   blend: BlendMode;
   tta: string | string[];

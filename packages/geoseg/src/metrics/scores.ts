@@ -84,3 +84,8 @@ export function segmentationMetrics(matrix: number[][], classNames?: string[]): 
     total,
   };
 }
+
+/** The mean IoU over every class but `background` (absent classes skipped, as in mIoU). */
+export function foregroundMIoU(metrics: SegmentationMetrics, background: number): number {
+  return nanMean(metrics.iou.filter((_, c) => c !== background));
+}

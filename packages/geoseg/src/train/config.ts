@@ -98,10 +98,11 @@ export const trainConfigSchema = z.object({
   eval: z.object({
     window: positiveInt.refine((v) => v % 32 === 0, 'a multiple of 32').default(512).describe('Sliding-window size (multiple of 32).'),
     overlap: z.number().min(0).max(0.9).default(0.25).describe('Overlap of neighbouring windows, as a fraction of the window.'),
+    stride: positiveInt.nullable().default(null).describe('Windows at this fixed stride, the last at the border, instead of spread evenly by overlap (at most the window).'),
     batch: positiveInt.default(4).describe('Windows per forward pass.'),
     blend: z.enum(['uniform', 'linear', 'hann']).default('hann').describe('Per-window weight where windows overlap.'),
     tta: z.union([z.enum(['none', 'flip', 'd4']), z.array(z.string())]).default('none').describe('Test-time augmentation: none, flip, d4, or a list of lr, tb, lrtb, transpose, antitranspose, rot90, rot270.'),
-  }).strict().default({}).describe('Validation during training (the same whole-scene sliding windows as geoseg eval).'),
+  }).strict().refine((e) => e.stride === null || e.stride <= e.window, { message: 'at most the window', path: ['stride'] }).default({}).describe('Validation during training (the same whole-scene sliding windows as geoseg eval).'),
 }).strict();
 
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
