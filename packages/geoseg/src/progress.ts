@@ -17,7 +17,7 @@ export class Progress {
     this.set(this.#done + n, extra);
   }
 
-  /** Set the amount done (e.g. seconds of a time budget) and redraw. */
+  /** Set the amount done and redraw. */
   set(done: number, extra = ''): void {
     this.#done = done;
     if (!this.enabled || this.total <= 0) return;

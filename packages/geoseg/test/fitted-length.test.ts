@@ -44,7 +44,7 @@ const within = (r: Simulated, budget: number, what: string) => {
 test('fitLength: the largest length whose projected end, validations included, is within the budget (hand-computed)', () => {
   // step 10 at 10 s, 1 s per iteration, budget 100 s: 90 more iterations
   assert.equal(fitLength(10, 10, 100, 1, 0, 0), 100);
-  // validations every 10 iterations of 5 s each: at 20, 30, …, 60 for a length of 70 (95 s); 71 would add the one at 70 (101 s)
+  // validations every 10 iterations of 5 s each, the one at step 10 still due: at 10, 20, …, 60 for a length of 70 (100 s); 71 would add the one at 70 (106 s)
   assert.equal(fitLength(10, 10, 100, 1, 5, 10), 70);
   // the budget already spent: stop now
   assert.equal(fitLength(10, 120, 100, 1, 0, 0), 10);

@@ -106,7 +106,7 @@ export const evalCommand: Command = {
     model.dispose();
     const protocol = { preset: preset ? String(values.preset) : null, window, stride, overlap: stride === null ? overlap : null, blend };
     const foreground = background === null ? {} : { background: names[background], foregroundMIoU: foregroundMIoU(r.metrics, background) };
-    const result = { checkpoint: dir, step: meta.step, dataset: String(values.data), split, tta, ...protocol, scenes: r.scenes, seconds: r.seconds, peakRssMB: peakRss(), classes: names, ...r.metrics, ...foreground, matrix: r.matrix, maps };
+    const result = { checkpoint: dir, weights: weightsChoice(values.weights), step: meta.step, dataset: String(values.data), split, tta, ...protocol, scenes: r.scenes, seconds: r.seconds, peakRssMB: peakRss(), classes: names, ...r.metrics, ...foreground, matrix: r.matrix, maps };
     if (mapsTmp) finishEvalMaps(mapsRoot!, mapsTmp, overwrite, result);
     return {
       result,

@@ -1,6 +1,6 @@
 // geoseg train --config run.yaml [--resume]: train a model; Ctrl-C saves a checkpoint and exits.
 import { readTrainConfig } from '../train/config.js';
-import { train } from '../train/trainer.js';
+import { budgetNote, train } from '../train/trainer.js';
 import { formatMetricsTable } from '../metrics/index.js';
 import { UsageError, type Command } from './command.js';
 
@@ -36,8 +36,8 @@ export const trainCommand: Command = {
       const s = await train(cfg, { resume: Boolean(values.resume), overwrite: Boolean(values.overwrite), progress: !values.json, where, shouldStop: () => interrupted });
       const lines = [
         `${s.stoppedEarly ? 'stopped' : 'trained'} at step ${s.steps} (${s.steps - s.startedAt} this run, ${s.itPerSecond.toFixed(2)} it/s, ${s.trainSeconds.toFixed(0)} s); last loss ${s.lastLoss.toFixed(4)}`,
-        ...(s.fit ? [`schedule: ${s.scheduleLength} iterations, fitted to ${cfg.train.minutes} minutes (${s.fit.estimates.length} estimates; see the 'schedule' lines of log.jsonl)`] : []),
-        ...(s.endReason === 'budget' ? [`the ${cfg.train.minutes}-minute budget ended the run at iteration ${s.steps} of ${s.scheduleLength}: the schedule did not finish (give train.minutes alone to fit the schedule to the budget)`] : []),
+        ...(s.fit && s.scheduleLength !== null ? [`schedule: ${s.scheduleLength} iterations, fitted to ${cfg.train.minutes} minutes (${s.fit.estimates.length} estimates; see the 'schedule' lines of log.jsonl)`] : []),
+        ...(s.endReason === 'budget' ? [budgetNote(cfg.train.minutes!, s.steps, s.scheduleLength) + (s.fit ? '' : ' (give train.minutes alone to fit the schedule to the budget)')] : []),
         `data: waited ${s.dataWaitSeconds.toFixed(2)} s for files, ${s.assembleSeconds.toFixed(1)} s assembling batches`,
       ];
       if (s.lastEval) lines.push(`validation (${s.lastEval.scenes} scenes):`, formatMetricsTable(s.lastEval.metrics, s.classes));

@@ -154,7 +154,7 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     const kinds: Kind[] = ['classes', ...(confidence ? ['confidence' as const] : []), ...(probabilities ? ['probabilities' as const] : [])];
     checkPlan({ width: W, height: H, window: S, overlap, xs, ys, batch, bands: info.bandCount, channels: K + (marksNodata ? 1 : 0), outputBytes: 1 + (confidence ? 1 : 0) + (probabilities ? K : 0) });
 
-    const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, weights, step: meta.step, S, overlap, blend, tta, kinds, grid: 'even' });
+    const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, ...(weights === 'ema' ? { weights } : {}), step: meta.step, S, overlap, blend, tta, kinds, grid: 'even' });
     const work = WorkFolder.open(workDir, key, kinds, { resume: opts.resume ?? false, output });
     const windowsTotal = ys.length * xs.length;
     const progress = new Progress('predict', windowsTotal, 'windows', opts.progress ?? false);

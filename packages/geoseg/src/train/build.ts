@@ -66,7 +66,8 @@ export function refitScheduler(schedule: Schedule, opt: optim.OptimizerLike, cfg
   const old = schedule.scheduler;
   if (!schedule.perIteration || !old) return schedule;
   // a scheduler takes the groups' current lr as its base: put the base lrs back first
-  const bases = (old as optim.LRScheduler & { baseLrs: number[] }).baseLrs; // every per-iteration schedule here has them
+  const bases = (old as optim.LRScheduler & { baseLrs?: number[] }).baseLrs;
+  if (!bases) throw new Error(`refitScheduler: ${old.constructor.name} has no base lrs to rebuild from`);
   opt.paramGroups.forEach((g, i) => { (g as { lr: number }).lr = bases[i]; });
   const next = buildScheduler(opt, cfg, where, length);
   for (let i = 0; i < old.lastStep; i++) next.scheduler!.step();

@@ -61,7 +61,7 @@ export const trainConfigSchema = z.object({
     normDecayMult: z.number().min(0).default(1).describe('Weight-decay multiplier of normalization layers\' weights and biases (0: no decay; mmseg\'s norm_decay_mult).'),
     biasDecayMult: z.number().min(0).default(1).describe('Weight-decay multiplier of the other biases (mmseg\'s bias_decay_mult).'),
     paramGroups: z.array(z.object({
-      match: z.string().min(1).describe('Parameter names (`*`: any characters, e.g. `decoder.head.*`; `geoseg models --params` lists them).'),
+      match: z.string().min(1).describe('Parameter names, PyTorch\'s dotted state-dict names (`*`: any characters, e.g. `decoder.head.*`).'),
       lrMult: z.number().min(0).optional().describe('Learning-rate multiplier.'),
       decayMult: z.number().min(0).optional().describe('Weight-decay multiplier.'),
     }).strict()).default([]).describe('Rules by parameter name; the first matching rule overrides the multipliers above (a rule that matches nothing is an error).'),

@@ -8,8 +8,6 @@ import type { Tensor } from '@geoseg/torch';
 import { createModel, type ModelConfig, type SegmentationModel } from '../models/index.js';
 import { hasAveragedWeights, loadCheckpoint } from '../models/checkpoint.js';
 
-const FLOATING = new Set(['float16', 'bfloat16', 'float32', 'float64']);
-
 export class WeightAverage {
   readonly #pairs: Array<[average: Tensor, source: Tensor]>;
 
@@ -29,7 +27,7 @@ export class WeightAverage {
   update(): void {
     torch.tidy(() => torch.noGrad(() => {
       for (const [a, s] of this.#pairs) {
-        if (FLOATING.has(a.dtype)) a.mul_(this.decay).add_(s.mul(1 - this.decay));
+        if (a.isFloatingPoint()) a.mul_(this.decay).add_(s.mul(1 - this.decay));
         else a.copy_(s);
       }
     }));

@@ -53,9 +53,13 @@ export function startFit(budgetSeconds: number): FittedLengthState {
   return { budgetSeconds, length: null, nextPoint: 0, window: null, validations: 0, validationSeconds: 0, estimates: [] };
 }
 
-/** Periodic validations after `step` and before `length` (none at the end: the final one follows the budget). */
+/**
+ * Periodic validations still due after iteration `step` ends: at the multiples of evalEvery from
+ * `step` itself (its validation follows the estimate) up to, not including, `length` (the final
+ * validation follows the budget).
+ */
 function validationsBetween(step: number, length: number, evalEvery: number): number {
-  return evalEvery > 0 ? Math.max(0, Math.floor((length - 1) / evalEvery) - Math.floor(step / evalEvery)) : 0;
+  return evalEvery > 0 ? Math.max(0, Math.floor((length - 1) / evalEvery) - Math.floor((step - 1) / evalEvery)) : 0;
 }
 
 /** The largest length whose projected end is within the budget (at least `step`: stop now). */

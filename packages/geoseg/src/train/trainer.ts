@@ -7,7 +7,7 @@
 // Determinism: the weights are initialised after torch.manualSeed(seed); iteration k reseeds
 // libtorch with mix32(seed, k) and draws its batch from (seed, k) alone. A run resumed from a
 // checkpoint at step k therefore continues exactly as the uninterrupted run would.
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '@geoseg/torch';
 import { nn, optim, type Tensor } from '@geoseg/torch';
@@ -25,6 +25,7 @@ import type { TrainConfig } from './config.js';
 import { evalUnits, evaluate, type EvalResult } from '../evaluation/index.js';
 import { runObjective } from './objective.js';
 import { openRunFolder } from './run-lock.js';
+import { openRunLog } from './run-log.js';
 import { planParamGroups } from './param-groups.js';
 import { setTrainingMode } from './freeze.js';
 import { clipGradients } from './clip.js';
@@ -89,6 +90,13 @@ function readWeights(path: string): Record<string, Tensor> {
   } catch (e) {
     throw new GeosegError(`${path}: cannot read encoder weights (${(e as Error).message.split('\n')[0]})`);
   }
+}
+
+/** What the log and the CLI say when the clock ended a run before its schedule did. */
+export function budgetNote(minutes: number, step: number, length: number | null): string {
+  return length === null
+    ? `the ${minutes}-minute budget ended the run at iteration ${step}, before its schedule's length could be fitted (iterations take more than 2% of the budget)`
+    : `the ${minutes}-minute budget ended the run at iteration ${step} of ${length}: the schedule did not finish`;
 }
 
 /** A fitted schedule's length before its first estimate (a few iterations): in effect, no decay yet. */
@@ -157,6 +165,9 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
   // train.minutes alone: the length is fitted to the budget (a provisional one until the first estimate)
   const fit: FittedLengthState | null = cfg.train.iterations !== undefined ? null
     : resumed && isFittedLengthState(resumed.meta.fit) ? resumed.meta.fit : startFit(budget);
+  if (fit && fit.budgetSeconds !== budget) {
+    throw new GeosegError(`${where}: train.minutes: ${cfg.train.minutes} is not the ${fit.budgetSeconds / 60} minutes the resumed run's schedule was fitted to (put it back, or start over with --overwrite)`);
+  }
   const scheduleLength = () => cfg.train.iterations ?? fit?.length ?? null;
   let schedule = buildScheduler(optimizer, cfg, where, scheduleLength() ?? PROVISIONAL_LENGTH);
   if (resumed) {
@@ -170,15 +181,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
   const objective = runObjective(cfg, modelConfig, { ignoreIndex: ds.ignoreIndex, classWeights: weights ?? undefined }, where);
 
   writeFileDurable(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 1));
-  const logFile = join(cfg.out, 'log.jsonl');
-  // On resume, drop log lines past the checkpoint (they will be produced again).
-  if (opts.resume && existsSync(logFile)) {
-    // a line cut by a kill is dropped, and so is the 'end' line of the interrupted segment
-    const stepOf = (l: string) => { try { const e = JSON.parse(l) as { step: number; type: string }; return e.type === 'end' ? Infinity : e.step; } catch { return Infinity; } };
-    const kept = readFileSync(logFile, 'utf8').split('\n').filter((l) => l && stepOf(l) <= start);
-    writeFileDurable(logFile, kept.map((l) => `${l}\n`).join(''));
-  } else if (!opts.resume) writeFileSync(logFile, '');
-  const log = (entry: Record<string, unknown>) => appendFileSync(logFile, `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+  const log = openRunLog(cfg.out, Boolean(opts.resume), start);
 
   const norm = { mean: ds.normalization.mean, std: ds.normalization.std, scale };
   let lastEval: EvalResult | null = null;
@@ -306,9 +309,12 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
         // periodic validation counts against the time budget (the next iteration's time includes it)
         const e0 = clock();
         await runEval(step);
-        const seconds = clock() - e0;
-        validationSeconds += seconds;
-        if (fit) recordValidation(fit, seconds);
+        const e1 = clock();
+        validationSeconds += e1 - e0;
+        if (fit) recordValidation(fit, e1 - e0);
+        // in the elapsed time now, so a checkpoint saved below holds it
+        elapsed += e1 - segmentStart;
+        segmentStart = e1;
       }
       if (step % cfg.train.checkpointEvery === 0 || stop) save(latest, optimizer, step);
       if (stop) {
@@ -319,7 +325,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
     await next.catch(() => undefined);
     if (endReason !== 'interrupted' && step < endStep()) {
       endReason = 'budget';
-      log({ type: 'note', step, message: `the ${cfg.train.minutes}-minute budget ended the run at iteration ${step} of ${endStep()}: the schedule did not finish` });
+      log({ type: 'note', step, message: budgetNote(cfg.train.minutes!, step, scheduleLength()) });
     }
     if (endReason !== 'interrupted') {
       await runEval(step);

@@ -9,6 +9,8 @@ export { Encoder, type EncoderOptions, type OutputStride } from './encoder.js';
 export { ResNetEncoder } from './resnet.js';
 export { MobileNetV2Encoder } from './mobilenet-v2.js';
 export { VGG16Encoder, type VGGOptions } from './vgg.js';
+/** The earlier name of VGG16Encoder (batch norm by default). */
+export { VGG16Encoder as VGG16BNEncoder } from './vgg.js';
 
 export const ENCODERS: Record<string, (opts: EncoderOptions) => Encoder> = {
   resnet18: (o) => new ResNetEncoder('resnet18', o),
