@@ -6,10 +6,13 @@ import { ARCHITECTURES, architectureOptions, defaultObjective, createModel, adap
 const CLASSES = 5;
 
 for (const arch of Object.keys(ARCHITECTURES)) {
-  test(`${arch}-resnet18: logits at input size in train and eval, any batch size, gradients reach every parameter`, () => {
+  // resnet18, or the architecture's first encoder when it does not take that one (DeepLab v1: VGG)
+  const accepted = (ARCHITECTURES[arch as keyof typeof ARCHITECTURES] as { encoders?: readonly string[] }).encoders;
+  const encoder = !accepted || accepted.includes('resnet18') ? 'resnet18' : accepted[0];
+  test(`${arch}-${encoder}: logits at input size in train and eval, any batch size, gradients reach every parameter`, () => {
     torch.tidy(() => {
       torch.manualSeed(0);
-      const model = createModel({ arch, encoder: 'resnet18', classes: CLASSES, ...(arch === 'pspnet' ? { auxHead: true } : {}) });
+      const model = createModel({ arch, encoder, classes: CLASSES, ...(arch === 'pspnet' ? { auxHead: true } : {}) });
       model.train();
       const x = torch.randn([2, 3, 64, 96]);
       const { out, aux } = model.forwardOutputs(x);

@@ -1,7 +1,7 @@
 // geoseg models: the architectures (with their options) and encoders that exist, with parameter counts.
 import * as torch from '@geoseg/torch';
 import { ENCODERS, createEncoder, createModel, describeArchitectures } from '../models/index.js';
-import { table, type Command } from './command.js';
+import { table, UsageError, type Command } from './command.js';
 
 function countParameters(make: () => torch.nn.Module): number {
   const m = make();
@@ -21,6 +21,7 @@ export const modelsCommand: Command = {
   },
   async run(values) {
     const encoder = String(values.encoder);
+    if (!ENCODERS[encoder]) throw new UsageError(`--encoder: unknown encoder '${encoder}' (known: ${Object.keys(ENCODERS).join(', ')})`);
     const classes = Number(values.classes);
     const inChannels = Number(values['in-channels']);
     return torch.tidy(() => {
