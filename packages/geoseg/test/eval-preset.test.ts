@@ -89,6 +89,15 @@ test('foreground mIoU leaves the background class out (hand-computed)', () => {
   assert.ok(Math.abs(m.mIoU - (0.625 + 0.5 + 2 / 3) / 3) < 1e-12);
 });
 
+test('eval.preset in a run config fills in the protocol and refuses the fields it sets', () => {
+  const base = { out: 'o', data: { dataset: 'd' }, train: { iterations: 1 } };
+  const cfg = parseTrainConfig({ ...base, eval: { preset: 'factseg', batch: 2 } }, 'run.yaml');
+  assert.deepEqual([cfg.eval.window, cfg.eval.stride, cfg.eval.blend, cfg.eval.tta, cfg.eval.batch], [896, 512, 'uniform', 'none', 2]);
+  assert.throws(() => parseTrainConfig({ ...base, eval: { preset: 'factseg', window: 512 } }, 'run.yaml'), /^GeosegError: run\.yaml: eval\.window: not with eval\.preset \(factseg sets the windows, blending and TTA\)$/);
+  assert.throws(() => parseTrainConfig({ ...base, eval: { preset: 'isaid' } }, 'run.yaml'), /run\.yaml: eval\.preset: /);
+  assert.equal(parseTrainConfig(base, 'run.yaml').eval.stride, null, 'no preset: the evenly spread windows');
+});
+
 test('geoseg eval --preset factseg: the protocol in the report, the foreground mIoU, one-line errors', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-eval-preset-'));
   const ds = await tinyDataset(dir);

@@ -9,6 +9,7 @@ import { GeosegError } from '../errors.js';
 import { ENCODERS } from '../models/encoders/index.js';
 import { optionIssues } from '../models/create.js';
 import { ARCHITECTURE_NAMES, isArchitectureName } from '../models/registry.js';
+import { EVAL_PRESETS } from '../evaluation/presets.js';
 
 const positiveInt = z.number().int().positive();
 const fraction = z.number().min(0).max(1);
@@ -95,14 +96,20 @@ export const trainConfigSchema = z.object({
       decay: z.number().gt(0).lt(1).default(0.999).describe('average = decay · average + (1 − decay) · weights after every step.'),
     }).strict().nullable().default(null).describe('Keep an exponential moving average of the weights, validated and checkpointed beside them (eval/predict --weights ema).'),
   }).strict().refine((t) => t.iterations !== undefined || t.minutes !== undefined, 'give iterations or minutes (or both)').describe('The loop: length, logging, validation, checkpoints, seed, threads, device.'),
-  eval: z.object({
+  // eval.preset fills in the protocol's window, stride, blend and tta (parseTrainConfig refuses them beside it)
+  eval: z.preprocess((raw) => {
+    const preset = raw && typeof raw === 'object' ? EVAL_PRESETS[(raw as { preset?: string }).preset ?? ''] : undefined;
+    return preset ? { window: preset.window, stride: preset.stride, blend: preset.blend, tta: preset.tta, ...(raw as object) } : raw;
+  }, z.object({
+    preset: z.enum(Object.keys(EVAL_PRESETS) as [string, ...string[]]).nullable().default(null)
+      .describe(`A published evaluation protocol (sets window, stride, blend and tta): ${Object.entries(EVAL_PRESETS).map(([k, p]) => `${k}, ${p.description}`).join('; ')}.`),
     window: positiveInt.refine((v) => v % 32 === 0, 'a multiple of 32').default(512).describe('Sliding-window size (multiple of 32).'),
     overlap: z.number().min(0).max(0.9).default(0.25).describe('Overlap of neighbouring windows, as a fraction of the window.'),
     stride: positiveInt.nullable().default(null).describe('Windows at this fixed stride, the last at the border, instead of spread evenly by overlap (at most the window).'),
     batch: positiveInt.default(4).describe('Windows per forward pass.'),
     blend: z.enum(['uniform', 'linear', 'hann']).default('hann').describe('Per-window weight where windows overlap.'),
     tta: z.union([z.enum(['none', 'flip', 'd4']), z.array(z.string())]).default('none').describe('Test-time augmentation: none, flip, d4, or a list of lr, tb, lrtb, transpose, antitranspose, rot90, rot270.'),
-  }).strict().refine((e) => e.stride === null || e.stride <= e.window, { message: 'at most the window', path: ['stride'] }).default({}).describe('Validation during training (the same whole-scene sliding windows as geoseg eval).'),
+  }).strict().refine((e) => e.stride === null || e.stride <= e.window, { message: 'at most the window', path: ['stride'] })).default({}).describe('Validation during training (the same whole-scene sliding windows as geoseg eval).'),
 }).strict();
 
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
@@ -119,6 +126,11 @@ export function formatZodIssue(where: string, error: z.ZodError, input: unknown)
 }
 
 export function parseTrainConfig(doc: unknown, where: string, baseDir = '.'): TrainConfig {
+  const rawEval = (doc as { eval?: Record<string, unknown> } | null)?.eval;
+  if (rawEval && typeof rawEval === 'object' && rawEval.preset != null) {
+    const set = ['window', 'overlap', 'stride', 'blend', 'tta'].find((k) => k in rawEval);
+    if (set) throw new GeosegError(`${where}: eval.${set}: not with eval.preset (${String(rawEval.preset)} sets the windows, blending and TTA)`);
+  }
   const parsed = trainConfigSchema.safeParse(doc);
   if (!parsed.success) throw new GeosegError(formatZodIssue(where, parsed.error, doc));
   const cfg = parsed.data;

@@ -23,6 +23,8 @@ import { afterIteration, isFittedLengthState, recordValidation, startFit, type F
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from '../models/checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { evalUnits, evaluate, type EvalResult } from '../evaluation/index.js';
+import { backgroundClass } from '../evaluation/presets.js';
+import { foregroundMIoU } from '../metrics/index.js';
 import { runObjective } from './objective.js';
 import { openRunFolder } from './run-lock.js';
 import { openRunLog } from './run-log.js';
@@ -216,6 +218,8 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
       useContiguousFormat(m);
     }
   };
+  // a class named background: its mIoU without it is logged too
+  const background = backgroundClass(ds.classes, null);
   const runEval = async (step: number) => {
     if (units.length === 0) return;
     const result = await validate(model);
@@ -225,6 +229,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
     lastEvalAveraged = averaged;
     log({
       type: 'eval', step, mIoU: result.metrics.mIoU, pixelAccuracy: result.metrics.pixelAccuracy, iou: result.metrics.iou, matrix: result.matrix, seconds: result.seconds,
+      ...(background !== null ? { foregroundMIoU: foregroundMIoU(result.metrics, background) } : {}),
       ...(averaged ? { ema: { mIoU: averaged.metrics.mIoU, pixelAccuracy: averaged.metrics.pixelAccuracy, iou: averaged.metrics.iou, matrix: averaged.matrix } } : {}),
     });
     if (schedule.scheduler instanceof optim.ReduceLROnPlateau) schedule.scheduler.step(result.metrics.mIoU);
