@@ -5,6 +5,7 @@ import { deeplabv1 } from './decoders/deeplab-v1/index.js';
 import { deeplabv2 } from './decoders/deeplab-v2/index.js';
 import { fcn16s, fcn32s, fcn8s } from './decoders/fcn/index.js';
 import { pspnet } from './decoders/pspnet/index.js';
+import { hrnet } from './decoders/hrnet/index.js';
 import { unet } from './decoders/unet/index.js';
 
 export const ARCHITECTURES = {
@@ -17,6 +18,7 @@ export const ARCHITECTURES = {
   deeplabv3,
   deeplabv3plus,
   pspnet,
+  hrnet,
 } satisfies Record<string, ArchitectureDefinition>;
 
 export type ArchitectureName = keyof typeof ARCHITECTURES;

@@ -4,9 +4,11 @@ import type { Encoder, EncoderOptions } from './encoder.js';
 import { MobileNetV2Encoder } from './mobilenet-v2.js';
 import { ResNetEncoder } from './resnet.js';
 import { VGG16Encoder } from './vgg.js';
+import { HRNetEncoder } from './hrnet.js';
 
 export { Encoder, type EncoderOptions, type OutputStride } from './encoder.js';
 export { ResNetEncoder } from './resnet.js';
+export { HRNetEncoder, HRNET_WIDTHS, type HRNetName } from './hrnet.js';
 export { MobileNetV2Encoder } from './mobilenet-v2.js';
 export { VGG16Encoder, type VGGOptions } from './vgg.js';
 /** The earlier name of VGG16Encoder (batch norm by default). */
@@ -20,6 +22,9 @@ export const ENCODERS: Record<string, (opts: EncoderOptions) => Encoder> = {
   mobilenet_v2: (o) => new MobileNetV2Encoder(o),
   vgg16: (o) => new VGG16Encoder({ ...o, batchNorm: false }),
   vgg16_bn: (o) => new VGG16Encoder(o),
+  hrnetv2_w18: (o) => new HRNetEncoder('hrnetv2_w18', o),
+  hrnetv2_w32: (o) => new HRNetEncoder('hrnetv2_w32', o),
+  hrnetv2_w48: (o) => new HRNetEncoder('hrnetv2_w48', o),
 };
 
 export function createEncoder(name: string, opts: EncoderOptions = {}): Encoder {
