@@ -13,11 +13,11 @@ test('geoseg models --json prints one JSON object with encoders and architecture
   const out = JSON.parse(r.stdout);
   const resnet18 = out.encoders.find((e: { name: string }) => e.name === 'resnet18');
   assert.equal(resnet18.parameters, 11_176_512, 'torchvision resnet18 without its fc layer');
-  assert.deepEqual(out.architectures.map((a: { name: string }) => a.name), ['unet', 'fcn32s', 'fcn16s', 'fcn8s', 'deeplabv1', 'deeplabv2', 'deeplabv3', 'deeplabv3plus', 'pspnet', 'hrnet']);
+  assert.deepEqual(out.architectures.map((a: { name: string }) => a.name), ['unet', 'fcn32s', 'fcn16s', 'fcn8s', 'deeplabv1', 'deeplabv2', 'deeplabv3', 'deeplabv3plus', 'pspnet', 'hrnet', 'hrnet_ocr']);
   // each architecture is counted with --encoder or, when it does not take that one, its own first encoder
   const encoderParams = (name: string) => out.encoders.find((e: { name: string }) => e.name === name).parameters;
   assert.ok(out.architectures.every((a: { parameters: number; parametersEncoder: string }) => a.parameters > encoderParams(a.parametersEncoder)));
-  assert.deepEqual(out.architectures.filter((a: { parametersEncoder: string }) => a.parametersEncoder !== 'resnet18').map((a: { name: string; parametersEncoder: string }) => `${a.name}:${a.parametersEncoder}`), ['deeplabv1:vgg16', 'hrnet:hrnetv2_w18']);
+  assert.deepEqual(out.architectures.filter((a: { parametersEncoder: string }) => a.parametersEncoder !== 'resnet18').map((a: { name: string; parametersEncoder: string }) => `${a.name}:${a.parametersEncoder}`), ['deeplabv1:vgg16', 'hrnet:hrnetv2_w18', 'hrnet_ocr:hrnetv2_w18']);
 });
 
 test('geoseg models prints tables; --help; bad input exits non-zero with one line', () => {

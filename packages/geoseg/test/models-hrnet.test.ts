@@ -1,5 +1,5 @@
 // HRNetV2 against the published facts: parameter counts (W18 backbone 9.56M; W48 with the HRNetV2
-// head for 19 classes 65.86M, counting weights, biases and BN affine parameters) and the official
+// head for 19 classes 65.86M, with OCR 70.3M, counting weights, biases and BN affine parameters) and the official
 // code's state-dict names; its pyramid serves other decoders (UNet on HRNet). The numbers against
 // an independent Python implementation: models-decoders.test.ts (hrnet_w18).
 import { test } from 'node:test';
@@ -16,6 +16,10 @@ test('HRNetV2 parameter counts are the published ones: W18 backbone 9.56M, W48 +
   const w48 = createModel({ arch: 'hrnet', encoder: 'hrnetv2_w48', classes: 19 });
   assert.equal(millions(w48.numParameters()), 65.86, String(w48.numParameters()));
   w48.dispose();
+  // HRNetV2-W48 + OCR: the OCR paper's 70.3M
+  const ocr = createModel({ arch: 'hrnet_ocr', encoder: 'hrnetv2_w48', classes: 19 });
+  assert.ok(ocr.numParameters() >= 70.3e6 && ocr.numParameters() < 70.4e6, String(ocr.numParameters()));
+  ocr.dispose();
 });
 
 test('HRNetV2 state-dict names follow the official code; the pyramid is the stem and the four branches', () => {

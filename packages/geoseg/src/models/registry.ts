@@ -6,6 +6,7 @@ import { deeplabv2 } from './decoders/deeplab-v2/index.js';
 import { fcn16s, fcn32s, fcn8s } from './decoders/fcn/index.js';
 import { pspnet } from './decoders/pspnet/index.js';
 import { hrnet } from './decoders/hrnet/index.js';
+import { hrnet_ocr } from './decoders/hrnet-ocr/index.js';
 import { unet } from './decoders/unet/index.js';
 
 export const ARCHITECTURES = {
@@ -19,6 +20,7 @@ export const ARCHITECTURES = {
   deeplabv3plus,
   pspnet,
   hrnet,
+  hrnet_ocr,
 } satisfies Record<string, ArchitectureDefinition>;
 
 export type ArchitectureName = keyof typeof ARCHITECTURES;
