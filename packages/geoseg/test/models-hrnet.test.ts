@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '@geoseg/torch';
-import { createEncoder, createModel } from '../src/models/index.js';
+import { createEncoder, createModel, loadEncoderWeights } from '../src/models/index.js';
 
 const millions = (n: number) => Math.round(n / 1e4) / 100;
 
@@ -49,5 +49,20 @@ test('UNet on HRNet-W18: logits at input size, every parameter trained', () => {
     y.mean().backward();
     assert.deepEqual(m.namedParameters().filter(([, p]) => p.grad === null).map(([n]) => n), []);
     m.dispose();
+  });
+});
+
+test('an ImageNet HRNet checkpoint (with its classification head) loads strictly into the encoder', () => {
+  torch.tidy(() => {
+    const source = createEncoder('hrnetv2_w18');
+    // the classification checkpoint's extra parts (HRNet-Image-Classification's names)
+    const state = { ...source.stateDict(), 'incre_modules.0.0.conv1.weight': torch.zeros([32, 18, 1, 1]), 'downsamp_modules.0.0.weight': torch.zeros([256, 128, 3, 3]),
+      'final_layer.0.weight': torch.zeros([2048, 1024, 1, 1]), 'classifier.weight': torch.zeros([1000, 2048]) };
+    const target = createEncoder('hrnetv2_w18');
+    loadEncoderWeights(target, state);
+    assert.equal(target.stateDict()['stage4.2.branches.3.3.conv2.weight'].sub(source.stateDict()['stage4.2.branches.3.3.conv2.weight']).abs().max().item(), 0);
+    assert.throws(() => loadEncoderWeights(target, state, { dropPrefixes: ['classifier.'] }), /incre_modules/);
+    source.dispose();
+    target.dispose();
   });
 });

@@ -15,7 +15,7 @@ export interface EncoderWeightsOptions {
  * adapted: the RGB kernels are kept, each extra band gets their mean, and everything is scaled
  * by 3/bands so the layer's response to an image of constant brightness is unchanged.
  */
-export function loadEncoderWeights(encoder: Encoder, state: Record<string, Tensor>, { dropPrefixes = ['fc.', 'classifier.'], strict = true }: EncoderWeightsOptions = {}) {
+export function loadEncoderWeights(encoder: Encoder, state: Record<string, Tensor>, { dropPrefixes = [...encoder.classifierPrefixes], strict = true }: EncoderWeightsOptions = {}) {
   return torch.tidy(() => {
     const dict: Record<string, Tensor> = {};
     for (const [k, v] of Object.entries(state)) if (!dropPrefixes.some((p) => k.startsWith(p))) dict[k] = v;

@@ -16,6 +16,8 @@ export abstract class Encoder extends nn.Module {
   abstract readonly outputStride: OutputStride;
   /** Name of the first convolution's weight, whose input channels follow the band count. */
   abstract readonly firstConv: string;
+  /** Key prefixes of its classification checkpoints that are not part of the encoder (the classifier). */
+  readonly classifierPrefixes: readonly string[] = ['fc.', 'classifier.'];
   /** Input bands the first convolution takes. */
   abstract readonly inChannels: number;
 

@@ -76,6 +76,8 @@ export class HRNetEncoder extends Encoder {
   readonly channels: readonly number[];
   readonly outputStride: OutputStride = 32;
   readonly firstConv = 'conv1.weight';
+  // the ImageNet HRNetV2 checkpoints' classification head (HRNet-Image-Classification)
+  override readonly classifierPrefixes = ['incre_modules.', 'downsamp_modules.', 'final_layer.', 'classifier.'];
   readonly inChannels: number;
   readonly #stages: { transition: nn.ModuleDict; stage: nn.Sequential }[] = [];
 
