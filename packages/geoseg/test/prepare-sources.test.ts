@@ -2,7 +2,7 @@
 // GSD (resampling), and glob inputs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import gdal from 'gdal-async';
@@ -21,29 +21,28 @@ async function scene(path: string, width = 300, height = 200, pixel = 1): Promis
     { geoTransform: [ORIGIN[0], pixel, 0, ORIGIN[1], 0, -pixel], crs: 'EPSG:32640' }));
 }
 
-/** A polygon layer in `epsg` with rectangles given in scene pixel coordinates (x0, y0, x1, y1). */
+/**
+ * A polygon layer in `epsg` with rectangles given in scene pixel coordinates (x0, y0, x1, y1),
+ * written as GeoJSON text and converted by GDAL: no geometry objects are made in JS (gdal-async
+ * frees the ones it owns in weak callbacks that can crash this process at exit).
+ */
 function polygons(path: string, driver: string, epsg: number, rects: { px: number[]; value: number | string }[], field: 'integer' | 'string'): void {
-  const ds = gdal.drivers.get(driver).create(path);
-  const srs = gdal.SpatialReference.fromEPSG(epsg);
-  const layer = ds.layers.create('labels', srs, gdal.wkbPolygon);
-  layer.fields.add(new gdal.FieldDefn('cls', field));
-  const toLayer = new gdal.CoordinateTransformation(gdal.SpatialReference.fromEPSG(32640), srs);
-  for (const { px: [x0, y0, x1, y1], value } of rects) {
-    const ring = new gdal.LinearRing();
-    for (const [x, y] of [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]) {
+  const toLayer = new gdal.CoordinateTransformation(gdal.SpatialReference.fromEPSG(32640), gdal.SpatialReference.fromEPSG(epsg));
+  const features = rects.map(({ px: [x0, y0, x1, y1], value }) => {
+    const ring = [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]].map(([x, y]) => {
       const p = toLayer.transformPoint(ORIGIN[0] + x, ORIGIN[1] - y);
       // GDAL 3 gives EPSG:4326 coordinates as (lat, lon); files store (lon, lat).
-      if (epsg === 4326) ring.points.add(p.y, p.x);
-      else ring.points.add(p.x, p.y);
-    }
-    const poly = new gdal.Polygon();
-    poly.rings.add(ring);
-    const f = new gdal.Feature(layer);
-    f.setGeometry(poly);
-    f.fields.set('cls', value);
-    layer.features.add(f);
-  }
-  ds.close();
+      return epsg === 4326 ? [p.y, p.x] : [p.x, p.y];
+    });
+    return { type: 'Feature', properties: { cls: field === 'integer' ? Number(value) : String(value) }, geometry: { type: 'Polygon', coordinates: [ring] } };
+  });
+  const geojson = `${path}.src.geojson`;
+  writeFileSync(geojson, JSON.stringify({ type: 'FeatureCollection', features }));
+  const src = gdal.open(geojson);
+  const out = gdal.vectorTranslate(path, src, ['-f', driver, '-a_srs', `EPSG:${epsg}`, '-nln', 'labels']);
+  out.close();
+  src.close();
+  rmSync(geojson);
 }
 
 test('vector labels: GeoPackage ids through the class table, exact pixel counts; background and unknown values', async () => {

@@ -46,4 +46,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+// Exit at once rather than letting node tear its heap down: gdal-async frees the geometries it
+// owns (polygons from `predict --vector`) in weak callbacks that crash (SIGSEGV) when they run
+// during isolate teardown, after the command succeeded. stdout and stderr are synchronous on
+// POSIX pipes, files and terminals, so nothing written is lost.
+main(process.argv.slice(2)).then((code) => process.exit(code));
