@@ -71,7 +71,8 @@ export const evalCommand: Command = {
     const ttaText = preset?.tta ?? String(values.tta ?? 'none');
     const tta = ttaText.includes(',') ? ttaText.split(',') : ttaText;
 
-    const { model, meta, dir } = loadCheckpoint(String(values.checkpoint), { weights: weightsChoice(values.weights) });
+    const weights = weightsChoice(values.weights);
+    const { model, meta, dir } = loadCheckpoint(String(values.checkpoint), { weights });
     useChannelsLast(model); // faster CPU inference; the same numbers
     const ds = readDataset(String(values.data));
     const names = ds.classes.map((c) => c.name);
@@ -106,7 +107,7 @@ export const evalCommand: Command = {
     model.dispose();
     const protocol = { preset: preset ? String(values.preset) : null, window, stride, overlap: stride === null ? overlap : null, blend };
     const foreground = background === null ? {} : { background: names[background], foregroundMIoU: foregroundMIoU(r.metrics, background) };
-    const result = { checkpoint: dir, weights: weightsChoice(values.weights), step: meta.step, dataset: String(values.data), split, tta, ...protocol, scenes: r.scenes, seconds: r.seconds, peakRssMB: peakRss(), classes: names, ...r.metrics, ...foreground, matrix: r.matrix, maps };
+    const result = { checkpoint: dir, weights, step: meta.step, dataset: String(values.data), split, tta, ...protocol, scenes: r.scenes, seconds: r.seconds, peakRssMB: peakRss(), classes: names, ...r.metrics, ...foreground, matrix: r.matrix, maps };
     if (mapsTmp) finishEvalMaps(mapsRoot!, mapsTmp, overwrite, result);
     return {
       result,

@@ -201,7 +201,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
   // the clock ends the run when train.iterations is given too, or before a fitted length exists
   const clockEnds = () => fit === null || fit.length === null;
   const fitSettings = { evalEvery: cfg.train.evalEvery, warmup: cfg.scheduler.warmup };
-  const progress = new Progress('train', scheduleLength() === null ? 0 : scheduleLength()! - start, 'it', opts.progress ?? false);
+  const progress = new Progress('train', (scheduleLength() ?? start) - start, 'it', opts.progress ?? false);
   const fittedNote = () => (fit ? ` (schedule ${fit.length ?? '?'} it, fitted to ${cfg.train.minutes} min)` : '');
   const onEstimate = (e: LengthEstimate) => {
     log({ type: 'schedule', step: e.step, length: e.length, final: e.final, secondsPerIteration: e.secondsPerIteration, secondsPerValidation: e.secondsPerValidation, elapsedSeconds: e.elapsedSeconds });

@@ -64,6 +64,16 @@ class HighResolutionModule extends nn.Module {
   }
 }
 
+/** The four branches of an HRNet pyramid (without its stride-2 stem map) at stride 4, concatenated: [N, 15C, H/4, W/4]. */
+export function joinBranches(features: Tensor[]): Tensor {
+  const [, ...branches] = features;
+  const size = branches[0].shape.slice(2);
+  return torch.cat(branches.map((b) => resizeTo(b, size)), 1);
+}
+
+/** Channels of joinBranches' result. */
+export const joinedChannels = (encoder: Encoder) => encoder.channels.slice(1).reduce((a, b) => a + b, 0);
+
 export const HRNET_WIDTHS = { hrnetv2_w18: 18, hrnetv2_w32: 32, hrnetv2_w48: 48 } as const;
 export type HRNetName = keyof typeof HRNET_WIDTHS;
 

@@ -3,7 +3,7 @@
 // strides of the last stages with dilation, as torchvision's replace_stride_with_dilation does.
 import * as torch from '@geoseg/torch';
 import { nn, type Tensor } from '@geoseg/torch';
-import { imageByImage, pipe } from '../blocks.js';
+import { imageByImage } from '../blocks.js';
 import { Encoder, stageDilations, type EncoderOptions, type OutputStride } from './encoder.js';
 import { BasicBlock, Bottleneck, conv1x1, type Block } from './residual-blocks.js';
 

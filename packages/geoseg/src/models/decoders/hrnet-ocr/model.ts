@@ -9,6 +9,7 @@ import * as torch from '@geoseg/torch';
 import { nn, type Tensor } from '@geoseg/torch';
 import { resizeTo } from '../../blocks.js';
 import type { Encoder } from '../../encoders/encoder.js';
+import { joinBranches, joinedChannels } from '../../encoders/hrnet.js';
 import { SegmentationModel, type ModelOutputs } from '../../model.js';
 
 const bnRelu = (c: number) => new nn.Sequential(new nn.BatchNorm2d(c), new nn.ReLU(true));
@@ -31,7 +32,7 @@ class ObjectAttentionBlock extends nn.Module {
   }
 
   /** x [N, C, H, W], proxy [N, C, K, 1] → context [N, C, H, W]. */
-  forward2(x: Tensor, proxy: Tensor): Tensor {
+  attend(x: Tensor, proxy: Tensor): Tensor {
     return torch.tidy(() => {
       const [n, , h, w] = x.shape;
       const query = this.f_pixel.forward(x).view([n, this.keyChannels, -1]).permute([0, 2, 1]); // [N, HW, key]
@@ -44,7 +45,7 @@ class ObjectAttentionBlock extends nn.Module {
   }
 
   forward(): never {
-    throw new Error('ObjectAttentionBlock: call forward2(x, proxy)');
+    throw new Error('ObjectAttentionBlock: call attend(x, proxy)');
   }
 }
 
@@ -58,12 +59,12 @@ class SpatialOCR extends nn.Module {
     this.registerModule('conv_bn_dropout', new nn.Sequential(conv1x1(2 * channels, outChannels), bnRelu(outChannels), new nn.Dropout2d(0.05)));
   }
 
-  forward2(feats: Tensor, proxy: Tensor): Tensor {
-    return torch.tidy(() => this.conv_bn_dropout.forward(torch.cat([this.object_context_block.forward2(feats, proxy), feats], 1)));
+  augment(feats: Tensor, proxy: Tensor): Tensor {
+    return torch.tidy(() => this.conv_bn_dropout.forward(torch.cat([this.object_context_block.attend(feats, proxy), feats], 1)));
   }
 
   forward(): never {
-    throw new Error('SpatialOCR: call forward2(feats, proxy)');
+    throw new Error('SpatialOCR: call augment(feats, proxy)');
   }
 }
 
@@ -86,7 +87,7 @@ export class HRNetOCR extends SegmentationModel {
     super();
     this.classes = classes;
     this.registerModule('encoder', encoder);
-    const c = encoder.channels.slice(1).reduce((a, b) => a + b, 0);
+    const c = joinedChannels(encoder);
     this.registerModule('conv3x3_ocr', new nn.Sequential(new nn.Conv2d(c, midChannels, 3, { padding: 1 }), new nn.BatchNorm2d(midChannels), new nn.ReLU(true)));
     this.registerModule('ocr_distri_head', new SpatialOCR(midChannels, keyChannels, midChannels));
     this.registerModule('cls_head', new nn.Conv2d(midChannels, classes, 1));
@@ -94,15 +95,13 @@ export class HRNetOCR extends SegmentationModel {
   }
 
   protected run(x: Tensor): ModelOutputs {
-    const [, ...branches] = this.encoder.forward(x);
-    const size = branches[0].shape.slice(2);
-    const joined = torch.cat(branches.map((b) => resizeTo(b, size)), 1);
+    const joined = joinBranches(this.encoder.forward(x));
     const regions = this.aux_head.forward(joined); // [N, K, H, W] soft object regions
     const feats = this.conv3x3_ocr.forward(joined);
     const [n, k] = regions.shape;
     // a representation per class: the features averaged under softmax(region) over the pixels
     const proxy = torch.tidy(() => regions.view([n, k, -1]).softmax(2).matmul(feats.view([n, feats.shape[1], -1]).permute([0, 2, 1])).permute([0, 2, 1]).unsqueeze(3));
-    const out = this.cls_head.forward(this.ocr_distri_head.forward2(feats, proxy));
+    const out = this.cls_head.forward(this.ocr_distri_head.augment(feats, proxy));
     const outputs: ModelOutputs = { out: resizeTo(out, x.shape.slice(2)) };
     if (this.training) outputs.aux = resizeTo(regions, x.shape.slice(2));
     return outputs;
