@@ -15,16 +15,16 @@ for (const arch of Object.keys(ARCHITECTURES)) {
       const model = createModel({ arch, encoder, classes: CLASSES, ...(arch === 'pspnet' ? { auxHead: true } : {}) });
       model.train();
       const x = torch.randn([2, 3, 64, 96]);
-      const { out, aux } = model.forwardOutputs(x);
-      assert.deepEqual(out.shape, [2, CLASSES, 64, 96]);
-      const loss = aux ? out.mean().add(aux.mean().mul(0.4)) : out.mean();
-      loss.backward();
+      const outputs = model.forwardOutputs(x);
+      for (const [name, o] of Object.entries(outputs)) assert.deepEqual(o.shape, [2, CLASSES, 64, 96], name);
+      // every named output (aux heads, attention branches) contributes, as in the objective
+      Object.values(outputs).map((o) => o.mean()).reduce((sum, m) => sum.add(m)).backward();
       const missing = model.namedParameters().filter(([, p]) => p.grad === null).map(([n]) => n);
       assert.deepEqual(missing, [], 'every parameter gets a gradient');
       // batch size 1 trains too (pooling branches fall back to running statistics)
       assert.deepEqual(model.forward(torch.randn([1, 3, 32, 32])).shape, [1, CLASSES, 32, 32]);
       model.eval();
-      assert.deepEqual(torch.noGrad(() => model.forward(torch.randn([3, 3, 32, 64]))).shape, [3, CLASSES, 32, 64]);
+      assert.deepEqual(torch.noGrad(() => model.forward(torch.randn([4, 3, 32, 64]))).shape, [4, CLASSES, 32, 64]);
       model.dispose();
     });
   });

@@ -35,23 +35,23 @@ export function resizeTo(x: Tensor, size: number[]): Tensor {
 }
 
 /**
- * Run a Sequential over globally pooled features. With one value per channel in the batch
+ * Batch norm that also trains on globally pooled features. With one value per channel in the batch
  * (batch size 1 at a 1x1 bin) batch statistics do not exist and PyTorch fails; here such a
  * BatchNorm normalizes with its running statistics for that call, so any batch size trains.
  */
-export function forwardPooled(seq: nn.Sequential, x: Tensor): Tensor {
-  for (const m of seq) {
-    if (m instanceof nn.BatchNorm2d && m.training && x.numel() === x.shape[1]) {
-      m.training = false;
-      try {
-        x = m.forward(x);
-      } finally {
-        m.training = true;
-      }
-    } else {
-      x = m.forward(x);
-    }
+export function batchNormPooled(bn: nn.BatchNorm2d, x: Tensor): Tensor {
+  if (!bn.training || x.numel() !== x.shape[1]) return bn.forward(x);
+  bn.training = false;
+  try {
+    return bn.forward(x);
+  } finally {
+    bn.training = true;
   }
+}
+
+/** Run a Sequential over globally pooled features (its batch norms as batchNormPooled). */
+export function forwardPooled(seq: nn.Sequential, x: Tensor): Tensor {
+  for (const m of seq) x = m instanceof nn.BatchNorm2d ? batchNormPooled(m, x) : m.forward(x);
   return x;
 }
 
@@ -80,4 +80,13 @@ export function pipe(x: Tensor, ...steps: ((t: Tensor) => Tensor)[]): Tensor {
     y = next;
   }
   return y;
+}
+
+/**
+ * The auxiliary FCN head on the stride-16 (deepest-but-one) features that PSPNet, CCNet,
+ * Non-local and mmseg's recipes supervise in training: 3×3 conv to 256 + BN + ReLU, dropout, 1×1
+ * classifier (names aux.0.0, aux.0.1, aux.2).
+ */
+export function auxHead(inC: number, classes: number, dropout = 0.1): nn.Sequential {
+  return new nn.Sequential(convBnRelu(inC, 256, 3), new nn.Dropout2d(dropout), new nn.Conv2d(256, classes, 1));
 }

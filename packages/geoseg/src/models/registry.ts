@@ -8,6 +8,11 @@ import { pspnet } from './decoders/pspnet/index.js';
 import { hrnet } from './decoders/hrnet/index.js';
 import { hrnet_ocr } from './decoders/hrnet-ocr/index.js';
 import { unet } from './decoders/unet/index.js';
+import { ocrnet } from './decoders/ocrnet/index.js';
+import { bisenet } from './decoders/bisenet/index.js';
+import { danet } from './decoders/danet/index.js';
+import { ccnet } from './decoders/ccnet/index.js';
+import { nonlocal } from './decoders/nonlocal/index.js';
 
 export const ARCHITECTURES = {
   unet,
@@ -21,6 +26,11 @@ export const ARCHITECTURES = {
   pspnet,
   hrnet,
   hrnet_ocr,
+  ocrnet,
+  bisenet,
+  danet,
+  ccnet,
+  nonlocal,
 } satisfies Record<string, ArchitectureDefinition>;
 
 export type ArchitectureName = keyof typeof ARCHITECTURES;

@@ -3,11 +3,12 @@
 // stride-16 features for an auxiliary loss in training.
 import * as torch from '@geoseg/torch';
 import { nn, type Tensor } from '@geoseg/torch';
-import { convBnRelu, forwardPooled, resizeTo } from '../../blocks.js';
+import { auxHead as stage3AuxHead, convBnRelu, forwardPooled, resizeTo } from '../../blocks.js';
 import type { Encoder } from '../../encoders/encoder.js';
 import { SegmentationModel, type ModelOutputs } from '../../model.js';
 
-class PyramidPooling extends nn.Module {
+/** The pyramid pooling module: the input and its pooled-and-upsampled bins, concatenated. */
+export class PyramidPooling extends nn.Module {
   declare readonly stages: nn.ModuleList<nn.Sequential>;
 
   constructor(inC: number, readonly bins: number[]) {
@@ -47,7 +48,7 @@ export class PSPNet extends SegmentationModel {
     const joined = c + Math.floor(c / bins.length) * bins.length;
     this.registerModule('head', new nn.Sequential(convBnRelu(joined, 512, 3), new nn.Dropout2d(dropout), new nn.Conv2d(512, classes, 1)));
     if (auxHead) {
-      this.registerModule('aux', new nn.Sequential(convBnRelu(encoder.channels[3], 256, 3), new nn.Dropout2d(dropout), new nn.Conv2d(256, classes, 1)));
+      this.registerModule('aux', stage3AuxHead(encoder.channels[3], classes, dropout));
     }
   }
 
