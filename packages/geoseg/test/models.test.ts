@@ -12,10 +12,12 @@ for (const arch of Object.keys(ARCHITECTURES)) {
   test(`${arch}-${encoder}: logits at input size in train and eval, any batch size, gradients reach every parameter`, () => {
     torch.tidy(() => {
       torch.manualSeed(0);
-      const model = createModel({ arch, encoder, classes: CLASSES, ...(arch === 'pspnet' ? { auxHead: true } : {}) });
+      const config = { arch, encoder, classes: CLASSES, ...(arch === 'pspnet' ? { auxHead: true } : {}) };
+      const model = createModel(config);
       model.train();
       const x = torch.randn([2, 3, 64, 96]);
       const outputs = model.forwardOutputs(x);
+      assert.deepEqual(Object.keys(outputs).sort(), Object.keys(defaultObjective(config)).sort(), 'the training outputs are the objective\'s');
       for (const [name, o] of Object.entries(outputs)) assert.deepEqual(o.shape, [2, CLASSES, 64, 96], name);
       // every named output (aux heads, attention branches) contributes, as in the objective
       Object.values(outputs).map((o) => o.mean()).reduce((sum, m) => sum.add(m)).backward();
