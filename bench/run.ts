@@ -7,6 +7,7 @@ import * as torch from '@geoseg/torch';
 import { opOverhead } from './op-overhead.js';
 import { unetStep } from './unet-step.js';
 import { modelsBench } from './models.js';
+import { contextBench } from './context.js';
 import { dubaiBench } from './dubai.js';
 import { predictBench } from './predict.js';
 import { trainEquivalence } from './train-equivalence.js';
@@ -30,6 +31,9 @@ if (!only || only === 'unet') {
 }
 if (!only || only === 'models') {
   results.models = await modelsBench(threads);
+}
+if (!only || only === 'context') {
+  results.context = await contextBench(threads);
 }
 // The Dubai training comparison takes ~an hour: only when asked (`npm run bench -- dubai`).
 if (only === 'dubai') results.dubai = await dubaiBench();

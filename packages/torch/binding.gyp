@@ -7,7 +7,8 @@
         "native/tensors.cc",
         "native/convert.cc",
         "native/ops.cc",
-        "native/serialize.cc"
+        "native/serialize.cc",
+        "native/cpu_cache.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

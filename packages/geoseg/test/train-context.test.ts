@@ -4,7 +4,7 @@
 // through the shared window path (every pixel a class).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readTrainConfig } from '../src/train/config.js';
@@ -30,11 +30,12 @@ loss: ce
 optimizer: { name: sgd, lr: 0.01, momentum: 0.9 }
 scheduler: { name: poly }
 eval: { window: 128, overlap: 0.25, batch: 2 }
-train: { iterations: 4, logEvery: 1, evalEvery: 0, checkpointEvery: 1, seed: 5, threads: 1 }
+train: { iterations: 4, logEvery: 1, evalEvery: 0, checkpointEvery: 2, seed: 5, threads: 1 }
 `;
 
 test('context architectures train with their auxiliary outputs, resume exactly, and predict a scene', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-context-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const ds = await tinyDataset(dir);
   for (const [name, model] of Object.entries(MODELS)) {
     const runs = ['full', 'stopped'].map((r) => {

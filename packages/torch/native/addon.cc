@@ -13,6 +13,7 @@
 #endif
 
 #include "common.h"
+#include "cpu_cache.h"
 #include "ops.h"
 #include "serialize.h"
 #include "tensors.h"
@@ -112,6 +113,22 @@ Napi::Value MemoryStats(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// cpuCacheStats(): the caching CPU allocator's counters (cpu_cache.cc).
+Napi::Value CpuCacheStatsJs(const Napi::CallbackInfo& info) {
+  const CpuCacheStats s = GetCpuCacheStats();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("enabled", s.enabled);
+  o.Set("hits", static_cast<double>(s.hits));
+  o.Set("misses", static_cast<double>(s.misses));
+  o.Set("evictions", static_cast<double>(s.evictions));
+  o.Set("liveBytes", static_cast<double>(s.liveBytes));
+  o.Set("cachedBytes", static_cast<double>(s.cachedBytes));
+  o.Set("peakLiveBytes", static_cast<double>(s.peakLiveBytes));
+  return o;
+}
+
+Napi::Value EmptyCpuCacheJs(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(EmptyCpuCache())); }
+
 Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("version", TORCH_VERSION);
@@ -125,6 +142,7 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
+  InstallCpuCache();
   InitTensorFunctions(env, exports);
   InitScriptModule(env, exports);
   exports.Set("opGroup", Napi::Function::New(env, OpGroup));
@@ -150,6 +168,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaInfo", Napi::Function::New(env, CudaInfo));
   exports.Set("memoryStats", Napi::Function::New(env, MemoryStats));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
+  exports.Set("cpuCacheStats", Napi::Function::New(env, CpuCacheStatsJs));
+  exports.Set("emptyCpuCache", Napi::Function::New(env, EmptyCpuCacheJs));
   exports.Set("pickleSave", Napi::Function::New(env, PickleSave));
   return exports;
 }

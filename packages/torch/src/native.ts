@@ -79,8 +79,25 @@ export interface Native {
   cudaInfo(): { available: boolean; deviceCount: number };
   memoryStats(): { liveTensors: number; createdTensors: number; externalBytes: number };
   buildInfo(): { version: string; config: string; parallel: string; cxx11Abi: boolean };
+  cpuCacheStats(): CpuCacheStats;
+  emptyCpuCache(): number;
   pickleSave(value: unknown): Buffer;
   ScriptModule: new (path: string, device?: string) => NativeScriptModule;
+}
+
+/** The caching CPU allocator's counters (see cpuCacheStats in index.ts). */
+export interface CpuCacheStats {
+  /** False when GEOSEG_CPU_CACHE=0 turned it off (libtorch's own allocator is in use). */
+  enabled: boolean;
+  /** Blocks of 1 MB and more served from the cache, and from malloc. */
+  hits: number;
+  misses: number;
+  /** Cached blocks released to keep the footprint within the peak. */
+  evictions: number;
+  /** Bytes of large blocks in tensors now, kept free for reuse, and the most ever in tensors. */
+  liveBytes: number;
+  cachedBytes: number;
+  peakLiveBytes: number;
 }
 
 function load(): Native {

@@ -1,0 +1,75 @@
+# Reference for bench/context.ts: HRNetV2-W18 + OCR and BiSeNet-ResNet18 as the independent
+# Python implementations of the decoder fixture (packages/geoseg/test/fixtures/reference_decoders.py),
+# timed for an eval forward and a training step (forward, the weighted cross-entropies of every
+# training output, backward, SGD with momentum) at 2x3x512x512.
+#   server:  context_ref.py <threads>          stdin "<model> <mode> <n>" → durations (s)
+#   memory:  context_ref.py <threads> --memory <model>   one training step in a fresh process →
+#            peak RSS (MB) and its growth over the RSS before the step
+import json, os, resource, sys, time
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "packages", "geoseg", "test", "fixtures"))
+import reference_decoders as ref
+
+torch.set_num_threads(int(sys.argv[1]))
+ref.CLASSES = 6
+BATCH, SIZE = 2, 512
+# the architectures' default objectives (geoseg's registry says the same; the bench checks it)
+MODELS = {
+    "hrnet_ocr-w18": (lambda: ref.HRNetOCR(18), {"out": 1, "aux": 0.4}),
+    "bisenet-resnet18": (lambda: ref.BiSeNet(), {"out": 1, "aux16": 1, "aux8": 1}),
+}
+
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+torch.manual_seed(0)
+x = torch.randn(BATCH, 3, SIZE, SIZE)
+y = torch.randint(0, ref.CLASSES, (BATCH, SIZE, SIZE))
+
+
+def build(name):
+    make, weights = MODELS[name]
+    m = make()
+    return m, weights, torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+
+
+def step(m, weights, opt, mode):
+    if mode == "forward":
+        m.eval()
+        with torch.no_grad():
+            m(x)
+    else:
+        m.train()
+        opt.zero_grad()
+        outputs = m(x)
+        sum(w * F.cross_entropy(outputs[k], y) for k, w in weights.items()).backward()
+        opt.step()
+
+
+if len(sys.argv) > 3 and sys.argv[2] == "--memory":
+    m, weights, opt = build(sys.argv[3])
+    before = rss_mb()
+    step(m, weights, opt, "train")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"peakRssMB": peak, "stepGrowthMB": peak - before}))
+    sys.exit(0)
+
+built = {name: build(name) for name in MODELS}
+print(json.dumps({"parameters": {k: sum(p.numel() for p in b[0].parameters()) for k, b in built.items()},
+                  "objectives": {k: v[1] for k, v in MODELS.items()}}), flush=True)
+for line in sys.stdin:
+    name, mode, n = line.split()
+    m, weights, opt = built[name]
+    step(m, weights, opt, mode)
+    step(m, weights, opt, mode)
+    times = []
+    for _ in range(int(n)):
+        t = time.perf_counter()
+        step(m, weights, opt, mode)
+        times.append(time.perf_counter() - t)
+    print(json.dumps(times), flush=True)

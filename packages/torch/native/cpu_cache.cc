@@ -1,0 +1,164 @@
+// A caching CPU allocator. glibc serves large blocks with mmap and unmaps them when freed, so each
+// large tensor a model step makes starts on fresh pages: the page faults of zeroing them cost as
+// much system time as the arithmetic that fills them (a 2x3x512x512 HRNet training step: 1.6M
+// faults, 3 s of system time in 5.6 s). Here freed blocks of 1 MB and more are kept by (rounded)
+// size and handed to the next request of that size, which in a training or prediction loop is
+// nearly every request after the first iteration. Smaller blocks go to malloc, which reuses them.
+//
+// The cache is bounded by what the process already needed: on a miss, cached blocks are released
+// until live + cached + the new block ≤ 1.25 × the peak of live bytes so far (the slack lets a
+// step whose sizes come in a different order than the last one's still hit; measured on HRNet-W18
+// + OCR training at 2x3x512x512: no misses after the first step, peak RSS +13% over no cache; at
+// slack 1, +2% with 1 in 15 requests missing). So the resident size stays near the plain
+// allocator's peak instead of falling back between iterations, and a workload whose sizes change
+// does not accumulate stale blocks.
+#include "cpu_cache.h"
+
+#include <c10/core/CPUAllocator.h>
+#include <c10/core/impl/alloc_cpu.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace gt {
+namespace {
+
+constexpr size_t kMinCached = size_t(1) << 20;
+
+// Round up to a multiple of 1/16 of the size's power of two (≤ 6.25% waste), so nearby sizes share.
+size_t roundSize(size_t n) {
+  size_t step = size_t(1) << 16;
+  while ((step << 5) <= n) step <<= 1;
+  return (n + step - 1) / step * step;
+}
+
+// GEOSEG_CPU_CACHE_SLACK: how far past the peak of live bytes the footprint may go (default 1.25;
+// 1 keeps it at the peak, at the cost of some misses when sizes come in a different order).
+double readSlack() {
+  const char* env = std::getenv("GEOSEG_CPU_CACHE_SLACK");
+  const double v = env ? std::atof(env) : 1.25;
+  return v >= 1.0 ? v : 1.0;
+}
+
+class CachingCpuAllocator final : public at::Allocator {
+ public:
+  at::DataPtr allocate(size_t n) const override {
+    if (n < kMinCached) {
+      void* small = c10::alloc_cpu(n);
+      return {small, small, &freeSmall, at::Device(at::DeviceType::CPU)};
+    }
+    const size_t size = roundSize(n);
+    void* p = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = free_.find(size);
+      if (it != free_.end() && !it->second.empty()) {
+        p = it->second.back();
+        it->second.pop_back();
+        cached_ -= size;
+        hits_++;
+      } else {
+        misses_++;
+        // release cached blocks until the footprint with the new block is within the peak so far
+        for (auto e = free_.begin(); e != free_.end() && live_ + cached_ + size > bound();) {
+          while (!e->second.empty() && live_ + cached_ + size > bound()) {
+            c10::free_cpu(e->second.back());
+            e->second.pop_back();
+            cached_ -= e->first;
+            evictions_++;
+          }
+          e = e->second.empty() ? free_.erase(e) : std::next(e);
+        }
+      }
+      live_ += size;
+      if (live_ > peak_) peak_ = live_;
+      if (p) sizes_[p] = size;
+    }
+    if (!p) {
+      p = c10::alloc_cpu(size);  // throws on failure
+      std::lock_guard<std::mutex> lock(mu_);
+      sizes_[p] = size;
+    }
+    return {p, p, &freeLarge, at::Device(at::DeviceType::CPU)};
+  }
+
+  at::DeleterFnPtr raw_deleter() const override { return &freeAny; }
+
+  CpuCacheStats stats() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return {true, hits_, misses_, evictions_, live_, cached_, peak_};
+  }
+
+  size_t empty() {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t released = cached_;
+    for (auto& [size, blocks] : free_) {
+      for (void* p : blocks) c10::free_cpu(p);
+    }
+    free_.clear();
+    cached_ = 0;
+    peak_ = live_;
+    return released;
+  }
+
+  static CachingCpuAllocator& instance() {
+    static CachingCpuAllocator* a = new CachingCpuAllocator();  // never destroyed: tensors outlive statics
+    return *a;
+  }
+
+ private:
+  static void freeSmall(void* p) { c10::free_cpu(p); }
+  static void freeLarge(void* p) { instance().release(p); }
+  // raw_allocate's blocks: either kind (the small ones are not in sizes_)
+  static void freeAny(void* p) { instance().release(p); }
+
+  void release(void* p) {
+    if (!p) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sizes_.find(p);
+    if (it == sizes_.end()) {
+      c10::free_cpu(p);
+      return;
+    }
+    const size_t size = it->second;
+    sizes_.erase(it);
+    live_ -= size;
+    free_[size].push_back(p);
+    cached_ += size;
+  }
+
+  size_t bound() const { return static_cast<size_t>(static_cast<double>(peak_) * slack_); }
+  const double slack_ = readSlack();
+  mutable std::mutex mu_;
+  mutable std::unordered_map<size_t, std::vector<void*>> free_;  // rounded size → cached blocks
+  mutable std::unordered_map<void*, size_t> sizes_;             // live large blocks
+  mutable size_t live_ = 0, cached_ = 0, peak_ = 0;
+  mutable uint64_t hits_ = 0, misses_ = 0, evictions_ = 0;
+};
+
+bool installed = false;
+
+}  // namespace
+
+void InstallCpuCache() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const char* env = std::getenv("GEOSEG_CPU_CACHE");
+    if (env && std::strcmp(env, "0") == 0) return;
+    // priority above the default allocator's registration
+    c10::SetCPUAllocator(&CachingCpuAllocator::instance(), /*priority=*/1);
+    installed = true;
+  });
+}
+
+CpuCacheStats GetCpuCacheStats() {
+  if (!installed) return {false, 0, 0, 0, 0, 0, 0};
+  return CachingCpuAllocator::instance().stats();
+}
+
+size_t EmptyCpuCache() { return installed ? CachingCpuAllocator::instance().empty() : 0; }
+
+}  // namespace gt

@@ -1,0 +1,62 @@
+// The caching CPU allocator (native/cpu_cache.cc): freed blocks of 1 MB and more serve the next
+// request of their size, the reused memory holds only what the new tensor writes, the footprint
+// stays within 1.25× the peak of live bytes, and GEOSEG_CPU_CACHE=0 turns it off.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as torch from '../src/index.js';
+
+const MB = 2 ** 20;
+
+test('a freed large block serves the next tensor of its size, which sees only its own values', () => {
+  torch.emptyCpuCache();
+  const s0 = torch.cpuCacheStats();
+  assert.equal(s0.enabled, true);
+  assert.equal(s0.cachedBytes, 0);
+  const n = (4 * MB) / 4; // a 4 MB float32 tensor
+  const a = torch.full([n], 7, { dtype: 'float32' });
+  const s1 = torch.cpuCacheStats();
+  assert.equal(s1.misses, s0.misses + 1);
+  assert.ok(s1.liveBytes >= s0.liveBytes + 4 * MB);
+  a.dispose();
+  assert.equal(torch.cpuCacheStats().cachedBytes, 4 * MB, 'the freed block is kept');
+  const b = torch.zeros([n]);
+  const s2 = torch.cpuCacheStats();
+  assert.equal(s2.hits, s1.hits + 1, 'the same size is served from the cache');
+  assert.equal(s2.cachedBytes, 0);
+  assert.equal(b.sum().item(), 0, 'zeros over reused memory are zeros');
+  const c = torch.empty([n]).fill_(2); // empty: reused memory, then every element written
+  assert.equal(c.sum().item(), 2 * n);
+  torch.dispose([b, c]);
+  // small tensors are not cached
+  const before = torch.cpuCacheStats();
+  torch.ones([1000]).dispose();
+  assert.deepEqual({ ...torch.cpuCacheStats() }, { ...before });
+  assert.equal(torch.cpuCacheStats().cachedBytes, 8 * MB, 'b and c are kept');
+  assert.equal(torch.emptyCpuCache(), 8 * MB, 'and released');
+  assert.equal(torch.cpuCacheStats().cachedBytes, 0);
+});
+
+test('the cache is released, not grown, when other sizes come: live + cached stays within 1.25× the peak', () => {
+  torch.emptyCpuCache();
+  for (const size of [8, 16, 24, 32, 40, 48]) {
+    // each size once at a time: the peak of live bytes stays at one block
+    torch.empty([(size * MB) / 4]).dispose();
+    const s = torch.cpuCacheStats();
+    assert.ok(s.liveBytes + s.cachedBytes <= 1.25 * s.peakLiveBytes, `${size} MB: live ${s.liveBytes} + cached ${s.cachedBytes} ≤ 1.25 × peak ${s.peakLiveBytes}`);
+  }
+  assert.ok(torch.cpuCacheStats().evictions > 0, 'blocks of other sizes were released');
+  torch.emptyCpuCache();
+});
+
+test('GEOSEG_CPU_CACHE=0 keeps libtorch\'s own allocator', () => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const script = `import * as torch from ${JSON.stringify(join(here, '..', 'src', 'index.ts'))};
+    const t = torch.ones([2 ** 20]); t.dispose();
+    console.log(JSON.stringify(torch.cpuCacheStats()));`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, GEOSEG_CPU_CACHE: '0' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { enabled: false, hits: 0, misses: 0, evictions: 0, liveBytes: 0, cachedBytes: 0, peakLiveBytes: 0 });
+});
