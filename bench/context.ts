@@ -4,6 +4,7 @@
 // objective weight, backward, SGD with momentum), medians, TS and Python alternating; then the
 // peak memory of one training step, each side in a fresh process.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '@geoseg/torch';
@@ -66,16 +67,17 @@ function data() {
   return { x: torch.randn([BATCH, 3, SIZE, SIZE]), y: torch.randint(0, CLASSES, [BATCH, SIZE, SIZE]) };
 }
 
-const rssMB = () => process.memoryUsage().rss / 2 ** 20;
+/** A field of /proc/self/status in MB: VmHWM is this process's own peak (getrusage's maxRSS is inherited across fork and exec). */
+const statusMB = (field: string) => Number(/\d+/.exec(readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(`${field}:`))!)![0]) / 1024;
 
 /** `node --import tsx bench/context.ts --memory <model> <threads>`: one training step in this fresh process. */
 async function memoryChild(name: string, threads: number): Promise<void> {
   torch.setNumThreads(threads);
   const b = build(name);
   const { x, y } = data();
-  const before = rssMB();
+  const before = statusMB('VmRSS');
   step(b, x, y, 'train');
-  const peak = process.resourceUsage().maxRSS / 1024;
+  const peak = statusMB('VmHWM');
   console.log(JSON.stringify({ peakRssMB: peak, stepGrowthMB: peak - before }));
 }
 

@@ -5,7 +5,7 @@
 #   server:  context_ref.py <threads>          stdin "<model> <mode> <n>" → durations (s)
 #   memory:  context_ref.py <threads> --memory <model>   one training step in a fresh process →
 #            peak RSS (MB) and its growth over the RSS before the step
-import json, os, resource, sys, time
+import json, os, sys, time
 import torch
 import torch.nn.functional as F
 
@@ -22,9 +22,10 @@ MODELS = {
 }
 
 
-def rss_mb():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def status_mb(field):
+    # /proc's VmHWM is this process's own peak (getrusage's maxrss is inherited across fork and exec)
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith(field + ":")) / 1024
 
 
 torch.manual_seed(0)
@@ -53,9 +54,9 @@ def step(m, weights, opt, mode):
 
 if len(sys.argv) > 3 and sys.argv[2] == "--memory":
     m, weights, opt = build(sys.argv[3])
-    before = rss_mb()
+    before = status_mb("VmRSS")
     step(m, weights, opt, "train")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = status_mb("VmHWM")
     print(json.dumps({"peakRssMB": peak, "stepGrowthMB": peak - before}))
     sys.exit(0)
 

@@ -63,7 +63,8 @@ export function mallocTrim(): boolean {
  * The caching CPU allocator (on unless GEOSEG_CPU_CACHE=0 is set when the addon loads): freed
  * blocks of 1 MB and more are kept by size for the next tensor of that size, so a loop's large
  * activations stop page-faulting fresh memory on every iteration (a third of an HRNet training
- * step's time here). The process never holds more than its peak of live tensor bytes so far.
+ * step's time here). Live and cached blocks together stay within the peak of live tensor bytes so
+ * far (GEOSEG_CPU_CACHE_SLACK=1.25 allows 1.25x the peak: fewer misses, more memory).
  */
 export function cpuCacheStats(): CpuCacheStats {
   return native.cpuCacheStats();
