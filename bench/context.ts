@@ -1,14 +1,15 @@
 // The seeds' context models against the same architectures in Python PyTorch (bench/context_ref.py,
 // the decoder fixture's independent implementations): HRNetV2-W18 + OCR and BiSeNet-ResNet18 at
 // 2x3x512x512, eval forward and training step (every training output's cross-entropy at its
-// objective weight, backward, SGD with momentum), medians, TS and Python alternating; then the
-// peak memory of one training step, each side in a fresh process.
+// objective weight, backward, SGD with momentum), medians, each model and mode timed in TS and then
+// in Python; then the peak memory of one training step, each side in a fresh process.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '@geoseg/torch';
 import { createModel, defaultObjective, type ModelConfig, type SegmentationModel } from 'geoseg';
+import type { ModelBenchRow } from './models.js';
 import { PythonServer, pythonWithTorch } from './python.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,15 +20,6 @@ const CONFIGS: Record<string, ModelConfig> = {
   'hrnet_ocr-w18': { arch: 'hrnet_ocr', encoder: 'hrnetv2_w18', classes: CLASSES },
   'bisenet-resnet18': { arch: 'bisenet', encoder: 'resnet18', classes: CLASSES },
 };
-
-export interface ContextBenchRow {
-  model: string;
-  mode: 'forward' | 'train';
-  parameters: number;
-  tsMedianMs: number;
-  pythonMedianMs: number;
-  ratio: number;
-}
 
 export interface ContextMemoryRow {
   model: string;
@@ -81,12 +73,12 @@ async function memoryChild(name: string, threads: number): Promise<void> {
   console.log(JSON.stringify({ peakRssMB: peak, stepGrowthMB: peak - before }));
 }
 
-export async function contextBench(threads: number, steps = 3): Promise<{ speed: ContextBenchRow[]; memory: ContextMemoryRow[] }> {
+export async function contextBench(threads: number, steps = 3): Promise<{ speed: ModelBenchRow[]; memory: ContextMemoryRow[] }> {
   torch.setNumThreads(threads);
   const py = new PythonServer('context_ref.py', [String(threads)]);
   const ready = JSON.parse(await py.read()) as { parameters: Record<string, number>; objectives: Record<string, Record<string, number>> };
   const { x, y } = data();
-  const speed: ContextBenchRow[] = [];
+  const speed: ModelBenchRow[] = [];
   for (const name of Object.keys(CONFIGS)) {
     const b = build(name);
     const parameters = b.model.numParameters();

@@ -17,7 +17,7 @@ const repo = join(here, '..');
 const cli = join(repo, 'packages/geoseg/dist/cli/main.js');
 const dubai = join(repo, '..', 'shared', 'data', 'dubai_aerial');
 
-function geoseg(args: string[]): any {
+export function geoseg(args: string[]): any {
   const r = spawnSync(process.execPath, [cli, ...args, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`geoseg ${args.join(' ')} failed (${r.status})`);
   return JSON.parse(r.stdout);

@@ -2,7 +2,8 @@
 // (bench/predict_ref.py, mmsegmentation-style slide with full-scene logits) on the same 8192²
 // scene, and peak memory at 8192² vs 16384² (the strip buffer keeps it flat in the height).
 //
-//   node --import tsx bench/run.ts predict     (PREDICT_SIZES=8192,16384; PREDICT_REFERENCE=0 skips Python)
+//   node --import tsx bench/run.ts predict     (PREDICT_SIZES=8192,16384; PREDICT_REFERENCE=0 skips Python;
+//                                              PREDICT_ARCH=hrnet_ocr: HRNetV2-W18 + OCR instead of UNet-ResNet18, geoseg only)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -44,11 +45,18 @@ async function makeScene(size: number): Promise<string> {
   return path;
 }
 
+const MODELS: Record<string, { arch: string; encoder: string }> = {
+  unet: { arch: 'unet', encoder: 'resnet18' },
+  hrnet_ocr: { arch: 'hrnet_ocr', encoder: 'hrnetv2_w18' },
+};
+const modelName = process.env.PREDICT_ARCH ?? 'unet';
+
 function checkpoint(): string {
-  const dir = join(work, 'unet-r18');
+  if (!MODELS[modelName]) throw new Error(`bench predict: PREDICT_ARCH ${modelName} is not one of ${Object.keys(MODELS).join(', ')}`);
+  const dir = join(work, modelName === 'unet' ? 'unet-r18' : modelName);
   if (existsSync(join(dir, 'meta.json'))) return dir;
   torch.manualSeed(0);
-  const config = { arch: 'unet', encoder: 'resnet18', classes: 5, inChannels: 3 };
+  const config = { ...MODELS[modelName], classes: 5, inChannels: 3 };
   const model = createModel(config);
   saveCheckpoint(dir, model, null, {
     step: 0, elapsedSeconds: 0, model: config, classes: ['a', 'b', 'c', 'd', 'e'].map((name, id) => ({ id, name, color: [id * 50, 100, 200 - id * 40] as [number, number, number] })),
@@ -76,8 +84,8 @@ export async function predictBench(threads: number): Promise<Record<string, unkn
     const scene = await makeScene(size);
     const g = geosegPredict(scene, threads);
     results[`geoseg${size}`] = g;
-    console.log(`geoseg predict ${size}²: ${g.seconds.toFixed(0)} s, ${g.megapixelsPerSecond.toFixed(3)} Mpx/s, peak RSS ${g.peakRssMB.toFixed(0)} MB`);
-    if (size === sizes[0] && process.env.PREDICT_REFERENCE !== '0') {
+    console.log(`geoseg predict ${size}² (${modelName}): ${g.seconds.toFixed(0)} s, ${g.megapixelsPerSecond.toFixed(3)} Mpx/s, peak RSS ${g.peakRssMB.toFixed(0)} MB`);
+    if (size === sizes[0] && process.env.PREDICT_REFERENCE !== '0' && modelName === 'unet') {
       const out = execFileSync(pythonWithTorch(), [join(here, 'predict_ref.py'), scene, join(work, 'ref.tif'), String(threads), '512', '4'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
       const p = JSON.parse(out.trim().split('\n').pop()!);
       results[`python${size}`] = p;

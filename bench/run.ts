@@ -9,6 +9,7 @@ import { unetStep } from './unet-step.js';
 import { modelsBench } from './models.js';
 import { contextBench } from './context.js';
 import { dubaiBench } from './dubai.js';
+import { dubaiArchitectures } from './dubai-architectures.js';
 import { predictBench } from './predict.js';
 import { trainEquivalence } from './train-equivalence.js';
 
@@ -37,11 +38,13 @@ if (!only || only === 'context') {
 }
 // The Dubai training comparison takes ~an hour: only when asked (`npm run bench -- dubai`).
 if (only === 'dubai') results.dubai = await dubaiBench();
+// The architecture comparison on Dubai (9 architectures × ARCH_MINUTES=7, ~80 minutes): only when asked.
+if (only === 'architectures') results.architectures = await dubaiArchitectures();
 // `geoseg train` against Python on the same weights and batches, then both evaluations (EQUIV_STEPS=30:
 // ~8 minutes; 300, the 20-minute budget: ~55 minutes): only when asked.
 if (only === 'equivalence') results.equivalence = await trainEquivalence(threads);
 // Large-scene prediction (8192² and 16384², with a Python reference): ~40 minutes, only when asked.
-if (only === 'predict') results.predict = await predictBench(threads);
+if (only === 'predict') results[process.env.PREDICT_ARCH ? `predict_${process.env.PREDICT_ARCH}` : 'predict'] = await predictBench(threads);
 const file = join(dirname(fileURLToPath(import.meta.url)), 'results.json');
 // a part run alone updates its entry and keeps the other parts' last results
 const kept = only && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};

@@ -10,5 +10,8 @@ export GEOSEG_TORCH_ADDON="$addon" GEOSEG_SANITIZER=address
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so)"
 # Leaks are not checked (V8 and libtorch keep their heaps until exit); any memory error aborts.
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:${ASAN_OPTIONS:-}"
+# libtorch's own allocator: the caching one keeps freed large blocks, where ASan would not see a
+# use after free (its own test runs on the normal build)
+export GEOSEG_CPU_CACHE=0
 mapfile -t files < <(find packages -path '*/node_modules' -prune -o -path '*/test/*' -name '*.test.ts' -print | sort)
-exec node --import tsx --test --test-concurrency=1 "$@" "${files[@]}"
+. scripts/run-tests.sh "$@" "${files[@]}"

@@ -5,15 +5,30 @@ import { ARCHITECTURES, architectureOptions, defaultObjective, createModel, adap
 
 const CLASSES = 5;
 
-for (const arch of Object.keys(ARCHITECTURES)) {
-  // resnet18, or the architecture's first encoder when it does not take that one (DeepLab v1: VGG)
-  const accepted = (ARCHITECTURES[arch as keyof typeof ARCHITECTURES] as { encoders?: readonly string[] }).encoders;
-  const encoder = !accepted || accepted.includes('resnet18') ? 'resnet18' : accepted[0];
-  test(`${arch}-${encoder}: logits at input size in train and eval, any batch size, gradients reach every parameter`, () => {
+// Every architecture with its defaults (resnet18, or its first encoder when it does not take that
+// one), plus the options that change a model's structure.
+const CASES: Record<string, unknown>[] = [
+  ...Object.keys(ARCHITECTURES).map((arch) => {
+    const accepted = (ARCHITECTURES[arch as keyof typeof ARCHITECTURES] as { encoders?: readonly string[] }).encoders;
+    return { arch, encoder: !accepted || accepted.includes('resnet18') ? 'resnet18' : accepted[0], ...(arch === 'pspnet' ? { auxHead: true } : {}) };
+  }),
+  { arch: 'bisenet', encoder: 'resnet18', psp: { bins: [1, 2, 3, 6] }, fusion: 'split' },
+  { arch: 'hrnet', encoder: 'hrnetv2_w18', pam: true },
+  { arch: 'ccnet', encoder: 'resnet18', auxHead: false, recurrence: 1 },
+  { arch: 'nonlocal', encoder: 'resnet18', auxHead: false },
+];
+
+for (const c of CASES) {
+  const { arch, encoder, ...options } = c as { arch: string; encoder: string };
+  test(`${arch}-${encoder}${Object.keys(options).length ? ` ${JSON.stringify(options)}` : ''}: logits at input size in train and eval, batch 1 to 4, gradients reach every parameter`, () => {
     torch.tidy(() => {
       torch.manualSeed(0);
-      const config = { arch, encoder, classes: CLASSES, ...(arch === 'pspnet' ? { auxHead: true } : {}) };
+      const config = { ...c, arch, encoder, classes: CLASSES };
       const model = createModel(config);
+      // attention blocks start as the identity (gamma, or a norm's weight, at 0), which would hide their gradients
+      for (const [name, p] of model.namedParameters()) {
+        if (/(gamma|weight)$/.test(name) && p.abs().sum().item() === 0) torch.noGrad(() => p.fill_(0.5));
+      }
       model.train();
       const x = torch.randn([2, 3, 64, 96]);
       const outputs = model.forwardOutputs(x);
@@ -21,12 +36,14 @@ for (const arch of Object.keys(ARCHITECTURES)) {
       for (const [name, o] of Object.entries(outputs)) assert.deepEqual(o.shape, [2, CLASSES, 64, 96], name);
       // every named output (aux heads, attention branches) contributes, as in the objective
       Object.values(outputs).map((o) => o.mean()).reduce((sum, m) => sum.add(m)).backward();
-      const missing = model.namedParameters().filter(([, p]) => p.grad === null).map(([n]) => n);
-      assert.deepEqual(missing, [], 'every parameter gets a gradient');
-      // batch size 1 trains too (pooling branches fall back to running statistics)
-      assert.deepEqual(model.forward(torch.randn([1, 3, 32, 32])).shape, [1, CLASSES, 32, 32]);
+      const missing = model.namedParameters().filter(([, p]) => p.grad === null || p.grad.abs().sum().item() === 0).map(([n]) => n);
+      assert.deepEqual(missing, [], 'every parameter gets a nonzero gradient');
+      // batch size 1 trains too (pooling branches fall back to running statistics), and leaves them finite
+      assert.deepEqual(model.forward(torch.randn([1, 3, 64, 64])).shape, [1, CLASSES, 64, 64]);
+      const broken = model.namedBuffers().filter(([n, b]) => n.includes('running_') && !b.isfinite().all().item()).map(([n]) => n);
+      assert.deepEqual(broken, [], 'running statistics stay finite');
       model.eval();
-      assert.deepEqual(torch.noGrad(() => model.forward(torch.randn([4, 3, 32, 64]))).shape, [4, CLASSES, 32, 64]);
+      for (const n of [1, 3, 4]) assert.deepEqual(torch.noGrad(() => model.forward(torch.randn([n, 3, 32, 64]))).shape, [n, CLASSES, 32, 64]);
       model.dispose();
     });
   });
@@ -158,5 +175,25 @@ test('inference memory savers change no number: image-by-image high-res stages, 
     model.train();
     const a = model.forward(x), b = model.forward(x.narrow(0, 0, 1));
     assert.ok(maxDiff(a.narrow(0, 0, 1), b) > 1e-3, 'train-mode BN depends on the batch');
+  });
+});
+
+test('attention blocks start as the identity: gamma 0 (DANet, CCNet, HRNet PAM) and the non-local output norm\'s weight 0', () => {
+  torch.tidy(() => {
+    const zeros = (config: Record<string, unknown>, names: string[]) => {
+      const model = createModel({ encoder: 'resnet18', classes: 2, ...config } as never);
+      const params = Object.fromEntries(model.namedParameters());
+      for (const n of names) assert.equal(params[n].abs().sum().item(), 0, `${config.arch}: ${n}`);
+      model.dispose();
+    };
+    zeros({ arch: 'danet' }, ['head.sa.gamma', 'head.sc.gamma']);
+    zeros({ arch: 'ccnet' }, ['head.cca.gamma']);
+    zeros({ arch: 'hrnet', encoder: 'hrnetv2_w18', pam: true }, ['pam.gamma']);
+    zeros({ arch: 'nonlocal' }, ['nl_block.conv_out.1.weight']);
+    // and an identity block passes its input through unchanged
+    const nl = createModel({ arch: 'nonlocal', encoder: 'resnet18', classes: 2 } as never) as unknown as { nl_block: { eval(): void; forward(x: torch.Tensor): torch.Tensor } };
+    nl.nl_block.eval();
+    const x = torch.randn([1, 512, 4, 6]);
+    assert.equal(torch.noGrad(() => nl.nl_block.forward(x)).sub(x).abs().max().item(), 0);
   });
 });

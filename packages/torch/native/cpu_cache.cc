@@ -28,6 +28,7 @@ namespace gt {
 namespace {
 
 constexpr size_t kMinCached = size_t(1) << 20;
+constexpr size_t kMaxCached = size_t(1) << 48;  // 256 TiB: past it roundSize could overflow
 
 // Round up to a multiple of 1/16 of the size's power of two (≤ 6.25% waste), so nearby sizes share.
 size_t roundSize(size_t n) {
@@ -41,15 +42,16 @@ size_t roundSize(size_t n) {
 double readSlack() {
   const char* env = std::getenv("GEOSEG_CPU_CACHE_SLACK");
   const double v = env ? std::atof(env) : 1.0;
-  return v >= 1.0 ? v : 1.0;
+  return v >= 1.0 && v <= 16.0 ? v : (v > 16.0 ? 16.0 : 1.0);  // NaN and below 1: 1
 }
 
 class CachingCpuAllocator final : public at::Allocator {
  public:
   at::DataPtr allocate(size_t n) const override {
-    if (n < kMinCached) {
+    // small blocks (malloc reuses them) and absurd sizes (alloc_cpu's error) are not cached
+    if (n < kMinCached || n > kMaxCached) {
       void* small = c10::alloc_cpu(n);
-      return {small, small, &freeSmall, at::Device(at::DeviceType::CPU)};
+      return {small, small, &freeBlock, at::Device(at::DeviceType::CPU)};
     }
     const size_t size = roundSize(n);
     void* p = nullptr;
@@ -61,32 +63,40 @@ class CachingCpuAllocator final : public at::Allocator {
         it->second.pop_back();
         cached_ -= size;
         hits_++;
-      } else {
-        misses_++;
-        // release cached blocks until the footprint with the new block is within the peak so far
-        for (auto e = free_.begin(); e != free_.end() && live_ + cached_ + size > bound();) {
-          while (!e->second.empty() && live_ + cached_ + size > bound()) {
-            c10::free_cpu(e->second.back());
-            e->second.pop_back();
-            cached_ -= e->first;
-            evictions_++;
-          }
-          e = e->second.empty() ? free_.erase(e) : std::next(e);
+        try {
+          track(p, size);
+        } catch (...) {  // out of memory for the map's node: keep the block cached
+          it->second.push_back(p);
+          cached_ += size;
+          throw;
         }
+        return {p, p, &freeBlock, at::Device(at::DeviceType::CPU)};
       }
-      live_ += size;
-      if (live_ > peak_) peak_ = live_;
-      if (p) sizes_[p] = size;
+      misses_++;
+      // release cached blocks until the footprint with the new block is within the bound
+      for (auto e = free_.begin(); e != free_.end() && live_ + cached_ + size > bound();) {
+        while (!e->second.empty() && live_ + cached_ + size > bound()) {
+          c10::free_cpu(e->second.back());
+          e->second.pop_back();
+          cached_ -= e->first;
+          evictions_++;
+        }
+        e = e->second.empty() ? free_.erase(e) : std::next(e);
+      }
     }
-    if (!p) {
-      p = c10::alloc_cpu(size);  // throws on failure
+    p = c10::alloc_cpu(size);  // throws on failure, before anything is counted
+    try {
       std::lock_guard<std::mutex> lock(mu_);
-      sizes_[p] = size;
+      track(p, size);
+    } catch (...) {
+      c10::free_cpu(p);
+      throw;
     }
-    return {p, p, &freeLarge, at::Device(at::DeviceType::CPU)};
+    return {p, p, &freeBlock, at::Device(at::DeviceType::CPU)};
   }
 
-  at::DeleterFnPtr raw_deleter() const override { return &freeAny; }
+  // Every block, cached kind or not, has this one deleter (the raw_deleter contract).
+  at::DeleterFnPtr raw_deleter() const override { return &freeBlock; }
 
   CpuCacheStats stats() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -101,7 +111,7 @@ class CachingCpuAllocator final : public at::Allocator {
     }
     free_.clear();
     cached_ = 0;
-    peak_ = live_;
+    peak_ = live_;  // the bound starts over from what is live now
     return released;
   }
 
@@ -111,12 +121,18 @@ class CachingCpuAllocator final : public at::Allocator {
   }
 
  private:
-  static void freeSmall(void* p) { c10::free_cpu(p); }
-  static void freeLarge(void* p) { instance().release(p); }
-  // raw_allocate's blocks: either kind (the small ones are not in sizes_)
-  static void freeAny(void* p) { instance().release(p); }
+  static void freeBlock(void* p) { instance().release(p); }
 
-  void release(void* p) {
+  // Count a large block as live (under mu_).
+  void track(void* p, size_t size) const {
+    sizes_.emplace(p, size);
+    live_ += size;
+    if (live_ > peak_) peak_ = live_;
+  }
+
+  // Small blocks are not in sizes_: back to malloc. A deleter must not throw: if the cache cannot
+  // take the block (no memory for its list), it goes back to malloc too.
+  void release(void* p) noexcept {
     if (!p) return;
     std::lock_guard<std::mutex> lock(mu_);
     auto it = sizes_.find(p);
@@ -127,8 +143,12 @@ class CachingCpuAllocator final : public at::Allocator {
     const size_t size = it->second;
     sizes_.erase(it);
     live_ -= size;
-    free_[size].push_back(p);
-    cached_ += size;
+    try {
+      free_[size].push_back(p);
+      cached_ += size;
+    } catch (...) {
+      c10::free_cpu(p);
+    }
   }
 
   size_t bound() const { return static_cast<size_t>(static_cast<double>(peak_) * slack_); }
@@ -151,7 +171,8 @@ void InstallCpuCache() {
     if (env && std::strcmp(env, "0") == 0) return;
     // priority above the default allocator's registration
     c10::SetCPUAllocator(&CachingCpuAllocator::instance(), /*priority=*/1);
-    installed = true;
+    // refused when another allocator was registered at a higher priority
+    installed = c10::GetCPUAllocator() == &CachingCpuAllocator::instance();
   });
 }
 

@@ -119,6 +119,17 @@ test('default initialization follows PyTorch (bounds and spread)', () => {
   });
 });
 
+test('BatchNorm2d refuses to train on one value per channel (its running variance would become NaN), as PyTorch does', () => {
+  torch.tidy(() => {
+    const bn = new nn.BatchNorm2d(3);
+    assert.throws(() => bn.forward(torch.randn([1, 3, 1, 1])), /BatchNorm2d: expected more than 1 value per channel when training, got input shape \[1, 3, 1, 1\]/);
+    assert.deepEqual(bn.forward(torch.randn([2, 3, 1, 1])).shape, [2, 3, 1, 1]);
+    bn.eval();
+    assert.deepEqual(bn.forward(torch.randn([1, 3, 1, 1])).shape, [1, 3, 1, 1], 'eval uses the running statistics');
+    assert.ok(bn.running_var!.isfinite().all().item());
+  });
+});
+
 test('BatchNorm running statistics follow the momentum update, and cumulative averaging with momentum null', () => {
   torch.tidy(() => {
     const x = torch.tensor([1, 3, 5, 7], { shape: [4, 1, 1, 1] }); // mean 4, unbiased var 20/3

@@ -1,11 +1,15 @@
 // Self-attention blocks of DANet (Fu et al. 2019), with the official code's names, shared by DANet
-// and the HRNet head's hourglass option. Each ends in a learned residual weight `gamma` that starts
+// and the HRNet head's hourglass option (CCNet's criss-cross attention shares their parameters'
+// layout). Each ends in a learned residual weight `gamma` that starts
 // at 0, so a fresh block is the identity and attention is blended in as training finds it useful.
 import * as torch from '@geoseg/torch';
 import { nn, type Tensor } from '@geoseg/torch';
 
-/** Position attention: every pixel attends to every pixel (queries and keys at C/8 channels). */
-export class PositionAttention extends nn.Module {
+/**
+ * Queries and keys at C/8 channels, values at C, and the residual weight `gamma` (0 at first):
+ * the parameters of position attention and of criss-cross attention.
+ */
+export abstract class QueryKeyValueAttention extends nn.Module {
   declare readonly query_conv: nn.Conv2d;
   declare readonly key_conv: nn.Conv2d;
   declare readonly value_conv: nn.Conv2d;
@@ -19,7 +23,10 @@ export class PositionAttention extends nn.Module {
     this.registerModule('value_conv', new nn.Conv2d(channels, channels, 1));
     this.registerParameter('gamma', torch.zeros([1]));
   }
+}
 
+/** Position attention: every pixel attends to every pixel. */
+export class PositionAttention extends QueryKeyValueAttention {
   forward(x: Tensor): Tensor {
     return torch.tidy(() => {
       const [n, c, h, w] = x.shape;

@@ -20,7 +20,7 @@ export const modelSchema = z.object({
   arch: z.string().default('unet').describe(`Architecture: ${ARCHITECTURE_NAMES.join(', ')} (\`geoseg models\` lists them with their options).`),
   encoder: z.string().default('resnet18').describe(`Encoder: ${Object.keys(ENCODERS).join(', ')}.`),
   encoderWeights: z.string().nullable().default(null).describe('Encoder weights to start from (safetensors or a PyTorch state dict), optional.'),
-  outputStride: z.union([z.literal(8), z.literal(16), z.literal(32)]).optional().describe('Dilated encoders (DeepLab, PSPNet): 8, 16 or 32 (default: the architecture\'s).'),
+  outputStride: z.union([z.literal(8), z.literal(16), z.literal(32)]).optional().describe('The encoder\'s output stride, 8, 16 or 32, by dilation (default: the architecture\'s; 8 for DeepLab v1/v2/v3, PSPNet, OCRNet, DANet, CCNet and Non-local).'),
 }).catchall(z.unknown()).superRefine((m, ctx) => {
   if (!isArchitectureName(m.arch)) {
     ctx.addIssue({ code: 'custom', path: ['arch'], message: `unknown architecture (known: ${ARCHITECTURE_NAMES.join(', ')})` });

@@ -136,6 +136,10 @@ export class BatchNorm2d extends Module {
       if (this.momentum === null) factor = 1 / this.num_batches_tracked!.item();
     }
     const useBatchStats = this.training || !this.trackRunningStats;
+    // as PyTorch: the variance of one value is 0 and its unbiased running update 0/0 = NaN
+    if (useBatchStats && x.shape[0] * x.shape[2] * x.shape[3] === 1) {
+      throw new RangeError(`BatchNorm2d: expected more than 1 value per channel when training, got input shape [${x.shape.join(', ')}]`);
+    }
     const track = !this.training || this.trackRunningStats;
     return ops.batchNorm(x, this.weight, this.bias, track ? this.running_mean : null, track ? this.running_var : null,
       useBatchStats, factor, this.eps, true);

@@ -75,7 +75,7 @@ export class BiSeNet extends SegmentationModel {
 
   /** The context at the deepest stage's size: global pooling, or pyramid pooling with `psp`. */
   private globalContext(deepest: Tensor): Tensor {
-    if (this.ppm && this.ppm_bottleneck) return this.ppm_bottleneck.forward(this.ppm.forward(deepest));
+    if (this.ppm && this.ppm_bottleneck) return forwardPooled(this.ppm_bottleneck, this.ppm.forward(deepest)); // 1×1 at small inputs
     return resizeTo(forwardPooled(this.global_context!, deepest), deepest.shape.slice(2));
   }
 

@@ -2,23 +2,10 @@
 // pixels of its row and its column (itself counted once: its column energy is masked), with one
 // softmax over the H + W energies. Applied twice, information reaches every pixel from every other.
 import * as torch from '@geoseg/torch';
-import { nn, type Tensor } from '@geoseg/torch';
+import type { Tensor } from '@geoseg/torch';
+import { QueryKeyValueAttention } from '../../attention.js';
 
-export class CrissCrossAttention extends nn.Module {
-  declare readonly query_conv: nn.Conv2d;
-  declare readonly key_conv: nn.Conv2d;
-  declare readonly value_conv: nn.Conv2d;
-  declare readonly gamma: Tensor;
-
-  constructor(channels: number) {
-    super();
-    const keyChannels = Math.max(1, Math.floor(channels / 8));
-    this.registerModule('query_conv', new nn.Conv2d(channels, keyChannels, 1));
-    this.registerModule('key_conv', new nn.Conv2d(channels, keyChannels, 1));
-    this.registerModule('value_conv', new nn.Conv2d(channels, channels, 1));
-    this.registerParameter('gamma', torch.zeros([1]));
-  }
-
+export class CrissCrossAttention extends QueryKeyValueAttention {
   forward(x: Tensor): Tensor {
     return torch.tidy(() => {
       const h = x.shape[2];

@@ -22,6 +22,8 @@ export class NonLocalBlock extends nn.Module {
     this.registerModule('theta', new nn.Conv2d(channels, this.inner, 1));
     this.registerModule('phi', new nn.Conv2d(channels, this.inner, 1));
     this.registerModule('conv_out', new nn.Sequential(new nn.Conv2d(this.inner, channels, 1, { bias: false }), new nn.BatchNorm2d(channels)));
+    // as mmcv's NonLocal2d: the output norm's weight starts at 0, so a fresh block is the identity
+    torch.noGrad(() => (this.conv_out.at(1) as nn.BatchNorm2d).weight!.zero_());
   }
 
   forward(x: Tensor): Tensor {
