@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '@geoseg/torch';
 import { createModel, defaultObjective, type ModelConfig, type SegmentationModel } from 'geoseg';
-import type { ModelBenchRow } from './models.js';
+import { median, type ModelBenchRow } from './models.js';
 import { PythonServer, pythonWithTorch } from './python.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -28,8 +28,6 @@ export interface ContextMemoryRow {
   pythonPeakRssMB: number;
   pythonStepGrowthMB: number;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function build(name: string) {
   const config = CONFIGS[name];

@@ -18,7 +18,7 @@ export interface ModelBenchRow {
   ratio: number;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function modelsBench(threads: number, steps = 5): Promise<ModelBenchRow[]> {
   torch.setNumThreads(threads);

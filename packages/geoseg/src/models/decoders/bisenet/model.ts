@@ -86,8 +86,8 @@ export class BiSeNet extends SegmentationModel {
     let context = this.globalContext(f[4]);
     const levels: Tensor[] = [];
     for (const [i, [fm, target]] of ([[f[4], f[3]], [f[3], f[2]]] as const).entries()) {
-      const refined = [...this.arms][i].forward(fm).add(context);
-      context = [...this.refines][i].forward(resizeTo(refined, target.shape.slice(2)));
+      const refined = this.arms.at(i).forward(fm).add(context);
+      context = this.refines.at(i).forward(resizeTo(refined, target.shape.slice(2)));
       levels.push(context);
     }
     const fused = this.ffm.fuse(spatial, resizeTo(context, spatial.shape.slice(2)));

@@ -6,11 +6,9 @@
 import * as torch from '@geoseg/torch';
 import { nn, type Tensor } from '@geoseg/torch';
 
-const bnRelu = (c: number) => new nn.Sequential(new nn.BatchNorm2d(c), new nn.ReLU(true));
-const conv1x1 = (inC: number, outC: number) => new nn.Conv2d(inC, outC, 1, { bias: false });
-
 /** BatchNorm + ReLU as one nested Sequential (the reference code's BNReLU). */
-export { bnRelu };
+export const bnRelu = (c: number) => new nn.Sequential(new nn.BatchNorm2d(c), new nn.ReLU(true));
+const conv1x1 = (inC: number, outC: number) => new nn.Conv2d(inC, outC, 1, { bias: false });
 
 /**
  * One representation per class: the features averaged under each class's softmax over the pixels.
