@@ -7,6 +7,7 @@ import { ModelConfigError } from '../src/errors.js';
 import {
   LOSSES, LOSS_NAMES, createLoss, crossEntropyLoss, diceLoss, focalLoss, generalizedDiceLoss, jaccardLoss,
   lovaszSoftmaxLoss, noisyLabelLoss, noisyThreshold, ohemCrossEntropyLoss, parseLossSpec, tverskyLoss, type ClassSelection, type LossName,
+  smallObjectMining, somLoss, annealingFocalLoss,
 } from '../src/losses/index.js';
 
 torch.setNumThreads(1);
@@ -180,6 +181,44 @@ test('noisy: threshold schedule, and pixels whose loss exceeds -log p_thr are dr
   });
 });
 
+test('som: the mean of the top ratio of a hand-built loss map; ratio 1 is the plain mean', () => {
+  torch.tidy(() => {
+    // 10 pixel losses; 0 stands for an ignored pixel (ranked, never counted).
+    const map = f64([[[[0.5, 3, 0, 1.5, 2]], [[0.25, 4, 1, 0, 0.75]]]]).squeeze(0);
+    const values = [0.5, 3, 0, 1.5, 2, 0.25, 4, 1, 0, 0.75];
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    close(smallObjectMining(map, 0.3).item(), mean([4, 3, 2]), 1e-15, 'ratio 0.3: the 3 largest of 10');
+    close(smallObjectMining(map, 0.25).item(), mean([4, 3]), 1e-15, 'ratio 0.25: ⌊2.5⌋ = 2');
+    close(smallObjectMining(map, 1).item(), mean(values.filter((v) => v !== 0)), 1e-15, 'ratio 1: the mean over the nonzero (not ignored) losses');
+    close(smallObjectMining(map, 0.05).item(), 0, 0, 'fewer than one pixel: 0');
+    // som (cross-entropy mined) at ratio 1 without ignored pixels is cross-entropy.
+    torch.manualSeed(11);
+    const logits = torch.randn([2, 3, 4, 4], { dtype: 'float64' });
+    const target = torch.randint(3, [2, 4, 4]);
+    close(somLoss(logits, target, { ratio: 1 }).item(), crossEntropyLoss(logits, target).item(), 1e-12, 'som ratio 1 = ce');
+    // At ratio 1/32 it is the single largest pixel loss.
+    const worst = torch.crossEntropyLoss(logits, target, null, 0, 255).max().item();
+    close(somLoss(logits, target, { ratio: 1 / 32 }).item(), worst, 1e-12, 'ratio 1/32 of 32 pixels: the worst one');
+  });
+});
+
+test('annealing_focal: cross-entropy at progress 0 (over labelled pixels + batch size); the value is kept as it anneals', () => {
+  torch.tidy(() => {
+    torch.manualSeed(12);
+    const logits = torch.randn([2, 3, 4, 4], { dtype: 'float64' }).mul(2);
+    const target = torch.randint(3, [2, 4, 4]);
+    const valid = 32;
+    const ce = crossEntropyLoss(logits, target).item();
+    close(annealingFocalLoss(logits, target, { progress: 0 }).item(), (ce * valid) / (valid + 2), 1e-12, 'progress 0');
+    // The focal weights are renormalised to keep the total, so only the gradient changes.
+    close(annealingFocalLoss(logits, target, { progress: 1 }).item(), (ce * valid) / (valid + 2), 1e-12, 'progress 1');
+    const g0 = valueAndGrad((x) => annealingFocalLoss(x, target, { progress: 0 }), logits).grad;
+    const g1 = valueAndGrad((x) => annealingFocalLoss(x, target, { progress: 1 }), logits).grad;
+    assert.ok(g0.some((g, i) => Math.abs(g - g1[i]!) > 1e-4), 'the focal weights change the gradient');
+    assert.throws(() => createLoss('annealing_focal')(logits, target), (e: Error) => /^loss annealing_focal: progress is missing/.test(e.message));
+  });
+});
+
 // Random logits and targets with ignored pixels, and options for every loss that make each
 // loss's special paths active (OHEM's minKept cut, smoothing, per-class alpha).
 const OPTIONS: Record<LossName, Record<string, unknown>> = {
@@ -193,6 +232,8 @@ const OPTIONS: Record<LossName, Record<string, unknown>> = {
   ohem: { minKept: 40 },
   noisy: { progress: 0.5 },
   cp: { classWeights: [0.5, 1, 2, 1.5] },
+  som: { ratio: 0.3 },
+  annealing_focal: { progress: 0.1 },
 };
 // A loss that reads other outputs (cp reads the foreground logit `binary`) gets one made from the
 // logits at the same pixels, so what holds per pixel (ignored pixels, gradients) still holds.
@@ -205,10 +246,13 @@ const VARIANTS: [string, LossName, Record<string, unknown>][] = [
   ['lovasz perImage', 'lovasz', { perImage: true }],
   ['dice classes all', 'dice', { classes: 'all' }],
   ['focal gamma 0.5', 'focal', { gamma: 0.5 }],
+  ['cp som', 'cp', { som: 0.2, classWeights: undefined }],
+  ['annealing_focal past until', 'annealing_focal', { progress: 0.5 }],
 ];
 
-test('registry: the ten losses, each with a schema and a description', () => {
-  assert.deepEqual([...LOSS_NAMES].sort(), ['ce', 'cp', 'dice', 'focal', 'gdice', 'jaccard', 'lovasz', 'noisy', 'ohem', 'tversky']);
+
+test('registry: the twelve losses, each with a schema and a description', () => {
+  assert.deepEqual([...LOSS_NAMES].sort(), ['annealing_focal', 'ce', 'cp', 'dice', 'focal', 'gdice', 'jaccard', 'lovasz', 'noisy', 'ohem', 'som', 'tversky']);
   for (const name of LOSS_NAMES) {
     assert.equal(typeof LOSSES[name].fn, 'function');
     assert.ok(LOSSES[name].description.length > 10, name);
@@ -311,7 +355,7 @@ interface Fixture {
   cases: { name: string; loss: LossName; options: Record<string, unknown>; target: 'target' | 'oneImage'; value: number; grad?: number[] }[];
 }
 
-test('lovasz, gdice and weighted smoothed ce against PyTorch references (fixtures/losses/losses.json)', () => {
+test('lovasz, gdice, weighted smoothed ce, som, cp with mining and annealing focal against PyTorch references (fixtures/losses/losses.json)', () => {
   const fx = JSON.parse(readFileSync(new URL('./fixtures/losses/losses.json', import.meta.url), 'utf8')) as Fixture;
   torch.tidy(() => {
     const logits = torch.tensor(fx.logits, { dtype: 'float64', shape: fx.shape });
@@ -320,10 +364,11 @@ test('lovasz, gdice and weighted smoothed ce against PyTorch references (fixture
       target: torch.tensor(fx.target, { dtype: 'int64', shape: [n, h, w] }),
       oneImage: torch.tensor(fx.oneImage, { dtype: 'int64', shape: [n, h, w] }),
     };
-    assert.ok(fx.cases.length >= 10);
+    assert.ok(fx.cases.length >= 18);
     for (const c of fx.cases) {
-      const fn = LOSSES[c.loss].fn as (l: Tensor, t: Tensor, o: unknown) => Tensor;
-      const r = valueAndGrad((x) => fn(x, targets[c.target], c.options), logits);
+      const fn = LOSSES[c.loss].fn as (l: Tensor, t: Tensor, o: unknown, outputs?: Record<string, Tensor>) => Tensor;
+      // cp's foreground logit is made from the logits as the fixture's (gradients flow through both).
+      const r = valueAndGrad((x) => fn(x, targets[c.target], c.options, LOSSES[c.loss].reads ? otherOutputs(x) : undefined), logits);
       assert.ok(Math.abs(r.value - c.value) <= 1e-5, `${c.name}: ${r.value} vs PyTorch ${c.value}`);
       if (c.grad) {
         let maxDiff = 0;
@@ -349,7 +394,7 @@ test('parseLossSpec: strings and arrays', () => {
 
 test('parseLossSpec and the losses: one-line errors naming the loss, the field, the value and what was expected', () => {
   const cases: [unknown, RegExp][] = [
-    ['ce + foo', /^loss spec "ce \+ foo": unknown loss "foo" \(losses: ce, focal, dice, gdice, lovasz, tversky, jaccard, ohem, noisy, cp\)$/],
+    ['ce + foo', /^loss spec "ce \+ foo": unknown loss "foo" \(losses: ce, focal, dice, gdice, lovasz, tversky, jaccard, ohem, noisy, cp, som, annealing_focal\)$/],
     ['ce + * dice', /^loss spec "ce \+ \* dice": expected a loss name or a number at "\* dice"$/],
     ['ce +', /^loss spec "ce \+": expected a loss name or a number at the end$/],
     ['ce dice', /^loss spec "ce dice": expected "\+" or "\*" at "dice"$/],

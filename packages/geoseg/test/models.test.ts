@@ -16,6 +16,8 @@ const CASES: Record<string, unknown>[] = [
   { arch: 'hrnet', encoder: 'hrnetv2_w18', pam: true },
   { arch: 'ccnet', encoder: 'resnet18', auxHead: false, recurrence: 1 },
   { arch: 'nonlocal', encoder: 'resnet18', auxHead: false },
+  { arch: 'farseg', encoder: 'resnet18', sceneProjection: 'shared' },
+  { arch: 'fpn', encoder: 'mobilenet_v2', decoderChannels: 64 },
 ];
 
 for (const c of CASES) {
@@ -33,7 +35,8 @@ for (const c of CASES) {
       const x = torch.randn([2, 3, 64, 96]);
       const outputs = model.forwardOutputs(x);
       assert.deepEqual(Object.keys(outputs).sort(), Object.keys(defaultObjective(config)).sort(), 'the training outputs are the objective\'s');
-      for (const [name, o] of Object.entries(outputs)) assert.deepEqual(o.shape, [2, CLASSES, 64, 96], name);
+      // every output has the classes' channels but FactSeg's foreground logit
+      for (const [name, o] of Object.entries(outputs)) assert.deepEqual(o.shape, [2, name === 'binary' ? 1 : CLASSES, 64, 96], name);
       // every named output (aux heads, attention branches) contributes, as in the objective
       Object.values(outputs).map((o) => o.mean()).reduce((sum, m) => sum.add(m)).backward();
       const missing = model.namedParameters().filter(([, p]) => p.grad === null || p.grad.abs().sum().item() === 0).map(([n]) => n);
@@ -195,5 +198,31 @@ test('attention blocks start as the identity: gamma 0 (DANet, CCNet, HRNet PAM) 
     nl.nl_block.eval();
     const x = torch.randn([1, 512, 4, 6]);
     assert.equal(torch.noGrad(() => nl.nl_block.forward(x)).sub(x).abs().max().item(), 0);
+  });
+});
+
+test('FactSeg-R50 and FarSeg-R50 with 16 classes have the reference designs\' parameter counts', () => {
+  // Counted from the official code's modules (Junjue-Wang/FactSeg, Z-Zheng/FarSeg) on torchvision's resnet50.
+  for (const [arch, expected] of [['factseg', 33_446_609], ['farseg', 31_370_064]] as const) {
+    const model = createModel({ arch, encoder: 'resnet50', classes: 16 });
+    assert.equal(model.numParameters(), expected, arch);
+    model.dispose();
+  }
+});
+
+test('FactSeg predicts the joint probability of its two branches', () => {
+  torch.tidy(() => {
+    torch.manualSeed(5);
+    const model = createModel({ arch: 'factseg', encoder: 'resnet18', classes: 4 }).eval();
+    const x = torch.randn([1, 3, 64, 64]);
+    const { p, outputs } = torch.noGrad(() => ({ p: model.predictProbabilities(x), outputs: model.forwardOutputs(x) }));
+    assert.deepEqual(Object.keys(outputs).sort(), ['binary', 'out'], 'binary is an inference output too');
+    // p₀ ∝ (1 − σ(b)) s₀, p_c ∝ σ(b) s_c, written out in probability space
+    const s = outputs.out.softmax(1);
+    const f = outputs.binary.sigmoid();
+    const joint = torch.cat([s.narrow(1, 0, 1).mul(f.neg().add(1)), s.narrow(1, 1, 3).mul(f)], 1);
+    const expected = joint.div(joint.sum([1], true));
+    assert.ok(p.sub(expected).abs().max().item() < 1e-6);
+    model.dispose();
   });
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as torch from '@geoseg/torch';
 import { createObjective, runObjective } from '../src/train/objective.js';
 import { parseTrainConfig } from '../src/train/config.js';
-import { jointProbability, jointProbabilityLoss } from '../src/losses/index.js';
+import { annealingFocalLoss, crossEntropyLoss, jointProbability, jointProbabilityLoss } from '../src/losses/index.js';
 
 const C = 4;
 const L = 2;
@@ -103,9 +103,33 @@ test('cp (FactSeg joint probability) reads out and binary: closed form, and thro
     const prob = jointProbability(out, binary);
     close(prob.sum([1]).min().item(), 1);
     close(prob.select(1, 2).max().item(), p[2]! / z);
-    // through the objective: cp on out, reading binary
-    const objective = createObjective({ out: { weight: 1, loss: 'cp' }, binary: { weight: 0 } }, 'ce');
+    // through the objective: cp on out (the architecture's default: the run gives no loss), reading binary
+    const objective = createObjective({ out: { weight: 1, loss: 'cp' }, binary: { weight: 0 } }, undefined);
     close(objective({ out, binary }, target).total.item(), expected);
+    // a run's loss replaces the architecture's default on out
+    const ce = createObjective({ out: { weight: 1, loss: 'cp' }, binary: { weight: 0 } }, 'ce');
+    close(ce({ out, binary }, target).total.item(), (-Math.log(s[1]!) - Math.log(s[0]!)) / 2);
+  });
+});
+
+test('FactSeg and FarSeg train with their papers\' losses unless the run gives one; FactSeg refuses a loss that leaves binary untrained', () => {
+  torch.tidy(() => {
+    torch.manualSeed(4);
+    const model = (arch: string) => ({ arch, encoder: 'resnet18', classes: 3 });
+    const out = torch.randn([2, 3, 8, 8], { dtype: 'float64' });
+    const binary = torch.randn([2, 1, 8, 8], { dtype: 'float64' });
+    const target = torch.randint(3, [2, 8, 8]);
+    const factseg = runObjective({}, model('factseg'), {}, 'run.yaml');
+    close(factseg({ out, binary }, target).total.item(), jointProbabilityLoss(out, target, { som: 0.1 }, { binary }).item());
+    const plainCp = runObjective({ loss: 'cp' }, model('factseg'), {}, 'run.yaml');
+    close(plainCp({ out, binary }, target).total.item(), jointProbabilityLoss(out, target, {}, { binary }).item());
+    assert.throws(() => runObjective({ loss: 'ce + 0.5 * dice' }, model('factseg'), {}, 'run.yaml'), (e: Error) => e.message ===
+      "run.yaml: loss: the model predicts with its output 'binary', which this loss does not train (put a loss that reads it on out: cp; e.g. 'cp + 0.5 * dice')");
+    const mixed = runObjective({ loss: 'cp + 0.5 * dice' }, model('factseg'), {}, 'run.yaml');
+    assert.deepEqual(Object.keys(mixed({ out, binary }, target).terms).sort(), ['cp', 'dice']);
+    const farseg = runObjective({}, model('farseg'), {}, 'run.yaml');
+    close(farseg({ out }, target, { progress: 0.5 }).total.item(), annealingFocalLoss(out, target, { progress: 0.5 }).item());
+    close(runObjective({ loss: 'ce' }, model('farseg'), {}, 'run.yaml')({ out }, target).total.item(), crossEntropyLoss(out, target).item());
   });
 });
 

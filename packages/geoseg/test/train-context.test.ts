@@ -1,5 +1,6 @@
-// The context architectures of issue 17 end to end: each trains from a run config with its
-// auxiliary outputs in the objective, a run stopped after 2 iterations and resumed ends with the
+// The context architectures of issue 17 and the pyramid ones of issue 18 end to end: each trains
+// from a run config with its auxiliary outputs in the objective (FactSeg and FarSeg with their
+// own default losses: cp with small object mining, annealing focal), a run stopped after 2 iterations and resumed ends with the
 // weights of an uninterrupted 4-iteration run byte for byte, and the checkpoint predicts a scene
 // through the shared window path (every pixel a class).
 import { test } from 'node:test';
@@ -21,25 +22,30 @@ const MODELS: Record<string, string> = {
   ocrnet: '{ arch: ocrnet, encoder: resnet18 }',
   hrnet_ocr: '{ arch: hrnet_ocr, encoder: hrnetv2_w18 }',
   hrnet_pam: '{ arch: hrnet, encoder: hrnetv2_w18, pam: true }',
+  fpn: '{ arch: fpn, encoder: resnet18 }',
+  farseg: '{ arch: farseg, encoder: resnet18 }',
+  factseg: '{ arch: factseg, encoder: resnet18 }',
 };
+/** Architectures trained with their own default loss (the config gives none). */
+const OWN_LOSS = new Set(['farseg', 'factseg']);
 
-const config = (ds: string, out: string, model: string) => `out: ${out}
+const config = (ds: string, out: string, model: string, loss: boolean) => `out: ${out}
 data: { dataset: ${ds}, crop: 64, batch: 2 }
 model: ${model}
-loss: ce
+${loss ? 'loss: ce' : ''}
 optimizer: { name: sgd, lr: 0.01, momentum: 0.9 }
 scheduler: { name: poly }
 eval: { window: 128, overlap: 0.25, batch: 2 }
 train: { iterations: 4, logEvery: 1, evalEvery: 0, checkpointEvery: 2, seed: 5, threads: 1 }
 `;
 
-test('context architectures train with their auxiliary outputs, resume exactly, and predict a scene', async (t) => {
+test('context and pyramid architectures train with their auxiliary outputs, resume exactly, and predict a scene', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-context-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const ds = await tinyDataset(dir);
   for (const [name, model] of Object.entries(MODELS)) await t.test(name, async (st) => {
     const runs = ['full', 'stopped'].map((r) => {
-      writeFileSync(join(dir, `${name}-${r}.yaml`), config(ds, join(dir, `${name}-${r}`), model));
+      writeFileSync(join(dir, `${name}-${r}.yaml`), config(ds, join(dir, `${name}-${r}`), model, !OWN_LOSS.has(name)));
       return readTrainConfig(join(dir, `${name}-${r}.yaml`));
     });
     const full = await train(runs[0]);

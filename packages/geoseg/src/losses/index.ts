@@ -8,6 +8,8 @@ export { jaccardLoss, jaccardSchema, type JaccardOptions } from './jaccard.js';
 export { lovaszSoftmaxLoss, lovaszSchema, type LovaszOptions } from './lovasz.js';
 export { ohemCrossEntropyLoss, ohemSchema, type OhemOptions } from './ohem.js';
 export { jointProbabilityLoss, jointProbability, jointLogProbability, jointProbabilitySchema, type JointProbabilityOptions } from './joint-probability.js';
+export { somLoss, somSchema, smallObjectMining, type SomOptions } from './som.js';
+export { annealingFocalLoss, annealingFocalSchema, annealedScale, type AnnealingFocalOptions } from './annealing-focal.js';
 export { noisyLabelLoss, noisySchema, noisyThreshold, type NoisyOptions } from './noisy.js';
 export { parseLossOptions, type ClassSelection } from './options.js';
 export { LOSSES, LOSS_NAMES, isLossName, type LossDefinition, type LossName } from './registry.js';

@@ -4,19 +4,25 @@
 // the classes; the loss is the negative log-likelihood of p at the true class, averaged over the
 // non-ignored pixels (weighted by class weights, as cross-entropy). Computed in log space:
 // log p = log s + log w − logsumexp_c(log s + log w), with log w = logσ(−b) for class 0, logσ(b) else.
+// With `som` (FactSeg's training default, 0.1) the per-pixel losses are reduced by small object
+// mining (som.ts) instead of the mean.
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
 import { z } from 'zod';
 import { InputShapeError } from '../errors.js';
 import { classWeightsField, ignoreIndexField, parseLossOptions } from './options.js';
 import { checkLossInputs, divideOrZero, labelsOf, perClassTensor } from './pixels.js';
+import { smallObjectMining, somRatioField } from './som.js';
 
 export const jointProbabilitySchema = z.object({
   ignoreIndex: ignoreIndexField,
   classWeights: classWeightsField,
+  /** Small object mining: the mean of the largest `som` share of the pixel losses. */
+  som: somRatioField.optional(),
 }).strict();
 export type JointProbabilityOptions = z.input<typeof jointProbabilitySchema>;
 
+const REDUCTION_NONE = 0;
 const REDUCTION_SUM = 2;
 
 /** log p [N, C, H, W]: the renormalised joint log-probability of semantic logits and a foreground logit [N, 1, H, W]. */
@@ -46,6 +52,8 @@ export function jointProbabilityLoss(logits: Tensor, target: Tensor, options: Jo
     if (!binary) throw new InputShapeError("loss cp: needs the model output 'binary' (the foreground logit) beside 'out'");
     const logP = jointLogProbability(logits, binary);
     const weight = o.classWeights ? perClassTensor('cp', 'classWeights', o.classWeights, logits) : null;
+    // Mining ranks the pixel losses, each times its class weight when there are weights.
+    if (o.som !== undefined) return smallObjectMining(torch.nllLoss2d(logP, t, weight, REDUCTION_NONE, o.ignoreIndex), o.som);
     const sum = torch.nllLoss2d(logP, t, weight, REDUCTION_SUM, o.ignoreIndex);
     const { valid, safeTarget } = labelsOf(t, o.ignoreIndex);
     const denominator = weight ? weight.take(safeTarget).mul(valid) : valid.to(logits.dtype);

@@ -3,14 +3,18 @@
 // plus its line in registry.ts; createModel, `geoseg models`, the config schema and the reference
 // follow from the definition.
 import type { z } from 'zod';
+import type { LossTerm } from '../losses/spec.js';
 import type { Encoder, OutputStride } from './encoders/encoder.js';
 import type { SegmentationModel } from './model.js';
 
 /** One named output's share of the training objective; without `loss`, the run's loss. */
 export interface OutputObjective {
   weight: number;
-  /** A loss spec ('ce + 0.5 * dice') for this output instead of the run's. */
-  loss?: string;
+  /**
+   * A loss spec ('ce + 0.5 * dice', or terms with options) for this output instead of the run's.
+   * On `out` it is the default the run's own `loss` replaces (FarSeg's annealing focal loss).
+   */
+  loss?: string | readonly LossTerm[];
 }
 
 /** The training objective: Σ over named outputs of weight · loss(output). */
@@ -29,6 +33,11 @@ export interface ArchitectureDefinition<S extends z.AnyZodObject = z.AnyZodObjec
   build(encoder: Encoder, classes: number, options: z.output<S>): SegmentationModel;
   /** The default objective over its training outputs (a run config may override it per output). */
   objective(options: z.output<S>): Objective;
+  /**
+   * Outputs besides `out` that its probabilities read (FactSeg's `binary`): a run must train each,
+   * by a weight above 0 or a loss on another output that reads it.
+   */
+  predictsWith?: readonly string[];
 }
 
 export const defineArchitecture = <S extends z.AnyZodObject>(d: ArchitectureDefinition<S>) => d;

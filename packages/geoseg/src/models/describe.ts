@@ -1,7 +1,7 @@
 // What `geoseg models`, the README and the config reference say about an architecture, read from
 // its registry entry: options with their defaults, training outputs and weights, encoders.
 import type { z } from 'zod';
-import type { ArchitectureDefinition } from './architecture.js';
+import type { ArchitectureDefinition, OutputObjective } from './architecture.js';
 import { ENCODERS } from './encoders/index.js';
 import { ARCHITECTURES } from './registry.js';
 
@@ -34,6 +34,15 @@ function optionSummary(name: string, schema: z.ZodTypeAny): OptionSummary {
   return { name, default: def === undefined ? null : JSON.stringify(def), description: schema.description ?? s.description ?? '' };
 }
 
+/** A loss spec in one line: 'annealing_focal', or terms with options as 'cp {"som":0.1}'. */
+function formatLoss(loss: NonNullable<OutputObjective['loss']>): string {
+  if (typeof loss === 'string') return loss;
+  return loss.map(({ name, weight, ...options }) => {
+    const w = weight === undefined || weight === 1 ? '' : `${weight} * `;
+    return `${w}${name}${Object.keys(options).length ? ` ${JSON.stringify(options)}` : ''}`;
+  }).join(' + ');
+}
+
 export function describeArchitecture(name: string, a: ArchitectureDefinition = ARCHITECTURES[name as keyof typeof ARCHITECTURES]): ArchitectureSummary {
   const options = Object.entries(a.options.shape as Record<string, z.ZodTypeAny>).map(([k, v]) => optionSummary(k, v));
   // The objective with every boolean option on shows every output the architecture can have.
@@ -45,7 +54,7 @@ export function describeArchitecture(name: string, a: ArchitectureDefinition = A
     outputStride: a.outputStride,
     encoders: [...(a.encoders ?? Object.keys(ENCODERS))],
     options,
-    objective: Object.entries(objective).map(([o, e]) => `${o} ${e.weight}${e.loss ? ` (${e.loss})` : ''}`).join(', '),
+    objective: Object.entries(objective).map(([o, e]) => `${o} ${e.weight}${e.loss ? ` (${formatLoss(e.loss)})` : ''}`).join(', '),
   };
 }
 

@@ -13,6 +13,9 @@ import { bisenet } from './decoders/bisenet/index.js';
 import { danet } from './decoders/danet/index.js';
 import { ccnet } from './decoders/ccnet/index.js';
 import { nonlocal } from './decoders/nonlocal/index.js';
+import { fpn } from './decoders/fpn/index.js';
+import { farseg } from './decoders/farseg/index.js';
+import { factseg } from './decoders/factseg/index.js';
 
 export const ARCHITECTURES = {
   unet,
@@ -31,6 +34,9 @@ export const ARCHITECTURES = {
   danet,
   ccnet,
   nonlocal,
+  fpn,
+  farseg,
+  factseg,
 } satisfies Record<string, ArchitectureDefinition>;
 
 export type ArchitectureName = keyof typeof ARCHITECTURES;

@@ -45,8 +45,8 @@ export const trainConfigSchema = z.object({
     scale: z.number().positive().nullable().default(null).describe('Divisor that brings raw values to about [0, 1] for photometric augmentation (default 255 for 8-bit data, else per-band mean + 3 std).'),
   }).strict().describe('Training data.'),
   model: modelSchema.default({}).describe('The network.'),
-  loss: z.union([lossSpec, z.record(z.union([lossSpec, z.object({ weight: z.number().min(0).optional(), loss: lossSpec.optional() }).strict()]))]).default('ce')
-    .describe('\'ce + 0.5 * dice\' or a list of { name, weight, ...options } for every output of the model at its architecture\'s weights; or per output: { out: \'ce + 0.5 * dice\', aux: { weight: 0.4, loss: ce } }.'),
+  loss: z.union([lossSpec, z.record(z.union([lossSpec, z.object({ weight: z.number().min(0).optional(), loss: lossSpec.optional() }).strict()]))]).optional()
+    .describe('Default: the architecture\'s loss (cross-entropy; FactSeg: cp with small-object mining, FarSeg: annealing_focal). \'ce + 0.5 * dice\' or a list of { name, weight, ...options } for every output of the model at its architecture\'s weights; or per output: { out: \'ce + 0.5 * dice\', aux: { weight: 0.4, loss: ce } }.'),
   auxWeight: z.number().min(0).optional().describe('Shorthand for loss.aux.weight: the auxiliary head\'s weight (architectures with an `aux` output; default theirs, 0.4 for PSPNet).'),
   classWeights: z.union([z.enum(['none', 'inverse', 'median', 'softmax']), z.array(z.number().nonnegative())]).default('none').describe('Class weights for ce/focal: \'none\', one of `geoseg stats`\' suggestions, or explicit numbers.'),
   optimizer: z.object({

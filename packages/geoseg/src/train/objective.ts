@@ -7,10 +7,10 @@ import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
 import { ModelConfigError } from '../errors.js';
 import { createLoss, type CommonLossOptions, type CompositeLoss, type LossContext, type LossResult } from '../losses/compose.js';
-import { LOSSES } from '../losses/registry.js';
+import { LOSS_NAMES, LOSSES } from '../losses/registry.js';
 import { parseLossSpec, type LossTerm } from '../losses/spec.js';
 import type { Objective } from '../models/architecture.js';
-import { defaultObjective, type ModelConfig } from '../models/create.js';
+import { architecture, defaultObjective, type ModelConfig } from '../models/create.js';
 import type { TrainConfig } from './config.js';
 
 export type LossSpec = string | readonly LossTerm[];
@@ -25,6 +25,8 @@ interface Term {
   output: string;
   weight: number;
   loss: CompositeLoss;
+  /** Other outputs its losses read. */
+  reads: readonly string[];
 }
 
 const isSpec = (v: unknown): v is LossSpec => typeof v === 'string' || Array.isArray(v);
@@ -34,16 +36,16 @@ const isSpec = (v: unknown): v is LossSpec => typeof v === 'string' || Array.isA
  * the config field in errors ('loss'). The result's terms: the `out` loss's own terms by loss name
  * (ce, dice, …) and each other output's total under the output's name.
  */
-export function createObjective(defaults: Objective, spec: RunLossSpec, common: CommonLossOptions = {}, where = 'loss'): ObjectiveLoss {
+export function createObjective(defaults: Objective, spec: RunLossSpec | undefined, common: CommonLossOptions = {}, where = 'loss', predictsWith: readonly string[] = []): ObjectiveLoss {
   const outputs = Object.keys(defaults);
-  const perOutput: Readonly<Record<string, OutputLossSpec>> = isSpec(spec) ? {} : spec;
+  const perOutput: Readonly<Record<string, OutputLossSpec>> = spec === undefined || isSpec(spec) ? {} : spec;
   for (const name of Object.keys(perOutput)) {
     if (!outputs.includes(name)) throw new ModelConfigError(`${where}.${name}: the model has no output '${name}' (its outputs: ${outputs.join(', ')})`);
   }
   const entryOf = (name: string) => perOutput[name];
   const lossOf = (e: OutputLossSpec | undefined) => (e === undefined ? undefined : isSpec(e) ? e : e.loss);
-  // The run's loss: the one spec, or the `out` entry's (cross-entropy when it gives none).
-  const runLoss: LossSpec = isSpec(spec) ? spec : lossOf(entryOf('out')) ?? 'ce';
+  // The run's loss: the one spec, or the `out` entry's, or the architecture's (cross-entropy when none gives one).
+  const runLoss: LossSpec = isSpec(spec) ? spec : lossOf(entryOf('out')) ?? defaults.out?.loss ?? 'ce';
   const terms: Term[] = [];
   for (const output of outputs) {
     const entry = entryOf(output);
@@ -52,14 +54,20 @@ export function createObjective(defaults: Objective, spec: RunLossSpec, common: 
       throw new ModelConfigError(`${where}.${output}.weight: ${JSON.stringify(weight)}: expected a finite number >= 0`);
     }
     if (weight === 0) continue;
-    const lossSpec = lossOf(entry) ?? defaults[output]!.loss ?? runLoss;
+    const lossSpec = output === 'out' ? runLoss : lossOf(entry) ?? defaults[output]!.loss ?? runLoss;
     for (const term of parseLossSpec(lossSpec)) {
       const missing = (LOSSES[term.name].reads ?? []).find((name) => !outputs.includes(name));
       if (missing) throw new ModelConfigError(`${where}: ${term.name} (on output '${output}') reads the output '${missing}', which the model does not have (its outputs: ${outputs.join(', ')})`);
     }
-    terms.push({ output, weight, loss: createLoss(lossSpec, common) });
+    terms.push({ output, weight, loss: createLoss(lossSpec, common), reads: parseLossSpec(lossSpec).flatMap((t) => LOSSES[t.name].reads ?? []) });
   }
   if (terms.length === 0) throw new ModelConfigError(`${where}: every output has weight 0 (nothing to train)`);
+  // An output the prediction uses but no loss trains would predict with its initial weights.
+  for (const name of predictsWith) {
+    if (!terms.some((t) => t.output === name || t.reads.includes(name))) {
+      throw new ModelConfigError(`${where}: the model predicts with its output '${name}', which this loss does not train (put a loss that reads it on out: ${LOSS_NAMES.filter((n) => LOSSES[n].reads?.includes(name)).join(', ')}; e.g. 'cp + 0.5 * dice')`);
+    }
+  }
   return (modelOutputs, target, ctx = {}) => torch.tidy(() => {
     let total: Tensor | null = null;
     let parts: Record<string, Tensor> = {};
@@ -91,11 +99,11 @@ export function runObjective(cfg: Pick<TrainConfig, 'loss' | 'auxWeight'>, model
   const defaults = { ...defaultObjective(model) };
   if (cfg.auxWeight !== undefined) {
     if (!defaults.aux) throw new ModelConfigError(`${where}: auxWeight: ${model.arch} has no aux output (its outputs: ${Object.keys(defaults).join(', ')})`);
-    const perOutput = isSpec(cfg.loss) ? undefined : cfg.loss.aux;
+    const perOutput = cfg.loss === undefined || isSpec(cfg.loss) ? undefined : cfg.loss.aux;
     if (perOutput !== undefined && !isSpec(perOutput) && perOutput.weight !== undefined) {
       throw new ModelConfigError(`${where}: auxWeight and loss.aux.weight both set the aux weight (keep one)`);
     }
     defaults.aux = { ...defaults.aux, weight: cfg.auxWeight };
   }
-  return createObjective(defaults, cfg.loss as RunLossSpec, common, `${where}: loss`);
+  return createObjective(defaults, cfg.loss as RunLossSpec | undefined, common, `${where}: loss`, architecture(model.arch).predictsWith);
 }

@@ -1,0 +1,42 @@
+// The semantic FPN head (Kirillov et al. 2019, "Panoptic FPN"), as simplecv's AssymetricDecoder:
+// each pyramid level gets log2(stride / 4) stages of 3×3 conv-BN-ReLU + ×2 bilinear upsampling
+// (align_corners true; one stage without upsampling at stride 4), and the levels are averaged.
+// Names blocks.<level>.<stage>.{0,1} (conv, BN) as the reference's.
+import { nn, type Tensor } from '@geoseg/torch';
+import { convBnRelu } from '../../blocks.js';
+
+export class AsymmetricDecoder extends nn.Module {
+  declare readonly blocks: nn.ModuleList<nn.ModuleList<nn.Sequential>>;
+  /** For each level: whether its stages upsample ×2 (all but the stride-4 level's). */
+  private readonly upsamples: boolean[];
+
+  /** strides: the pyramid levels' strides (4, 8, 16, 32), outStride the output's (4). */
+  constructor(inChannels: number, readonly outChannels = 128, strides: readonly number[] = [4, 8, 16, 32], outStride = 4) {
+    super();
+    const blocks = strides.map((s) => {
+      const upsamplings = Math.log2(s) - Math.log2(outStride);
+      if (!Number.isInteger(upsamplings) || upsamplings < 0) throw new Error(`AsymmetricDecoder: stride ${s} is not ${outStride}·2^k`);
+      const stages = Array.from({ length: Math.max(upsamplings, 1) }, (_, j) => convBnRelu(j === 0 ? inChannels : outChannels, outChannels, 3));
+      return new nn.ModuleList(stages);
+    });
+    this.upsamples = strides.map((s) => s !== outStride);
+    this.registerModule('blocks', new nn.ModuleList(blocks));
+  }
+
+  /** Pyramid features finest first → [N, outChannels, H/4, W/4]. */
+  forward(features: Tensor[]): Tensor {
+    let sum: Tensor | null = null;
+    let i = 0;
+    for (const stages of this.blocks) {
+      let y = features[i]!;
+      for (const stage of stages) {
+        const z = stage.forward(y);
+        y = this.upsamples[i] ? nn.functional.interpolate(z, { scaleFactor: 2, mode: 'bilinear', alignCorners: true }) : z;
+      }
+      // Out of place: the stride-4 level's y is a ReLU's output, which its backward reads.
+      sum = sum ? sum.add(y) : y;
+      i++;
+    }
+    return sum!.div(this.blocks.length);
+  }
+}
