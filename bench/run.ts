@@ -10,6 +10,7 @@ import { modelsBench } from './models.js';
 import { contextBench } from './context.js';
 import { dubaiBench } from './dubai.js';
 import { dubaiArchitectures } from './dubai-architectures.js';
+import { smallObjects } from './small-objects.js';
 import { predictBench } from './predict.js';
 import { trainEquivalence } from './train-equivalence.js';
 
@@ -40,6 +41,8 @@ if (!only || only === 'context') {
 if (only === 'dubai') results.dubai = await dubaiBench();
 // The architecture comparison on Dubai (9 architectures × ARCH_MINUTES=7, ~80 minutes): only when asked.
 if (only === 'architectures') results.architectures = await dubaiArchitectures();
+// Cars in the ISPRS samples: UNet, FarSeg, FactSeg for SMALL_MINUTES=8 each (~30 minutes): only when asked.
+if (only === 'small-objects') results.smallObjects = await smallObjects();
 // `geoseg train` against Python on the same weights and batches, then both evaluations (EQUIV_STEPS=30:
 // ~8 minutes; 300, the 20-minute budget: ~55 minutes): only when asked.
 if (only === 'equivalence') results.equivalence = await trainEquivalence(threads);

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '@geoseg/torch';
-import { createEncoder, createModel } from '../src/index.js';
+import { createEncoder, createModel, loadEncoderWeights } from '../src/index.js';
 import { compare, fill, input } from './helpers/reference-fill.js';
 
 const ref = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'torchvision_outputs.json'), 'utf8'));
@@ -32,5 +32,42 @@ test('DeepLabV3-ResNet50 has torchvision\'s state dict names and reproduces its 
     const logits = torch.noGrad(() => model.forward(input()));
     compare('deeplabv3_resnet50 logits', logits, ref.deeplabv3_resnet50.logits);
     model.dispose();
+  });
+});
+
+test('DenseNet-121 has torchvision\'s names and its features (smp\'s taps), at output stride 32 and 8', () => {
+  torch.tidy(() => {
+    const encoder = createEncoder('densenet121');
+    assert.deepEqual(Object.keys(encoder.stateDict()), ref.densenet121_keys);
+    fill(encoder);
+    const features = torch.noGrad(() => encoder.forward(input()));
+    features.forEach((f, i) => compare(`densenet121 stride ${2 ** (i + 1)}`, f, ref.densenet121[i]));
+    encoder.dispose();
+    const dilated = createEncoder('densenet121', { outputStride: 8 });
+    fill(dilated);
+    const os8 = torch.noGrad(() => dilated.forward(input()));
+    os8.forEach((f, i) => compare(`densenet121 output stride 8, feature ${i}`, f, ref.densenet121_os8[i]));
+    dilated.dispose();
+  });
+});
+
+test('DenseNet-121 loads torchvision\'s published (legacy-named) state dict strictly, classifier dropped', () => {
+  torch.tidy(() => {
+    const source = createEncoder('densenet121');
+    // torchvision's downloadable file names norm1/relu1/conv1 inside dense layers as norm.1 and so on
+    const legacy: Record<string, torch.Tensor> = { 'classifier.weight': torch.zeros([1000, 1024]), 'classifier.bias': torch.zeros([1000]) };
+    // and predates num_batches_tracked, which PyTorch lets a strict load miss
+    for (const [k, v] of Object.entries(source.stateDict())) {
+      if (!k.endsWith('num_batches_tracked')) legacy[k.replace(/(denselayer\d+\.(?:norm|conv))([12])\./, '$1.$2.')] = v;
+    }
+    assert.ok(Object.keys(legacy).some((k) => k.includes('.norm.1.')), 'the legacy names are in the dict');
+    const target = createEncoder('densenet121');
+    loadEncoderWeights(target, legacy);
+    const a = source.stateDict();
+    const b = target.stateDict();
+    assert.ok(Object.keys(a).every((k) => a[k]!.equal(b[k]!)), 'every tensor loaded');
+    assert.throws(() => loadEncoderWeights(createEncoder('densenet121'), { ...legacy, 'features.extra.weight': torch.zeros([1]) }), /unexpected keys: features.extra.weight/);
+    source.dispose();
+    target.dispose();
   });
 });

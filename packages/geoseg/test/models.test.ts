@@ -18,6 +18,10 @@ const CASES: Record<string, unknown>[] = [
   { arch: 'nonlocal', encoder: 'resnet18', auxHead: false },
   { arch: 'farseg', encoder: 'resnet18', sceneProjection: 'shared' },
   { arch: 'fpn', encoder: 'mobilenet_v2', decoderChannels: 64 },
+  { arch: 'unetpp', encoder: 'resnet18', deepSupervision: true, prune: 2 },
+  { arch: 'fastfcn', encoder: 'resnet18', head: 'aspp', width: 64 },
+  { arch: 'unet', encoder: 'densenet121' },
+  { arch: 'denseaspp', encoder: 'densenet121' },
 ];
 
 for (const c of CASES) {
@@ -94,6 +98,8 @@ test('an option that does not apply to the architecture is an error naming it; o
   assert.throws(() => createModel({ arch: 'fcn8s', encoder: 'resnet18', classes: 2, auxHead: true }), /'auxHead': not an option of fcn8s \(it has no options\)/);
   assert.throws(() => createModel({ arch: 'unet', encoder: 'resnet18', classes: 2, decoderChannels: [8, 8] }), /'decoderChannels': Array must contain exactly 5 element/);
   assert.throws(() => createModel({ arch: 'pspnet', encoder: 'resnet18', classes: 2, bins: [0] }), /'bins.0': Number must be greater than 0/);
+  assert.throws(() => createModel({ arch: 'unetpp', encoder: 'resnet18', classes: 2, prune: 2 }),
+    (e: Error) => e instanceof ModelConfigError && e.message === "model: 'prune': 2 needs deepSupervision: true (a head on the pruned level)");
   assert.deepEqual(architectureOptions({ arch: 'pspnet', encoder: 'resnet18', classes: 2, bins: undefined }), { bins: [1, 2, 3, 6], auxHead: false });
   assert.deepEqual(defaultObjective({ arch: 'pspnet', encoder: 'resnet18', classes: 2, auxHead: true }), { out: { weight: 1 }, aux: { weight: 0.4 } });
   assert.deepEqual(defaultObjective({ arch: 'unet', encoder: 'resnet18', classes: 2 }), { out: { weight: 1 } });

@@ -79,6 +79,18 @@ test('strict loading reports every missing, unexpected and mis-shaped key in one
   });
 });
 
+test('strict loading lets a batch norm\'s num_batches_tracked be absent (old checkpoints), as PyTorch does', () => {
+  torch.tidy(() => {
+    const bn = new nn.BatchNorm2d(3);
+    const state = { weight: torch.full([3], 2, { dtype: 'float32' }), bias: torch.zeros([3]), running_mean: torch.ones([3]), running_var: torch.ones([3]) };
+    assert.deepEqual(bn.loadStateDict(state), { missingKeys: [], unexpectedKeys: [] });
+    assert.equal(bn.weight.sum().item(), 6);
+    assert.equal(bn.num_batches_tracked!.item(), 0, 'kept');
+    delete (state as Record<string, unknown>).running_var;
+    assert.throws(() => bn.loadStateDict(state), /missing keys: running_var$/);
+  });
+});
+
 test('state dicts round-trip through safetensors', async () => {
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');

@@ -25,6 +25,8 @@ export interface ArchitectureDefinition<S extends z.AnyZodObject = z.AnyZodObjec
   description: string;
   /** Its options, strict (an option that does not apply is an error naming it), with defaults. */
   options: S;
+  /** A rule across its options the schema cannot say (UNet++: prune needs deepSupervision): the issue, or undefined. */
+  check?(options: z.output<S>): { path: string[]; message: string } | undefined;
   /** The encoder's output stride unless the config sets one. */
   outputStride: OutputStride;
   /** Encoders it accepts (absent: every encoder). */

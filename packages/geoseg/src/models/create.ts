@@ -37,7 +37,10 @@ export interface OptionIssue {
 export function optionIssues(arch: string, options: Record<string, unknown>): OptionIssue[] {
   const schema = architecture(arch).options;
   const parsed = schema.safeParse(options);
-  if (parsed.success) return [];
+  if (parsed.success) {
+    const issue = architecture(arch).check?.(parsed.data);
+    return issue ? [issue] : [];
+  }
   const issue = parsed.error.issues[0]!;
   if (issue.code !== 'unrecognized_keys') return [{ path: issue.path, message: issue.message }];
   const own = Object.keys(schema.shape);

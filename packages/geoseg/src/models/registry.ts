@@ -7,7 +7,7 @@ import { fcn16s, fcn32s, fcn8s } from './decoders/fcn/index.js';
 import { pspnet } from './decoders/pspnet/index.js';
 import { hrnet } from './decoders/hrnet/index.js';
 import { hrnet_ocr } from './decoders/hrnet-ocr/index.js';
-import { unet } from './decoders/unet/index.js';
+import { attention_unet, unet } from './decoders/unet/index.js';
 import { ocrnet } from './decoders/ocrnet/index.js';
 import { bisenet } from './decoders/bisenet/index.js';
 import { danet } from './decoders/danet/index.js';
@@ -16,6 +16,9 @@ import { nonlocal } from './decoders/nonlocal/index.js';
 import { fpn } from './decoders/fpn/index.js';
 import { farseg } from './decoders/farseg/index.js';
 import { factseg } from './decoders/factseg/index.js';
+import { unetpp } from './decoders/unetpp/index.js';
+import { denseaspp } from './decoders/denseaspp/index.js';
+import { fastfcn } from './decoders/fastfcn/index.js';
 
 export const ARCHITECTURES = {
   unet,
@@ -37,6 +40,10 @@ export const ARCHITECTURES = {
   fpn,
   farseg,
   factseg,
+  unetpp,
+  attention_unet,
+  denseaspp,
+  fastfcn,
 } satisfies Record<string, ArchitectureDefinition>;
 
 export type ArchitectureName = keyof typeof ARCHITECTURES;

@@ -18,7 +18,7 @@ export interface EncoderWeightsOptions {
 export function loadEncoderWeights(encoder: Encoder, state: Record<string, Tensor>, { dropPrefixes = [...encoder.classifierPrefixes], strict = true }: EncoderWeightsOptions = {}) {
   return torch.tidy(() => {
     const dict: Record<string, Tensor> = {};
-    for (const [k, v] of Object.entries(state)) if (!dropPrefixes.some((p) => k.startsWith(p))) dict[k] = v;
+    for (const [k, v] of Object.entries(encoder.checkpointKeys(state))) if (!dropPrefixes.some((p) => k.startsWith(p))) dict[k] = v;
     const first = dict[encoder.firstConv];
     const bands = encoder.inChannels;
     if (first && first.shape[1] !== bands) dict[encoder.firstConv] = adaptFirstConv(first, bands);

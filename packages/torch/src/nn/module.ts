@@ -148,11 +148,13 @@ export abstract class Module {
    * Copy values from a state dict (e.g. `torch.load` of a PyTorch checkpoint, or
    * `loadSafetensors`) into this module's tensors, converting dtype if needed. With `strict`
    * (the default) every missing, unexpected and shape-mismatched key is reported in one error
-   * and nothing is changed.
+   * and nothing is changed. A batch norm's `num_batches_tracked` may be absent, as PyTorch
+   * allows (checkpoints from before it existed, like torchvision's DenseNet files): it keeps its value.
    */
   loadStateDict(dict: Record<string, Tensor>, { strict = true } = {}): LoadResult {
     const own = this.stateDict();
-    const missingKeys = Object.keys(own).filter((k) => !(k in dict));
+    const optional = (k: string) => k === 'num_batches_tracked' || k.endsWith('.num_batches_tracked');
+    const missingKeys = Object.keys(own).filter((k) => !(k in dict) && !optional(k));
     const unexpectedKeys = Object.keys(dict).filter((k) => !(k in own));
     const shapeMismatches: string[] = [];
     for (const [k, t] of Object.entries(own)) {

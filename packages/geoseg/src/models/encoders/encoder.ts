@@ -21,6 +21,11 @@ export abstract class Encoder extends nn.Module {
   /** Input bands the first convolution takes. */
   abstract readonly inChannels: number;
 
+  /** A checkpoint's state dict in this encoder's names (DenseNet renames torchvision's legacy ones). */
+  checkpointKeys<T>(state: Record<string, T>): Record<string, T> {
+    return state;
+  }
+
   /** Features at nominal strides [2, 4, 8, 16, 32] (deeper ones stay at the output stride). */
   abstract override forward(x: Tensor): Tensor[];
 }

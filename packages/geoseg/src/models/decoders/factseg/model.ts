@@ -6,6 +6,7 @@
 // p_c ∝ σ(b)·s_c, which its loss (`cp`, with small object mining) trains.
 import type { Tensor } from '@geoseg/torch';
 import { nn } from '@geoseg/torch';
+import { ModelConfigError } from '../../../errors.js';
 import { jointProbability } from '../../../losses/joint-probability.js';
 import type { Encoder } from '../../encoders/encoder.js';
 import { SegmentationModel, type ModelOutputs } from '../../model.js';
@@ -25,7 +26,7 @@ export class FactSeg extends SegmentationModel {
 
   constructor(encoder: Encoder, { classes, pyramidChannels = 256, decoderChannels = 128 }: PyramidHeadOptions) {
     super();
-    if (classes < 2) throw new Error('FactSeg: needs a background class 0 and at least one foreground class');
+    if (classes < 2) throw new ModelConfigError('model: classes: FactSeg needs the background (class 0) and at least one foreground class');
     this.classes = classes;
     const levels = encoder.channels.slice(1, 5);
     this.registerModule('encoder', encoder);

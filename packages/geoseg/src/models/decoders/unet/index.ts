@@ -3,6 +3,7 @@ import { defineArchitecture, outOnly } from '../../architecture.js';
 import { UNet } from './model.js';
 
 export { UNet, type UNetOptions } from './model.js';
+export { AttentionGate } from './attention-gate.js';
 
 export const unet = defineArchitecture({
   description: 'UNet: skips at every stride',
@@ -11,5 +12,13 @@ export const unet = defineArchitecture({
   }).strict(),
   outputStride: 32,
   build: (encoder, classes, o) => new UNet(encoder, { classes, decoderChannels: o.decoderChannels }),
+  objective: outOnly,
+});
+
+export const attention_unet = defineArchitecture({
+  description: 'Attention U-Net: UNet whose skips are weighted by additive attention gates from the decoder',
+  options: unet.options,
+  outputStride: 32,
+  build: (encoder, classes, o) => new UNet(encoder, { classes, decoderChannels: o.decoderChannels, attention: true }),
   objective: outOnly,
 });

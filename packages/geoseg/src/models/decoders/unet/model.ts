@@ -1,17 +1,21 @@
 // UNet (Ronneberger et al.) over any encoder: upsample, concatenate the skip of the same stride,
-// two conv-BN-ReLU; five blocks from stride 32 back to stride 1.
+// two conv-BN-ReLU; five blocks from stride 32 back to stride 1. Attention U-Net gates each skip
+// by the upsampled decoder features first (attention-gate.ts).
 import * as torch from '@geoseg/torch';
 import { nn, type Tensor } from '@geoseg/torch';
 import { convBnRelu, imageByImage } from '../../blocks.js';
 import type { Encoder } from '../../encoders/encoder.js';
 import { SegmentationModel, type ModelOutputs } from '../../model.js';
+import { AttentionGate } from './attention-gate.js';
 
 class DecoderBlock extends nn.Module {
+  declare readonly attention?: AttentionGate;
   declare readonly conv1: nn.Sequential;
   declare readonly conv2: nn.Sequential;
 
-  constructor(inC: number, skipC: number, outC: number) {
+  constructor(inC: number, skipC: number, outC: number, attention = false) {
     super();
+    if (attention && skipC > 0) this.registerModule('attention', new AttentionGate(inC, skipC));
     this.registerModule('conv1', convBnRelu(inC + skipC, outC, 3));
     this.registerModule('conv2', convBnRelu(outC, outC, 3));
   }
@@ -20,7 +24,9 @@ class DecoderBlock extends nn.Module {
     const size = skip ? skip.shape.slice(2) : x.shape.slice(2).map((s) => s * 2);
     // Each intermediate is freed as soon as it is used: at full resolution they are the largest tensors.
     const up = nn.functional.interpolate(x, { size: [size[0], size[1]], mode: 'nearest' });
-    const joined = skip ? torch.cat([up, skip], 1) : up;
+    const gated = skip && this.attention ? this.attention.forward(up, skip) : skip;
+    const joined = gated ? torch.cat([up, gated], 1) : up;
+    if (gated !== skip) gated?.dispose();
     if (joined !== up) up.dispose();
     const y = this.conv1.forward(joined);
     joined.dispose();
@@ -34,6 +40,8 @@ export interface UNetOptions {
   classes: number;
   /** Channels of the five decoder blocks, deepest first. */
   decoderChannels?: number[];
+  /** Attention U-Net: an attention gate on every skip. */
+  attention?: boolean;
 }
 
 export class UNet extends SegmentationModel {
@@ -42,7 +50,7 @@ export class UNet extends SegmentationModel {
   declare readonly head: nn.Conv2d;
   readonly classes: number;
 
-  constructor(encoder: Encoder, { classes, decoderChannels = [256, 128, 64, 32, 16] }: UNetOptions) {
+  constructor(encoder: Encoder, { classes, decoderChannels = [256, 128, 64, 32, 16], attention = false }: UNetOptions) {
     super();
     if (decoderChannels.length !== 5) throw new Error(`UNet: decoderChannels needs 5 entries, got ${decoderChannels.length}`);
     this.classes = classes;
@@ -51,7 +59,7 @@ export class UNet extends SegmentationModel {
     const blocks: DecoderBlock[] = [];
     let inC = encoder.channels[4];
     decoderChannels.forEach((outC, i) => {
-      blocks.push(new DecoderBlock(inC, skips[i], outC));
+      blocks.push(new DecoderBlock(inC, skips[i], outC, attention));
       inC = outC;
     });
     this.registerModule('decoder', new nn.ModuleList(blocks));
