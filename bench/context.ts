@@ -1,14 +1,16 @@
-// The seeds' context models against the same architectures in Python PyTorch (bench/context_ref.py,
-// the decoder fixture's independent implementations): HRNetV2-W18 + OCR and BiSeNet-ResNet18 at
-// 2x3x512x512, eval forward and training step (every training output's cross-entropy at its
-// objective weight, backward, SGD with momentum), medians, each model and mode timed in TS and then
-// in Python; then the peak memory of one training step, each side in a fresh process.
+// Models against the same architectures in Python PyTorch (bench/context_ref.py, the decoder
+// fixture's independent implementations) at 2x3x512x512: eval forward and training step (the
+// model's default objective — each training output's cross-entropy at its weight, FactSeg's cp
+// with small object mining — backward, SGD with momentum), medians, each model and mode timed in
+// TS and then in Python; then the peak memory of one training step, each side in a fresh process.
+// Two sets: the seeds' context models (HRNetV2-W18 + OCR, BiSeNet-ResNet18) and issue 18's
+// pyramid/nested ones (FactSeg-ResNet50, UNet++-ResNet18).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '@geoseg/torch';
-import { createModel, defaultObjective, type ModelConfig, type SegmentationModel } from 'geoseg';
+import { createModel, defaultObjective, runObjective, type ModelConfig, type SegmentationModel } from 'geoseg';
 import { median, type ModelBenchRow } from './models.js';
 import { PythonServer, pythonWithTorch } from './python.js';
 
@@ -19,7 +21,11 @@ const CLASSES = 6;
 const CONFIGS: Record<string, ModelConfig> = {
   'hrnet_ocr-w18': { arch: 'hrnet_ocr', encoder: 'hrnetv2_w18', classes: CLASSES },
   'bisenet-resnet18': { arch: 'bisenet', encoder: 'resnet18', classes: CLASSES },
+  'factseg-resnet50': { arch: 'factseg', encoder: 'resnet50', classes: CLASSES },
+  'unetpp-resnet18': { arch: 'unetpp', encoder: 'resnet18', classes: CLASSES },
 };
+export const CONTEXT_MODELS = ['hrnet_ocr-w18', 'bisenet-resnet18'];
+export const PYRAMID_MODELS = ['factseg-resnet50', 'unetpp-resnet18'];
 
 export interface ContextMemoryRow {
   model: string;
@@ -32,12 +38,14 @@ export interface ContextMemoryRow {
 function build(name: string) {
   const config = CONFIGS[name];
   const model = createModel(config);
+  // the outputs' weights, for the check against the reference; the step uses the objective itself
   const weights = Object.fromEntries(Object.entries(defaultObjective(config)).map(([k, o]) => [k, o.weight]));
+  const objective = runObjective({}, config, {}, name);
   const opt = new torch.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-  return { model, weights, opt };
+  return { model, weights, objective, opt };
 }
 
-function step({ model, weights, opt }: ReturnType<typeof build>, x: torch.Tensor, y: torch.Tensor, mode: 'forward' | 'train'): void {
+function step({ model, objective, opt }: ReturnType<typeof build>, x: torch.Tensor, y: torch.Tensor, mode: 'forward' | 'train'): void {
   torch.tidy(() => {
     if (mode === 'forward') {
       model.eval();
@@ -46,8 +54,7 @@ function step({ model, weights, opt }: ReturnType<typeof build>, x: torch.Tensor
     }
     model.train();
     opt.zeroGrad();
-    const outputs = model.forwardOutputs(x);
-    Object.entries(weights).map(([k, w]) => torch.crossEntropyLoss(outputs[k], y).mul(w)).reduce((a, b) => a.add(b)).backward();
+    objective(model.forwardOutputs(x), y, { progress: 0.5 }).total.backward();
     opt.step();
   });
 }
@@ -71,13 +78,13 @@ async function memoryChild(name: string, threads: number): Promise<void> {
   console.log(JSON.stringify({ peakRssMB: peak, stepGrowthMB: peak - before }));
 }
 
-export async function contextBench(threads: number, steps = 3): Promise<{ speed: ModelBenchRow[]; memory: ContextMemoryRow[] }> {
+export async function contextBench(threads: number, names = CONTEXT_MODELS, steps = 3): Promise<{ speed: ModelBenchRow[]; memory: ContextMemoryRow[] }> {
   torch.setNumThreads(threads);
-  const py = new PythonServer('context_ref.py', [String(threads)]);
+  const py = new PythonServer('context_ref.py', [String(threads), ...names]);
   const ready = JSON.parse(await py.read()) as { parameters: Record<string, number>; objectives: Record<string, Record<string, number>> };
   const { x, y } = data();
   const speed: ModelBenchRow[] = [];
-  for (const name of Object.keys(CONFIGS)) {
+  for (const name of names) {
     const b = build(name);
     const parameters = b.model.numParameters();
     if (parameters !== ready.parameters[name]) throw new Error(`bench: ${name} has ${parameters} parameters in geoseg, ${ready.parameters[name]} in the Python reference`);
@@ -100,7 +107,7 @@ export async function contextBench(threads: number, steps = 3): Promise<{ speed:
   }
   py.close();
   const memory: ContextMemoryRow[] = [];
-  for (const name of Object.keys(CONFIGS)) {
+  for (const name of names) {
     const tsOut = execFileSync(process.execPath, ['--import', 'tsx', join(here, 'context.ts'), '--memory', name, String(threads)], { encoding: 'utf8' });
     const pyOut = execFileSync(pythonWithTorch(), [join(here, 'context_ref.py'), String(threads), '--memory', name], { encoding: 'utf8' });
     const t = JSON.parse(tsOut.trim().split('\n').pop()!), p = JSON.parse(pyOut.trim().split('\n').pop()!);

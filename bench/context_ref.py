@@ -1,8 +1,10 @@
-# Reference for bench/context.ts: HRNetV2-W18 + OCR and BiSeNet-ResNet18 as the independent
-# Python implementations of the decoder fixture (packages/geoseg/test/fixtures/reference_decoders.py),
-# timed for an eval forward and a training step (forward, the weighted cross-entropies of every
-# training output, backward, SGD with momentum) at 2x3x512x512.
-#   server:  context_ref.py <threads>          stdin "<model> <mode> <n>" → durations (s)
+# Reference for bench/context.ts: HRNetV2-W18 + OCR, BiSeNet-ResNet18, FactSeg-ResNet50 and
+# UNet++-ResNet18 as the independent Python implementations of the decoder fixture
+# (packages/geoseg/test/fixtures/reference_decoders.py), timed for an eval forward and a training
+# step (forward, the weighted cross-entropies of every training output — FactSeg: its joint
+# probability loss with small object mining at 0.1, as the reference's JointLoss — backward, SGD
+# with momentum) at 2x3x512x512.
+#   server:  context_ref.py <threads> <model> ...   stdin "<model> <mode> <n>" → durations (s)
 #   memory:  context_ref.py <threads> --memory <model>   one training step in a fresh process →
 #            peak RSS (MB) and its growth over the RSS before the step
 import json, os, sys, time
@@ -16,10 +18,26 @@ torch.set_num_threads(int(sys.argv[1]))
 ref.CLASSES = 6
 BATCH, SIZE = 2, 512
 # the architectures' default objectives (geoseg's registry says the same; the bench checks it)
+def joint_som(outputs, y, ratio=0.1):
+    # FactSeg's JointLoss: the renormalised joint probability in probability space, per-pixel NLL,
+    # then the mean of the top ratio of the pixel losses that are not 0
+    s = outputs["out"].softmax(1)
+    f = torch.sigmoid(outputs["binary"])
+    p = torch.cat([(1 - f) * s[:, :1], f * s[:, 1:]], 1)
+    losses = F.nll_loss(torch.log(p / p.sum(1, keepdim=True)), y, reduction="none")
+    top = losses.reshape(-1).topk(int(ratio * losses.numel()))[0]
+    kept = top != 0
+    return top[kept].sum() / kept.sum()
+
+
+# the architectures' default objectives (output weights, or a loss over all outputs)
 MODELS = {
     "hrnet_ocr-w18": (lambda: ref.HRNetOCR(18), {"out": 1, "aux": 0.4}),
     "bisenet-resnet18": (lambda: ref.BiSeNet(), {"out": 1, "aux16": 1, "aux8": 1}),
+    "factseg-resnet50": (lambda: ref.FactSeg(encoder=ref.ResNet50Features()), {"out": 1, "binary": 0}),
+    "unetpp-resnet18": (lambda: ref.UNetPP(), {"out": 1}),
 }
+LOSSES = {"factseg-resnet50": joint_som}
 
 
 def status_mb(field):
@@ -33,9 +51,13 @@ x = torch.randn(BATCH, 3, SIZE, SIZE)
 y = torch.randint(0, ref.CLASSES, (BATCH, SIZE, SIZE))
 
 
+name_of = {}
+
+
 def build(name):
     make, weights = MODELS[name]
     m = make()
+    name_of[id(m)] = name
     return m, weights, torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
 
 
@@ -48,7 +70,8 @@ def step(m, weights, opt, mode):
         m.train()
         opt.zero_grad()
         outputs = m(x)
-        sum(w * F.cross_entropy(outputs[k], y) for k, w in weights.items()).backward()
+        loss = LOSSES.get(name_of[id(m)])
+        (loss(outputs, y) if loss else sum(w * F.cross_entropy(outputs[k], y) for k, w in weights.items())).backward()
         opt.step()
 
 
@@ -60,9 +83,9 @@ if len(sys.argv) > 3 and sys.argv[2] == "--memory":
     print(json.dumps({"peakRssMB": peak, "stepGrowthMB": peak - before}))
     sys.exit(0)
 
-built = {name: build(name) for name in MODELS}
+built = {name: build(name) for name in sys.argv[2:]}
 print(json.dumps({"parameters": {k: sum(p.numel() for p in b[0].parameters()) for k, b in built.items()},
-                  "objectives": {k: v[1] for k, v in MODELS.items()}}), flush=True)
+                  "objectives": {k: MODELS[k][1] for k in built}}), flush=True)
 for line in sys.stdin:
     name, mode, n = line.split()
     m, weights, opt = built[name]

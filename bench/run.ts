@@ -7,7 +7,7 @@ import * as torch from '@geoseg/torch';
 import { opOverhead } from './op-overhead.js';
 import { unetStep } from './unet-step.js';
 import { modelsBench } from './models.js';
-import { contextBench } from './context.js';
+import { CONTEXT_MODELS, contextBench, PYRAMID_MODELS } from './context.js';
 import { dubaiBench } from './dubai.js';
 import { dubaiArchitectures } from './dubai-architectures.js';
 import { smallObjects } from './small-objects.js';
@@ -35,7 +35,10 @@ if (!only || only === 'models') {
   results.models = await modelsBench(threads);
 }
 if (!only || only === 'context') {
-  results.context = await contextBench(threads);
+  results.context = await contextBench(threads, CONTEXT_MODELS);
+}
+if (!only || only === 'pyramid') {
+  results.pyramid = await contextBench(threads, PYRAMID_MODELS);
 }
 // The Dubai training comparison takes ~an hour: only when asked (`npm run bench -- dubai`).
 if (only === 'dubai') results.dubai = await dubaiBench();

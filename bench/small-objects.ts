@@ -46,7 +46,7 @@ function dataset(work: string): string {
   }
   writeFileSync(join(work, 'classes.yaml'), stringify({
     ignoreIndex: 255,
-    classes: [{ id: 0, name: 'background', from: [1, 2, 3, 4, 6] }, { id: 1, name: 'car', from: [5] }],
+    classes: [{ id: 0, name: 'background', color: '#808080', from: [1, 2, 3, 4, 6] }, { id: 1, name: 'car', color: '#FFFF00', from: [5] }],
     ignore: [0],
   }));
   const out = join(work, 'data');

@@ -22,6 +22,9 @@ const CASES: Record<string, unknown>[] = [
   { arch: 'fastfcn', encoder: 'resnet18', head: 'aspp', width: 64 },
   { arch: 'unet', encoder: 'densenet121' },
   { arch: 'denseaspp', encoder: 'densenet121' },
+  // the pyramid decoders on dilated encoders (deeper levels finer than their nominal stride)
+  { arch: 'factseg', encoder: 'resnet18', outputStride: 16 },
+  { arch: 'fpn', encoder: 'resnet18', outputStride: 8 },
 ];
 
 for (const c of CASES) {

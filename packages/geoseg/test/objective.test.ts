@@ -125,6 +125,8 @@ test('FactSeg and FarSeg train with their papers\' losses unless the run gives o
     close(plainCp({ out, binary }, target).total.item(), jointProbabilityLoss(out, target, {}, { binary }).item());
     assert.throws(() => runObjective({ loss: 'ce + 0.5 * dice' }, model('factseg'), {}, 'run.yaml'), (e: Error) => e.message ===
       "run.yaml: loss: the model predicts with its output 'binary', which this loss does not train (put a loss that reads it on out: cp; e.g. 'cp + 0.5 * dice')");
+    assert.throws(() => runObjective({ loss: { binary: { weight: 1 } } }, model('factseg'), {}, 'run.yaml'), (e: Error) => e.message ===
+      "run.yaml: loss.binary: the output 'binary' takes no loss of its own (a loss on out that reads it trains it: cp)");
     const mixed = runObjective({ loss: 'cp + 0.5 * dice' }, model('factseg'), {}, 'run.yaml');
     assert.deepEqual(Object.keys(mixed({ out, binary }, target).terms).sort(), ['cp', 'dice']);
     const farseg = runObjective({}, model('farseg'), {}, 'run.yaml');

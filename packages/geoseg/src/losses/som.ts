@@ -3,12 +3,13 @@
 // away by the many easy background pixels. As the reference: k = ⌊ratio · N·H·W⌋ of all pixels,
 // ignored pixels (loss 0) included in the ranking; the mean is over the chosen values that are
 // not 0. With ratio 1 and no ignored pixels it is the plain mean. `som` is cross-entropy mined
-// this way; `cp` mines its joint-probability loss with its option `som`.
+// this way (with class weights, the weighted pixel losses); `cp` mines its joint-probability loss
+// with its option `som`.
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
 import { z } from 'zod';
 import { pixelCrossEntropy } from './cross-entropy.js';
-import { ignoreIndexField, parseLossOptions } from './options.js';
+import { classWeightsField, ignoreIndexField, parseLossOptions } from './options.js';
 import { divideOrZero } from './pixels.js';
 
 /** The share of pixels SOM keeps, in (0, 1]. */
@@ -27,11 +28,16 @@ export function smallObjectMining(pixelLoss: Tensor, ratio: number): Tensor {
 
 export const somSchema = z.object({
   ignoreIndex: ignoreIndexField,
+  classWeights: classWeightsField,
   ratio: somRatioField.default(0.1),
 }).strict();
 export type SomOptions = z.input<typeof somSchema>;
 
 export function somLoss(logits: Tensor, target: Tensor, options: SomOptions = {}): Tensor {
   const o = parseLossOptions('som', somSchema, options);
-  return torch.tidy(() => smallObjectMining(pixelCrossEntropy('som', logits, target, o.ignoreIndex).ce, o.ratio));
+  return torch.tidy(() => {
+    const { ce, weight } = pixelCrossEntropy('som', logits, target, o.ignoreIndex, o.classWeights);
+    // With class weights the weighted pixel losses are ranked (as cp's mining does).
+    return smallObjectMining(o.classWeights ? ce.mul(weight) : ce, o.ratio);
+  });
 }

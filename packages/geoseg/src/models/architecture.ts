@@ -36,8 +36,8 @@ export interface ArchitectureDefinition<S extends z.AnyZodObject = z.AnyZodObjec
   /** The default objective over its training outputs (a run config may override it per output). */
   objective(options: z.output<S>): Objective;
   /**
-   * Outputs besides `out` that its probabilities read (FactSeg's `binary`): a run must train each,
-   * by a weight above 0 or a loss on another output that reads it.
+   * Outputs besides `out` that its probabilities read (FactSeg's `binary`): they take no loss of
+   * their own (weight 0), and a run's loss on `out` must read them (cp), so they are trained.
    */
   predictsWith?: readonly string[];
 }

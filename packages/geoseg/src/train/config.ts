@@ -48,7 +48,7 @@ export const trainConfigSchema = z.object({
   loss: z.union([lossSpec, z.record(z.union([lossSpec, z.object({ weight: z.number().min(0).optional(), loss: lossSpec.optional() }).strict()]))]).optional()
     .describe('Default: the architecture\'s loss (cross-entropy; FactSeg: cp with small-object mining, FarSeg: annealing_focal). \'ce + 0.5 * dice\' or a list of { name, weight, ...options } for every output of the model at its architecture\'s weights; or per output: { out: \'ce + 0.5 * dice\', aux: { weight: 0.4, loss: ce } }.'),
   auxWeight: z.number().min(0).optional().describe('Shorthand for loss.aux.weight: the auxiliary head\'s weight (architectures with an `aux` output; default theirs, 0.4 for PSPNet).'),
-  classWeights: z.union([z.enum(['none', 'inverse', 'median', 'softmax']), z.array(z.number().nonnegative())]).default('none').describe('Class weights for ce/focal: \'none\', one of `geoseg stats`\' suggestions, or explicit numbers.'),
+  classWeights: z.union([z.enum(['none', 'inverse', 'median', 'softmax']), z.array(z.number().nonnegative())]).default('none').describe('Class weights for the losses that take them (ce, focal, ohem, noisy, cp, som; the others ignore them): \'none\', one of `geoseg stats`\' suggestions, or explicit numbers.'),
   optimizer: z.object({
     name: z.enum(['sgd', 'adam', 'adamw', 'radam']).default('adam').describe('Optimizer.'),
     lr: z.number().positive().default(1e-3).describe('Base learning rate.'),

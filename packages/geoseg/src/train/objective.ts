@@ -29,6 +29,9 @@ interface Term {
   reads: readonly string[];
 }
 
+/** The losses that read an output, for error messages ('cp'). */
+const readersOf = (output: string) => LOSS_NAMES.filter((n) => LOSSES[n].reads?.includes(output)).join(', ');
+
 const isSpec = (v: unknown): v is LossSpec => typeof v === 'string' || Array.isArray(v);
 
 /**
@@ -54,6 +57,9 @@ export function createObjective(defaults: Objective, spec: RunLossSpec | undefin
       throw new ModelConfigError(`${where}.${output}.weight: ${JSON.stringify(weight)}: expected a finite number >= 0`);
     }
     if (weight === 0) continue;
+    if (predictsWith.includes(output)) {
+      throw new ModelConfigError(`${where}.${output}: the output '${output}' takes no loss of its own (a loss on out that reads it trains it: ${readersOf(output)})`);
+    }
     const lossSpec = output === 'out' ? runLoss : lossOf(entry) ?? defaults[output]!.loss ?? runLoss;
     for (const term of parseLossSpec(lossSpec)) {
       const missing = (LOSSES[term.name].reads ?? []).find((name) => !outputs.includes(name));
@@ -64,8 +70,8 @@ export function createObjective(defaults: Objective, spec: RunLossSpec | undefin
   if (terms.length === 0) throw new ModelConfigError(`${where}: every output has weight 0 (nothing to train)`);
   // An output the prediction uses but no loss trains would predict with its initial weights.
   for (const name of predictsWith) {
-    if (!terms.some((t) => t.output === name || t.reads.includes(name))) {
-      throw new ModelConfigError(`${where}: the model predicts with its output '${name}', which this loss does not train (put a loss that reads it on out: ${LOSS_NAMES.filter((n) => LOSSES[n].reads?.includes(name)).join(', ')}; e.g. 'cp + 0.5 * dice')`);
+    if (!terms.some((t) => t.reads.includes(name))) {
+      throw new ModelConfigError(`${where}: the model predicts with its output '${name}', which this loss does not train (put a loss that reads it on out: ${readersOf(name)}; e.g. 'cp + 0.5 * dice')`);
     }
   }
   return (modelOutputs, target, ctx = {}) => torch.tidy(() => {

@@ -46,7 +46,7 @@ class DenseBlock extends nn.Module {
   forward(x: Tensor): Tensor {
     let joined = x;
     for (const layer of this.layers) {
-      const grown = torch.cat([joined, layer.forward(joined)], 1);
+      const grown = torch.tidy(() => torch.cat([joined, layer.forward(joined)], 1));
       if (joined !== x) joined.dispose();
       joined = grown;
     }
@@ -66,7 +66,7 @@ class Transition extends nn.Module {
 
   /** BN + ReLU: the encoder's feature at this stride. */
   activate(x: Tensor): Tensor {
-    return this.norm.forward(x).relu();
+    return torch.tidy(() => this.norm.forward(x).relu());
   }
 
   /** The activated features → the next block's input (1×1 halving, 2×2 average pooling). */

@@ -12,7 +12,8 @@ export function configSummary(config: Record<string, any> | null): { model: stri
   const dataset = typeof c.data?.dataset === 'string' ? c.data.dataset.split(/[/\\]/).filter(Boolean).pop() : null;
   return {
     model: [c.model?.arch, c.model?.encoder].filter(Boolean).join(' / ') || '–',
-    loss: typeof c.loss === 'string' ? c.loss : c.loss ? JSON.stringify(c.loss) : '–',
+    // a run config without `loss` trains with its architecture's default loss
+    loss: typeof c.loss === 'string' ? c.loss : c.loss ? JSON.stringify(c.loss) : c.model ? 'architecture default' : '–',
     optimizer: c.optimizer ? `${c.optimizer.name ?? '?'} lr ${num(c.optimizer.lr, 6)}${sched}` : '–',
     budget,
     data: [dataset, c.data?.crop ? `crop ${c.data.crop}` : null, c.data?.batch ? `batch ${c.data.batch}` : null].filter(Boolean).join(', ') || '–',

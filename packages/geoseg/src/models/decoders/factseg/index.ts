@@ -11,7 +11,7 @@ export const factseg = defineArchitecture({
   outputStride: 32,
   build: (encoder, classes, o) => new FactSeg(encoder, { classes, ...o }),
   // The reference's training: the joint loss with small object mining at ratio 0.1 on `out`, which
-  // reads `binary`; `binary` has no loss of its own (weight 0) unless a run gives it one.
+  // reads `binary`; `binary` (one channel) takes no loss of its own.
   objective: () => ({ out: { weight: 1, loss: [{ name: 'cp', som: 0.1 }] }, binary: { weight: 0 } }),
   predictsWith: ['binary'],
 });

@@ -1,6 +1,8 @@
 // The semantic FPN head (Kirillov et al. 2019, "Panoptic FPN"), as simplecv's AssymetricDecoder:
 // each pyramid level gets log2(stride / 4) stages of 3×3 conv-BN-ReLU + ×2 bilinear upsampling
 // (align_corners true; one stage without upsampling at stride 4), and the levels are averaged.
+// On a dilated encoder (output stride 16 or 8) the deeper levels are already finer than their
+// nominal stride: a stage whose level has reached the stride-4 size no longer upsamples.
 // Names blocks.<level>.<stage>.{0,1} (conv, BN) as the reference's.
 import { nn, type Tensor } from '@geoseg/torch';
 import { convBnRelu } from '../../blocks.js';
@@ -26,12 +28,14 @@ export class AsymmetricDecoder extends nn.Module {
   /** Pyramid features finest first → [N, outChannels, H/4, W/4]. */
   forward(features: Tensor[]): Tensor {
     let sum: Tensor | null = null;
+    const finest = features[0]!.shape[2]!;
     let i = 0;
     for (const stages of this.blocks) {
       let y = features[i]!;
       for (const stage of stages) {
         const z = stage.forward(y);
-        y = this.upsamples[i] ? nn.functional.interpolate(z, { scaleFactor: 2, mode: 'bilinear', alignCorners: true }) : z;
+        const up = this.upsamples[i] && z.shape[2]! < finest;
+        y = up ? nn.functional.interpolate(z, { scaleFactor: 2, mode: 'bilinear', alignCorners: true }) : z;
       }
       // Out of place: the stride-4 level's y is a ReLU's output, which its backward reads.
       sum = sum ? sum.add(y) : y;

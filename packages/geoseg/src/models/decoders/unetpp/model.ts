@@ -7,6 +7,7 @@
 // computing only the nodes it needs (i + j ≤ k).
 import * as torch from '@geoseg/torch';
 import { nn, type Tensor } from '@geoseg/torch';
+import { ModelConfigError } from '../../../errors.js';
 import type { Encoder } from '../../encoders/encoder.js';
 import { SegmentationModel, type ModelOutputs } from '../../model.js';
 
@@ -56,7 +57,7 @@ export class UNetPlusPlus extends SegmentationModel {
   constructor(encoder: Encoder, { classes, decoderChannels = [32, 64, 128, 256], deepSupervision = false, prune = DEPTH }: UNetPlusPlusOptions) {
     super();
     if (decoderChannels.length !== DEPTH) throw new Error(`UNet++: decoderChannels needs ${DEPTH} entries, got ${decoderChannels.length}`);
-    if (prune !== DEPTH && !deepSupervision) throw new Error('UNet++: prune needs deepSupervision (a head on the pruned level)');
+    if (prune !== DEPTH && !deepSupervision) throw new ModelConfigError(`model: 'prune': ${prune} needs deepSupervision: true (a head on the pruned level)`);
     this.classes = classes;
     this.deepSupervision = deepSupervision;
     this.prune = prune;
