@@ -29,7 +29,7 @@ const ref: Record<string, Reference> = JSON.parse(readFileSync(join(dirname(file
 
 test('the decoder fixture covers every model it should', () => {
   assert.deepEqual(Object.keys(ref).sort(),
-    ['attention_unet', 'bisenet', 'bisenet_aux', 'bisenet_psp_split', 'bisenet_psp_split_aux', 'ccnet', 'ccnet_aux', 'danet', 'danet_aux', 'deeplabv1_vgg16', 'deeplabv1_vgg16_bn_largefov', 'deeplabv2', 'deeplabv2_resnet101', 'deeplabv3plus', 'deeplabv3plus_separable', 'denseaspp', 'denseaspp_aux', 'factseg', 'factseg_aux', 'farseg', 'farseg_shared_scene', 'fastfcn_aspp', 'fastfcn_psp', 'fcn16s', 'fcn32s', 'fcn8s', 'fpn', 'hrnet_ocr_w18', 'hrnet_ocr_w18_aux', 'hrnet_pam_w18', 'hrnet_pam_w18_aux', 'hrnet_w18', 'nonlocal', 'nonlocal_aux', 'ocrnet', 'ocrnet_aux', 'pspnet', 'pspnet_aux', 'unet', 'unetpp', 'unetpp_ds_aux', 'unetpp_prune2']);
+    ['attention_unet', 'bisenet', 'bisenet_aux', 'bisenet_psp_split', 'bisenet_psp_split_aux', 'ccnet', 'ccnet_aux', 'danet', 'danet_aux', 'deeplabv1_vgg16', 'deeplabv1_vgg16_bn_largefov', 'deeplabv2', 'deeplabv2_resnet101', 'deeplabv3plus', 'deeplabv3plus_separable', 'denseaspp', 'denseaspp_aux', 'factseg', 'factseg_aux', 'farseg', 'farseg_shared_scene', 'fastfcn_aspp', 'fastfcn_psp', 'fcn16s', 'fcn32s', 'fcn8s', 'fpn', 'hrnet_ocr_w18', 'hrnet_ocr_w18_aux', 'hrnet_pam_w18', 'hrnet_pam_w18_aux', 'hrnet_w18', 'nonlocal', 'nonlocal_aux', 'ocrnet', 'ocrnet_aux', 'pspnet', 'pspnet_aux', 'refinenet', 'refinenet_aux', 'unet', 'unetpp', 'unetpp_ds_aux', 'unetpp_prune2']);
 });
 
 for (const [name, r] of Object.entries(ref)) {

@@ -71,3 +71,19 @@ test('DenseNet-121 loads torchvision\'s published (legacy-named) state dict stri
     target.dispose();
   });
 });
+
+test('ResNeSt-50 has the official names and reproduces the official features at output stride 32, 16 and 8', () => {
+  torch.tidy(() => {
+    for (const [os, key] of [[32, 'resnest50'], [16, 'resnest50_os16'], [8, 'resnest50_os8']] as const) {
+      const encoder = createEncoder('resnest50', { outputStride: os });
+      if (os === 32) {
+        assert.deepEqual(Object.keys(encoder.stateDict()), ref.resnest50_keys);
+        assert.equal(encoder.numParameters(), 25_434_240, 'the official resnest50 without its 1000-class fc');
+      }
+      fill(encoder);
+      const features = torch.noGrad(() => encoder.forward(input()));
+      features.forEach((f, i) => compare(`${key} feature ${i}`, f, ref[key][i]));
+      encoder.dispose();
+    }
+  });
+});

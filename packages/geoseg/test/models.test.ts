@@ -25,6 +25,7 @@ const CASES: Record<string, unknown>[] = [
   // the pyramid decoders on dilated encoders (deeper levels finer than their nominal stride)
   { arch: 'factseg', encoder: 'resnet18', outputStride: 16 },
   { arch: 'fpn', encoder: 'resnet18', outputStride: 8 },
+  { arch: 'deeplabv3plus', encoder: 'resnest50' },
 ];
 
 for (const c of CASES) {
@@ -210,9 +211,10 @@ test('attention blocks start as the identity: gamma 0 (DANet, CCNet, HRNet PAM) 
   });
 });
 
-test('FactSeg-R50 and FarSeg-R50 with 16 classes have the reference designs\' parameter counts', () => {
-  // Counted from the official code's modules (Junjue-Wang/FactSeg, Z-Zheng/FarSeg) on torchvision's resnet50.
-  for (const [arch, expected] of [['factseg', 33_446_609], ['farseg', 31_370_064]] as const) {
+test('FactSeg-R50, FarSeg-R50 and RefineNet-R50 with 16 classes have the reference designs\' parameter counts', () => {
+  // Counted from the official code's modules (Junjue-Wang/FactSeg, Z-Zheng/FarSeg; the FactSeg
+  // repository's RefineNet baseline) on torchvision's resnet50.
+  for (const [arch, expected] of [['factseg', 33_446_609], ['farseg', 31_370_064], ['refinenet', 94_887_248]] as const) {
     const model = createModel({ arch, encoder: 'resnet50', classes: 16 });
     assert.equal(model.numParameters(), expected, arch);
     model.dispose();

@@ -19,6 +19,7 @@ import { factseg } from './decoders/factseg/index.js';
 import { unetpp } from './decoders/unetpp/index.js';
 import { denseaspp } from './decoders/denseaspp/index.js';
 import { fastfcn } from './decoders/fastfcn/index.js';
+import { refinenet } from './decoders/refinenet/index.js';
 
 export const ARCHITECTURES = {
   unet,
@@ -44,6 +45,7 @@ export const ARCHITECTURES = {
   attention_unet,
   denseaspp,
   fastfcn,
+  refinenet,
 } satisfies Record<string, ArchitectureDefinition>;
 
 export type ArchitectureName = keyof typeof ARCHITECTURES;

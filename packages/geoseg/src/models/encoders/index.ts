@@ -6,12 +6,14 @@ import { ResNetEncoder } from './resnet.js';
 import { VGG16Encoder } from './vgg.js';
 import { HRNetEncoder } from './hrnet.js';
 import { DenseNetEncoder } from './densenet.js';
+import { ResNeStEncoder } from './resnest.js';
 
 export { Encoder, type EncoderOptions, type OutputStride } from './encoder.js';
 export { ResNetEncoder } from './resnet.js';
 export { HRNetEncoder, HRNET_WIDTHS, type HRNetName } from './hrnet.js';
 export { MobileNetV2Encoder } from './mobilenet-v2.js';
 export { DenseNetEncoder } from './densenet.js';
+export { ResNeStEncoder, type ResNeStName } from './resnest.js';
 export { VGG16Encoder, type VGGOptions } from './vgg.js';
 /** The earlier name of VGG16Encoder (batch norm by default). */
 export { VGG16Encoder as VGG16BNEncoder } from './vgg.js';
@@ -28,6 +30,8 @@ export const ENCODERS: Record<string, (opts: EncoderOptions) => Encoder> = {
   hrnetv2_w32: (o) => new HRNetEncoder('hrnetv2_w32', o),
   hrnetv2_w48: (o) => new HRNetEncoder('hrnetv2_w48', o),
   densenet121: (o) => new DenseNetEncoder(o),
+  resnest50: (o) => new ResNeStEncoder('resnest50', o),
+  resnest101: (o) => new ResNeStEncoder('resnest101', o),
 };
 
 export function createEncoder(name: string, opts: EncoderOptions = {}): Encoder {
