@@ -68,6 +68,14 @@ export function imageByImage(n: number, fn: (i: number) => Tensor): Tensor {
 }
 
 /**
+ * fn(x), image by image in inference (eval mode, batch above 1): for a high-resolution stage such
+ * as an encoder's stem, whose activations are the largest.
+ */
+export function perImageInInference(module: nn.Module, x: Tensor, fn: (t: Tensor) => Tensor): Tensor {
+  return module.training || x.shape[0] === 1 ? fn(x) : imageByImage(x.shape[0]!, (i) => fn(x.narrow(0, i, 1)));
+}
+
+/**
  * steps[n-1](…steps[0](x)), freeing each intermediate result as soon as the next step has used
  * it (x itself is left alone; in-place steps that return their input are fine). In inference this
  * keeps one or two activations alive instead of a whole block's; autograd keeps what it needs.

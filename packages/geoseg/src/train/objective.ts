@@ -61,11 +61,12 @@ export function createObjective(defaults: Objective, spec: RunLossSpec | undefin
       throw new ModelConfigError(`${where}.${output}: the output '${output}' takes no loss of its own (a loss on out that reads it trains it: ${readersOf(output)})`);
     }
     const lossSpec = output === 'out' ? runLoss : lossOf(entry) ?? defaults[output]!.loss ?? runLoss;
-    for (const term of parseLossSpec(lossSpec)) {
+    const parsed = parseLossSpec(lossSpec);
+    for (const term of parsed) {
       const missing = (LOSSES[term.name].reads ?? []).find((name) => !outputs.includes(name));
       if (missing) throw new ModelConfigError(`${where}: ${term.name} (on output '${output}') reads the output '${missing}', which the model does not have (its outputs: ${outputs.join(', ')})`);
     }
-    terms.push({ output, weight, loss: createLoss(lossSpec, common), reads: parseLossSpec(lossSpec).flatMap((t) => LOSSES[t.name].reads ?? []) });
+    terms.push({ output, weight, loss: createLoss(lossSpec, common), reads: parsed.flatMap((t) => LOSSES[t.name].reads ?? []) });
   }
   if (terms.length === 0) throw new ModelConfigError(`${where}: every output has weight 0 (nothing to train)`);
   // An output the prediction uses but no loss trains would predict with its initial weights.

@@ -7,7 +7,7 @@
 // dilation before (halved at 4), the others take it; the avd pool keeps its 3×3 window at stride 1.
 import * as torch from '@geoseg/torch';
 import { nn, type Tensor } from '@geoseg/torch';
-import { imageByImage } from '../blocks.js';
+import { perImageInInference } from '../blocks.js';
 import { Encoder, type EncoderOptions, type OutputStride } from './encoder.js';
 import { SplitAttentionConv } from './split-attention.js';
 
@@ -111,7 +111,7 @@ export class ResNeStEncoder extends Encoder {
 
   forward(x: Tensor): Tensor[] {
     const stem = (t: Tensor) => torch.tidy(() => this.bn1.forward(this.conv1.forward(t)).relu_());
-    const s2 = this.training || x.shape[0] === 1 ? stem(x) : imageByImage(x.shape[0]!, (i) => stem(x.narrow(0, i, 1)));
+    const s2 = perImageInInference(this, x, stem);
     const pooled = this.maxpool.forward(s2);
     const s4 = this.layer1.forward(pooled);
     pooled.dispose();

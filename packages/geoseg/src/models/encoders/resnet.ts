@@ -3,7 +3,7 @@
 // strides of the last stages with dilation, as torchvision's replace_stride_with_dilation does.
 import * as torch from '@geoseg/torch';
 import { nn, type Tensor } from '@geoseg/torch';
-import { imageByImage } from '../blocks.js';
+import { perImageInInference } from '../blocks.js';
 import { Encoder, stageDilations, type EncoderOptions, type OutputStride } from './encoder.js';
 import { BasicBlock, Bottleneck, conv1x1, type Block } from './residual-blocks.js';
 
@@ -77,6 +77,6 @@ export class ResNetEncoder extends Encoder {
   /** conv1 → bn1 → relu, the encoder's largest activations: image by image in inference. */
   private stem(x: Tensor): Tensor {
     const one = (t: Tensor) => torch.tidy(() => this.bn1.forward(this.conv1.forward(t)).relu_());
-    return this.training || x.shape[0] === 1 ? one(x) : imageByImage(x.shape[0], (i) => one(x.narrow(0, i, 1)));
+    return perImageInInference(this, x, one);
   }
 }

@@ -9,8 +9,6 @@ import { convBnRelu } from '../../blocks.js';
 
 export class AsymmetricDecoder extends nn.Module {
   declare readonly blocks: nn.ModuleList<nn.ModuleList<nn.Sequential>>;
-  /** For each level: whether its stages upsample ×2 (all but the stride-4 level's). */
-  private readonly upsamples: boolean[];
 
   /** strides: the pyramid levels' strides (4, 8, 16, 32), outStride the output's (4). */
   constructor(inChannels: number, readonly outChannels = 128, strides: readonly number[] = [4, 8, 16, 32], outStride = 4) {
@@ -21,7 +19,6 @@ export class AsymmetricDecoder extends nn.Module {
       const stages = Array.from({ length: Math.max(upsamplings, 1) }, (_, j) => convBnRelu(j === 0 ? inChannels : outChannels, outChannels, 3));
       return new nn.ModuleList(stages);
     });
-    this.upsamples = strides.map((s) => s !== outStride);
     this.registerModule('blocks', new nn.ModuleList(blocks));
   }
 
@@ -31,15 +28,14 @@ export class AsymmetricDecoder extends nn.Module {
     const finest = features[0]!.shape[2]!;
     let i = 0;
     for (const stages of this.blocks) {
-      let y = features[i]!;
+      let y = features[i++]!;
       for (const stage of stages) {
         const z = stage.forward(y);
-        const up = this.upsamples[i] && z.shape[2]! < finest;
-        y = up ? nn.functional.interpolate(z, { scaleFactor: 2, mode: 'bilinear', alignCorners: true }) : z;
+        // the stride-4 level, and any level already at its size, is not upsampled
+        y = z.shape[2]! < finest ? nn.functional.interpolate(z, { scaleFactor: 2, mode: 'bilinear', alignCorners: true }) : z;
       }
       // Out of place: the stride-4 level's y is a ReLU's output, which its backward reads.
       sum = sum ? sum.add(y) : y;
-      i++;
     }
     return sum!.div(this.blocks.length);
   }
