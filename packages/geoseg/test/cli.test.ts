@@ -13,7 +13,7 @@ test('geoseg models --json prints one JSON object with encoders and architecture
   const out = JSON.parse(r.stdout);
   const resnet18 = out.encoders.find((e: { name: string }) => e.name === 'resnet18');
   assert.equal(resnet18.parameters, 11_176_512, 'torchvision resnet18 without its fc layer');
-  assert.deepEqual(out.architectures.map((a: { name: string }) => a.name), ['unet', 'fcn32s', 'fcn16s', 'fcn8s', 'deeplabv1', 'deeplabv2', 'deeplabv3', 'deeplabv3plus', 'pspnet', 'hrnet', 'hrnet_ocr', 'ocrnet', 'bisenet', 'danet', 'ccnet', 'nonlocal', 'fpn', 'farseg', 'factseg', 'unetpp', 'attention_unet', 'denseaspp', 'fastfcn', 'refinenet']);
+  assert.deepEqual(out.architectures.map((a: { name: string }) => a.name), ['unet', 'fcn32s', 'fcn16s', 'fcn8s', 'deeplabv1', 'deeplabv2', 'deeplabv3', 'deeplabv3plus', 'pspnet', 'hrnet', 'hrnet_ocr', 'ocrnet', 'bisenet', 'danet', 'ccnet', 'nonlocal', 'fpn', 'farseg', 'factseg', 'unetpp', 'attention_unet', 'denseaspp', 'fastfcn', 'refinenet', 'pointrend']);
   // each architecture is counted with --encoder or, when it does not take that one, its own first encoder
   const encoderParams = (name: string) => out.encoders.find((e: { name: string }) => e.name === name).parameters;
   assert.ok(out.architectures.every((a: { parameters: number; parametersEncoder: string }) => a.parameters > encoderParams(a.parametersEncoder)));

@@ -87,3 +87,42 @@ test('ResNeSt-50 has the official names and reproduces the official features at 
     }
   });
 });
+
+test('Xception-65 has timm\'s names (without head.*) and reproduces the reference features at output stride 32, 16 and 8', () => {
+  torch.tidy(() => {
+    for (const os of [32, 16, 8] as const) {
+      const encoder = createEncoder('xception65', { outputStride: os });
+      if (os === 32) {
+        assert.deepEqual(Object.keys(encoder.stateDict()), ref.xception65_keys);
+        assert.equal(encoder.numParameters(), ref.xception65_parameters);
+        assert.equal(encoder.numParameters() + 2048 * 1000 + 1000, 39_916_312, 'with its 1000-class head: timm\'s xception65 count');
+      }
+      fill(encoder);
+      const features = torch.noGrad(() => encoder.forward(input()));
+      features.forEach((f, i) => compare(`xception65 output stride ${os}, feature ${i}`, f, ref[`xception65_os${os}`][i]));
+      encoder.dispose();
+    }
+  });
+});
+
+test('Hourglass-52 and -104 have mmdetection\'s HourglassNet names and counts (less Hourglass-52\'s unused block) and load its state dicts; Hourglass-52 reproduces the reference features', () => {
+  torch.tidy(() => {
+    const encoder = createEncoder('hourglass52');
+    // mmdet's one-stack net has an `inters.0` block that nothing uses: not part of geoseg's, dropped on load
+    const unused: string[] = ref.hourglass52_keys.filter((k: string) => k.startsWith('inters.'));
+    assert.deepEqual(unused.length, 12, 'one basic block: two convolutions, two BNs');
+    assert.deepEqual(Object.keys(encoder.stateDict()), ref.hourglass52_keys.filter((k: string) => !k.startsWith('inters.')));
+    assert.equal(encoder.numParameters(), ref.hourglass52_parameters - 2 * 256 * 256 * 9 - 4 * 256);
+    const mmdet = { ...encoder.stateDict(), ...Object.fromEntries(unused.map((k) => [k, torch.zeros([1])])) };
+    loadEncoderWeights(encoder, mmdet);
+    fill(encoder);
+    const features = torch.noGrad(() => encoder.forward(input()));
+    features.forEach((f, i) => compare(`hourglass52 feature ${i}`, f, ref.hourglass52[i]));
+    encoder.dispose();
+    const two = createEncoder('hourglass104');
+    assert.deepEqual(Object.keys(two.stateDict()), ref.hourglass104_keys);
+    assert.equal(two.numParameters(), ref.hourglass104_parameters);
+    two.dispose();
+    assert.throws(() => createEncoder('hourglass52', { outputStride: 16 }), /hourglass52: output stride 16 is not available/);
+  });
+});

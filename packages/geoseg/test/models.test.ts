@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '@geoseg/torch';
-import { ARCHITECTURES, architectureOptions, defaultObjective, createModel, adaptFirstConv, loadEncoderWeights, createEncoder, InputShapeError, ModelConfigError, useChannelsLast, useContiguousFormat, channelsLast } from '../src/index.js';
+import { ARCHITECTURES, architecture, architectureOptions, defaultObjective, createModel, pairIssue, validEncoders, adaptFirstConv, loadEncoderWeights, createEncoder, InputShapeError, ModelConfigError, useChannelsLast, useContiguousFormat, channelsLast } from '../src/index.js';
 
 const CLASSES = 5;
 
@@ -26,6 +26,8 @@ const CASES: Record<string, unknown>[] = [
   { arch: 'factseg', encoder: 'resnet18', outputStride: 16 },
   { arch: 'fpn', encoder: 'resnet18', outputStride: 8 },
   { arch: 'deeplabv3plus', encoder: 'resnest50' },
+  { arch: 'deeplabv3plus', encoder: 'xception65' },
+  { arch: 'fpn', encoder: 'hourglass52' },
 ];
 
 for (const c of CASES) {
@@ -42,15 +44,28 @@ for (const c of CASES) {
       model.train();
       const x = torch.randn([2, 3, 64, 96]);
       const outputs = model.forwardOutputs(x);
-      assert.deepEqual(Object.keys(outputs).sort(), Object.keys(defaultObjective(config)).sort(), 'the training outputs are the objective\'s');
-      // every output has the classes' channels but FactSeg's foreground logit
-      for (const [name, o] of Object.entries(outputs)) assert.deepEqual(o.shape, [2, name === 'binary' ? 1 : CLASSES, 64, 96], name);
+      const sampled = architecture(arch).sampledOutputs ?? {};
+      assert.deepEqual(Object.keys(outputs).sort(), [...Object.keys(defaultObjective(config)), ...Object.values(sampled)].sort(), 'the training outputs are the objective\'s (and the points of sampled ones)');
+      // every output has the classes' channels but FactSeg's foreground logit; PointRend's points are [N, C, 1, P] at [N, P, 2]
+      for (const [name, o] of Object.entries(outputs)) {
+        const pointsOf = Object.entries(sampled).find(([, coords]) => coords === name)?.[0];
+        if (name in sampled) assert.deepEqual(o.shape, [2, CLASSES, 1, architectureOptions(config).points as number], name);
+        else if (pointsOf) assert.deepEqual(o.shape, [2, outputs[pointsOf]!.shape[3], 2], name);
+        else assert.deepEqual(o.shape, [2, name === 'binary' ? 1 : CLASSES, 64, 96], name);
+      }
       // every named output (aux heads, attention branches) contributes, as in the objective
       Object.values(outputs).map((o) => o.mean()).reduce((sum, m) => sum.add(m)).backward();
-      const missing = model.namedParameters().filter(([, p]) => p.grad === null || p.grad.abs().sum().item() === 0).map(([n]) => n);
+      // (a convolution's bias right before a batch norm in training mode — the attention gates' and
+      // UNet++'s, as their references have them — has a gradient of exactly 0 in exact arithmetic,
+      // nonzero only by rounding: for those, being in the graph is the test)
+      const beforeBatchNorm = /(\.attention\.(W_g|W_x|psi)\.0|^conv\d_\d\.conv[12])\.bias$/;
+      const reached = (name: string, g: torch.Tensor | null) => g !== null && (beforeBatchNorm.test(name) || g.abs().sum().item() !== 0);
+      const missing = model.namedParameters().filter(([n, p]) => !reached(n, p.grad)).map(([n]) => n);
       assert.deepEqual(missing, [], 'every parameter gets a nonzero gradient');
       // batch size 1 trains too (pooling branches fall back to running statistics), and leaves them finite
-      assert.deepEqual(model.forward(torch.randn([1, 3, 64, 64])).shape, [1, CLASSES, 64, 64]);
+      // (the hourglass recurses to stride 128, where batch norm needs 2 values: a 160 crop)
+      const single = encoder.startsWith('hourglass') ? 160 : 64;
+      assert.deepEqual(model.forward(torch.randn([1, 3, single, single])).shape, [1, CLASSES, single, single]);
       const broken = model.namedBuffers().filter(([n, b]) => n.includes('running_') && !b.isfinite().all().item()).map(([n]) => n);
       assert.deepEqual(broken, [], 'running statistics stay finite');
       model.eval();
@@ -59,6 +74,30 @@ for (const c of CASES) {
     });
   });
 }
+
+test('the registry says which encoder-architecture pairs are valid, and createModel refuses the others', () => {
+  assert.deepEqual(validEncoders('hrnet'), ['hrnetv2_w18', 'hrnetv2_w32', 'hrnetv2_w48']);
+  // output stride 8 or 16: every encoder that dilates (not HRNet, not the hourglasses)
+  for (const arch of ['deeplabv3', 'deeplabv3plus', 'pspnet', 'denseaspp']) {
+    assert.ok(!validEncoders(arch).some((e) => e.startsWith('hrnet') || e.startsWith('hourglass')), arch);
+    assert.ok(['resnet18', 'mobilenet_v2', 'densenet121', 'resnest50', 'xception65', 'vgg16'].every((e) => validEncoders(arch).includes(e)), arch);
+  }
+  // output stride 32: every encoder
+  for (const arch of ['unet', 'fpn', 'factseg', 'pointrend', 'unetpp']) assert.equal(validEncoders(arch).length, 16, arch);
+  assert.equal(pairIssue('deeplabv3', 'hourglass52'), "encoder 'hourglass52' runs only at output stride 32; deeplabv3 runs at output stride 8");
+  assert.equal(pairIssue('unet', 'hrnetv2_w18', 16), "encoder 'hrnetv2_w18' runs only at output stride 32; output stride 16 was asked");
+  assert.equal(pairIssue('unet', 'hourglass104'), undefined);
+  assert.throws(() => createModel({ arch: 'pspnet', encoder: 'hourglass52', classes: 2 }), (e: Error) => e instanceof ModelConfigError && /runs only at output stride 32; pspnet runs at output stride 8/.test(e.message));
+  assert.throws(() => createModel({ arch: 'pointrend', encoder: 'resnet18', classes: 1 }), /pointrend: classes 1: the points' uncertainty compares the two best classes/);
+  torch.tidy(() => {
+    const hourglass = createModel({ arch: 'fpn', encoder: 'hourglass52', classes: 2 });
+    hourglass.train();
+    assert.throws(() => hourglass.forward(torch.randn([1, 3, 128, 128])), (e: Error) => e instanceof InputShapeError &&
+      e.message === 'hourglass52: training on 1×128×128 leaves one value per channel at stride 128 for batch norm (use crops above 128 or a batch of 2 or more)');
+    hourglass.dispose();
+  });
+  assert.throws(() => createModel({ arch: 'hrnet', encoder: 'resnet18', classes: 2 }), /hrnet does not take encoder 'resnet18' \(it takes: hrnetv2_w18, hrnetv2_w32, hrnetv2_w48\)/);
+});
 
 test('other encoders and band counts: mobilenet_v2 and vgg16_bn UNets, resnet50 DeepLabV3+, 4-band input', () => {
   torch.tidy(() => {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '@geoseg/torch';
-import { createObjective, runObjective } from '../src/train/objective.js';
+import { createObjective, labelsAt, runObjective } from '../src/train/objective.js';
 import { parseTrainConfig } from '../src/train/config.js';
 import { annealingFocalLoss, crossEntropyLoss, jointProbability, jointProbabilityLoss } from '../src/losses/index.js';
 
@@ -80,6 +80,8 @@ test('run configs: architecture options are checked against the chosen architect
   assert.throws(() => parseTrainConfig({ ...base, model: { arch: 'unet', bins: [1, 2] } }, 'run.yaml'), /run.yaml: model.bins: not an option of unet \(its options: decoderChannels\) \(got \[1,2\]\)$/);
   assert.throws(() => parseTrainConfig({ ...base, model: { arch: 'segformer' } }, 'run.yaml'), /run.yaml: model.arch: unknown architecture \(known: unet,/);
   assert.throws(() => parseTrainConfig({ ...base, model: { arch: 'pspnet', bins: [0] } }, 'run.yaml'), /run.yaml: model.bins.0: Number must be greater than 0/);
+  assert.throws(() => parseTrainConfig({ ...base, model: { arch: 'deeplabv3plus', encoder: 'hourglass52' } }, 'run.yaml'),
+    /run.yaml: model.encoder: encoder 'hourglass52' runs only at output stride 32; deeplabv3plus runs at output stride 16 \(got "hourglass52"\)$/);
   const ok = parseTrainConfig({ ...base, model: { arch: 'pspnet', bins: [1, 3], auxHead: true }, loss: { out: 'ce + 0.5 * dice', aux: { weight: 0.2 } } }, 'run.yaml');
   assert.deepEqual(ok.model, { arch: 'pspnet', encoder: 'resnet18', encoderWeights: null, bins: [1, 3], auxHead: true });
 });
@@ -138,4 +140,30 @@ test('FactSeg and FarSeg train with their papers\' losses unless the run gives o
 test('a loss that reads an output the model lacks is refused when the objective is made', () => {
   assert.throws(() => createObjective({ out: { weight: 1 } }, 'cp', {}, 'run.yaml: loss'),
     /run.yaml: loss: cp \(on output 'out'\) reads the output 'binary', which the model does not have \(its outputs: out\)/);
+});
+
+test('point outputs: the label is read at each point (the pixel it falls in), and the loss is taken there', () => {
+  torch.tidy(() => {
+    // a 3×4 label whose pixel (row r, column c) has class 4r + c
+    const target = torch.arange(12, { dtype: 'int64' }).reshape([1, 3, 4]);
+    // (x, y) in [0, 1]: pixel centres, and points just inside a pixel's edges
+    const at = [[0.125, 1 / 6], [0.875, 5 / 6], [0.26, 0.34], [0.74, 0.32], [0.999, 0.001]];
+    const expected = [0, 11, 5, 2, 3];
+    const points = torch.tensor(at.flat(), { dtype: 'float32' }).reshape([1, at.length, 2]);
+    assert.deepEqual(Array.from(labelsAt(target, points).reshape([-1]).toArray()).map(Number), expected);
+    // the objective's loss on `points` is cross-entropy against those labels: logit L on the label's class
+    const classes = 12;
+    const logits = torch.zeros([1, classes, 1, at.length]);
+    logits.select(1, 0).fill_(L); // right only for the first point (class 0)
+    const objective = createObjective({ out: { weight: 1 }, points: { weight: 1 } }, 'ce', {}, 'loss', { sampledOutputs: { points: 'point_coords' } });
+    const out = torch.zeros([1, classes, 3, 4]);
+    const r = objective({ out, points: logits, point_coords: points }, target);
+    const onPoints = (Math.log(Math.exp(L) + classes - 1) - L + 4 * Math.log(Math.exp(L) + classes - 1)) / at.length;
+    close(r.total.item(), Math.log(classes) + onPoints);
+    close(r.terms.points!.item(), onPoints);
+    // the point head refines the prediction, so it must train; and the points come with their output
+    assert.throws(() => runObjective({ loss: { points: { weight: 0 } } }, { arch: 'pointrend', encoder: 'resnet18', classes: 3 }, {}, 'run.yaml'), (e: Error) => e.message ===
+      "run.yaml: loss.points.weight: 0: the output 'points' trains the head that refines the prediction (give it a weight > 0)");
+    assert.throws(() => objective({ out, points: logits }, target), /the model returned 'points' without its points 'point_coords'/);
+  });
 });

@@ -27,7 +27,7 @@ export const modelsCommand: Command = {
     return torch.tidy(() => {
       const encoders = Object.keys(ENCODERS).map((name) => {
         const e = createEncoder(name, { inChannels });
-        const row = { name, parameters: e.numParameters(), channels: [...e.channels] };
+        const row = { name, parameters: e.numParameters(), channels: [...e.channels], outputStrides: [...ENCODERS[name]!.outputStrides] };
         e.dispose();
         return row;
       });
@@ -36,16 +36,22 @@ export const modelsCommand: Command = {
         const withEncoder = a.encoders.includes(encoder) ? encoder : a.encoders[0];
         return { ...a, defaultOutputStride: a.outputStride, parametersEncoder: withEncoder, parameters: countParameters(() => createModel({ arch: a.name, encoder: withEncoder, classes, inChannels })) };
       });
+      // the valid pairs (the registry's): every encoder, all but a few, or the few
+      const encodersText = (a: (typeof architectures)[number]) => {
+        const others = encoders.map((e) => e.name).filter((n) => !a.encoders.includes(n));
+        if (others.length === 0) return 'all';
+        return others.length < a.encoders.length ? `all but ${others.join(', ')}` : a.encoders.join(', ');
+      };
       const optionsText = (a: (typeof architectures)[number]) => a.options.map((o) => `${o.name}${o.default === null ? '' : ` (${o.default})`}`).join(', ') || '-';
       return {
         result: { encoders, architectures, parametersFor: { encoder, classes, inChannels } },
         text: [
           'Encoders',
-          table(['name', 'parameters', 'channels (strides 2..32)'], encoders.map((e) => [e.name, e.parameters, e.channels.join(' ')])),
+          table(['name', 'parameters', 'channels (strides 2..32)', 'output strides'], encoders.map((e) => [e.name, e.parameters, e.channels.join(' '), e.outputStrides.join(' ')])),
           '',
           `Architectures (parameters with encoder ${encoder}, ${classes} classes, ${inChannels} bands)`,
-          table(['name', 'parameters', 'output stride', 'options (default)', 'training outputs', 'description'],
-            architectures.map((a) => [a.name, a.parametersEncoder === encoder ? a.parameters : `${a.parameters} (${a.parametersEncoder})`, a.defaultOutputStride, optionsText(a), a.objective, a.description])),
+          table(['name', 'parameters', 'output stride', 'encoders', 'options (default)', 'training outputs', 'description'],
+            architectures.map((a) => [a.name, a.parametersEncoder === encoder ? a.parameters : `${a.parameters} (${a.parametersEncoder})`, a.defaultOutputStride, encodersText(a), optionsText(a), a.objective, a.description])),
         ].join('\n'),
       };
     });

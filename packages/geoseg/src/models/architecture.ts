@@ -40,6 +40,12 @@ export interface ArchitectureDefinition<S extends z.AnyZodObject = z.AnyZodObjec
    * their own (weight 0), and a run's loss on `out` must read them (cp), so they are trained.
    */
   predictsWith?: readonly string[];
+  /**
+   * Outputs that are logits at sampled points, [N, classes, 1, P], each with the output holding
+   * the points' (x, y) in [0, 1] ([N, P, 2]): their loss reads the label at those points
+   * (PointRend's `points` at `point_coords`).
+   */
+  sampledOutputs?: Readonly<Record<string, string>>;
 }
 
 export const defineArchitecture = <S extends z.AnyZodObject>(d: ArchitectureDefinition<S>) => d;

@@ -65,18 +65,38 @@ export function defaultObjective(config: ModelConfig): Objective {
   return architecture(config.arch).objective(architectureOptions(config));
 }
 
+/**
+ * Why an architecture cannot run on an encoder (at an output stride, default the architecture's),
+ * or undefined when the pair is valid: the architecture takes only some encoders (HRNet's), or
+ * needs an output stride the encoder cannot reach by dilation (DeepLabV3 on HRNet or Hourglass).
+ */
+export function pairIssue(arch: string, encoder: string, outputStride?: OutputStride, a: ArchitectureDefinition = architecture(arch)): string | undefined {
+  const e = ENCODERS[encoder];
+  if (!e) return `unknown encoder '${encoder}' (known: ${Object.keys(ENCODERS).join(', ')})`;
+  if (a.encoders && !a.encoders.includes(encoder)) return `${arch} does not take encoder '${encoder}' (it takes: ${a.encoders.join(', ')})`;
+  const os = outputStride ?? a.outputStride;
+  if (!e.outputStrides.includes(os)) {
+    const why = outputStride === undefined ? `${arch} runs at output stride ${os}` : `output stride ${os} was asked`;
+    return `encoder '${encoder}' runs only at output stride ${e.outputStrides.join(', ')}; ${why}`;
+  }
+  return undefined;
+}
+
+/** The encoders an architecture runs on at its default output stride. */
+export function validEncoders(arch: string, a: ArchitectureDefinition = architecture(arch)): string[] {
+  return Object.keys(ENCODERS).filter((e) => pairIssue(arch, e, undefined, a) === undefined);
+}
+
 /** Build a segmentation model by architecture and encoder names. */
 export function createModel(config: ModelConfig): SegmentationModel {
   const arch = architecture(config.arch);
-  if (!ENCODERS[config.encoder]) throw new ModelConfigError(`unknown encoder '${config.encoder}' (known: ${Object.keys(ENCODERS).join(', ')})`);
-  if (arch.encoders && !arch.encoders.includes(config.encoder)) {
-    throw new ModelConfigError(`${config.arch} does not take encoder '${config.encoder}' (it takes: ${arch.encoders.join(', ')})`);
-  }
+  if (config.outputStride !== undefined && ![8, 16, 32].includes(config.outputStride)) throw new ModelConfigError(`outputStride must be 8, 16 or 32, got ${config.outputStride}`);
+  const issue = pairIssue(config.arch, config.encoder, config.outputStride);
+  if (issue) throw new ModelConfigError(issue);
   if (!Number.isInteger(config.classes) || config.classes < 1) throw new ModelConfigError(`classes must be a positive integer, got ${config.classes}`);
   const inChannels = config.inChannels ?? 3;
   if (!Number.isInteger(inChannels) || inChannels < 1) throw new ModelConfigError(`inChannels must be a positive integer, got ${inChannels}`);
   const outputStride = config.outputStride ?? arch.outputStride;
-  if (![8, 16, 32].includes(outputStride)) throw new ModelConfigError(`outputStride must be 8, 16 or 32, got ${outputStride}`);
   const options = architectureOptions(config);
   const encoder = createEncoder(config.encoder, { inChannels, outputStride });
   return arch.build(encoder, config.classes, options);

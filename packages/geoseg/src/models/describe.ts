@@ -2,7 +2,7 @@
 // its registry entry: options with their defaults, training outputs and weights, encoders.
 import type { z } from 'zod';
 import type { ArchitectureDefinition, OutputObjective } from './architecture.js';
-import { ENCODERS } from './encoders/index.js';
+import { validEncoders } from './create.js';
 import { ARCHITECTURES } from './registry.js';
 
 export interface OptionSummary {
@@ -52,7 +52,7 @@ export function describeArchitecture(name: string, a: ArchitectureDefinition = A
     name,
     description: a.description,
     outputStride: a.outputStride,
-    encoders: [...(a.encoders ?? Object.keys(ENCODERS))],
+    encoders: validEncoders(name, a),
     options,
     objective: Object.entries(objective).map(([o, e]) => `${o} ${e.weight}${e.loss ? ` (${formatLoss(e.loss)})` : ''}`).join(', '),
   };

@@ -2,7 +2,7 @@
 export { SegmentationModel, useChannelsLast, useContiguousFormat, channelsLast, type ModelOutputs } from './model.js';
 export { defineArchitecture, outOnly, type ArchitectureDefinition, type Objective, type OutputObjective } from './architecture.js';
 export { ARCHITECTURES, ARCHITECTURE_NAMES, isArchitectureName, type ArchitectureName } from './registry.js';
-export { createModel, architecture, architectureOptions, defaultObjective, optionIssues, COMMON_MODEL_FIELDS, type ModelConfig, type OptionIssue } from './create.js';
+export { createModel, architecture, architectureOptions, defaultObjective, optionIssues, pairIssue, validEncoders, COMMON_MODEL_FIELDS, type ModelConfig, type OptionIssue } from './create.js';
 export { UNet } from './decoders/unet/index.js';
 export { FCN } from './decoders/fcn/index.js';
 export { DeepLabV3, DeepLabV3Plus, ASPP } from './decoders/deeplab/index.js';

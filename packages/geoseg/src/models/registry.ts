@@ -20,6 +20,7 @@ import { unetpp } from './decoders/unetpp/index.js';
 import { denseaspp } from './decoders/denseaspp/index.js';
 import { fastfcn } from './decoders/fastfcn/index.js';
 import { refinenet } from './decoders/refinenet/index.js';
+import { pointrend } from './decoders/pointrend/index.js';
 
 export const ARCHITECTURES = {
   unet,
@@ -46,6 +47,7 @@ export const ARCHITECTURES = {
   denseaspp,
   fastfcn,
   refinenet,
+  pointrend,
 } satisfies Record<string, ArchitectureDefinition>;
 
 export type ArchitectureName = keyof typeof ARCHITECTURES;

@@ -7,7 +7,7 @@ import { augmentationSchema } from '../data/augment.js';
 import { readDocument } from '../document.js';
 import { GeosegError } from '../errors.js';
 import { ENCODERS } from '../models/encoders/index.js';
-import { optionIssues } from '../models/create.js';
+import { optionIssues, pairIssue } from '../models/create.js';
 import { ARCHITECTURE_NAMES, isArchitectureName } from '../models/registry.js';
 import { EVAL_PRESETS } from '../evaluation/presets.js';
 
@@ -27,6 +27,10 @@ export const modelSchema = z.object({
     return;
   }
   if (!ENCODERS[m.encoder]) ctx.addIssue({ code: 'custom', path: ['encoder'], message: `unknown encoder (known: ${Object.keys(ENCODERS).join(', ')})` });
+  else {
+    const pair = pairIssue(m.arch, m.encoder, m.outputStride);
+    if (pair) ctx.addIssue({ code: 'custom', path: ['encoder'], message: pair });
+  }
   const { arch, encoder: _e, encoderWeights: _w, outputStride: _o, ...own } = m;
   for (const issue of optionIssues(arch, own)) ctx.addIssue({ code: 'custom', ...issue });
 }).describe('The network: architecture, encoder, and the architecture\'s own options (see Architectures below).');

@@ -11,6 +11,7 @@ import { LOSS_NAMES, LOSSES } from '../losses/registry.js';
 import { parseLossSpec, type LossTerm } from '../losses/spec.js';
 import type { Objective } from '../models/architecture.js';
 import { architecture, defaultObjective, type ModelConfig } from '../models/create.js';
+import { pointSample } from '../models/point-sample.js';
 import type { TrainConfig } from './config.js';
 
 export type LossSpec = string | readonly LossTerm[];
@@ -34,12 +35,19 @@ const readersOf = (output: string) => LOSS_NAMES.filter((n) => LOSSES[n].reads?.
 
 const isSpec = (v: unknown): v is LossSpec => typeof v === 'string' || Array.isArray(v);
 
+/** What the objective needs to know of the model's outputs besides their defaults (architecture.ts). */
+export interface OutputShapes {
+  predictsWith?: readonly string[];
+  sampledOutputs?: Readonly<Record<string, string>>;
+}
+
 /**
  * The objective of a model from its architecture's defaults and the run's loss spec. `where` names
  * the config field in errors ('loss'). The result's terms: the `out` loss's own terms by loss name
  * (ce, dice, …) and each other output's total under the output's name.
  */
-export function createObjective(defaults: Objective, spec: RunLossSpec | undefined, common: CommonLossOptions = {}, where = 'loss', predictsWith: readonly string[] = []): ObjectiveLoss {
+
+export function createObjective(defaults: Objective, spec: RunLossSpec | undefined, common: CommonLossOptions = {}, where = 'loss', { predictsWith = [], sampledOutputs = {} }: OutputShapes = {}): ObjectiveLoss {
   const outputs = Object.keys(defaults);
   const perOutput: Readonly<Record<string, OutputLossSpec>> = spec === undefined || isSpec(spec) ? {} : spec;
   for (const name of Object.keys(perOutput)) {
@@ -55,6 +63,11 @@ export function createObjective(defaults: Objective, spec: RunLossSpec | undefin
     const weight = entry !== undefined && !isSpec(entry) && entry.weight !== undefined ? entry.weight : defaults[output]!.weight;
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
       throw new ModelConfigError(`${where}.${output}.weight: ${JSON.stringify(weight)}: expected a finite number >= 0`);
+    }
+    // A sampled output's head (PointRend's point head) refines the prediction: untrained, it would
+    // overwrite the most uncertain pixels with its initial weights.
+    if (weight === 0 && output in sampledOutputs) {
+      throw new ModelConfigError(`${where}.${output}.weight: 0: the output '${output}' trains the head that refines the prediction (give it a weight > 0)`);
     }
     if (weight === 0) continue;
     if (predictsWith.includes(output)) {
@@ -78,11 +91,17 @@ export function createObjective(defaults: Objective, spec: RunLossSpec | undefin
   return (modelOutputs, target, ctx = {}) => torch.tidy(() => {
     let total: Tensor | null = null;
     let parts: Record<string, Tensor> = {};
-    const sized = Object.fromEntries(Object.entries(modelOutputs).map(([name, t]) => [name, atTargetSize(t, target)]));
+    const coordinates = new Set(Object.values(sampledOutputs));
+    const dense = Object.entries(modelOutputs).filter(([name]) => !coordinates.has(name) && !(name in sampledOutputs));
+    const sized = Object.fromEntries(dense.map(([name, t]) => [name, atTargetSize(t, target)]));
     for (const term of terms) {
-      const logits = sized[term.output];
+      const pointsAt = sampledOutputs[term.output];
+      const logits = pointsAt === undefined ? sized[term.output] : modelOutputs[term.output];
       if (!logits) throw new ModelConfigError(`${where}: the model returned no output '${term.output}' (is it in training mode?)`);
-      const result = term.loss(logits, target, { ...ctx, outputs: sized });
+      const points = pointsAt === undefined ? undefined : modelOutputs[pointsAt];
+      if (pointsAt !== undefined && !points) throw new ModelConfigError(`${where}: the model returned '${term.output}' without its points '${pointsAt}'`);
+      const labels = points === undefined ? target : labelsAt(target, points);
+      const result = term.loss(logits, labels, { ...ctx, outputs: sized });
       // A weight of 1 adds the loss itself (no multiplication), so one-output runs are unchanged.
       const weighted = term.weight === 1 ? result.total : result.total.mul(term.weight);
       total = total ? total.add(weighted) : weighted;
@@ -90,6 +109,11 @@ export function createObjective(defaults: Objective, spec: RunLossSpec | undefin
     }
     return { total: total!, terms: parts };
   });
+}
+
+/** The label [N, H, W] at points [N, P, 2] ((x, y) in [0, 1], nearest pixel) → [N, 1, P]. */
+export function labelsAt(target: Tensor, points: Tensor): Tensor {
+  return torch.tidy(() => pointSample(target.unsqueeze(1).float(), points, 'nearest').long());
 }
 
 /** Logits at a lower resolution than the target upsampled to it (bilinear, align_corners false). */
@@ -112,5 +136,6 @@ export function runObjective(cfg: Pick<TrainConfig, 'loss' | 'auxWeight'>, model
     }
     defaults.aux = { ...defaults.aux, weight: cfg.auxWeight };
   }
-  return createObjective(defaults, cfg.loss as RunLossSpec | undefined, common, `${where}: loss`, architecture(model.arch).predictsWith);
+  const { predictsWith, sampledOutputs } = architecture(model.arch);
+  return createObjective(defaults, cfg.loss as RunLossSpec | undefined, common, `${where}: loss`, { predictsWith, sampledOutputs });
 }

@@ -64,6 +64,42 @@ export class Conv2d extends ConvBase {
   }
 }
 
+export interface Conv1dOptions {
+  stride?: number;
+  padding?: number;
+  dilation?: number;
+  groups?: number;
+  bias?: boolean;
+}
+
+/** A 1-D convolution over [N, C, L] (weight [out, in/groups, k]), as PyTorch's. */
+export class Conv1d extends Module {
+  declare readonly weight: Tensor;
+  declare readonly bias: Tensor | null;
+  readonly stride: number;
+  readonly padding: number;
+  readonly dilation: number;
+  readonly groups: number;
+
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: number, opts: Conv1dOptions = {}) {
+    super();
+    this.stride = opts.stride ?? 1;
+    this.padding = opts.padding ?? 0;
+    this.dilation = opts.dilation ?? 1;
+    this.groups = opts.groups ?? 1;
+    if (inChannels % this.groups || outChannels % this.groups) {
+      throw new Error(`Conv1d: inChannels ${inChannels} and outChannels ${outChannels} must be divisible by groups ${this.groups}`);
+    }
+    this.registerParameter('weight', ops.empty([outChannels, inChannels / this.groups, kernelSize]));
+    this.registerParameter('bias', opts.bias === false ? null : ops.empty([outChannels]));
+    resetLinearLike(this.weight, this.bias);
+  }
+
+  forward(x: Tensor): Tensor {
+    return ops.conv1d(x, this.weight, this.bias, this.stride, this.padding, this.dilation, this.groups);
+  }
+}
+
 export interface ConvTranspose2dOptions extends Conv2dOptions {
   outputPadding?: Pair;
 }

@@ -36,8 +36,15 @@ export class SemanticFPN extends SegmentationModel {
     this.registerModule('cls_pred_conv', new nn.Conv2d(decoderChannels, classes, 1));
   }
 
-  protected run(x: Tensor): ModelOutputs {
+  /** The pyramid (finest first) and the logits at stride 4. */
+  protected strideFour(x: Tensor): { pyramid: Tensor[]; logits: Tensor } {
     const pyramid = this.fpn.forward(pyramidInputs(this.encoder.forward(x)));
-    return { out: upsample4(this.cls_pred_conv.forward(this.decoder.forward(pyramid))) };
+    return { pyramid, logits: this.cls_pred_conv.forward(this.decoder.forward(pyramid)) };
+  }
+
+  protected run(x: Tensor): ModelOutputs {
+    const { pyramid, logits } = this.strideFour(x);
+    pyramid.forEach((t) => t.dispose());
+    return { out: upsample4(logits) };
   }
 }
