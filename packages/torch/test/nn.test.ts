@@ -213,3 +213,18 @@ test('interpolate checks its arguments and resizes', () => {
     assert.throws(() => nn.functional.interpolate(x, {}), /exactly one of size and scaleFactor/);
   });
 });
+
+test('Conv1d: PyTorch\'s weight layout and default init bound; a kernel-3 convolution by hand', () => {
+  torch.tidy(() => {
+    const conv = new nn.Conv1d(4, 6, 3, { padding: 1 });
+    assert.deepEqual(conv.weight.shape, [6, 4, 3]);
+    assert.deepEqual(conv.bias!.shape, [6]);
+    // kaiming_uniform(a=√5) gives |w| ≤ 1/√fan_in, fan_in = 4·3
+    assert.ok(conv.weight.abs().max().item() <= 1 / Math.sqrt(12));
+    // one input channel, one output: y[i] = w0·x[i−1] + w1·x[i] + w2·x[i+1] + b (zero padding)
+    const one = new nn.Conv1d(1, 1, 3, { padding: 1 });
+    torch.noGrad(() => { one.weight.copy_(torch.tensor([1, 10, 100]).reshape([1, 1, 3])); one.bias!.fill_(0.5); });
+    const y = one.forward(torch.tensor([1, 2, 3, 4]).reshape([1, 1, 4]));
+    assert.deepEqual(Array.from(y.reshape([-1]).toArray()), [10 + 200 + 0.5, 1 + 20 + 300 + 0.5, 2 + 30 + 400 + 0.5, 3 + 40 + 0.5]);
+  });
+});
