@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quiet=0
-packages=(libtorch-dev libgdal-dev build-essential libopenblas0-pthread chromium)
+packages=(libtorch-dev libgloo-dev libgdal-dev build-essential libopenblas0-pthread chromium)
 for arg in "$@"; do
   case "$arg" in
     --quiet) quiet=1 ;;

@@ -8,7 +8,8 @@
         "native/convert.cc",
         "native/ops.cc",
         "native/serialize.cc",
-        "native/cpu_cache.cc"
+        "native/cpu_cache.cc",
+        "native/distributed.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -18,7 +19,9 @@
         "NAPI_VERSION=8",
         "NODE_ADDON_API_CPP_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
-        "_GLIBCXX_USE_CXX11_ABI=<!(node scripts/libtorch-config.mjs abi)"
+        "_GLIBCXX_USE_CXX11_ABI=<!(node scripts/libtorch-config.mjs abi)",
+        "GEOSEG_GLOO=<!(node scripts/libtorch-config.mjs gloo)",
+        "GEOSEG_NCCL=<!(node scripts/libtorch-config.mjs nccl)"
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],

@@ -14,6 +14,7 @@
 
 #include "common.h"
 #include "cpu_cache.h"
+#include "distributed.h"
 #include "ops.h"
 #include "serialize.h"
 #include "tensors.h"
@@ -145,6 +146,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InstallCpuCache();
   InitTensorFunctions(env, exports);
   InitScriptModule(env, exports);
+  InitDistributed(env, exports);
   exports.Set("opGroup", Napi::Function::New(env, OpGroup));
   {
     napi_value fn;

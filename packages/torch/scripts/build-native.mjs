@@ -1,4 +1,5 @@
-// Builds the native addon with node-gyp when its sources changed (or LIBTORCH changed).
+// Builds the native addon with node-gyp when its sources changed (or LIBTORCH, or the distributed
+// backends found).
 //   --force  rebuild even when up to date
 //   --asan   build an AddressSanitizer copy in build-asan/ (the normal addon is left alone); load
 //            it with GEOSEG_TORCH_ADDON=<path> and the ASan runtime preloaded (scripts/test-asan.sh)
@@ -15,7 +16,16 @@ const asan = process.argv.includes('--asan');
 const root = asan ? join(pkg, 'build-asan') : pkg;
 const addon = join(root, 'build', 'Release', 'torch_native.node');
 const stampFile = join(root, 'build', 'libtorch.stamp');
-const stamp = `LIBTORCH=${process.env.LIBTORCH ?? ''}${asan ? ' ASAN' : ''}`;
+// The distributed backends the build finds (gloo's headers installed later must rebuild it).
+function probe(query) {
+  try {
+    return execFileSync(process.execPath, [join(pkg, 'scripts', 'libtorch-config.mjs'), query], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  } catch {
+    process.exit(1); // libtorch-config printed why (no libtorch)
+  }
+}
+const backends = ['gloo', 'nccl'].map((q) => `${q}=${probe(q)}`).join(' ');
+const stamp = `LIBTORCH=${process.env.LIBTORCH ?? ''} ${backends}${asan ? ' ASAN' : ''}`;
 
 function newestSource() {
   const files = [join(pkg, 'binding.gyp'), join(pkg, 'scripts', 'libtorch-config.mjs')];

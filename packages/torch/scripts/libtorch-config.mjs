@@ -63,6 +63,21 @@ function libs(lt) {
   return names.map((n) => `-l${n}`).join(' ');
 }
 
+// c10d's Gloo backend needs gloo's headers (Debian: libtorch-dev's ProcessGroupGloo.hpp includes
+// <gloo/...>, which libgloo-dev provides); NCCL's needs a CUDA libtorch and nccl.h.
+function c10dHeader(lt, name) {
+  return existsSync(join(lt.include, 'torch', 'csrc', 'distributed', 'c10d', name));
+}
+function gloo(lt) {
+  const glooHeaders = [join(lt.include, 'gloo', 'config.h'), '/usr/include/gloo/config.h'].some((p) => existsSync(p));
+  return c10dHeader(lt, 'ProcessGroupGloo.hpp') && glooHeaders ? '1' : '0';
+}
+function nccl(lt) {
+  const cuda = readdirSync(lt.libdir).includes('libtorch_cuda.so');
+  const ncclHeader = [join(lt.include, 'nccl.h'), '/usr/include/nccl.h', '/usr/local/cuda/include/nccl.h'].some((p) => existsSync(p));
+  return cuda && ncclHeader && c10dHeader(lt, 'ProcessGroupNCCL.hpp') ? '1' : '0';
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const lt = findLibtorch();
   const what = process.argv[2];
@@ -71,8 +86,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     libdir: lt.libdir,
     abi: cxx11Abi(lt),
     libs: libs(lt),
-    summary: JSON.stringify({ ...lt, abi: cxx11Abi(lt), libs: libs(lt) }),
+    gloo: gloo(lt),
+    nccl: nccl(lt),
+    summary: JSON.stringify({ ...lt, abi: cxx11Abi(lt), libs: libs(lt), gloo: gloo(lt), nccl: nccl(lt) }),
   }[what];
-  if (out === undefined) fail(`unknown query '${what}' (include|libdir|abi|libs|summary)`);
+  if (out === undefined) fail(`unknown query '${what}' (include|libdir|abi|libs|gloo|nccl|summary)`);
   process.stdout.write(out);
 }

@@ -18,6 +18,7 @@ export { load, save, jit, ScriptModule } from './serialization.js';
 export { ops } from './dynamic.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+export * as distributed from './distributed/index.js';
 
 /** Seed every random generator (CPU, and CUDA when present). */
 export function manualSeed(seed: number | bigint): void {

@@ -83,6 +83,28 @@ export interface Native {
   emptyCpuCache(): number;
   pickleSave(value: unknown): Buffer;
   ScriptModule: new (path: string, device?: string) => NativeScriptModule;
+  distributed: NativeDistributed;
+}
+
+/** c10d's entry points (native/distributed.cc); all but `backends` exist only in a build with Gloo. */
+export interface NativeDistributed {
+  backends(): { gloo: boolean; nccl: boolean };
+  tcpStore?(host: string, port: number, isServer: boolean, worldSize: number, timeoutMs: number): unknown;
+  storePort?(store: unknown): number;
+  storeSet?(store: unknown, key: string, value: Buffer): void;
+  storeGet?(store: unknown, key: string): Buffer;
+  storeAdd?(store: unknown, key: string, by: number): number;
+  storeCheck?(store: unknown, keys: string[]): boolean;
+  storeWait?(store: unknown, keys: string[], timeoutMs: number): void;
+  storeDelete?(store: unknown, key: string): boolean;
+  newGloo?(store: unknown, rank: number, size: number, timeoutMs: number, iface: string, hostname: string): unknown;
+  newNccl?(store: unknown, rank: number, size: number, timeoutMs: number): unknown;
+  allReduce?(group: unknown, tensors: unknown[], op: string, wait: boolean): unknown;
+  broadcast?(group: unknown, tensors: unknown[], root: number, wait: boolean): unknown;
+  allGather?(group: unknown, outputs: unknown[], input: unknown, wait: boolean): unknown;
+  barrier?(group: unknown, wait: boolean): unknown;
+  workWait?(work: unknown, timeoutMs: number): void;
+  workIsCompleted?(work: unknown): boolean;
 }
 
 /** The caching CPU allocator's counters (see cpuCacheStats in index.ts). */

@@ -1,0 +1,4 @@
+// torch.distributed: c10d's process groups and TCPStore.
+export { initProcessGroup, availableBackends, ProcessGroup, Work, type Backend, type InitOptions, type ReduceOp } from './process-group.js';
+export { Store, DistributedError } from './store.js';
+export { placementFromEnvironment, firstSlurmHost, type Placement } from './environment.js';

@@ -1,0 +1,85 @@
+// c10d through the binding: real processes, a real TCPStore and Gloo over loopback. The expected
+// numbers are the collectives' definitions on hand-picked inputs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as torch from '../src/index.js';
+
+const worker = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'distributed-worker.ts');
+const gloo = torch.distributed.availableBackends().gloo;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+interface Result { code: number | null; out: Record<string, unknown> }
+
+/** Run the given ranks of a worldSize-rank job (the others never start). */
+async function job(scenario: string, worldSize: number, ranks: number[], env: Record<string, string> = {}): Promise<Result[]> {
+  const port = await freePort();
+  return Promise.all(ranks.map((rank) => new Promise<Result>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', worker, scenario], {
+      env: { ...process.env, RANK: String(rank), WORLD_SIZE: String(worldSize), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), OMP_NUM_THREADS: '1', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (b) => { stdout += b; });
+    child.on('close', (code) => {
+      const line = stdout.trim().split('\n').pop() ?? '';
+      resolve({ code, out: line ? JSON.parse(line) : {} });
+    });
+  })));
+}
+
+test('placement from the environment: torchrun variables, SLURM variables and node lists, a lone process', () => {
+  const p = torch.distributed.placementFromEnvironment;
+  assert.deepEqual(p({}), { rank: 0, worldSize: 1, localRank: 0, masterAddr: '127.0.0.1', masterPort: 29500 });
+  assert.deepEqual(p({ RANK: '3', WORLD_SIZE: '4', LOCAL_RANK: '1', MASTER_ADDR: '10.0.0.2', MASTER_PORT: '1234' }),
+    { rank: 3, worldSize: 4, localRank: 1, masterAddr: '10.0.0.2', masterPort: 1234 });
+  assert.deepEqual(p({ SLURM_PROCID: '5', SLURM_NTASKS: '8', SLURM_LOCALID: '1', SLURM_JOB_NODELIST: 'gpu[03-05,07]' }),
+    { rank: 5, worldSize: 8, localRank: 1, masterAddr: 'gpu03', masterPort: 29500 });
+  assert.equal(torch.distributed.firstSlurmHost('nodeA,nodeB'), 'nodeA');
+  assert.throws(() => p({ RANK: '2', WORLD_SIZE: '2' }), /rank 2 is not below the world size 2/);
+  assert.throws(() => p({ RANK: 'x' }), /RANK=x: expected a non-negative integer/);
+});
+
+test('two ranks over loopback: all-reduce (sum, avg, max), broadcast, all-gather, async work, the store, barrier', { skip: !gloo && 'no Gloo in this build' }, async () => {
+  const results = await job('collectives', 2, [0, 1]);
+  for (const { code, out } of results) {
+    assert.equal(code, 0, JSON.stringify(out));
+    assert.deepEqual(out.sum, [1 + 2, 10 + 20, 0 - 1]);
+    assert.deepEqual(out.avg, [(1 + 2) / 2, (0 + 2) / 2]);
+    assert.deepEqual(out.max, [1, 0]);
+    assert.deepEqual(out.broadcast, [107]);
+    assert.deepEqual(out.gathered, [[0, 0], [1, 1]]);
+    assert.equal(out.fromOther, `from ${((out.rank as number) + 1) % 2}`);
+    assert.equal(out.counterAfterBarrier, 2);
+  }
+  assert.deepEqual(results.map((r) => r.out.rank), [0, 1]);
+});
+
+test('a peer that never arrives is a timeout error naming the rank and the address, not a hang', { skip: !gloo && 'no Gloo in this build' }, async () => {
+  const [r0] = await job('collectives', 2, [0], { DIST_TIMEOUT_MS: '2000' });
+  assert.equal(r0!.code, 1);
+  assert.match(String(r0!.out.error), /^distributed: rank 0 of 2 \(127\.0\.0\.1:\d+\): /);
+  assert.equal(r0!.out.name, 'DistributedError');
+  assert.ok((r0!.out.ms as number) < 15000, `failed after ${r0!.out.ms} ms`);
+});
+
+test('a peer that dies makes the next collective fail on the others, within the timeout', { skip: !gloo && 'no Gloo in this build' }, async () => {
+  const [r0, r1] = await job('peer-dies', 2, [0, 1], { DIST_TIMEOUT_MS: '5000' });
+  assert.equal(r1!.code, 3);
+  assert.equal(r0!.code, 1, JSON.stringify(r0!.out));
+  assert.match(String(r0!.out.error), /^distributed: rank 0 of 2 \(127\.0\.0\.1:\d+\): allReduce: /);
+  assert.ok((r0!.out.ms as number) < 20000);
+});
