@@ -6,6 +6,8 @@
 
 #include <chrono>
 
+#include <torch/csrc/autograd/custom_function.h>
+
 #include "common.h"
 #include "tensors.h"
 
@@ -228,6 +230,77 @@ Napi::Value WorkIsCompleted(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), w->work->isCompleted());
 }
 
+// Synchronized batch norm (as PyTorch's SyncBatchNorm): the batch statistics of every rank's
+// input, summed in float64 across the group; in backward, the sums of the output gradient and of
+// its product with (x − mean) likewise, so each rank's input gradient is that of the whole batch.
+// Weight and bias gradients stay local (the data-parallel average divides them by the ranks).
+struct SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, at::Tensor x, at::Tensor weight, at::Tensor bias,
+                            at::Tensor runningMean, at::Tensor runningVar, double momentum, double eps, int64_t groupId) {
+    auto* group = reinterpret_cast<c10d::ProcessGroup*>(groupId);
+    const int64_t channels = x.size(1);
+    std::vector<int64_t> dims{0, 2, 3};
+    at::Tensor xd = x.to(at::kDouble);
+    at::Tensor stats = at::cat({xd.sum(dims), (xd * xd).sum(dims), at::full({1}, double(x.numel() / channels), xd.options())});
+    std::vector<at::Tensor> buf{stats};
+    group->allreduce(buf)->wait();
+    const double total = stats[2 * channels].item<double>();
+    at::Tensor mean = stats.narrow(0, 0, channels) / total;
+    at::Tensor var = (stats.narrow(0, channels, channels) / total - mean * mean).clamp_min(0);
+    at::Tensor invstd = (var + eps).rsqrt();
+    if (runningMean.defined()) {
+      at::NoGradGuard guard;
+      runningMean.mul_(1 - momentum).add_(mean.to(runningMean.scalar_type()), momentum);
+      runningVar.mul_(1 - momentum).add_((var * (total / std::max(total - 1, 1.0))).to(runningVar.scalar_type()), momentum);
+    }
+    at::Tensor meanF = mean.to(x.scalar_type()).view({1, channels, 1, 1});
+    at::Tensor invstdF = invstd.to(x.scalar_type()).view({1, channels, 1, 1});
+    at::Tensor xhat = (x - meanF) * invstdF;
+    at::Tensor out = weight.defined() ? xhat * weight.view({1, channels, 1, 1}) + bias.view({1, channels, 1, 1}) : xhat;
+    ctx->save_for_backward({x, weight, meanF, invstdF});
+    ctx->saved_data["total"] = total;
+    ctx->saved_data["group"] = groupId;
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    at::Tensor x = saved[0], weight = saved[1], mean = saved[2], invstd = saved[3];
+    auto* group = reinterpret_cast<c10d::ProcessGroup*>(ctx->saved_data["group"].toInt());
+    const double total = ctx->saved_data["total"].toDouble();
+    at::Tensor dy = grads[0];
+    const int64_t channels = x.size(1);
+    std::vector<int64_t> dims{0, 2, 3};
+    at::Tensor xmu = x - mean;
+    at::Tensor sumDy = dy.sum(dims), sumDyXmu = (dy * xmu).sum(dims);
+    at::Tensor sums = at::cat({sumDy, sumDyXmu}).to(at::kDouble);
+    std::vector<at::Tensor> buf{sums};
+    group->allreduce(buf)->wait();
+    at::Tensor meanDy = (sums.narrow(0, 0, channels) / total).to(x.scalar_type()).view({1, channels, 1, 1});
+    at::Tensor meanDyXmu = (sums.narrow(0, channels, channels) / total).to(x.scalar_type()).view({1, channels, 1, 1});
+    at::Tensor scale = weight.defined() ? invstd * weight.view({1, channels, 1, 1}) : invstd;
+    at::Tensor dx = (dy - meanDy - xmu * invstd * invstd * meanDyXmu) * scale;
+    at::Tensor dw = weight.defined() ? sumDyXmu * invstd.view({channels}) : at::Tensor();
+    at::Tensor db = weight.defined() ? sumDy : at::Tensor();
+    return {dx, dw, db, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+// syncBatchNorm(group, x, weight|null, bias|null, runningMean|null, runningVar|null, momentum, eps)
+Napi::Value SyncBatchNorm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* g = unwrap<GroupHolder>(env, info[0], "syncBatchNorm");
+  auto optional = [&](size_t i) { return info[i].IsNull() || info[i].IsUndefined() ? at::Tensor() : expectTensor(env, info[i], "syncBatchNorm"); };
+  at::Tensor x = expectTensor(env, info[1], "syncBatchNorm");
+  double momentum = info[6].As<Napi::Number>().DoubleValue();
+  double eps = info[7].As<Napi::Number>().DoubleValue();
+  auto out = guarded(env, "syncBatchNorm", [&] {
+    return SyncBatchNormFunction::apply(x, optional(2), optional(3), optional(4), optional(5), momentum, eps,
+                                        reinterpret_cast<int64_t>(g->group.get()));
+  });
+  return wrapTensor(env, out);
+}
+
 #endif  // GEOSEG_GLOO
 
 Napi::Value Backends(const Napi::CallbackInfo& info) {
@@ -261,6 +334,7 @@ void InitDistributed(Napi::Env env, Napi::Object exports) {
   d.Set("barrier", Napi::Function::New(env, Barrier));
   d.Set("workWait", Napi::Function::New(env, WorkWait));
   d.Set("workIsCompleted", Napi::Function::New(env, WorkIsCompleted));
+  d.Set("syncBatchNorm", Napi::Function::New(env, SyncBatchNorm));
 #endif
   exports.Set("distributed", d);
 }

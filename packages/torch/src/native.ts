@@ -105,6 +105,7 @@ export interface NativeDistributed {
   barrier?(group: unknown, wait: boolean): unknown;
   workWait?(work: unknown, timeoutMs: number): void;
   workIsCompleted?(work: unknown): boolean;
+  syncBatchNorm?(group: unknown, x: unknown, weight: unknown, bias: unknown, runningMean: unknown, runningVar: unknown, momentum: number, eps: number): unknown;
 }
 
 /** The caching CPU allocator's counters (see cpuCacheStats in index.ts). */

@@ -83,3 +83,14 @@ test('a peer that dies makes the next collective fail on the others, within the 
   assert.match(String(r0!.out.error), /^distributed: rank 0 of 2 \(127\.0\.0\.1:\d+\): allReduce: /);
   assert.ok((r0!.out.ms as number) < 20000);
 });
+
+test('synchronized batch norm over 2 ranks equals batch norm over the whole batch: outputs, gradients, running statistics', { skip: !gloo && 'no Gloo in this build' }, async () => {
+  const results = await job('syncbn', 2, [0, 1]);
+  for (const { code, out } of results) {
+    assert.equal(code, 0, JSON.stringify(out));
+    assert.ok((out.inputGradScale as number) > 0.1, 'the gradients are not trivially zero');
+    for (const key of ['output', 'inputGrad', 'weightGrad', 'biasGrad', 'runningMean', 'runningVar']) {
+      assert.ok((out[key] as number) < 1e-12, `${key}: max difference ${out[key]} (float64)`);
+    }
+  }
+});

@@ -35,8 +35,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`usage: ${cmd.usage}\n\n${cmd.summary}\n`);
       return 0;
     }
-    const { result, text, exitCode } = (await cmd.run(values, positionals)) as { result: unknown; text: string; exitCode?: number };
-    process.stdout.write(values.json ? JSON.stringify(result) + '\n' : text + '\n');
+    const { result, text, exitCode, silent } = (await cmd.run(values, positionals)) as { result: unknown; text: string; exitCode?: number; silent?: boolean };
+    // silent: the command's workers printed the output (a data-parallel launch)
+    if (!silent) process.stdout.write(values.json ? JSON.stringify(result) + '\n' : text + '\n');
     return exitCode ?? 0;
   } catch (e) {
     const known = e instanceof UsageError || e instanceof GeosegError;

@@ -1,5 +1,10 @@
 // geoseg train --config run.yaml [--resume]: train a model; Ctrl-C saves a checkpoint and exits.
+// With --nproc (and --nnodes …) it starts data-parallel workers; under a launcher (torchrun, srun,
+// its own) it joins their process group.
+import { availableParallelism } from 'node:os';
+import * as torch from '@geoseg/torch';
 import { readTrainConfig } from '../train/config.js';
+import { launchOptions, launchWorkers } from './launch.js';
 import { budgetNote, train } from '../train/trainer.js';
 import { formatMetricsTable } from '../metrics/index.js';
 import { UsageError, type Command } from './command.js';
@@ -9,21 +14,41 @@ export const trainCommand: Command = {
   summary: 'train a model from a run config (checkpoints, log, validation; --resume continues)',
   usage: [
     'geoseg train --config run.yaml [--resume | --overwrite] [--json]',
+    '             [--nproc N [--nnodes M --node-rank R --master-addr HOST] [--master-port P]]',
     '  Writes <out>/config.json, <out>/log.jsonl and <out>/checkpoints/{latest,best}/',
     '  (model.safetensors, optimizer.safetensors, meta.json). Ctrl-C saves latest and exits;',
     '  --resume continues from latest exactly as an uninterrupted run; a run folder that already holds',
     '  a run needs --resume or --overwrite (starts over: its config, log and checkpoints are removed).',
     '  One trainer per run folder: <out>/running.json holds it while training.',
+    '  --nproc N: N data-parallel worker processes on this machine (data.batch per worker, gradients',
+    '  averaged, rank 0 writes the run); --nnodes/--node-rank/--master-addr/--master-port: several',
+    '  machines, run once on each. Under torchrun or srun (RANK, WORLD_SIZE, … set) it joins their job.',
   ].join('\n'),
   options: {
     config: { type: 'string' },
     resume: { type: 'boolean' },
     overwrite: { type: 'boolean' },
+    nproc: { type: 'string' },
+    nnodes: { type: 'string' },
+    'node-rank': { type: 'string' },
+    'master-addr': { type: 'string' },
+    'master-port': { type: 'string' },
   },
   async run(values) {
     if (!values.config) throw new UsageError('--config is required (see geoseg train --help)');
     const where = String(values.config);
     const cfg = readTrainConfig(where);
+    const launch = launchOptions(values);
+    if (launch) {
+      const args = ['train', '--config', where, ...(['resume', 'overwrite', 'json'] as const).filter((f) => values[f]).map((f) => `--${f}`)];
+      const code = await launchWorkers(args, launch);
+      return { result: { exitCode: code }, text: '', exitCode: code, silent: true };
+    }
+    // under a launcher: this process's group, and its share of the machine's cores
+    const worldSize = Number(process.env.WORLD_SIZE ?? 1);
+    const group = worldSize > 1 ? torch.distributed.initProcessGroup() : undefined;
+    const localRanks = Number(process.env.LOCAL_WORLD_SIZE ?? 1);
+    const threads = group && cfg.train.threads === null ? Math.max(1, Math.floor(availableParallelism() / localRanks)) : undefined;
     let interrupted = false;
     const onSigint = () => {
       if (interrupted) process.exit(130); // a second Ctrl-C: stop now
@@ -33,7 +58,11 @@ export const trainCommand: Command = {
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigint);
     try {
-      const s = await train(cfg, { resume: Boolean(values.resume), overwrite: Boolean(values.overwrite), progress: !values.json, where, shouldStop: () => interrupted });
+      const s = await train(cfg, { resume: Boolean(values.resume), overwrite: Boolean(values.overwrite), progress: !values.json, where, shouldStop: () => interrupted, group, threads });
+      if (group && group.rank > 0) {
+        // rank 0 reports the run; the others say only that they are done
+        return { result: s, text: '', exitCode: s.stoppedEarly ? 130 : 0, silent: true };
+      }
       const lines = [
         `${s.stoppedEarly ? 'stopped' : 'trained'} at step ${s.steps} (${s.steps - s.startedAt} this run, ${s.itPerSecond.toFixed(2)} it/s, ${s.trainSeconds.toFixed(0)} s); last loss ${s.lastLoss.toFixed(4)}`,
         ...(s.fit && s.scheduleLength !== null ? [`schedule: ${s.scheduleLength} iterations, fitted to ${cfg.train.minutes} minutes (${s.fit.estimates.length} estimates; see the 'schedule' lines of log.jsonl)`] : []),

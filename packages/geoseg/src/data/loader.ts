@@ -1,6 +1,9 @@
 // Training batches from a prepared dataset: tiles drawn (uniformly or by the per-tile weights of
 // `geoseg split --sampling`), a crop cut from each, augmented in libtorch, normalized and stacked.
 // Batch k depends only on (seed, k): a resumed run sees the same batches as an uninterrupted one.
+// In data-parallel training (`shard`) batch k is the global batch of batch × ranks crops and each
+// rank takes its own slice, so ranks never draw the same crops and N ranks × batch b see exactly
+// the crops one process × batch N·b would.
 // File reads go through fs.promises, so the next batch is read while the model computes.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,6 +28,8 @@ export interface LoaderOptions {
   rareCropCandidates?: number;
   /** Divisor bringing raw values to about [0, 1] (per band). */
   scale: number[];
+  /** This process's slice of the global batch in data-parallel training (rank of ranks). */
+  shard?: { rank: number; ranks: number };
 }
 
 export interface Batch {
@@ -73,12 +78,13 @@ export class TileLoader {
     this.#std = torch.tensor(std.map((s, i) => Math.max(s, 1e-6) / opts.scale[i]), { shape: [b, 1, 1] }).keep();
   }
 
-  /** The tile ids and crop corners of batch k (deterministic in seed and k). */
+  /** The tile ids and crop corners of batch k (deterministic in seed and k; this rank's slice). */
   plan(k: number): { tile: number; x: number; y: number; rng: () => number }[] {
     const rng = mulberry32(mix32(this.opts.seed, k, 0x5eed));
     const total = this.#cumulative[this.#cumulative.length - 1];
     const span = this.ds.tileSize - this.opts.crop;
-    return Array.from({ length: this.opts.batch }, () => {
+    const { rank, ranks } = this.opts.shard ?? { rank: 0, ranks: 1 };
+    const global = Array.from({ length: this.opts.batch * ranks }, () => {
       const r = rng() * total;
       let lo = 0, hi = this.#cumulative.length - 1;
       while (lo < hi) {
@@ -90,6 +96,7 @@ export class TileLoader {
       const y = Math.floor(rng() * (span + 1));
       return { tile: this.opts.tiles[lo], x, y, rng: mulberry32(mix32(this.opts.seed, k, lo, x, y)) };
     });
+    return global.slice(rank * this.opts.batch, (rank + 1) * this.opts.batch);
   }
 
   /** Start reading batch k's tile files; resolves to their bytes. */

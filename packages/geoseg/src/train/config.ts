@@ -90,7 +90,8 @@ export const trainConfigSchema = z.object({
     evalEvery: z.number().int().min(0).default(0).describe('Validate every N iterations (0: only at the end).'),
     checkpointEvery: positiveInt.default(200).describe('Save `latest` every N iterations (and at the end, on Ctrl-C, after each eval).'),
     seed: z.number().int().min(0).max(0xffffffff).default(0).describe('Seed of weights, batches and augmentation (a run is reproducible from it).'),
-    threads: positiveInt.nullable().default(null).describe('libtorch threads (default: every core).'),
+    threads: positiveInt.nullable().default(null).describe('libtorch threads (default: every core; a data-parallel worker: its share of them).'),
+    syncBatchNorm: z.boolean().default(false).describe('Data-parallel training: batch norm with the statistics of the global batch across the workers (PyTorch\'s SyncBatchNorm); no effect in one process.'),
     device: z.string().default('cpu').describe('libtorch device: cpu, cuda, cuda:1, …'),
     freezeEncoder: z.object({
       iterations: positiveInt.describe('Iterations with the encoder frozen (no gradients, no optimizer state); then everything trains.'),

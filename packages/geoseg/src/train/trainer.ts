@@ -7,10 +7,14 @@
 // Determinism: the weights are initialised after torch.manualSeed(seed); iteration k reseeds
 // libtorch with mix32(seed, k) and draws its batch from (seed, k) alone. A run resumed from a
 // checkpoint at step k therefore continues exactly as the uninterrupted run would.
+//
+// Data-parallel (opts.group, data-parallel.ts): rank 0 holds the run folder and writes the log,
+// checkpoints and validation; every rank draws its slice of the global batch, gradients are
+// averaged before each step, and the ranks agree each iteration on the loss and on stopping.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '@geoseg/torch';
-import { nn, optim, type Tensor } from '@geoseg/torch';
+import { nn, optim, type distributed, type Tensor } from '@geoseg/torch';
 import { readDataset, type DatasetJson } from '../data/dataset.js';
 import { defaultScale, mix32, TileLoader } from '../data/loader.js';
 import { GeosegError } from '../errors.js';
@@ -32,6 +36,7 @@ import { planParamGroups } from './param-groups.js';
 import { setTrainingMode } from './freeze.js';
 import { clipGradients } from './clip.js';
 import { weightAverage } from './ema.js';
+import { DataParallel } from './data-parallel.js';
 
 export interface TrainOptions {
   /** Continue from `<out>/checkpoints/latest`. */
@@ -48,6 +53,10 @@ export interface TrainOptions {
    * iteration, before shouldStop(), and around each validation; tests inject a simulated one.
    */
   clock?: () => number;
+  /** Data-parallel training: this process's group (rank 0 writes the run; data.batch is per rank). */
+  group?: distributed.ProcessGroup;
+  /** libtorch threads when train.threads is not set (a data-parallel worker's share of the cores). */
+  threads?: number;
 }
 
 export interface TrainSummary {
@@ -114,17 +123,23 @@ export function modelConfigOf(cfg: TrainConfig, ds: DatasetJson): ModelConfig {
  * already holds a run needs `resume` or `overwrite`.
  */
 export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
-  const close = openRunFolder(cfg.out, { resume: opts.resume, overwrite: opts.overwrite });
+  const parallel = opts.group && opts.group.worldSize > 1 ? new DataParallel(opts.group) : null;
+  // only rank 0 touches the run folder (the others read a checkpoint to resume)
+  const close = !parallel || parallel.rank === 0 ? openRunFolder(cfg.out, { resume: opts.resume, overwrite: opts.overwrite }) : () => undefined;
   try {
-    return await trainInFolder(cfg, opts);
+    return await trainInFolder(cfg, opts, parallel);
   } finally {
     close();
   }
 }
 
-async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<TrainSummary> {
+async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: DataParallel | null): Promise<TrainSummary> {
   const where = opts.where ?? 'config';
-  useThreads(cfg.train.threads);
+  const main = !parallel || parallel.rank === 0;
+  if (parallel && (cfg.train.iterations === undefined || cfg.train.minutes !== undefined)) {
+    throw new GeosegError(`${where}: train.minutes: data-parallel training needs train.iterations alone (a time budget is one process's clock, which the ranks would not share)`);
+  }
+  useThreads(cfg.train.threads ?? opts.threads);
   const ds = readDataset(cfg.data.dataset);
   const val = splitOf(ds);
   const inVal = new Set(val);
@@ -136,6 +151,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
   const loader = new TileLoader(cfg.data.dataset, ds, {
     tiles: trainTiles, crop: cfg.data.crop, batch: cfg.data.batch, seed: cfg.train.seed, augmentation: cfg.augmentation,
     weights: cfg.data.sampling === 'dataset' ? sampling!.weights : null, rareClasses: sampling?.rareClasses ?? [], rareCropCandidates: cfg.data.rareCropCandidates, scale,
+    shard: parallel ? { rank: parallel.rank, ranks: parallel.ranks } : undefined,
   });
 
   const modelConfig = modelConfigOf(cfg, ds);
@@ -158,6 +174,8 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
     if (cfg.model.encoderWeights) loadEncoderWeights(model.encoder, readWeights(cfg.model.encoderWeights));
   }
   if (cfg.train.device !== 'cpu') model.to(cfg.train.device as torch.Device);
+  parallel?.broadcastState(model);
+  if (parallel && cfg.train.syncBatchNorm) torch.distributed.convertSyncBatchNorm(model, parallel.group);
   const average = cfg.train.ema ? weightAverage(cfg.train.ema.decay, model, modelConfig, resumed?.dir ?? null, cfg.train.device) : null;
   const plans = planParamGroups(model, cfg.optimizer, where);
   const optimizer = buildOptimizer(plans, cfg.optimizer);
@@ -182,8 +200,8 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
   const weights = classWeights(cfg, ds, val, where);
   const objective = runObjective(cfg, modelConfig, { ignoreIndex: ds.ignoreIndex, classWeights: weights ?? undefined }, where);
 
-  writeFileDurable(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 1));
-  const log = openRunLog(cfg.out, Boolean(opts.resume), start);
+  if (main) writeFileDurable(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 1));
+  const log: ReturnType<typeof openRunLog> = main ? openRunLog(cfg.out, Boolean(opts.resume), start) : () => undefined;
 
   const norm = { mean: ds.normalization.mean, std: ds.normalization.std, scale };
   let lastEval: EvalResult | null = null;
@@ -194,21 +212,26 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
     normalization: norm, config: cfg, scheduler: schedule.scheduler?.stateDict() ?? null, fit, best,
     lastEval: lastEval ? { step: lastEvalStep, mIoU: lastEval.metrics.mIoU } : null,
   });
-  const save = (dir: string, opt: optim.OptimizerLike | null, step: number) => saveCheckpoint(dir, model, opt, metaBase(step, elapsed), average?.average ?? null);
+  const save = (dir: string, opt: optim.OptimizerLike | null, step: number) => {
+    if (main) saveCheckpoint(dir, model, opt, metaBase(step, elapsed), average?.average ?? null);
+  };
 
   const clock = opts.clock ?? (() => performance.now() / 1000);
   const endStep = () => scheduleLength() ?? Infinity;
   // the clock ends the run when train.iterations is given too, or before a fitted length exists
   const clockEnds = () => fit === null || fit.length === null;
   const fitSettings = { evalEvery: cfg.train.evalEvery, warmup: cfg.scheduler.warmup };
-  const progress = new Progress('train', (scheduleLength() ?? start) - start, 'it', opts.progress ?? false);
+  const progress = new Progress('train', (scheduleLength() ?? start) - start, 'it', main && (opts.progress ?? false));
   const fittedNote = () => (fit ? ` (schedule ${fit.length ?? '?'} it, fitted to ${cfg.train.minutes} min)` : '');
   const onEstimate = (e: LengthEstimate) => {
     log({ type: 'schedule', step: e.step, length: e.length, final: e.final, secondsPerIteration: e.secondsPerIteration, secondsPerValidation: e.secondsPerValidation, elapsedSeconds: e.elapsedSeconds });
     schedule = refitScheduler(schedule, optimizer, cfg, where, e.length);
     progress.setTotal(e.length - start);
   };
-  log({ type: 'start', step: start, schedule: fit ? { fittedTo: budget, length: fit.length } : { iterations: cfg.train.iterations, minutes: cfg.train.minutes ?? null } });
+  log({
+    type: 'start', step: start, schedule: fit ? { fittedTo: budget, length: fit.length } : { iterations: cfg.train.iterations, minutes: cfg.train.minutes ?? null },
+    ...(parallel ? { dataParallel: { ranks: parallel.ranks, batchPerRank: cfg.data.batch, globalBatch: cfg.data.batch * parallel.ranks, backend: parallel.group.backend } } : {}),
+  });
   /** The validation scenes with `m` (channels-last while evaluating: faster, and geoseg eval's layout, so its numbers). */
   const validate = async (m: SegmentationModel) => {
     useChannelsLast(m);
@@ -222,6 +245,12 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
   const background = backgroundClass(ds.classes, null);
   const runEval = async (step: number) => {
     if (units.length === 0) return;
+    if (!main) {
+      // rank 0 validates; a plateau schedule steps on its score everywhere
+      const score = parallel!.shareFromMain(NaN);
+      if (schedule.scheduler instanceof optim.ReduceLROnPlateau) schedule.scheduler.step(score);
+      return;
+    }
     const result = await validate(model);
     const averaged = average ? await validate(average.average) : null;
     lastEval = result;
@@ -232,6 +261,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
       ...(background !== null ? { foregroundMIoU: foregroundMIoU(result.metrics, background) } : {}),
       ...(averaged ? { ema: { mIoU: averaged.metrics.mIoU, pixelAccuracy: averaged.metrics.pixelAccuracy, iou: averaged.metrics.iou, matrix: averaged.matrix } } : {}),
     });
+    parallel?.shareFromMain(result.metrics.mIoU);
     if (schedule.scheduler instanceof optim.ReduceLROnPlateau) schedule.scheduler.step(result.metrics.mIoU);
     if (!best || result.metrics.mIoU > best.value) {
       best = { metric: 'mIoU', value: result.metrics.mIoU, step };
@@ -262,9 +292,10 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
       const files = await next;
       const t1 = performance.now();
       next = hasStep(k + 1) ? loader.fetch(k + 1) : Promise.resolve([]); // read the next batch while this one computes
-      torch.manualSeed(mix32(cfg.train.seed, k, 1));
+      // (each rank its own dropout draws; rank 0's are a single process's)
+      torch.manualSeed(parallel && parallel.rank > 0 ? mix32(cfg.train.seed, k, 1, parallel.rank) : mix32(cfg.train.seed, k, 1));
       setTrainingMode(model, cfg.train.freezeEncoder, k);
-      const [value, gradNorm] = torch.tidy(() => {
+      let [value, gradNorm] = torch.tidy(() => {
         const batch = loader.assemble(k, files);
         assembleTime += (performance.now() - t1) / 1000;
         const progressFraction = Number.isFinite(endStep()) ? k / endStep() : elapsed / budget;
@@ -275,11 +306,15 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
         const { total } = objective(model.forwardOutputs(batch.images), batch.masks, { progress: progressFraction });
         optimizer.zeroGrad();
         total.backward();
+        parallel?.averageGradients(model.parameters());
         const norm = clipGradients(model.parameters(), cfg.optimizer);
         optimizer.step();
         return [total.item(), norm] as const;
       });
       average?.update();
+      // data-parallel: the ranks' mean loss, and a stop any rank was asked for, everywhere
+      let stopAsked = false;
+      if (parallel) ({ loss: value, stop: stopAsked } = parallel.agree(value, opts.shouldStop?.() ?? false));
       if (!Number.isFinite(value)) throw new GeosegError(`iteration ${k}: the loss is ${value} (lower the learning rate, or check the labels and class weights)`);
       if (schedule.perIteration) schedule.scheduler?.step();
       dataWait += (t1 - t0) / 1000;
@@ -302,13 +337,14 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions): Promise<Trai
       progress.tick(1, status);
       if (step % cfg.train.logEvery === 0) {
         const clipping = cfg.optimizer.clipGradNorm !== null ? { gradNorm: gradNormSum / lossCount, clippedSteps } : {};
-        log({ type: 'train', step, loss: lossSum / lossCount, lr, itPerSecond: rate, dataWaitSeconds: dataWait, elapsedSeconds: elapsed, ...clipping });
+        const communication = parallel ? { communicationSeconds: parallel.communicationSeconds } : {};
+        log({ type: 'train', step, loss: lossSum / lossCount, lr, itPerSecond: rate, dataWaitSeconds: dataWait, elapsedSeconds: elapsed, ...clipping, ...communication });
         lossSum = 0;
         lossCount = 0;
         gradNormSum = 0;
         clippedSteps = 0;
       }
-      const stop = opts.shouldStop?.() ?? false;
+      const stop = parallel ? stopAsked : opts.shouldStop?.() ?? false;
       const last = step >= endStep() || (clockEnds() && elapsed >= budget); // the final evaluation follows the loop
       if (cfg.train.evalEvery > 0 && step % cfg.train.evalEvery === 0 && !last && !stop) {
         // periodic validation counts against the time budget (the next iteration's time includes it)

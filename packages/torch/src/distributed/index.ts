@@ -2,3 +2,4 @@
 export { initProcessGroup, availableBackends, ProcessGroup, Work, type Backend, type InitOptions, type ReduceOp } from './process-group.js';
 export { Store, DistributedError } from './store.js';
 export { placementFromEnvironment, firstSlurmHost, type Placement } from './environment.js';
+export { convertSyncBatchNorm } from './sync-batch-norm.js';

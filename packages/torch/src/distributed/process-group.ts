@@ -45,7 +45,12 @@ export class Work {
   }
 }
 
-const list = (t: Tensor | Tensor[]) => (Array.isArray(t) ? t : [t]);
+
+/** In-place collectives write into the tensor's memory: it must be one dense block. */
+function contiguous(t: Tensor, what: string): Tensor {
+  if (!t.isContiguous()) throw new RangeError(`${what}: the tensor must be contiguous (call .contiguous() and reduce that)`);
+  return t;
+}
 
 /** The native message without the native prefix the caller's own names again ('allReduce: …'). */
 const reason = (e: unknown, what: string) => (e as Error).message.replace(new RegExp(`^${what}: `), '');
@@ -72,6 +77,11 @@ export class ProcessGroup {
     this.where = store.where;
   }
 
+  /** @internal the native group, for the binding's own layers (synchronized batch norm) */
+  nativeHandle(): unknown {
+    return this.handle('syncBatchNorm');
+  }
+
   private handle(what: string): unknown {
     if (this.#handle === null) throw new DistributedError(`${this.where}: ${what}: the process group was destroyed`);
     return this.#handle;
@@ -90,24 +100,24 @@ export class ProcessGroup {
   }
 
   /**
-   * Reduce tensors in place across ranks (every rank ends with the result). 'avg' is the sum
-   * divided by the world size (Gloo has no average of its own).
+   * Reduce a tensor in place across ranks (every rank ends with the result). 'avg' is the sum
+   * divided by the world size (Gloo has no average of its own). One dense, contiguous tensor (for
+   * many, flatten them: c10d's tensor lists are one tensor per device).
    */
-  allReduce(tensors: Tensor | Tensor[], opts?: { op?: ReduceOp; async?: false }): void;
-  allReduce(tensors: Tensor | Tensor[], opts: { op?: ReduceOp; async: true }): Work;
-  allReduce(tensors: Tensor | Tensor[], { op = 'sum', async = false }: { op?: ReduceOp; async?: boolean } = {}): Work | undefined {
-    const ts = list(tensors);
+  allReduce(tensor: Tensor, opts?: { op?: ReduceOp; async?: false }): void;
+  allReduce(tensor: Tensor, opts: { op?: ReduceOp; async: true }): Work;
+  allReduce(tensor: Tensor, { op = 'sum', async = false }: { op?: ReduceOp; async?: boolean } = {}): Work | undefined {
     const native = op === 'avg' ? 'sum' : op;
-    const after = op === 'avg' ? () => { for (const t of ts) t.div_(this.worldSize); } : undefined;
-    return this.run('allReduce', () => d.allReduce!(this.handle('allReduce'), ts, native, !async), async, after);
+    const after = op === 'avg' ? () => { tensor.div_(this.worldSize); } : undefined;
+    return this.run('allReduce', () => d.allReduce!(this.handle('allReduce'), [contiguous(tensor, 'allReduce')], native, !async), async, after);
   }
 
-  /** Every rank's tensors become rank `src`'s, in place. */
-  broadcast(tensors: Tensor | Tensor[], opts?: { src?: number; async?: false }): void;
-  broadcast(tensors: Tensor | Tensor[], opts: { src?: number; async: true }): Work;
-  broadcast(tensors: Tensor | Tensor[], { src = 0, async = false }: { src?: number; async?: boolean } = {}): Work | undefined {
+  /** Every rank's tensor becomes rank `src`'s, in place. */
+  broadcast(tensor: Tensor, opts?: { src?: number; async?: false }): void;
+  broadcast(tensor: Tensor, opts: { src?: number; async: true }): Work;
+  broadcast(tensor: Tensor, { src = 0, async = false }: { src?: number; async?: boolean } = {}): Work | undefined {
     if (!Number.isInteger(src) || src < 0 || src >= this.worldSize) throw new RangeError(`broadcast: src ${src} is not a rank (0..${this.worldSize - 1})`);
-    return this.run('broadcast', () => d.broadcast!(this.handle('broadcast'), list(tensors), src, !async), async);
+    return this.run('broadcast', () => d.broadcast!(this.handle('broadcast'), [contiguous(tensor, 'broadcast')], src, !async), async);
   }
 
   /** Every rank's tensor (same shape everywhere), in rank order. */

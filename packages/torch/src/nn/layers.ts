@@ -5,6 +5,7 @@ import type { Tensor } from '../tensor.js';
 import { interpolate, type InterpolateOptions } from './functional.js';
 import { kaimingUniform_, fans, uniform_ } from './init.js';
 import { Module } from './module.js';
+import { native } from '../native.js';
 
 type Pair = number | [number, number];
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
@@ -150,6 +151,11 @@ export class BatchNorm2d extends Module {
   readonly eps: number;
   readonly momentum: number | null;
   readonly trackRunningStats: boolean;
+  /**
+   * In training, normalise with the statistics of the whole batch across this process group's
+   * ranks (PyTorch's SyncBatchNorm); set by distributed.convertSyncBatchNorm.
+   */
+  syncGroup: { nativeHandle(): unknown } | null = null;
 
   constructor(readonly numFeatures: number, opts: BatchNormOptions = {}) {
     super();
@@ -177,6 +183,11 @@ export class BatchNorm2d extends Module {
       throw new RangeError(`BatchNorm2d: expected more than 1 value per channel when training, got input shape [${x.shape.join(', ')}]`);
     }
     const track = !this.training || this.trackRunningStats;
+    if (this.training && this.syncGroup) {
+      if (this.momentum === null) throw new RangeError('BatchNorm2d: synchronized batch norm needs a momentum (not the cumulative average)');
+      const sync = native.distributed.syncBatchNorm!;
+      return sync(this.syncGroup.nativeHandle(), x, this.weight, this.bias, track ? this.running_mean : null, track ? this.running_var : null, factor, this.eps) as Tensor;
+    }
     return ops.batchNorm(x, this.weight, this.bias, track ? this.running_mean : null, track ? this.running_var : null,
       useBatchStats, factor, this.eps, true);
   }

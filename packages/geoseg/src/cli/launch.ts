@@ -1,0 +1,96 @@
+// Starting the worker processes of a data-parallel job, as `torchrun --nproc-per-node` does: one
+// child per local rank running the same command, with the variables every launcher sets (RANK,
+// WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT). The first worker to fail
+// ends the others (SIGTERM, then SIGKILL after a grace period) and its exit code is the job's.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { UsageError } from './command.js';
+
+export interface LaunchOptions {
+  nproc: number;
+  nnodes: number;
+  nodeRank: number;
+  masterAddr: string;
+  /** Undefined: a free port on a single machine, 29500 (torchrun's) across machines. */
+  masterPort?: number;
+}
+
+const GRACE_MS = 10_000;
+
+/** The launch flags of a command, checked ('--nproc', '--nnodes', …). */
+export function launchOptions(values: Record<string, unknown>): LaunchOptions | null {
+  if (values.nproc === undefined && values.nnodes === undefined) return null;
+  const int = (name: string, v: unknown, min: number) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name}: ${String(v)}: expected an integer ≥ ${min}`);
+    return n;
+  };
+  const nproc = int('nproc', values.nproc ?? 1, 1);
+  const nnodes = int('nnodes', values.nnodes ?? 1, 1);
+  const nodeRank = int('node-rank', values['node-rank'] ?? 0, 0);
+  if (nodeRank >= nnodes) throw new UsageError(`--node-rank: ${nodeRank} is not below --nnodes ${nnodes}`);
+  if (nnodes > 1 && values['master-addr'] === undefined) throw new UsageError('--master-addr is required with --nnodes > 1 (the address of node 0, which every node can reach)');
+  const masterPort = values['master-port'] === undefined ? undefined : int('master-port', values['master-port'], 1);
+  return { nproc, nnodes, nodeRank, masterAddr: String(values['master-addr'] ?? '127.0.0.1'), masterPort };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/**
+ * Run `args` (this CLI's arguments without the launch flags) in o.nproc worker processes; resolves
+ * to the job's exit code.
+ */
+export async function launchWorkers(args: string[], o: LaunchOptions): Promise<number> {
+  const port = o.masterPort ?? (o.nnodes === 1 ? await freePort() : 29500);
+  const worldSize = o.nproc * o.nnodes;
+  const children: ChildProcess[] = [];
+  let failure: number | null = null;
+  const endOthers = (except: ChildProcess) => {
+    for (const c of children) if (c !== except && c.exitCode === null) c.kill('SIGTERM');
+    setTimeout(() => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); }, GRACE_MS).unref();
+  };
+  // Ctrl-C reaches the workers from the terminal (same process group): they stop together and
+  // save a checkpoint; the launcher only waits. A SIGTERM sent to the launcher alone is passed on.
+  const onInt = () => undefined;
+  const onTerm = () => { for (const c of children) if (c.exitCode === null) c.kill('SIGTERM'); };
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  try {
+    const exits = Array.from({ length: o.nproc }, (_, local) => {
+      const rank = o.nodeRank * o.nproc + local;
+      const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], {
+        stdio: 'inherit',
+        env: {
+          ...process.env, RANK: String(rank), WORLD_SIZE: String(worldSize), LOCAL_RANK: String(local), LOCAL_WORLD_SIZE: String(o.nproc),
+          MASTER_ADDR: o.masterAddr, MASTER_PORT: String(port),
+        },
+      });
+      children.push(child);
+      return new Promise<number>((resolve) => {
+        child.on('exit', (code, signal) => {
+          const status = code ?? (signal === 'SIGINT' ? 130 : 1);
+          if (status !== 0 && failure === null) {
+            failure = status;
+            if (status !== 130) process.stderr.write(`geoseg: worker ${rank} of ${worldSize} exited with ${code ?? signal}; stopping the others\n`);
+            endOthers(child);
+          }
+          resolve(status);
+        });
+      });
+    });
+    await Promise.all(exits);
+    return failure ?? 0;
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+}

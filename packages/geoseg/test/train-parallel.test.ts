@@ -1,0 +1,92 @@
+// Data-parallel training on c10d (Gloo over loopback, real worker processes): 2 workers × batch 4
+// with synchronized batch norm against 1 process × batch 8 on the same 8 crops per step. The
+// reference is the single process's own run (a different code path: no process group, no sharding,
+// plain batch norm); agreement is within float reduction error (the global batch's sums are taken
+// in another order).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import * as torch from '@geoseg/torch';
+import { tinyDataset } from './helpers/tiny-dataset.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = join(here, '..', 'dist', 'cli', 'main.js');
+const gloo = torch.distributed.availableBackends().gloo;
+
+function config(dataset: string, out: string, batch: number, iterations: number, extra = ''): string {
+  return `out: ${out}
+data: { dataset: ${dataset}, crop: 64, batch: ${batch} }
+model: { arch: unet, encoder: resnet18, decoderChannels: [64, 32, 32, 16, 16] }
+loss: ce
+optimizer: { name: sgd, lr: 0.01, momentum: 0.9 }
+augmentation: { hflip: { p: 0.5 }, rot90: { p: 0.5 } }
+eval: { window: 128, overlap: 0.25, batch: 4 }
+train: { iterations: ${iterations}, logEvery: 1, checkpointEvery: ${iterations}, seed: 7, threads: 1${extra} }
+`;
+}
+
+const readLog = (run: string) => readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const losses = (run: string) => readLog(run).filter((e) => e.type === 'train').map((e) => e.loss as number);
+
+/** The same run in one process × batch 8 and in 2 workers × batch 4 with synchronized batch norm. */
+function pair(dir: string, ds: string, iterations: number): { one: string; two: string; stdout: string } {
+  const [one, two] = [join(dir, `one-${iterations}`), join(dir, `two-${iterations}`)];
+  writeFileSync(`${one}.yaml`, config(ds, one, 8, iterations));
+  writeFileSync(`${two}.yaml`, config(ds, two, 4, iterations, ', syncBatchNorm: true'));
+  const a = spawnSync(process.execPath, [cli, 'train', '--config', `${one}.yaml`, '--json'], { encoding: 'utf8' });
+  assert.equal(a.status, 0, a.stderr);
+  const b = spawnSync(process.execPath, [cli, 'train', '--config', `${two}.yaml`, '--nproc', '2', '--json'], { encoding: 'utf8' });
+  assert.equal(b.status, 0, b.stderr);
+  return { one, two, stdout: b.stdout };
+}
+
+/** Largest difference of parameters (absolute) and of running statistics (relative to their size). */
+function weightDifferences(a: string, b: string): { parameters: number; runningStats: number } {
+  return torch.tidy(() => {
+    const wa = torch.loadSafetensors(join(a, 'checkpoints', 'latest', 'model.safetensors'));
+    const wb = torch.loadSafetensors(join(b, 'checkpoints', 'latest', 'model.safetensors'));
+    assert.deepEqual(Object.keys(wb).sort(), Object.keys(wa).sort());
+    let parameters = 0;
+    let runningStats = 0;
+    for (const [name, t] of Object.entries(wa)) {
+      if (!t.isFloatingPoint()) { assert.ok(t.equal(wb[name]!), name); continue; }
+      const d = t.sub(wb[name]!).abs().max().item();
+      if (name.includes('running_')) runningStats = Math.max(runningStats, d / t.abs().max().item());
+      else parameters = Math.max(parameters, d);
+    }
+    return { parameters, runningStats };
+  });
+}
+
+test('2 workers × batch 4 with synchronized batch norm take the steps of 1 process × batch 8 on the same crops; rank 0 alone writes the run', { skip: !gloo && 'no Gloo in this build' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'geoseg-ddp-'));
+  const ds = await tinyDataset(dir);
+  // one step: the same update to a few float32 ulps (the batch's sums are taken in another order)
+  const first = pair(dir, ds, 1);
+  const step1 = weightDifferences(first.one, first.two);
+  assert.equal(losses(first.one)[0], losses(first.two)[0], 'the same first loss');
+  // without synchronized batch norm each worker normalises its own 4 crops: visibly another step
+  const plain = join(dir, 'plain-1');
+  writeFileSync(`${plain}.yaml`, config(ds, plain, 4, 1));
+  assert.equal(spawnSync(process.execPath, [cli, 'train', '--config', `${plain}.yaml`, '--nproc', '2'], { encoding: 'utf8' }).status, 0);
+  assert.ok(weightDifferences(first.one, plain).runningStats > 1e-3, 'local batch norm changes the running statistics');
+  // six steps: training amplifies those ulps (a one- vs two-thread run of the same process drifts alike)
+  const six = pair(dir, ds, 6);
+  const summary = JSON.parse(six.stdout); // one JSON object on stdout: rank 0's summary
+  assert.equal(summary.steps, 6);
+  const log = readLog(six.two);
+  assert.deepEqual(log[0].dataParallel, { ranks: 2, batchPerRank: 4, globalBatch: 8, backend: 'gloo' });
+  assert.equal(log.filter((e) => e.type === 'train').length, 6, 'one log line per step: rank 0 alone writes');
+  assert.deepEqual(readdirSync(join(six.two, 'checkpoints')).sort(), ['best', 'latest']);
+  const [a, b] = [losses(six.one), losses(six.two)];
+  const lossDiff = Math.max(...a.map((v, i) => Math.abs(v - b[i]!) / Math.abs(v)));
+  assert.ok(a[5]! < a[0]!, 'it learns');
+  console.log(`# after 1 step: parameters within ${step1.parameters.toExponential(2)}, running statistics within ${step1.runningStats.toExponential(2)} (relative); over 6 steps the losses within ${lossDiff.toExponential(2)} (relative)`);
+  assert.ok(step1.parameters < 1e-6, `parameters after one step differ by ${step1.parameters}`);
+  assert.ok(step1.runningStats < 1e-5, `running statistics after one step differ by ${step1.runningStats}`);
+  assert.ok(lossDiff < 2e-3, `losses differ by ${lossDiff}`);
+});
