@@ -13,6 +13,7 @@ import { dubaiArchitectures } from './dubai-architectures.js';
 import { smallObjects } from './small-objects.js';
 import { predictBench } from './predict.js';
 import { trainEquivalence } from './train-equivalence.js';
+import { dataParallelBench } from './data-parallel.js';
 
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const only = process.argv[2];
@@ -49,6 +50,8 @@ if (only === 'small-objects') results.smallObjects = await smallObjects();
 // `geoseg train` against Python on the same weights and batches, then both evaluations (EQUIV_STEPS=30:
 // ~8 minutes; 300, the 20-minute budget: ~55 minutes): only when asked.
 if (only === 'equivalence') results.equivalence = await trainEquivalence(threads);
+// Data-parallel scaling, 1 process × 2 threads against 2 workers × 1 thread (~5 minutes): only when asked.
+if (only === 'data-parallel') results.dataParallel = await dataParallelBench();
 // Large-scene prediction (8192² and 16384², with a Python reference): ~40 minutes, only when asked.
 if (only === 'predict') results[process.env.PREDICT_ARCH ? `predict_${process.env.PREDICT_ARCH}` : 'predict'] = await predictBench(threads);
 const file = join(dirname(fileURLToPath(import.meta.url)), 'results.json');

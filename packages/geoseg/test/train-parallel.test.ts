@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as torch from '@geoseg/torch';
 import { tinyDataset } from './helpers/tiny-dataset.js';
 
@@ -89,4 +89,30 @@ test('2 workers × batch 4 with synchronized batch norm take the steps of 1 proc
   assert.ok(step1.parameters < 1e-6, `parameters after one step differ by ${step1.parameters}`);
   assert.ok(step1.runningStats < 1e-5, `running statistics after one step differ by ${step1.runningStats}`);
   assert.ok(lossDiff < 2e-3, `losses differ by ${lossDiff}`);
+});
+
+test('a worker killed mid-run ends the job: the launcher stops the other and exits non-zero', { skip: !gloo && 'no Gloo in this build' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'geoseg-ddp-kill-'));
+  const ds = await tinyDataset(dir);
+  const run = join(dir, 'run');
+  writeFileSync(`${run}.yaml`, config(ds, run, 4, 100000));
+  const launcher = spawn(process.execPath, [cli, 'train', '--config', `${run}.yaml`, '--nproc', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  launcher.stderr.on('data', (b) => { stderr += b; });
+  const exited = new Promise<number | null>((resolve) => launcher.on('exit', (code) => resolve(code)));
+  // wait for training to run, then kill one worker outright
+  const deadline = Date.now() + 60_000;
+  const trainLines = () => { try { return losses(run).length; } catch { return 0; } };
+  while (trainLines() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  assert.ok(trainLines() >= 2, 'the job trains');
+  const workers = spawnSync('pgrep', ['-P', String(launcher.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').map(Number);
+  assert.equal(workers.length, 2, 'two worker processes');
+  const killedAt = Date.now();
+  process.kill(workers[1]!, 'SIGKILL');
+  const code = await exited;
+  assert.notEqual(code, 0);
+  assert.ok(Date.now() - killedAt < 30_000, `the job ended ${Date.now() - killedAt} ms after the kill`);
+  assert.match(stderr, /geoseg: worker \d of 2 exited with SIGKILL; stopping the others/);
+  const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  assert.ok(!alive(workers[0]!), 'the other worker is gone');
 });

@@ -1,0 +1,62 @@
+// Data-parallel scaling on this machine (issue 19): the same UNet-ResNet18 training (global batch
+// 8 of 256² crops from the in-repo Dubai subset, Adam) as 1 process × 2 threads and as 2 workers
+// (`geoseg train --nproc 2`) × 1 thread × batch 4 with synchronized batch norm; iterations per
+// second from each run's log (the first 5 iterations, warm-up, left out), and the workers' share
+// of a step spent in collectives (gradient all-reduce, loss agreement, batch-norm statistics are
+// inside the forward/backward and not counted).
+//
+//   node --import tsx bench/run.ts data-parallel   (DP_ITERATIONS=30)
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { stringify } from 'yaml';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..');
+const cli = join(repo, 'packages/geoseg/dist/cli/main.js');
+const work = join(repo, '.bench-out', 'data-parallel');
+
+function run(args: string[]): void {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`geoseg ${args.join(' ')} failed (${r.status})`);
+}
+
+interface Row { setup: string; itPerSecond: number; communicationShare: number | null }
+
+export async function dataParallelBench(): Promise<Row[]> {
+  const iterations = Number(process.env.DP_ITERATIONS ?? 30);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const ds = join(work, 'dataset');
+  const dubai = join(repo, 'demo', 'dubai');
+  run(['prepare', '--images', join(dubai, 'images'), '--labels', join(dubai, 'masks'), '--classes', join(dubai, 'classes.yaml'), '--out', ds, '--tile', '512', '--overlap', '0.25']);
+  const config = (name: string, batch: number, threads: number, extra: Record<string, unknown> = {}) => {
+    const file = join(work, `${name}.yaml`);
+    writeFileSync(file, stringify({
+      out: join(work, name), data: { dataset: ds, crop: 256, batch }, model: { arch: 'unet', encoder: 'resnet18' }, loss: 'ce',
+      optimizer: { name: 'adam', lr: 0.001 }, augmentation: { hflip: { p: 0.5 } }, eval: { window: 512 },
+      train: { iterations, logEvery: 1, checkpointEvery: iterations, seed: 0, threads, ...extra },
+    }));
+    return file;
+  };
+  const measure = (name: string): { itPerSecond: number; communicationShare: number | null } => {
+    const lines = readFileSync(join(work, name, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'train');
+    const [a, b] = [lines[4], lines[lines.length - 1]];
+    const seconds = b.elapsedSeconds - a.elapsedSeconds;
+    const comm = b.communicationSeconds === undefined ? null : (b.communicationSeconds - a.communicationSeconds) / seconds;
+    return { itPerSecond: (b.step - a.step) / seconds, communicationShare: comm };
+  };
+  const rows: Row[] = [];
+  run(['train', '--config', config('one', 8, 2)]);
+  rows.push({ setup: '1 process × 2 threads, batch 8', ...measure('one') });
+  run(['train', '--config', config('two', 4, 1, { syncBatchNorm: true }), '--nproc', '2']);
+  rows.push({ setup: '2 workers × 1 thread, batch 4 each, sync BN', ...measure('two') });
+  run(['train', '--config', config('two-local', 4, 1), '--nproc', '2']);
+  rows.push({ setup: '2 workers × 1 thread, batch 4 each, local BN', ...measure('two-local') });
+  for (const r of rows) {
+    console.log(`${r.setup}: ${r.itPerSecond.toFixed(3)} it/s (${(r.itPerSecond / rows[0]!.itPerSecond).toFixed(2)}× the single process)` +
+      (r.communicationShare === null ? '' : `, ${(100 * r.communicationShare).toFixed(1)}% of the step in gradient all-reduce and loss agreement`));
+  }
+  return rows;
+}
