@@ -14,6 +14,7 @@ import { smallObjects } from './small-objects.js';
 import { predictBench } from './predict.js';
 import { trainEquivalence } from './train-equivalence.js';
 import { dataParallelBench } from './data-parallel.js';
+import { predictManyBench } from './predict-many.js';
 
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const only = process.argv[2];
@@ -52,6 +53,8 @@ if (only === 'small-objects') results.smallObjects = await smallObjects();
 if (only === 'equivalence') results.equivalence = await trainEquivalence(threads);
 // Data-parallel scaling, 1 process × 2 threads against 2 workers × 1 thread (~5 minutes): only when asked.
 if (only === 'data-parallel') results.dataParallel = await dataParallelBench();
+// Many-scene prediction, 1 process against 2 workers (~3 minutes): only when asked.
+if (only === 'predict-many') results.predictMany = await predictManyBench();
 // Large-scene prediction (8192² and 16384², with a Python reference): ~40 minutes, only when asked.
 if (only === 'predict') results[process.env.PREDICT_ARCH ? `predict_${process.env.PREDICT_ARCH}` : 'predict'] = await predictBench(threads);
 const file = join(dirname(fileURLToPath(import.meta.url)), 'results.json');

@@ -2,7 +2,7 @@
 // numbers are the collectives' definitions on hand-picked inputs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,12 +24,18 @@ async function freePort(): Promise<number> {
 
 interface Result { code: number | null; out: Record<string, unknown> }
 
-/** Run the given ranks of a worldSize-rank job (the others never start). */
-async function job(scenario: string, worldSize: number, ranks: number[], env: Record<string, string> = {}): Promise<Result[]> {
+/**
+ * Run the given ranks of a worldSize-rank job (the others never start); `place(rank)` may put a
+ * rank in a network namespace with its own address.
+ */
+async function job(scenario: string, worldSize: number, ranks: number[], env: Record<string, string> = {},
+  place?: (rank: number) => { prefix: string[]; env: Record<string, string> }): Promise<Result[]> {
   const port = await freePort();
   return Promise.all(ranks.map((rank) => new Promise<Result>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', worker, scenario], {
-      env: { ...process.env, RANK: String(rank), WORLD_SIZE: String(worldSize), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), OMP_NUM_THREADS: '1', ...env },
+    const where = place?.(rank) ?? { prefix: [], env: {} };
+    const [command, ...args] = [...where.prefix, process.execPath, '--import', 'tsx', worker, scenario];
+    const child = spawn(command!, args, {
+      env: { ...process.env, RANK: String(rank), WORLD_SIZE: String(worldSize), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), OMP_NUM_THREADS: '1', ...env, ...where.env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let stdout = '';
@@ -92,5 +98,48 @@ test('synchronized batch norm over 2 ranks equals batch norm over the whole batc
     for (const key of ['output', 'inputGrad', 'weightGrad', 'biasGrad', 'runningMean', 'runningVar']) {
       assert.ok((out[key] as number) < 1e-12, `${key}: max difference ${out[key]} (float64)`);
     }
+  }
+});
+
+/** Two network namespaces joined by a veth pair (two hosts on this machine), or null where this process may not make them. */
+function twoHosts(): { names: [string, string]; addresses: [string, string]; links: [string, string]; remove: () => void } | null {
+  if (process.getuid?.() !== 0) return null;
+  const tag = String(process.pid % 100000);
+  const names: [string, string] = [`gs${tag}a`, `gs${tag}b`];
+  const links: [string, string] = [`gs${tag}va`, `gs${tag}vb`];
+  const subnet = `10.${77 + (process.pid % 100)}.${process.pid % 250}`;
+  const addresses: [string, string] = [`${subnet}.1`, `${subnet}.2`];
+  const ip = (...args: string[]) => spawnSync('ip', args, { encoding: 'utf8' });
+  const remove = () => { for (const n of names) ip('netns', 'del', n); };
+  const steps = [
+    ['netns', 'add', names[0]], ['netns', 'add', names[1]],
+    ['link', 'add', links[0], 'type', 'veth', 'peer', 'name', links[1]],
+    ['link', 'set', links[0], 'netns', names[0]], ['link', 'set', links[1], 'netns', names[1]],
+    ...[0, 1].flatMap((i) => [
+      ['-n', names[i]!, 'addr', 'add', `${addresses[i]}/24`, 'dev', links[i]!],
+      ['-n', names[i]!, 'link', 'set', links[i]!, 'up'], ['-n', names[i]!, 'link', 'set', 'lo', 'up'],
+    ]),
+  ];
+  for (const step of steps) {
+    if (ip(...step).status !== 0) { remove(); return null; }
+  }
+  return { names, addresses, links, remove };
+}
+
+test('two hosts: ranks in two network namespaces joined by a veth pair, each with its own address, rendezvous at the other\'s', async (t) => {
+  const hosts = gloo ? twoHosts() : null;
+  if (!hosts) { t.skip('needs Gloo and root to make network namespaces'); return; }
+  try {
+    const results = await job('collectives', 2, [0, 1], { MASTER_ADDR: hosts.addresses[0] }, (rank) => ({
+      prefix: ['ip', 'netns', 'exec', hosts.names[rank]!],
+      env: { GLOO_SOCKET_IFNAME: hosts.links[rank]! },
+    }));
+    for (const { code, out } of results) {
+      assert.equal(code, 0, JSON.stringify(out));
+      assert.deepEqual(out.sum, [3, 30, -1]);
+      assert.deepEqual(out.gathered, [[0, 0], [1, 1]]);
+    }
+  } finally {
+    hosts.remove();
   }
 });

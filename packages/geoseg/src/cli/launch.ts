@@ -4,6 +4,7 @@
 // ends the others (SIGTERM, then SIGKILL after a grace period) and its exit code is the job's.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { UsageError } from './command.js';
 
 export interface LaunchOptions {
@@ -32,6 +33,27 @@ export function launchOptions(values: Record<string, unknown>): LaunchOptions | 
   if (nnodes > 1 && values['master-addr'] === undefined) throw new UsageError('--master-addr is required with --nnodes > 1 (the address of node 0, which every node can reach)');
   const masterPort = values['master-port'] === undefined ? undefined : int('master-port', values['master-port'], 1);
   return { nproc, nnodes, nodeRank, masterAddr: String(values['master-addr'] ?? '127.0.0.1'), masterPort };
+}
+
+const LAUNCH_FLAGS = ['nproc', 'nnodes', 'node-rank', 'master-addr', 'master-port'];
+
+/** The launch flags' options, for a command's option table. */
+export const LAUNCH_OPTIONS = Object.fromEntries(LAUNCH_FLAGS.map((f) => [f, { type: 'string' as const }]));
+
+/** This process's command line without the launch flags: what each worker runs. */
+export function workerArgs(argv: string[] = process.argv.slice(2)): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const flag = LAUNCH_FLAGS.find((f) => argv[i] === `--${f}` || argv[i]!.startsWith(`--${f}=`));
+    if (flag === undefined) out.push(argv[i]!);
+    else if (argv[i] === `--${flag}`) i++; // its value
+  }
+  return out;
+}
+
+/** A worker's share of this machine's cores (LOCAL_WORLD_SIZE workers on it). */
+export function workerThreads(): number {
+  return Math.max(1, Math.floor(availableParallelism() / Number(process.env.LOCAL_WORLD_SIZE ?? 1)));
 }
 
 async function freePort(): Promise<number> {

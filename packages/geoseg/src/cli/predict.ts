@@ -1,7 +1,10 @@
 // geoseg predict: a checkpoint + a scene of any size → a class COG (and optional confidence,
 // probabilities, polygons), streamed window row by window row.
 import { BLEND_MODES, type BlendMode } from '../infer/blend.js';
+import * as torch from '@geoseg/torch';
 import { predict } from '../infer/predict.js';
+import { predictMany } from '../infer/predict-many.js';
+import { LAUNCH_OPTIONS, launchOptions, launchWorkers, workerArgs, workerThreads } from './launch.js';
 import { useThreads } from '../threads.js';
 import { useStreamingSettings } from '../streaming-process.js';
 import { UsageError, weightsChoice, type Command } from './command.js';
@@ -23,6 +26,11 @@ export const predictCommand: Command = {
     '               [--sieve N] [--fill-holes N] [--open R] [--close R] [--post-classes 1,3]',
     '               [--vector out.geojson|out.gpkg] [--simplify T] [--map]',
     '               [--overwrite] [--resume] [--device cpu|cuda] [--threads N] [--json]',
+    '       geoseg predict --checkpoint <run> --input <folder|glob|file> --output-dir out/ [--vectors gpkg|geojson]',
+    '               [--nproc N [--nnodes M --node-rank R --master-addr HOST] [--master-port P]] [same window options]',
+    '  --output-dir: one classes COG per scene (out/<path relative to the input>.tif); with --nproc the',
+    '  scenes are shared among N worker processes (a queue in the rendezvous store); --resume skips the',
+    '  finished scenes and continues the interrupted ones.',
     '  --weights ema uses the moving average of the weights (runs with train.ema).',
     '  --map writes map.json beside the output (image = the input, prediction, confidence) for geoseg serve.',
     '  Memory grows with the scene width, not its height. An interrupted run (Ctrl-C, crash, kill) keeps',
@@ -53,11 +61,31 @@ export const predictCommand: Command = {
     overwrite: { type: 'boolean' },
     resume: { type: 'boolean' },
     device: { type: 'string', default: 'cpu' },
+    'output-dir': { type: 'string' },
+    vectors: { type: 'string' },
+    ...LAUNCH_OPTIONS,
   },
   async run(values) {
-    useThreads(positiveInt('threads', values.threads) ?? null);
+    const many = values['output-dir'] !== undefined;
+    const launch = launchOptions(values);
+    if (launch && !many) throw new UsageError('--nproc shares scenes among workers: give --output-dir (and several scenes in --input)');
+    if (launch) {
+      const code = await launchWorkers(workerArgs(), launch);
+      return { result: { exitCode: code }, text: '', exitCode: code, silent: true };
+    }
+    // under a launcher: this worker's group, and its share of the cores
+    const group = Number(process.env.WORLD_SIZE ?? 1) > 1 && many ? torch.distributed.initProcessGroup({ timeout: 10 * 60 * 1000 }) : undefined;
+    useThreads(positiveInt('threads', values.threads) ?? (group ? workerThreads() : null));
     useStreamingSettings();
-    for (const name of ['checkpoint', 'input', 'output']) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg predict --help)`);
+    for (const name of ['checkpoint', 'input', ...(many ? [] : ['output'])]) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg predict --help)`);
+    if (many) {
+      for (const name of ['output', 'confidence', 'probabilities', 'vector', 'map']) {
+        if (values[name] !== undefined) throw new UsageError(`--${name} is for one scene; with --output-dir use --vectors gpkg|geojson (confidence and probabilities per scene are not there yet)`);
+      }
+      if (values.vectors !== undefined && !['gpkg', 'geojson'].includes(String(values.vectors))) throw new UsageError(`--vectors: gpkg or geojson, got '${values.vectors}'`);
+    } else if (values.vectors !== undefined) {
+      throw new UsageError('--vectors is for --output-dir (one scene: --vector out.gpkg)');
+    }
     const window = positiveInt('window', values.window)!;
     if (window < 32 || window % 32 !== 0) throw new UsageError(`--window: must be a multiple of 32 (e.g. 256, 512, 1024), got '${values.window}'`);
     const overlap = String(values.overlap).trim() === '' ? NaN : Number(values.overlap);
@@ -79,7 +107,26 @@ export const predictCommand: Command = {
       process.stderr.write('\ngeoseg: interrupted; finishing the current window row (--resume continues)\n');
     };
     process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
     try {
+      if (many) {
+        const m = await predictMany({
+          checkpoint: String(values.checkpoint), weights: weightsChoice(values.weights), input: String(values.input), outputDir: String(values['output-dir']),
+          vectors: (values.vectors as 'gpkg' | 'geojson' | undefined) ?? null, window, overlap, batch: positiveInt('batch', values.batch), blend,
+          tta: ttaText.includes(',') ? ttaText.split(',') : ttaText,
+          post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },
+          simplify, overwrite: Boolean(values.overwrite), resume: Boolean(values.resume), progress: !values.json && !group, device: String(values.device),
+          shouldStop: () => interrupted, group,
+        });
+        if (group && group.rank > 0) return { result: m, text: '', exitCode: m.stopped ? 130 : 0, silent: true };
+        const workers = group ? ` by ${group.worldSize} workers` : '';
+        const lines = [
+          `${m.predicted.length} of ${m.scenes} scenes predicted${workers} in ${m.seconds.toFixed(1)} s${m.skipped.length ? `; ${m.skipped.length} finished before (--resume)` : ''}`,
+          ...m.predicted.map((p) => `  ${p.output}  (${p.megapixelsPerSecond.toFixed(2)} Mpx/s${group ? `, worker ${p.worker}` : ''})`),
+          ...(m.stopped ? ['stopped; run again with --resume to finish'] : []),
+        ];
+        return { result: m, text: lines.join('\n'), exitCode: m.stopped ? 130 : 0 };
+      }
       const s = await predict({
         checkpoint: String(values.checkpoint), weights: weightsChoice(values.weights), input: String(values.input), output: String(values.output),
         window, overlap, batch: positiveInt('batch', values.batch), blend, tta: ttaText.includes(',') ? ttaText.split(',') : ttaText,
@@ -98,6 +145,7 @@ export const predictCommand: Command = {
       return { result: s, text: lines.join('\n') };
     } finally {
       process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
     }
   },
 };

@@ -1,10 +1,9 @@
 // geoseg train --config run.yaml [--resume]: train a model; Ctrl-C saves a checkpoint and exits.
 // With --nproc (and --nnodes …) it starts data-parallel workers; under a launcher (torchrun, srun,
 // its own) it joins their process group.
-import { availableParallelism } from 'node:os';
 import * as torch from '@geoseg/torch';
 import { readTrainConfig } from '../train/config.js';
-import { launchOptions, launchWorkers } from './launch.js';
+import { LAUNCH_OPTIONS, launchOptions, launchWorkers, workerArgs, workerThreads } from './launch.js';
 import { budgetNote, train } from '../train/trainer.js';
 import { formatMetricsTable } from '../metrics/index.js';
 import { UsageError, type Command } from './command.js';
@@ -28,11 +27,7 @@ export const trainCommand: Command = {
     config: { type: 'string' },
     resume: { type: 'boolean' },
     overwrite: { type: 'boolean' },
-    nproc: { type: 'string' },
-    nnodes: { type: 'string' },
-    'node-rank': { type: 'string' },
-    'master-addr': { type: 'string' },
-    'master-port': { type: 'string' },
+    ...LAUNCH_OPTIONS,
   },
   async run(values) {
     if (!values.config) throw new UsageError('--config is required (see geoseg train --help)');
@@ -40,15 +35,13 @@ export const trainCommand: Command = {
     const cfg = readTrainConfig(where);
     const launch = launchOptions(values);
     if (launch) {
-      const args = ['train', '--config', where, ...(['resume', 'overwrite', 'json'] as const).filter((f) => values[f]).map((f) => `--${f}`)];
-      const code = await launchWorkers(args, launch);
+      const code = await launchWorkers(workerArgs(), launch);
       return { result: { exitCode: code }, text: '', exitCode: code, silent: true };
     }
     // under a launcher: this process's group, and its share of the machine's cores
     const worldSize = Number(process.env.WORLD_SIZE ?? 1);
     const group = worldSize > 1 ? torch.distributed.initProcessGroup() : undefined;
-    const localRanks = Number(process.env.LOCAL_WORLD_SIZE ?? 1);
-    const threads = group && cfg.train.threads === null ? Math.max(1, Math.floor(availableParallelism() / localRanks)) : undefined;
+    const threads = group && cfg.train.threads === null ? workerThreads() : undefined;
     let interrupted = false;
     const onSigint = () => {
       if (interrupted) process.exit(130); // a second Ctrl-C: stop now

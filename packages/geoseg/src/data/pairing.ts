@@ -6,7 +6,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import { GeosegError } from '../errors.js';
 
-const RASTER_EXTENSIONS = new Set(['.tif', '.tiff', '.jpg', '.jpeg', '.png', '.jp2', '.img', '.vrt', '.bmp', '.gif']);
+export const RASTER_EXTENSIONS = new Set(['.tif', '.tiff', '.jpg', '.jpeg', '.png', '.jp2', '.img', '.vrt', '.bmp', '.gif']);
 export const VECTOR_EXTENSIONS = new Set(['.geojson', '.json', '.gpkg', '.shp']);
 
 export const isVector = (path: string): boolean => VECTOR_EXTENSIONS.has(extname(path).toLowerCase());

@@ -1,0 +1,108 @@
+// Many scenes → one output per scene in a folder (`geoseg predict --input 'scenes/*.tif'
+// --output-dir out/`), in one process or shared among data-parallel workers: the scenes are a
+// queue whose head is a counter in the process group's TCPStore, so each worker takes the next
+// scene when it is free and every scene is predicted once. Each scene is an ordinary streamed
+// predict (its own work folder): a worker that dies leaves its scene's finished rows on disk, and
+// `--resume` skips the finished scenes and continues the others.
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
+import type { distributed } from '@geoseg/torch';
+import { GeosegError } from '../errors.js';
+import { listInput, RASTER_EXTENSIONS } from '../data/pairing.js';
+import { existsMessage } from '../outputs.js';
+import { predict, type PredictOptions, type PredictSummary } from './predict.js';
+
+export interface PredictManyOptions extends Omit<PredictOptions, 'input' | 'output' | 'vector' | 'confidence' | 'probabilities' | 'map'> {
+  /** A raster, a folder of rasters (searched recursively) or a glob ('scenes/**\/*.tif'). */
+  input: string;
+  outputDir: string;
+  /** Polygons per scene beside its classes: 'gpkg' or 'geojson'. */
+  vectors?: 'gpkg' | 'geojson' | null;
+  /** Data-parallel workers sharing the scenes. */
+  group?: distributed.ProcessGroup;
+}
+
+export interface SceneJob {
+  input: string;
+  output: string;
+  vector: string | null;
+}
+
+export interface PredictManySummary {
+  scenes: number;
+  /** Scenes this call predicted (all workers), and those finished before (--resume). */
+  predicted: { input: string; output: string; worker: number; seconds: number; megapixelsPerSecond: number }[];
+  skipped: string[];
+  stopped: boolean;
+  seconds: number;
+}
+
+/** The scenes and their outputs: <outputDir>/<path relative to the input's base, .tif>. */
+export function sceneJobs(input: string, outputDir: string, vectors: PredictManyOptions['vectors']): SceneJob[] {
+  const { base, files } = listInput(input, RASTER_EXTENSIONS);
+  if (files.length === 0) throw new GeosegError(`${input}: no rasters found`);
+  const out = resolve(outputDir);
+  const jobs = files.map((f) => {
+    const rel = relative(base, f).split(sep).join('/');
+    const stem = rel.slice(0, rel.length - extname(rel).length);
+    return { input: f, output: join(out, `${stem}.tif`), vector: vectors ? join(out, `${stem}.${vectors}`) : null };
+  });
+  const seen = new Map<string, string>();
+  for (const j of jobs) {
+    const other = seen.get(j.output);
+    if (other) throw new GeosegError(`${j.input}: its output ${j.output} is also ${other}'s (rename one of them)`);
+    seen.set(j.output, j.input);
+  }
+  return jobs;
+}
+
+/** A finished scene: its outputs exist and no work folder is left. */
+const finished = (j: SceneJob) => existsSync(j.output) && (!j.vector || existsSync(j.vector)) && !existsSync(join(dirname(j.output), `.${basename(j.output)}.geoseg-partial`));
+
+export async function predictMany(opts: PredictManyOptions): Promise<PredictManySummary> {
+  const started = performance.now();
+  const group = opts.group && opts.group.worldSize > 1 ? opts.group : null;
+  const rank = group?.rank ?? 0;
+  const jobs = sceneJobs(opts.input, opts.outputDir, opts.vectors ?? null);
+  // Refused before any work: an existing output without --overwrite or --resume.
+  const skipped = opts.resume && !opts.overwrite ? jobs.filter(finished).map((j) => j.input) : [];
+  if (!opts.resume && !opts.overwrite) {
+    const taken = jobs.flatMap((j) => [j.output, ...(j.vector ? [j.vector] : [])]).find((p) => existsSync(p));
+    if (taken) throw new GeosegError(existsMessage(taken));
+  }
+  const todo = jobs.filter((j) => !skipped.includes(j.input));
+  for (const j of todo) mkdirSync(dirname(j.output), { recursive: true });
+  const predicted: PredictManySummary['predicted'] = [];
+  let stopped = false;
+  // the queue: a counter in the store (one process: a local one)
+  let local = 0;
+  const next = () => (group ? group.store.add('geoseg/predict/next', 1) - 1 : local++);
+  for (let i = next(); i < todo.length; i = next()) {
+    if (opts.shouldStop?.()) { stopped = true; break; }
+    const j = todo[i]!;
+    const s: PredictSummary = await predict({ ...opts, input: j.input, output: j.output, vector: j.vector, resume: opts.resume });
+    if (s.stopped) { stopped = true; break; }
+    const row = { input: j.input, output: j.output, worker: rank, seconds: s.seconds, megapixelsPerSecond: s.megapixelsPerSecond };
+    predicted.push(row);
+    if (group) group.store.set(`geoseg/predict/done/${i}`, JSON.stringify(row));
+  }
+  if (group) {
+    // Rank 0 reports every worker's scenes once all have finished: a counter in the store, polled
+    // (a collective would time out behind a long last scene); a worker that dies is the launcher's
+    // to report, and a stop request ends the wait.
+    group.store.add('geoseg/predict/finished', 1);
+    if (rank === 0) {
+      while (group.store.add('geoseg/predict/finished', 0) < group.worldSize) {
+        if (opts.shouldStop?.()) { stopped = true; break; }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      predicted.length = 0;
+      for (let i = 0; i < todo.length; i++) {
+        const key = `geoseg/predict/done/${i}`;
+        if (group.store.check([key])) predicted.push(JSON.parse(group.store.getString(key)));
+      }
+      stopped = stopped || predicted.length < todo.length;
+    }
+  }
+  return { scenes: jobs.length, predicted, skipped, stopped, seconds: (performance.now() - started) / 1000 };
+}

@@ -1,0 +1,84 @@
+// Many scenes to an output folder, in one process and shared among 2 data-parallel workers (Gloo
+// over loopback): every scene once, each output pixel-identical to a one-scene predict of it;
+// --resume skips finished scenes; existing outputs are refused without --overwrite.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import * as torch from '@geoseg/torch';
+import { writeCog } from '../src/index.js';
+import { randomCheckpoint } from './helpers/random-checkpoint.js';
+import { readBand } from './helpers/read-raster.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = join(here, '..', 'dist', 'cli', 'main.js');
+const gloo = torch.distributed.availableBackends().gloo;
+const SCENES = ['a', 'b', 'sub/c', 'sub/d', 'e'];
+let dir: string;
+let checkpoint: string;
+
+const geoseg = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+const common = ['--window', '64', '--batch', '2', '--threads', '1'];
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'geoseg-predict-many-'));
+  checkpoint = randomCheckpoint(dir);
+  for (const [i, name] of SCENES.entries()) {
+    mkdirSync(dirname(join(dir, 'scenes', `${name}.tif`)), { recursive: true });
+    await torch.tidy(async () => {
+      torch.manualSeed(30 + i);
+      await writeCog(join(dir, 'scenes', `${name}.tif`), torch.rand([3, 96 + 32 * i, 160]).mul(255).to('uint8'), { geoTransform: [500000, 0.5, 0, 2800000, 0, -0.5], crs: 'EPSG:32640' });
+    });
+  }
+  // the reference: each scene alone
+  for (const name of SCENES) {
+    mkdirSync(dirname(join(dir, 'single', `${name}.tif`)), { recursive: true });
+    const r = geoseg('predict', '--checkpoint', checkpoint, '--input', join(dir, 'scenes', `${name}.tif`), '--output', join(dir, 'single', `${name}.tif`), ...common);
+    assert.equal(r.status, 0, r.stderr);
+  }
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const sameAsSingle = (out: string) => {
+  for (const name of SCENES) assert.deepEqual(readBand(join(out, `${name}.tif`)), readBand(join(dir, 'single', `${name}.tif`)), name);
+};
+
+test('a folder of scenes in one process: one output per scene, as predicting each alone; an existing output is refused', () => {
+  const out = join(dir, 'one');
+  const r = geoseg('predict', '--checkpoint', checkpoint, '--input', join(dir, 'scenes'), '--output-dir', out, '--vectors', 'gpkg', ...common, '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.scenes, 5);
+  assert.equal(s.predicted.length, 5);
+  sameAsSingle(out);
+  assert.ok(existsSync(join(out, 'sub', 'c.gpkg')));
+  const again = geoseg('predict', '--checkpoint', checkpoint, '--input', join(dir, 'scenes'), '--output-dir', out, ...common);
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /^geoseg: .*a\.tif: already exists \(pass --overwrite to replace it\)\n$/);
+  const bad = geoseg('predict', '--checkpoint', checkpoint, '--input', join(dir, 'scenes'), '--output-dir', out, '--confidence', 'x.tif');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^geoseg: --confidence is for one scene/);
+});
+
+test('2 workers share the scenes (a glob) through the store: each scene once, the same pixels; --resume skips finished scenes', { skip: !gloo && 'no Gloo in this build' }, () => {
+  const out = join(dir, 'two');
+  const r = geoseg('predict', '--checkpoint', checkpoint, '--input', join(dir, 'scenes', '**', '*.tif'), '--output-dir', out, '--nproc', '2', ...common, '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout); // one JSON object: rank 0's report
+  assert.equal(s.predicted.length, 5);
+  assert.deepEqual(s.predicted.map((p: { input: string }) => p.input).sort(), SCENES.map((n) => join(dir, 'scenes', `${n}.tif`)).sort(), 'every scene once');
+  assert.deepEqual([...new Set(s.predicted.map((p: { worker: number }) => p.worker))].sort(), [0, 1], 'both workers took scenes');
+  sameAsSingle(out);
+  assert.deepEqual(readdirSync(out).filter((f) => f.includes('geoseg-partial')), [], 'no work folders left');
+  // a finished job resumed: nothing to do
+  rmSync(join(out, 'e.tif'));
+  const resumed = geoseg('predict', '--checkpoint', checkpoint, '--input', join(dir, 'scenes'), '--output-dir', out, '--nproc', '2', '--resume', ...common, '--json');
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const rs = JSON.parse(resumed.stdout);
+  assert.equal(rs.skipped.length, 4);
+  assert.deepEqual(rs.predicted.map((p: { output: string }) => p.output), [join(out, 'e.tif')]);
+  sameAsSingle(out);
+});
