@@ -5,6 +5,8 @@
 #include "distributed.h"
 
 #include <chrono>
+#include <mutex>
+#include <vector>
 
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -245,6 +247,7 @@ struct SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFun
     std::vector<at::Tensor> buf{stats};
     group->allreduce(buf)->wait();
     const double total = stats[2 * channels].item<double>();
+    TORCH_CHECK(total > 1, "expected more than 1 value per channel when training, got ", total, " across the process group");
     at::Tensor mean = stats.narrow(0, 0, channels) / total;
     at::Tensor var = (stats.narrow(0, channels, channels) / total - mean * mean).clamp_min(0);
     at::Tensor invstd = (var + eps).rsqrt();
@@ -286,10 +289,22 @@ struct SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFun
   }
 };
 
+// The groups a synchronized batch norm has used, kept alive for the life of the process: its
+// autograd nodes hold the group by address, and a backward may run after the JS side let go.
+std::mutex keptGroupsMutex;
+std::vector<c10::intrusive_ptr<c10d::ProcessGroup>> keptGroups;
+
+void keepGroup(const c10::intrusive_ptr<c10d::ProcessGroup>& g) {
+  std::lock_guard<std::mutex> lock(keptGroupsMutex);
+  for (const auto& k : keptGroups) if (k.get() == g.get()) return;
+  keptGroups.push_back(g);
+}
+
 // syncBatchNorm(group, x, weight|null, bias|null, runningMean|null, runningVar|null, momentum, eps)
 Napi::Value SyncBatchNorm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* g = unwrap<GroupHolder>(env, info[0], "syncBatchNorm");
+  keepGroup(g->group);
   auto optional = [&](size_t i) { return info[i].IsNull() || info[i].IsUndefined() ? at::Tensor() : expectTensor(env, info[i], "syncBatchNorm"); };
   at::Tensor x = expectTensor(env, info[1], "syncBatchNorm");
   double momentum = info[6].As<Napi::Number>().DoubleValue();

@@ -49,11 +49,14 @@ async function job(scenario: string, worldSize: number, ranks: number[], env: Re
 
 test('placement from the environment: torchrun variables, SLURM variables and node lists, a lone process', () => {
   const p = torch.distributed.placementFromEnvironment;
-  assert.deepEqual(p({}), { rank: 0, worldSize: 1, localRank: 0, masterAddr: '127.0.0.1', masterPort: 29500 });
-  assert.deepEqual(p({ RANK: '3', WORLD_SIZE: '4', LOCAL_RANK: '1', MASTER_ADDR: '10.0.0.2', MASTER_PORT: '1234' }),
-    { rank: 3, worldSize: 4, localRank: 1, masterAddr: '10.0.0.2', masterPort: 1234 });
-  assert.deepEqual(p({ SLURM_PROCID: '5', SLURM_NTASKS: '8', SLURM_LOCALID: '1', SLURM_JOB_NODELIST: 'gpu[03-05,07]' }),
-    { rank: 5, worldSize: 8, localRank: 1, masterAddr: 'gpu03', masterPort: 29500 });
+  assert.deepEqual(p({}), { rank: 0, worldSize: 1, localRank: 0, localWorldSize: 1, masterAddr: '127.0.0.1', masterPort: 29500 });
+  assert.deepEqual(p({ RANK: '3', WORLD_SIZE: '4', LOCAL_RANK: '1', LOCAL_WORLD_SIZE: '2', MASTER_ADDR: '10.0.0.2', MASTER_PORT: '1234' }),
+    { rank: 3, worldSize: 4, localRank: 1, localWorldSize: 2, masterAddr: '10.0.0.2', masterPort: 1234 });
+  // inside an srun step
+  assert.deepEqual(p({ SLURM_STEP_ID: '0', SLURM_PROCID: '5', SLURM_STEP_NUM_TASKS: '8', SLURM_NTASKS: '16', SLURM_LOCALID: '1', SLURM_STEP_TASKS_PER_NODE: '2(x4)', SLURM_JOB_NODELIST: 'gpu[03-05,07]' }),
+    { rank: 5, worldSize: 8, localRank: 1, localWorldSize: 2, masterAddr: 'gpu03', masterPort: 29500 });
+  // a plain command in an sbatch script (no step) is one process
+  assert.equal(p({ SLURM_PROCID: '0', SLURM_NTASKS: '4' }).worldSize, 1);
   assert.equal(torch.distributed.firstSlurmHost('nodeA,nodeB'), 'nodeA');
   assert.throws(() => p({ RANK: '2', WORLD_SIZE: '2' }), /rank 2 is not below the world size 2/);
   assert.throws(() => p({ RANK: 'x' }), /RANK=x: expected a non-negative integer/);

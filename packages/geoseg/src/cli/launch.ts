@@ -1,10 +1,13 @@
 // Starting the worker processes of a data-parallel job, as `torchrun --nproc-per-node` does: one
 // child per local rank running the same command, with the variables every launcher sets (RANK,
 // WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT). The first worker to fail
-// ends the others (SIGTERM, then SIGKILL after a grace period) and its exit code is the job's.
+// ends the others (SIGTERM, then SIGKILL after a grace period) and its exit code is the job's; a
+// worker that stopped on request (exit 130) is not a failure. Workers run in their own process
+// group, so a signal reaches each once: the launcher forwards SIGINT and SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
+import * as torch from '@geoseg/torch';
 import { UsageError } from './command.js';
 
 export interface LaunchOptions {
@@ -51,9 +54,14 @@ export function workerArgs(argv: string[] = process.argv.slice(2)): string[] {
   return out;
 }
 
-/** A worker's share of this machine's cores (LOCAL_WORLD_SIZE workers on it). */
+/** A worker's share of this machine's cores (the job's processes on this machine). */
 export function workerThreads(): number {
-  return Math.max(1, Math.floor(availableParallelism() / Number(process.env.LOCAL_WORLD_SIZE ?? 1)));
+  return Math.max(1, Math.floor(availableParallelism() / torch.distributed.placementFromEnvironment().localWorldSize));
+}
+
+/** The process group this process belongs to when a launcher started it (torchrun, srun, ours). */
+export function launchedGroup(timeout?: number): torch.distributed.ProcessGroup | undefined {
+  return torch.distributed.placementFromEnvironment().worldSize > 1 ? torch.distributed.initProcessGroup({ timeout }) : undefined;
 }
 
 async function freePort(): Promise<number> {
@@ -80,10 +88,11 @@ export async function launchWorkers(args: string[], o: LaunchOptions): Promise<n
     for (const c of children) if (c !== except && c.exitCode === null) c.kill('SIGTERM');
     setTimeout(() => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); }, GRACE_MS).unref();
   };
-  // Ctrl-C reaches the workers from the terminal (same process group): they stop together and
-  // save a checkpoint; the launcher only waits. A SIGTERM sent to the launcher alone is passed on.
-  const onInt = () => undefined;
-  const onTerm = () => { for (const c of children) if (c.exitCode === null) c.kill('SIGTERM'); };
+  // Ctrl-C (or a scheduler's SIGTERM) reaches the launcher: each worker gets it once, stops at
+  // the same step as the others and saves; a second one makes them quit at once.
+  const forward = (signal: NodeJS.Signals) => () => { for (const c of children) if (c.exitCode === null) c.kill(signal); };
+  const onInt = forward('SIGINT');
+  const onTerm = forward('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   try {
@@ -91,6 +100,7 @@ export async function launchWorkers(args: string[], o: LaunchOptions): Promise<n
       const rank = o.nodeRank * o.nproc + local;
       const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], {
         stdio: 'inherit',
+        detached: true,
         env: {
           ...process.env, RANK: String(rank), WORLD_SIZE: String(worldSize), LOCAL_RANK: String(local), LOCAL_WORLD_SIZE: String(o.nproc),
           MASTER_ADDR: o.masterAddr, MASTER_PORT: String(port),
@@ -100,9 +110,10 @@ export async function launchWorkers(args: string[], o: LaunchOptions): Promise<n
       return new Promise<number>((resolve) => {
         child.on('exit', (code, signal) => {
           const status = code ?? (signal === 'SIGINT' ? 130 : 1);
-          if (status !== 0 && failure === null) {
+          if (status === 130) failure ??= 130; // stopped on request, as the others will be
+          else if (status !== 0 && (failure === null || failure === 130)) {
             failure = status;
-            if (status !== 130) process.stderr.write(`geoseg: worker ${rank} of ${worldSize} exited with ${code ?? signal}; stopping the others\n`);
+            process.stderr.write(`geoseg: worker ${rank} of ${worldSize} exited with ${code ?? signal}; stopping the others\n`);
             endOthers(child);
           }
           resolve(status);

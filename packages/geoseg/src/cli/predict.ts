@@ -4,7 +4,7 @@ import { BLEND_MODES, type BlendMode } from '../infer/blend.js';
 import * as torch from '@geoseg/torch';
 import { predict } from '../infer/predict.js';
 import { predictMany } from '../infer/predict-many.js';
-import { LAUNCH_OPTIONS, launchOptions, launchWorkers, workerArgs, workerThreads } from './launch.js';
+import { LAUNCH_OPTIONS, launchedGroup, launchOptions, launchWorkers, workerArgs, workerThreads } from './launch.js';
 import { useThreads } from '../threads.js';
 import { useStreamingSettings } from '../streaming-process.js';
 import { UsageError, weightsChoice, type Command } from './command.js';
@@ -74,7 +74,10 @@ export const predictCommand: Command = {
       return { result: { exitCode: code }, text: '', exitCode: code, silent: true };
     }
     // under a launcher: this worker's group, and its share of the cores
-    const group = Number(process.env.WORLD_SIZE ?? 1) > 1 && many ? torch.distributed.initProcessGroup({ timeout: 10 * 60 * 1000 }) : undefined;
+    if (!many && torch.distributed.placementFromEnvironment().worldSize > 1) {
+      throw new UsageError('this process is one of several workers (RANK/WORLD_SIZE or an srun step): give --output-dir so they share the scenes, or run one scene alone');
+    }
+    const group = many ? launchedGroup(10 * 60 * 1000) : undefined;
     useThreads(positiveInt('threads', values.threads) ?? (group ? workerThreads() : null));
     useStreamingSettings();
     for (const name of ['checkpoint', 'input', ...(many ? [] : ['output'])]) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg predict --help)`);

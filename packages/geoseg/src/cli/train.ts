@@ -3,7 +3,7 @@
 // its own) it joins their process group.
 import * as torch from '@geoseg/torch';
 import { readTrainConfig } from '../train/config.js';
-import { LAUNCH_OPTIONS, launchOptions, launchWorkers, workerArgs, workerThreads } from './launch.js';
+import { LAUNCH_OPTIONS, launchedGroup, launchOptions, launchWorkers, workerArgs, workerThreads } from './launch.js';
 import { budgetNote, train } from '../train/trainer.js';
 import { formatMetricsTable } from '../metrics/index.js';
 import { UsageError, type Command } from './command.js';
@@ -38,9 +38,11 @@ export const trainCommand: Command = {
       const code = await launchWorkers(workerArgs(), launch);
       return { result: { exitCode: code }, text: '', exitCode: code, silent: true };
     }
+    if ((launch || torch.distributed.placementFromEnvironment().worldSize > 1) && (cfg.train.iterations === undefined || cfg.train.minutes !== undefined)) {
+      throw new UsageError(`${where}: train.minutes: data-parallel training needs train.iterations alone (a time budget is one process's clock, which the workers would not share)`);
+    }
     // under a launcher: this process's group, and its share of the machine's cores
-    const worldSize = Number(process.env.WORLD_SIZE ?? 1);
-    const group = worldSize > 1 ? torch.distributed.initProcessGroup() : undefined;
+    const group = launchedGroup();
     const threads = group && cfg.train.threads === null ? workerThreads() : undefined;
     let interrupted = false;
     const onSigint = () => {

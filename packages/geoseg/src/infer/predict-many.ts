@@ -59,10 +59,10 @@ export function sceneJobs(input: string, outputDir: string, vectors: PredictMany
 /** A finished scene: its outputs exist and no work folder is left. */
 const finished = (j: SceneJob) => existsSync(j.output) && (!j.vector || existsSync(j.vector)) && !existsSync(join(dirname(j.output), `.${basename(j.output)}.geoseg-partial`));
 
-export async function predictMany(opts: PredictManyOptions): Promise<PredictManySummary> {
-  const started = performance.now();
-  const group = opts.group && opts.group.worldSize > 1 ? opts.group : null;
-  const rank = group?.rank ?? 0;
+/** What rank 0 lists and every worker takes from: the scenes still to do, and those finished before. */
+interface Plan { todo: SceneJob[]; skipped: string[]; scenes: number }
+
+function plan(opts: PredictManyOptions): Plan {
   const jobs = sceneJobs(opts.input, opts.outputDir, opts.vectors ?? null);
   // Refused before any work: an existing output without --overwrite or --resume.
   const skipped = opts.resume && !opts.overwrite ? jobs.filter(finished).map((j) => j.input) : [];
@@ -72,37 +72,74 @@ export async function predictMany(opts: PredictManyOptions): Promise<PredictMany
   }
   const todo = jobs.filter((j) => !skipped.includes(j.input));
   for (const j of todo) mkdirSync(dirname(j.output), { recursive: true });
+  return { todo, skipped, scenes: jobs.length };
+}
+
+const KEY = 'geoseg/predict';
+const STOP_WAIT_MS = 120_000;
+
+export async function predictMany(opts: PredictManyOptions): Promise<PredictManySummary> {
+  const started = performance.now();
+  const group = opts.group && opts.group.worldSize > 1 ? opts.group : null;
+  const rank = group?.rank ?? 0;
+  // One list for every worker: rank 0's, published in the store (listings taken at different
+  // moments, or on different machines, could differ and shift the queue's indices).
+  let work: Plan;
+  if (!group) work = plan(opts);
+  else if (rank === 0) {
+    try {
+      work = plan(opts);
+    } catch (e) {
+      group.store.set(`${KEY}/plan`, JSON.stringify({ error: (e as Error).message }));
+      throw e;
+    }
+    group.store.set(`${KEY}/plan`, JSON.stringify(work));
+  } else {
+    const published = JSON.parse(group.store.getString(`${KEY}/plan`)) as Plan & { error?: string };
+    if (published.error) throw new GeosegError(`rank 0 refused the job: ${published.error}`);
+    work = published;
+  }
+  const { todo, skipped } = work;
   const predicted: PredictManySummary['predicted'] = [];
   let stopped = false;
   // the queue: a counter in the store (one process: a local one)
   let local = 0;
-  const next = () => (group ? group.store.add('geoseg/predict/next', 1) - 1 : local++);
-  for (let i = next(); i < todo.length; i = next()) {
-    if (opts.shouldStop?.()) { stopped = true; break; }
-    const j = todo[i]!;
-    const s: PredictSummary = await predict({ ...opts, input: j.input, output: j.output, vector: j.vector, resume: opts.resume });
-    if (s.stopped) { stopped = true; break; }
-    const row = { input: j.input, output: j.output, worker: rank, seconds: s.seconds, megapixelsPerSecond: s.megapixelsPerSecond };
-    predicted.push(row);
-    if (group) group.store.set(`geoseg/predict/done/${i}`, JSON.stringify(row));
-  }
-  if (group) {
-    // Rank 0 reports every worker's scenes once all have finished: a counter in the store, polled
-    // (a collective would time out behind a long last scene); a worker that dies is the launcher's
-    // to report, and a stop request ends the wait.
-    group.store.add('geoseg/predict/finished', 1);
-    if (rank === 0) {
-      while (group.store.add('geoseg/predict/finished', 0) < group.worldSize) {
-        if (opts.shouldStop?.()) { stopped = true; break; }
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      predicted.length = 0;
-      for (let i = 0; i < todo.length; i++) {
-        const key = `geoseg/predict/done/${i}`;
-        if (group.store.check([key])) predicted.push(JSON.parse(group.store.getString(key)));
-      }
-      stopped = stopped || predicted.length < todo.length;
+  const next = () => (group ? group.store.add(`${KEY}/next`, 1) - 1 : local++);
+  try {
+    for (let i = next(); i < todo.length; i = next()) {
+      if (opts.shouldStop?.()) { stopped = true; break; }
+      const j = todo[i]!;
+      const s: PredictSummary = await predict({ ...opts, input: j.input, output: j.output, vector: j.vector, resume: opts.resume });
+      if (s.stopped) { stopped = true; break; }
+      const row = { input: j.input, output: j.output, worker: rank, seconds: s.seconds, megapixelsPerSecond: s.megapixelsPerSecond };
+      predicted.push(row);
+      if (group) group.store.set(`${KEY}/done/${i}`, JSON.stringify(row));
     }
+  } catch (e) {
+    // rank 0 must not wait for a worker that failed
+    if (group) group.store.set(`${KEY}/failed/${rank}`, (e as Error).message);
+    throw e;
+  } finally {
+    if (group) group.store.add(`${KEY}/finished`, 1);
   }
-  return { scenes: jobs.length, predicted, skipped, stopped, seconds: (performance.now() - started) / 1000 };
+  if (group && rank === 0) {
+    // Rank 0 reports every worker's scenes once all have finished: a counter in the store,
+    // polled (a collective would time out behind a long last scene). It stops waiting when a
+    // worker failed, and, after a stop request, once the others had a while to finish their row.
+    let stopSince: number | null = stopped ? Date.now() : null;
+    while (group.store.add(`${KEY}/finished`, 0) < group.worldSize) {
+      const failed = Array.from({ length: group.worldSize }, (_, r) => r).find((r) => group.store.check([`${KEY}/failed/${r}`]));
+      if (failed !== undefined) throw new GeosegError(`worker ${failed} failed: ${group.store.getString(`${KEY}/failed/${failed}`)}`);
+      if (stopSince === null && opts.shouldStop?.()) stopSince = Date.now();
+      if (stopSince !== null && Date.now() - stopSince > STOP_WAIT_MS) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    predicted.length = 0;
+    for (let i = 0; i < todo.length; i++) {
+      const key = `${KEY}/done/${i}`;
+      if (group.store.check([key])) predicted.push(JSON.parse(group.store.getString(key)));
+    }
+    stopped = stopped || stopSince !== null || predicted.length < todo.length;
+  }
+  return { scenes: work.scenes, predicted, skipped, stopped, seconds: (performance.now() - started) / 1000 };
 }

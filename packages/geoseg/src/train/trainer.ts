@@ -124,6 +124,9 @@ export function modelConfigOf(cfg: TrainConfig, ds: DatasetJson): ModelConfig {
  */
 export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
   const parallel = opts.group && opts.group.worldSize > 1 ? new DataParallel(opts.group) : null;
+  if (parallel && (cfg.train.iterations === undefined || cfg.train.minutes !== undefined)) {
+    throw new GeosegError(`${opts.where ?? 'config'}: train.minutes: data-parallel training needs train.iterations alone (a time budget is one process's clock, which the ranks would not share)`);
+  }
   // only rank 0 touches the run folder (the others read a checkpoint to resume)
   const close = !parallel || parallel.rank === 0 ? openRunFolder(cfg.out, { resume: opts.resume, overwrite: opts.overwrite }) : () => undefined;
   try {
@@ -136,9 +139,8 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
 async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: DataParallel | null): Promise<TrainSummary> {
   const where = opts.where ?? 'config';
   const main = !parallel || parallel.rank === 0;
-  if (parallel && (cfg.train.iterations === undefined || cfg.train.minutes !== undefined)) {
-    throw new GeosegError(`${where}: train.minutes: data-parallel training needs train.iterations alone (a time budget is one process's clock, which the ranks would not share)`);
-  }
+  // a data-parallel worker on a GPU machine takes the GPU of its local rank
+  const device = parallel && cfg.train.device === 'cuda' ? `cuda:${parallel.group.localRank}` : cfg.train.device;
   useThreads(cfg.train.threads ?? opts.threads);
   const ds = readDataset(cfg.data.dataset);
   const val = splitOf(ds);
@@ -173,10 +175,10 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
     model = createModel(modelConfig);
     if (cfg.model.encoderWeights) loadEncoderWeights(model.encoder, readWeights(cfg.model.encoderWeights));
   }
-  if (cfg.train.device !== 'cpu') model.to(cfg.train.device as torch.Device);
+  if (device !== 'cpu') model.to(device as torch.Device);
   parallel?.broadcastState(model);
   if (parallel && cfg.train.syncBatchNorm) torch.distributed.convertSyncBatchNorm(model, parallel.group);
-  const average = cfg.train.ema ? weightAverage(cfg.train.ema.decay, model, modelConfig, resumed?.dir ?? null, cfg.train.device) : null;
+  const average = cfg.train.ema ? weightAverage(cfg.train.ema.decay, model, modelConfig, resumed?.dir ?? null, device) : null;
   const plans = planParamGroups(model, cfg.optimizer, where);
   const optimizer = buildOptimizer(plans, cfg.optimizer);
   // the logged lr is the schedule's base lr (group lr / its multiplier)
@@ -299,9 +301,9 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
         const batch = loader.assemble(k, files);
         assembleTime += (performance.now() - t1) / 1000;
         const progressFraction = Number.isFinite(endStep()) ? k / endStep() : elapsed / budget;
-        if (cfg.train.device !== 'cpu') {
-          batch.images = batch.images.to(cfg.train.device as torch.Device);
-          batch.masks = batch.masks.to(cfg.train.device as torch.Device);
+        if (device !== 'cpu') {
+          batch.images = batch.images.to(device as torch.Device);
+          batch.masks = batch.masks.to(device as torch.Device);
         }
         const { total } = objective(model.forwardOutputs(batch.images), batch.masks, { progress: progressFraction });
         optimizer.zeroGrad();

@@ -1,11 +1,15 @@
 // Where a process stands in a distributed job, from the variables launchers set: torchrun's
-// (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT), then SLURM's
-// (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, the first host of SLURM_JOB_NODELIST).
+// (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT), then, inside an
+// srun step (SLURM_STEP_ID set: not a plain command in an sbatch script), SLURM's
+// (SLURM_PROCID, SLURM_STEP_NUM_TASKS, SLURM_LOCALID, SLURM_STEP_TASKS_PER_NODE, the first host of
+// SLURM_JOB_NODELIST).
 
 export interface Placement {
   rank: number;
   worldSize: number;
   localRank: number;
+  /** Processes of the job on this machine. */
+  localWorldSize: number;
   masterAddr: string;
   masterPort: number;
 }
@@ -32,16 +36,24 @@ export function firstSlurmHost(nodelist: string): string {
   return `${prefix}${first}`;
 }
 
+/** SLURM's tasks per node ('2(x3),1' → the first count; this node's in the common uniform case). */
+function slurmTasksPerNode(v: string | undefined): number | undefined {
+  const m = v === undefined ? null : /^(\d+)/.exec(v);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** The placement the environment describes (a single process when it describes none). */
 export function placementFromEnvironment(env: Env = process.env): Placement {
-  const slurm = env.RANK === undefined && env.SLURM_PROCID !== undefined;
+  const slurm = env.RANK === undefined && env.SLURM_STEP_ID !== undefined && env.SLURM_PROCID !== undefined;
   const rank = integer(env, slurm ? 'SLURM_PROCID' : 'RANK') ?? 0;
-  const worldSize = integer(env, slurm ? 'SLURM_NTASKS' : 'WORLD_SIZE') ?? 1;
+  const worldSize = (slurm ? integer(env, 'SLURM_STEP_NUM_TASKS') ?? integer(env, 'SLURM_NTASKS') : integer(env, 'WORLD_SIZE')) ?? 1;
   const localRank = integer(env, slurm ? 'SLURM_LOCALID' : 'LOCAL_RANK') ?? 0;
+  const localWorldSize = (slurm ? slurmTasksPerNode(env.SLURM_STEP_TASKS_PER_NODE ?? env.SLURM_NTASKS_PER_NODE) : integer(env, 'LOCAL_WORLD_SIZE')) ?? 1;
   const nodelist = env.SLURM_JOB_NODELIST ?? env.SLURM_NODELIST;
   const masterAddr = env.MASTER_ADDR || (slurm && nodelist ? firstSlurmHost(nodelist) : '127.0.0.1');
   const masterPort = integer(env, 'MASTER_PORT') ?? DEFAULT_PORT;
   if (worldSize < 1) throw new Error('distributed: the world size must be at least 1');
+  if (localWorldSize < 1) throw new Error('distributed: the local world size must be at least 1');
   if (rank >= worldSize) throw new Error(`distributed: rank ${rank} is not below the world size ${worldSize}`);
-  return { rank, worldSize, localRank, masterAddr, masterPort };
+  return { rank, worldSize, localRank, localWorldSize, masterAddr, masterPort };
 }

@@ -151,6 +151,7 @@ export function initProcessGroup(opts: InitOptions = {}): ProcessGroup {
     rank: opts.rank ?? env.rank,
     worldSize: opts.worldSize ?? env.worldSize,
     localRank: opts.localRank ?? env.localRank,
+    localWorldSize: opts.localWorldSize ?? env.localWorldSize,
     masterAddr: opts.masterAddr ?? env.masterAddr,
     masterPort: opts.masterPort ?? env.masterPort,
   };

@@ -179,7 +179,8 @@ export class BatchNorm2d extends Module {
     }
     const useBatchStats = this.training || !this.trackRunningStats;
     // as PyTorch: the variance of one value is 0 and its unbiased running update 0/0 = NaN
-    if (useBatchStats && x.shape[0] * x.shape[2] * x.shape[3] === 1) {
+    // (synchronized: the whole batch's count, which the native code checks)
+    if (useBatchStats && !(this.training && this.syncGroup) && x.shape[0] * x.shape[2] * x.shape[3] === 1) {
       throw new RangeError(`BatchNorm2d: expected more than 1 value per channel when training, got input shape [${x.shape.join(', ')}]`);
     }
     const track = !this.training || this.trackRunningStats;
