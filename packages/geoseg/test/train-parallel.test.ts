@@ -136,6 +136,10 @@ test('Ctrl-C stops every worker at the same step and rank 0 saves; --resume with
   assert.equal(end.reason, 'interrupted');
   assert.ok(end.step < 12, `stopped at step ${end.step}`);
   assert.ok(!existsSync(join(cut, 'running.json')), 'the run lock is released');
+  // a resume with another worker count would change every later step: refused
+  const alone = spawnSync(process.execPath, [cli, 'train', '--config', `${cut}.yaml`, '--resume'], { encoding: 'utf8' });
+  assert.equal(alone.status, 1);
+  assert.match(alone.stderr, /^geoseg: .*latest: trained by 2 workers; resume it with --nproc 2 \(in all\), not 1\n$/);
   const resumed = spawnSync(process.execPath, [cli, 'train', '--config', `${cut}.yaml`, '--nproc', '2', '--resume'], { encoding: 'utf8' });
   assert.equal(resumed.status, 0, resumed.stderr);
   torch.tidy(() => {

@@ -33,6 +33,8 @@ export interface CheckpointMeta {
   fit?: unknown;
   best: { metric: 'mIoU'; value: number; step: number } | null;
   lastEval: { step: number; mIoU: number } | null;
+  /** Data-parallel workers that trained it (absent: one process); a resume needs as many. */
+  workers?: number;
 }
 
 const FILES = ['model.safetensors', 'meta.json'];

@@ -167,6 +167,10 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
   let resumed: ReturnType<typeof loadCheckpoint> | null = null;
   if (opts.resume) {
     resumed = loadCheckpoint(latest, { withOptimizer: true });
+    // each step's global batch and crops depend on the worker count
+    const before = resumed.meta.workers ?? 1;
+    const now = parallel?.ranks ?? 1;
+    if (before !== now) throw new GeosegError(`${latest}: trained by ${before} worker${before === 1 ? '' : 's'}; resume it with ${before === 1 ? 'one process' : `--nproc ${before} (in all)`}, not ${now}`);
     model = resumed.model;
     start = resumed.meta.step;
     elapsedBefore = resumed.meta.elapsedSeconds;
@@ -213,6 +217,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
     step, elapsedSeconds: elapsed, model: modelConfig, classes: ds.classes, ignoreIndex: ds.ignoreIndex, bands: ds.bands, dtype: ds.dtype,
     normalization: norm, config: cfg, scheduler: schedule.scheduler?.stateDict() ?? null, fit, best,
     lastEval: lastEval ? { step: lastEvalStep, mIoU: lastEval.metrics.mIoU } : null,
+    ...(parallel ? { workers: parallel.ranks } : {}),
   });
   const save = (dir: string, opt: optim.OptimizerLike | null, step: number) => {
     if (main) saveCheckpoint(dir, model, opt, metaBase(step, elapsed), average?.average ?? null);
