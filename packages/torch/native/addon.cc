@@ -1,6 +1,7 @@
 // Entry point of the native addon: registers the Tensor class, operator calls, autograd modes,
 // RNG, threads, serialization and memory statistics.
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/InferenceMode.h>
@@ -32,6 +33,33 @@ Napi::Value WithInferenceMode(const Napi::CallbackInfo& info) {
   c10::InferenceMode guard(info.Length() < 2 || info[1].As<Napi::Boolean>().Value());
   return info[0].As<Napi::Function>().Call({});
 }
+
+// withAutocast(enabled, dtype, fn): runs fn with CPU autocast on (ops on the autocast lists run
+// in dtype) or off, restoring the previous state; the cast-weight cache is cleared when the
+// outermost autocast region ends, as torch.autocast does.
+Napi::Value WithAutocast(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool enabled = info[0].As<Napi::Boolean>().Value();
+  c10::ScalarType dtype;
+  if (!dtypeFromName(info[1].As<Napi::String>().Utf8Value(), &dtype)) throw Napi::TypeError::New(env, "autocast: unknown dtype");
+  const bool wasEnabled = at::autocast::is_cpu_enabled();
+  const c10::ScalarType wasDtype = at::autocast::get_autocast_cpu_dtype();
+  at::autocast::set_cpu_enabled(enabled);
+  at::autocast::set_autocast_cpu_dtype(dtype);
+  at::autocast::increment_nesting();
+  struct Restore {
+    bool enabled;
+    c10::ScalarType dtype;
+    ~Restore() {
+      if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+      at::autocast::set_cpu_enabled(enabled);
+      at::autocast::set_autocast_cpu_dtype(dtype);
+    }
+  } restore{wasEnabled, wasDtype};
+  return info[2].As<Napi::Function>().Call({});
+}
+
+Napi::Value IsAutocastEnabled(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), at::autocast::is_cpu_enabled()); }
 
 Napi::Value IsGradEnabled(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled()); }
 Napi::Value IsInferenceMode(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), c10::InferenceMode::is_enabled()); }
@@ -159,6 +187,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("withGradMode", Napi::Function::New(env, WithGradMode));
   exports.Set("withInferenceMode", Napi::Function::New(env, WithInferenceMode));
   exports.Set("isGradEnabled", Napi::Function::New(env, IsGradEnabled));
+  exports.Set("withAutocast", Napi::Function::New(env, WithAutocast));
+  exports.Set("isAutocastEnabled", Napi::Function::New(env, IsAutocastEnabled));
   exports.Set("isInferenceMode", Napi::Function::New(env, IsInferenceMode));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
   exports.Set("getRngState", Napi::Function::New(env, GetRngState));

@@ -33,3 +33,26 @@ export function isGradEnabled(): boolean {
 export function isInferenceModeEnabled(): boolean {
   return native.isInferenceMode();
 }
+
+export interface AutocastOptions {
+  /** 'cpu' (CUDA autocast is not wired yet). */
+  device?: 'cpu';
+  /** The lower precision for the ops on autocast's lists (convolutions, matrix products, …). */
+  dtype?: 'bfloat16';
+  enabled?: boolean;
+}
+
+/**
+ * Run fn under automatic mixed precision (PyTorch's `torch.autocast('cpu', torch.bfloat16)`):
+ * convolutions, matrix products and the other ops on autocast's lower-precision list run in
+ * bfloat16 (their inputs cast, weights' casts cached for the region), the ops that need range
+ * run in float32; results of the former are bfloat16. fn must be synchronous.
+ */
+export function autocast<T>(opts: AutocastOptions, fn: () => T): T {
+  if ((opts.device ?? 'cpu') !== 'cpu') throw new TypeError(`autocast: device '${opts.device}' is not supported (cpu)`);
+  return syncOnly('autocast', native.withAutocast(opts.enabled ?? true, opts.dtype ?? 'bfloat16', fn));
+}
+
+export function isAutocastEnabled(): boolean {
+  return native.isAutocastEnabled();
+}

@@ -12,7 +12,7 @@ export type { ToOptions } from './tensor.js';
 export type { DType, Device, Scalar, Layout, MemoryFormat, TypedArray, NestedArray } from './types.js';
 export { tensor, fromBuffer, type TensorOptions } from './factories.js';
 export { tidy, keep, dispose, memoryStats, type MemoryStats } from './memory.js';
-export { noGrad, enableGrad, inferenceMode, isGradEnabled, isInferenceModeEnabled } from './autograd.js';
+export { noGrad, enableGrad, inferenceMode, isGradEnabled, isInferenceModeEnabled, autocast, isAutocastEnabled, type AutocastOptions } from './autograd.js';
 export { loadSafetensors, saveSafetensors, safetensorsMetadata, safetensorsFromBuffer } from './safetensors.js';
 export { load, save, jit, ScriptModule } from './serialization.js';
 export { ops } from './dynamic.js';

@@ -83,6 +83,8 @@ export interface Native {
   emptyCpuCache(): number;
   pickleSave(value: unknown): Buffer;
   ScriptModule: new (path: string, device?: string) => NativeScriptModule;
+  withAutocast<T>(enabled: boolean, dtype: string, fn: () => T): T;
+  isAutocastEnabled(): boolean;
   distributed: NativeDistributed;
 }
 
