@@ -3,6 +3,7 @@
 import { readDataset } from '../data/dataset.js';
 import { GeosegError } from '../errors.js';
 import { foregroundMIoU, formatMetricsTable } from '../metrics/index.js';
+import { PRECISIONS, type Precision } from '../infer/window-predict.js';
 import { EVAL_PRESETS, backgroundClass } from '../evaluation/presets.js';
 import { Progress } from '../progress.js';
 import { loadCheckpoint } from '../models/checkpoint.js';
@@ -20,7 +21,7 @@ export const evalCommand: Command = {
   usage: [
     'geoseg eval --checkpoint <run|checkpoint dir> [--weights raw|ema] --data <dataset> [--split val|all] [--tta none|flip|d4|lr,tb,...]',
     '            [--window 512] [--overlap 0.25 | --stride N] [--blend hann|linear|uniform] [--batch 4] [--preset factseg]',
-    '            [--background NAME] [--foreground-only] [--maps DIR [--overwrite]] [--threads N] [--json]',
+    '            [--background NAME] [--foreground-only] [--maps DIR [--overwrite]] [--precision fp32|bf16] [--threads N] [--json]',
     '  --stride N: windows at a fixed stride, the last at the border (instead of spread evenly by --overlap).',
     `  --preset: a published protocol's windows, blending and scores (${Object.entries(EVAL_PRESETS).map(([k, p]) => `${k}: ${p.description}`).join('; ')}).`,
     '  The report has the mIoU without the background class (named background, or --background NAME);',
@@ -41,6 +42,7 @@ export const evalCommand: Command = {
     stride: { type: 'string' },
     blend: { type: 'string' },
     batch: { type: 'string', default: '4' },
+    precision: { type: 'string', default: 'fp32' },
     preset: { type: 'string' },
     background: { type: 'string' },
     'foreground-only': { type: 'boolean' },
@@ -87,13 +89,15 @@ export const evalCommand: Command = {
     if (valTiles.length === 0) throw new GeosegError(`${values.data}: no validation split (run geoseg split, or pass --split all)`);
     const units = evalUnits(ds, valTiles);
     const progress = new Progress('eval', units.length, 'scenes', !values.json);
+    const precision = String(values.precision) as Precision;
+    if (!PRECISIONS.includes(precision)) throw new UsageError(`--precision: fp32 or bf16, got '${values.precision}'`);
     const overwrite = Boolean(values.overwrite);
     const mapsRoot = values.maps ? resolve(String(values.maps)) : null;
     const mapsTmp = mapsRoot ? beginEvalMaps(mapsRoot, overwrite) : null;
     const maps: string[] = [];
     let r: Awaited<ReturnType<typeof evaluate>>;
     try {
-      r = await evaluate(model, String(values.data), ds, units, meta.normalization, { window, overlap, stride, batch, blend: blend as 'hann', tta }, {
+      r = await evaluate(model, String(values.data), ds, units, meta.normalization, { window, overlap, stride, batch, blend: blend as 'hann', tta, precision }, {
         sink: mapsTmp ? (unit, tiles) => evalMapSink(mapsTmp, ds, unit, tiles) : undefined,
         onUnit: (_, unit) => {
           if (mapsTmp) maps.push(join(mapsRoot!, unitFolder(ds, unit)));
@@ -107,7 +111,7 @@ export const evalCommand: Command = {
     model.dispose();
     const protocol = { preset: preset ? String(values.preset) : null, window, stride, overlap: stride === null ? overlap : null, blend };
     const foreground = background === null ? {} : { background: names[background], foregroundMIoU: foregroundMIoU(r.metrics, background) };
-    const result = { checkpoint: dir, weights, step: meta.step, dataset: String(values.data), split, tta, ...protocol, scenes: r.scenes, seconds: r.seconds, peakRssMB: peakRss(), classes: names, ...r.metrics, ...foreground, matrix: r.matrix, maps };
+    const result = { checkpoint: dir, weights, step: meta.step, dataset: String(values.data), split, tta, computePrecision: precision, ...protocol, scenes: r.scenes, seconds: r.seconds, peakRssMB: peakRss(), classes: names, ...r.metrics, ...foreground, matrix: r.matrix, maps };
     if (mapsTmp) finishEvalMaps(mapsRoot!, mapsTmp, overwrite, result);
     return {
       result,

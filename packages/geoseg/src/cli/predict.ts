@@ -1,6 +1,7 @@
 // geoseg predict: a checkpoint + a scene of any size → a class COG (and optional confidence,
 // probabilities, polygons), streamed window row by window row.
 import { BLEND_MODES, type BlendMode } from '../infer/blend.js';
+import { PRECISIONS, type Precision } from '../infer/window-predict.js';
 import * as torch from '@geoseg/torch';
 import { predict } from '../infer/predict.js';
 import { predictMany } from '../infer/predict-many.js';
@@ -25,7 +26,7 @@ export const predictCommand: Command = {
     '               [--tta none|flip|d4|lr,tb,transpose,...] [--confidence conf.tif] [--probabilities probs.tif]',
     '               [--sieve N] [--fill-holes N] [--open R] [--close R] [--post-classes 1,3]',
     '               [--vector out.geojson|out.gpkg] [--simplify T] [--map]',
-    '               [--overwrite] [--resume] [--device cpu|cuda] [--threads N] [--json]',
+    '               [--precision fp32|bf16] [--overwrite] [--resume] [--device cpu|cuda] [--threads N] [--json]',
     '       geoseg predict --checkpoint <run> --input <folder|glob|file> --output-dir out/ [--vectors gpkg|geojson]',
     '               [--nproc N [--nnodes M --node-rank R --master-addr HOST] [--master-port P]] [same window options]',
     '  --output-dir: one classes COG per scene (out/<path relative to the input>.tif); with --nproc the',
@@ -61,6 +62,7 @@ export const predictCommand: Command = {
     overwrite: { type: 'boolean' },
     resume: { type: 'boolean' },
     device: { type: 'string', default: 'cpu' },
+    precision: { type: 'string', default: 'fp32' },
     'output-dir': { type: 'string' },
     vectors: { type: 'string' },
     ...LAUNCH_OPTIONS,
@@ -96,6 +98,8 @@ export const predictCommand: Command = {
     const blend = String(values.blend) as BlendMode;
     if (!BLEND_MODES.includes(blend)) throw new UsageError(`--blend: must be one of ${BLEND_MODES.join(', ')}, got '${blend}'`);
     const ttaText = String(values.tta);
+    const precision = String(values.precision) as Precision;
+    if (!PRECISIONS.includes(precision)) throw new UsageError(`--precision: fp32 or bf16, got '${values.precision}'`);
     const postClasses = values['post-classes'] === undefined ? undefined : String(values['post-classes']).split(',').map((v) => {
       const n = Number(v);
       if (v.trim() === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`--post-classes: takes class ids (e.g. 1,3), got '${v}'`);
@@ -116,7 +120,7 @@ export const predictCommand: Command = {
         const m = await predictMany({
           checkpoint: String(values.checkpoint), weights: weightsChoice(values.weights), input: String(values.input), outputDir: String(values['output-dir']),
           vectors: (values.vectors as 'gpkg' | 'geojson' | undefined) ?? null, window, overlap, batch: positiveInt('batch', values.batch), blend,
-          tta: ttaText.includes(',') ? ttaText.split(',') : ttaText,
+          tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision,
           post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },
           simplify, overwrite: Boolean(values.overwrite), resume: Boolean(values.resume), progress: !values.json && !group, device: String(values.device),
           shouldStop: () => interrupted, group,
@@ -132,7 +136,7 @@ export const predictCommand: Command = {
       }
       const s = await predict({
         checkpoint: String(values.checkpoint), weights: weightsChoice(values.weights), input: String(values.input), output: String(values.output),
-        window, overlap, batch: positiveInt('batch', values.batch), blend, tta: ttaText.includes(',') ? ttaText.split(',') : ttaText,
+        window, overlap, batch: positiveInt('batch', values.batch), blend, tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision,
         confidence: values.confidence as string | undefined, probabilities: values.probabilities as string | undefined, map: Boolean(values.map),
         post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },
         vector: values.vector as string | undefined, simplify, overwrite: Boolean(values.overwrite), resume: Boolean(values.resume),

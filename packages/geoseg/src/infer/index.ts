@@ -1,5 +1,5 @@
 // infer/: the window grid, the streaming blender, test-time augmentation, scene prediction.
-export { predictWindows, type WindowOptions } from './window-predict.js';
+export { predictWindows, PRECISIONS, type Precision, type WindowOptions } from './window-predict.js';
 export { windowStarts, windowGrid, type WindowGrid } from './window-grid.js';
 export { blendRows, NODATA_CLASS, type RowBand, type StreamOptions, type WindowReader, type NodataRule } from './stream-blend.js';
 export { normalize, normalizationTensors, type Normalization } from './normalize.js';

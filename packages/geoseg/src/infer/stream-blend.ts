@@ -62,7 +62,7 @@ const maskedOrSame = (t: Tensor, mask: Tensor | undefined, value: number) => (ma
 
 /** The blended row bands of a scene, top to bottom (the model in eval mode). */
 export async function* blendRows(model: SegmentationModel, opts: StreamOptions): AsyncGenerator<RowBand> {
-  const { grid, classes: K, nodata, batch, tta } = opts;
+  const { grid, classes: K, nodata, batch, tta, precision } = opts;
   // windows Sx wide and Sy tall
   const { xs, ys, sizeX: Sx, sizeY: Sy, width: W, height: H } = grid;
   const Wacc = Math.max(W, Sx);
@@ -141,7 +141,7 @@ export async function* blendRows(model: SegmentationModel, opts: StreamOptions):
     // Outside the scene (windows larger than it): zeros, i.e. the mean.
     if (W < Sx) x.narrow(3, W, Sx - W).zero_();
     if (H < Sy) x.narrow(2, H, Sy - H).zero_();
-    const p = predictWindows(model, x, tta);
+    const p = predictWindows(model, x, tta, precision);
     group.forEach((_, j) => {
       const target = block.narrow(2, xs[i + j] - a, Sx);
       target.narrow(0, 0, K).addcmul_(p.select(0, j), weight2d);

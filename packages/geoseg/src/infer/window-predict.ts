@@ -18,10 +18,19 @@ export interface WindowOptions {
   batch: number;
   blend: BlendMode;
   tta: string | string[];
+  /**
+   * 'bf16': the model under CPU autocast in bfloat16 (convolutions and matrix products; on a CPU
+   * with AVX512-BF16/AMX several times faster), its outputs brought back to float32 before the
+   * probabilities, the blending and everything after. Default 'fp32'.
+   */
+  precision?: Precision;
 }
 
+export type Precision = 'fp32' | 'bf16';
+export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16'];
+
 /** Class probabilities of a window batch [N, C, S, S] (the model's own rule), averaged over the TTA transforms. */
-export function predictWindows(model: SegmentationModel, x: Tensor, tta: string | string[]): Tensor {
+export function predictWindows(model: SegmentationModel, x: Tensor, tta: string | string[], precision: Precision = 'fp32'): Tensor {
   const transforms = ttaTransforms(tta);
   // Inputs go to the model's device (CUDA builds); probabilities come back to the CPU.
   const device = model.parameters()[0]?.device ?? 'cpu';
@@ -31,10 +40,20 @@ export function predictWindows(model: SegmentationModel, x: Tensor, tta: string 
     for (const t of transforms) {
       // channels-last batches: oneDNN convolutions skip their layout reorders (see useChannelsLast)
       // the architecture's own rule (softmax of `out` unless it says otherwise)
-      const y = t.undo(model.predictProbabilities(channelsLast(t.apply(input))));
+      const y = t.undo(probabilities(model, channelsLast(t.apply(input)), precision));
       const p = device === 'cpu' ? y : y.to('cpu');
       sum = sum ? sum.add_(p) : p.contiguous();
     }
     return transforms.length > 1 ? sum!.div_(transforms.length) : sum!;
+  });
+}
+
+/** The model's class probabilities of a batch, in float32 whatever the compute precision. */
+function probabilities(model: SegmentationModel, x: Tensor, precision: Precision): Tensor {
+  if (precision === 'fp32') return model.predictProbabilities(x);
+  return torch.tidy(() => {
+    const outputs = torch.autocast({ device: 'cpu', dtype: 'bfloat16' }, () => model.forwardOutputs(x));
+    const float = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.float()])) as typeof outputs;
+    return model.probabilities(float);
   });
 }
