@@ -15,6 +15,7 @@ import { predictBench } from './predict.js';
 import { trainEquivalence } from './train-equivalence.js';
 import { dataParallelBench } from './data-parallel.js';
 import { predictManyBench } from './predict-many.js';
+import { trainPrecisionBench } from './train-precision.js';
 
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const only = process.argv[2];
@@ -55,6 +56,8 @@ if (only === 'equivalence') results.equivalence = await trainEquivalence(threads
 if (only === 'data-parallel') results.dataParallel = await dataParallelBench();
 // Many-scene prediction, 1 process against 2 workers (~3 minutes): only when asked.
 if (only === 'predict-many') results.predictMany = await predictManyBench();
+// Training in fp32 against bf16-mixed (~3 minutes): only when asked.
+if (only === 'train-precision') results.trainPrecision = await trainPrecisionBench();
 // Large-scene prediction (8192² and 16384², with a Python reference): ~40 minutes, only when asked.
 if (only === 'predict') results[process.env.PREDICT_ARCH ? `predict_${process.env.PREDICT_ARCH}` : 'predict'] = await predictBench(threads);
 const file = join(dirname(fileURLToPath(import.meta.url)), 'results.json');

@@ -113,6 +113,13 @@ export function budgetNote(minutes: number, step: number, length: number | null)
 /** A fitted schedule's length before its first estimate (a few iterations): in effect, no decay yet. */
 const PROVISIONAL_LENGTH = 1e9;
 
+/** The model's training outputs, in float32 (bf16-mixed: computed under bfloat16 autocast). */
+function forwardOutputs(model: SegmentationModel, images: Tensor, precision: TrainConfig['train']['precision']): Record<string, Tensor> {
+  if (precision === 'fp32') return model.forwardOutputs(images);
+  const outputs = torch.autocast({ device: 'cpu', dtype: 'bfloat16' }, () => model.forwardOutputs(images));
+  return Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, t.dtype === 'bfloat16' ? t.float() : t]));
+}
+
 export function modelConfigOf(cfg: TrainConfig, ds: DatasetJson): ModelConfig {
   const { encoderWeights: _w, ...m } = cfg.model;
   return { ...m, classes: ds.classes.length, inChannels: ds.bands };
@@ -310,7 +317,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
           batch.images = batch.images.to(device as torch.Device);
           batch.masks = batch.masks.to(device as torch.Device);
         }
-        const { total } = objective(model.forwardOutputs(batch.images), batch.masks, { progress: progressFraction });
+        const { total } = objective(forwardOutputs(model, batch.images, cfg.train.precision), batch.masks, { progress: progressFraction });
         optimizer.zeroGrad();
         total.backward();
         parallel?.averageGradients(model.parameters());

@@ -1,0 +1,34 @@
+// train.precision: bf16-mixed (CPU bfloat16 autocast in the forward pass, float32 loss, weights
+// and optimizer state): the same run as float32 to bfloat16's precision at the start, and it learns.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as torch from '@geoseg/torch';
+import { parseTrainConfig } from '../src/train/config.js';
+import { train } from '../src/train/trainer.js';
+import { tinyDataset } from './helpers/tiny-dataset.js';
+
+const losses = (run: string) => readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'train').map((e) => e.loss as number);
+
+test('bf16-mixed: the first loss is float32\'s to bfloat16 precision, the run learns, and weights and gradients stay float32', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'geoseg-bf16-'));
+  const ds = await tinyDataset(dir);
+  const config = (precision: string) => parseTrainConfig({
+    out: join(dir, precision), data: { dataset: ds, crop: 64, batch: 4 }, model: { arch: 'unet', encoder: 'resnet18', decoderChannels: [64, 32, 32, 16, 16] },
+    loss: 'ce', optimizer: { name: 'adam', lr: 0.002 }, eval: { window: 128, batch: 4 },
+    train: { iterations: 12, logEvery: 1, checkpointEvery: 12, seed: 3, threads: 2, precision },
+  }, 'run.yaml');
+  await train(config('fp32'));
+  await train(config('bf16-mixed'));
+  const [a, b] = [losses(join(dir, 'fp32')), losses(join(dir, 'bf16-mixed'))];
+  const first = Math.abs(a[0]! - b[0]!) / a[0]!;
+  console.log(`# first loss fp32 ${a[0]!.toFixed(5)}, bf16-mixed ${b[0]!.toFixed(5)} (relative ${first.toExponential(2)}); last ${a[11]!.toFixed(4)} / ${b[11]!.toFixed(4)}`);
+  assert.ok(first > 0 && first < 2e-2, `first losses differ by ${first}`);
+  assert.ok(b[11]! < 0.5 * b[0]!, 'bf16-mixed learns');
+  torch.tidy(() => {
+    const w = torch.loadSafetensors(join(dir, 'bf16-mixed', 'checkpoints', 'latest', 'model.safetensors'));
+    assert.ok(Object.values(w).every((t) => t.dtype !== 'bfloat16'), 'the checkpoint holds float32 weights');
+  });
+});
