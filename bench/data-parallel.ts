@@ -6,31 +6,16 @@
 // inside the forward/backward and not counted).
 //
 //   node --import tsx bench/run.ts data-parallel   (DP_ITERATIONS=30)
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, '..');
-const cli = join(repo, 'packages/geoseg/dist/cli/main.js');
-const work = join(repo, '.bench-out', 'data-parallel');
-
-function run(args: string[]): void {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error(`geoseg ${args.join(' ')} failed (${r.status})`);
-}
+import { runGeoseg as run, subsetWork, trainLines } from './dubai-subset.js';
 
 interface Row { setup: string; itPerSecond: number; communicationShare: number | null }
 
 export async function dataParallelBench(): Promise<Row[]> {
   const iterations = Number(process.env.DP_ITERATIONS ?? 30);
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  const ds = join(work, 'dataset');
-  const dubai = join(repo, 'demo', 'dubai');
-  run(['prepare', '--images', join(dubai, 'images'), '--labels', join(dubai, 'masks'), '--classes', join(dubai, 'classes.yaml'), '--out', ds, '--tile', '512', '--overlap', '0.25']);
+  const [work, ds] = subsetWork('data-parallel');
   const config = (name: string, batch: number, threads: number, extra: Record<string, unknown> = {}) => {
     const file = join(work, `${name}.yaml`);
     writeFileSync(file, stringify({
@@ -41,10 +26,10 @@ export async function dataParallelBench(): Promise<Row[]> {
     return file;
   };
   const measure = (name: string): { itPerSecond: number; communicationShare: number | null } => {
-    const lines = readFileSync(join(work, name, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'train');
+    const lines = trainLines(join(work, name));
     const [a, b] = [lines[4], lines[lines.length - 1]];
     const seconds = b.elapsedSeconds - a.elapsedSeconds;
-    const comm = b.communicationSeconds === undefined ? null : (b.communicationSeconds - a.communicationSeconds) / seconds;
+    const comm = b.communicationSeconds === undefined ? null : (b.communicationSeconds - a.communicationSeconds!) / seconds;
     return { itPerSecond: (b.step - a.step) / seconds, communicationShare: comm };
   };
   const rows: Row[] = [];

@@ -3,29 +3,14 @@
 // the log (the first 5, warm-up, left out), and the two runs' losses side by side.
 //
 //   node --import tsx bench/run.ts train-precision
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, '..');
-const cli = join(repo, 'packages/geoseg/dist/cli/main.js');
-const work = join(repo, '.bench-out', 'train-precision');
-
-function run(args: string[]): void {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error(`geoseg ${args.join(' ')} failed (${r.status})`);
-}
+import { runGeoseg as run, subsetWork, trainLines } from './dubai-subset.js';
 
 export async function trainPrecisionBench(): Promise<{ precision: string; itPerSecond: number; lastLoss: number }[]> {
   const iterations = Number(process.env.DP_ITERATIONS ?? 30);
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  const ds = join(work, 'dataset');
-  const dubai = join(repo, 'demo', 'dubai');
-  run(['prepare', '--images', join(dubai, 'images'), '--labels', join(dubai, 'masks'), '--classes', join(dubai, 'classes.yaml'), '--out', ds, '--tile', '512', '--overlap', '0.25']);
+  const [work, ds] = subsetWork('train-precision');
   const rows = [];
   for (const precision of ['fp32', 'bf16-mixed']) {
     const file = join(work, `${precision}.yaml`);
@@ -35,7 +20,7 @@ export async function trainPrecisionBench(): Promise<{ precision: string; itPerS
       train: { iterations, logEvery: 1, checkpointEvery: iterations, seed: 0, threads: 2, precision },
     }));
     run(['train', '--config', file]);
-    const lines = readFileSync(join(work, precision, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'train');
+    const lines = trainLines(join(work, precision));
     const [a, b] = [lines[4], lines[lines.length - 1]];
     rows.push({ precision, itPerSecond: (b.step - a.step) / (b.elapsedSeconds - a.elapsedSeconds), lastLoss: b.loss as number });
   }
