@@ -15,6 +15,7 @@ const BYTES: Record<string, number> = { float64: 8, int64: 8, float32: 4, int32:
 export class DataParallel {
   /** Seconds spent in collectives (waiting for them included), for the log. */
   communicationSeconds = 0;
+  #shared = 0;
 
   constructor(readonly group: ProcessGroup) {}
 
@@ -80,13 +81,19 @@ export class DataParallel {
     }));
   }
 
-  /** A number rank 0 computed (a validation score), on every rank. */
-  shareFromMain(value: number): number {
-    return torch.tidy(() => {
-      const t = torch.tensor([value], { dtype: 'float64' });
-      this.group.broadcast(t, { src: 0 });
-      return (t.data() as Float64Array)[0]!;
-    });
+  /**
+   * A number rank 0 computed (a validation score), on every rank. Through the store, polled: the
+   * others wait as long as rank 0's validation takes (a collective would time out after the
+   * group's timeout); if rank 0 dies, its store goes with it and the poll fails.
+   */
+  async shareFromMain(value: number): Promise<number> {
+    const key = `geoseg/train/share/${this.#shared++}`;
+    if (this.rank === 0) {
+      this.group.store.set(key, String(value));
+      return value;
+    }
+    while (!this.group.store.check([key])) await new Promise((r) => setTimeout(r, 200));
+    return Number(this.group.store.getString(key));
   }
 }
 

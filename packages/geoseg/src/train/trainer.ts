@@ -261,7 +261,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
     if (units.length === 0) return;
     if (!main) {
       // rank 0 validates; a plateau schedule steps on its score everywhere
-      const score = parallel!.shareFromMain(NaN);
+      const score = await parallel!.shareFromMain(NaN);
       if (schedule.scheduler instanceof optim.ReduceLROnPlateau) schedule.scheduler.step(score);
       return;
     }
@@ -275,7 +275,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
       ...(background !== null ? { foregroundMIoU: foregroundMIoU(result.metrics, background) } : {}),
       ...(averaged ? { ema: { mIoU: averaged.metrics.mIoU, pixelAccuracy: averaged.metrics.pixelAccuracy, iou: averaged.metrics.iou, matrix: averaged.matrix } } : {}),
     });
-    parallel?.shareFromMain(result.metrics.mIoU);
+    await parallel?.shareFromMain(result.metrics.mIoU);
     if (schedule.scheduler instanceof optim.ReduceLROnPlateau) schedule.scheduler.step(result.metrics.mIoU);
     if (!best || result.metrics.mIoU > best.value) {
       best = { metric: 'mIoU', value: result.metrics.mIoU, step };
