@@ -75,6 +75,12 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** A command's result when it only launched workers: they printed the output, their code is its. */
+export async function launchedResult(o: LaunchOptions): Promise<{ result: { exitCode: number }; text: string; exitCode: number; silent: true }> {
+  const code = await launchWorkers(workerArgs(), o);
+  return { result: { exitCode: code }, text: '', exitCode: code, silent: true };
+}
+
 /**
  * Run `args` (this CLI's arguments without the launch flags) in o.nproc worker processes; resolves
  * to the job's exit code.

@@ -5,7 +5,7 @@ import { PRECISIONS, type Precision } from '../infer/window-predict.js';
 import * as torch from '@geoseg/torch';
 import { predict } from '../infer/predict.js';
 import { predictMany } from '../infer/predict-many.js';
-import { LAUNCH_OPTIONS, launchedGroup, launchOptions, launchWorkers, workerArgs, workerThreads } from './launch.js';
+import { LAUNCH_OPTIONS, launchedGroup, launchedResult, launchOptions, workerThreads } from './launch.js';
 import { useThreads } from '../threads.js';
 import { useStreamingSettings } from '../streaming-process.js';
 import { UsageError, weightsChoice, type Command } from './command.js';
@@ -71,10 +71,7 @@ export const predictCommand: Command = {
     const many = values['output-dir'] !== undefined;
     const launch = launchOptions(values);
     if (launch && !many) throw new UsageError('--nproc shares scenes among workers: give --output-dir (and several scenes in --input)');
-    if (launch) {
-      const code = await launchWorkers(workerArgs(), launch);
-      return { result: { exitCode: code }, text: '', exitCode: code, silent: true };
-    }
+    if (launch) return launchedResult(launch);
     // under a launcher: this worker's group, and its share of the cores
     if (!many && torch.distributed.placementFromEnvironment().worldSize > 1) {
       throw new UsageError('this process is one of several workers (RANK/WORLD_SIZE or an srun step): give --output-dir so they share the scenes, or run one scene alone');

@@ -3,7 +3,8 @@
 // its own) it joins their process group.
 import * as torch from '@geoseg/torch';
 import { readTrainConfig } from '../train/config.js';
-import { LAUNCH_OPTIONS, launchedGroup, launchOptions, launchWorkers, workerArgs, workerThreads } from './launch.js';
+import { dataParallelLengthIssue } from '../train/data-parallel.js';
+import { LAUNCH_OPTIONS, launchedGroup, launchedResult, launchOptions, workerThreads } from './launch.js';
 import { budgetNote, train } from '../train/trainer.js';
 import { formatMetricsTable } from '../metrics/index.js';
 import { UsageError, type Command } from './command.js';
@@ -34,13 +35,9 @@ export const trainCommand: Command = {
     const where = String(values.config);
     const cfg = readTrainConfig(where);
     const launch = launchOptions(values);
-    if (launch) {
-      const code = await launchWorkers(workerArgs(), launch);
-      return { result: { exitCode: code }, text: '', exitCode: code, silent: true };
-    }
-    if ((launch || torch.distributed.placementFromEnvironment().worldSize > 1) && (cfg.train.iterations === undefined || cfg.train.minutes !== undefined)) {
-      throw new UsageError(`${where}: train.minutes: data-parallel training needs train.iterations alone (a time budget is one process's clock, which the workers would not share)`);
-    }
+    const lengthIssue = launch || torch.distributed.placementFromEnvironment().worldSize > 1 ? dataParallelLengthIssue(cfg) : null;
+    if (lengthIssue) throw new UsageError(`${where}: ${lengthIssue}`);
+    if (launch) return launchedResult(launch);
     // under a launcher: this process's group, and its share of the machine's cores
     const group = launchedGroup();
     const threads = group && cfg.train.threads === null ? workerThreads() : undefined;

@@ -6,8 +6,19 @@
 // checked for NaN everywhere) and whether any rank was asked to stop.
 import * as torch from '@geoseg/torch';
 import type { distributed, nn, Tensor } from '@geoseg/torch';
+import type { TrainConfig } from './config.js';
 
 type ProcessGroup = distributed.ProcessGroup;
+
+/**
+ * Why a run config cannot train data-parallel, or null: the ranks must agree on the length, and
+ * a time budget is one process's clock, which they would not share.
+ */
+export function dataParallelLengthIssue(cfg: TrainConfig): string | null {
+  return cfg.train.iterations === undefined || cfg.train.minutes !== undefined
+    ? 'train.minutes: data-parallel training needs train.iterations alone (a time budget is one process\'s clock, which the workers would not share)'
+    : null;
+}
 
 const BUCKET_BYTES = 25 * 1024 * 1024; // DDP's bucket_cap_mb
 const BYTES: Record<string, number> = { float64: 8, int64: 8, float32: 4, int32: 4, float16: 2, bfloat16: 2, int16: 2, uint8: 1, int8: 1, bool: 1 };

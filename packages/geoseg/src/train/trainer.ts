@@ -36,7 +36,7 @@ import { planParamGroups } from './param-groups.js';
 import { setTrainingMode } from './freeze.js';
 import { clipGradients } from './clip.js';
 import { weightAverage } from './ema.js';
-import { DataParallel } from './data-parallel.js';
+import { DataParallel, dataParallelLengthIssue } from './data-parallel.js';
 
 export interface TrainOptions {
   /** Continue from `<out>/checkpoints/latest`. */
@@ -131,9 +131,8 @@ export function modelConfigOf(cfg: TrainConfig, ds: DatasetJson): ModelConfig {
  */
 export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
   const parallel = opts.group && opts.group.worldSize > 1 ? new DataParallel(opts.group) : null;
-  if (parallel && (cfg.train.iterations === undefined || cfg.train.minutes !== undefined)) {
-    throw new GeosegError(`${opts.where ?? 'config'}: train.minutes: data-parallel training needs train.iterations alone (a time budget is one process's clock, which the ranks would not share)`);
-  }
+  const lengthIssue = parallel ? dataParallelLengthIssue(cfg) : null;
+  if (lengthIssue) throw new GeosegError(`${opts.where ?? 'config'}: ${lengthIssue}`);
   // only rank 0 touches the run folder (the others read a checkpoint to resume)
   const close = !parallel || parallel.rank === 0 ? openRunFolder(cfg.out, { resume: opts.resume, overwrite: opts.overwrite }) : () => undefined;
   try {

@@ -9,6 +9,7 @@
 import * as torch from '@geoseg/torch';
 import { nn, type Tensor } from '@geoseg/torch';
 import { ModelConfigError } from '../../../errors.js';
+import { resizeTo } from '../../blocks.js';
 import type { Encoder } from '../../encoders/encoder.js';
 import type { ModelOutputs } from '../../model.js';
 import { SemanticFPN, type PyramidHeadOptions } from '../fpn/model.js';
@@ -41,9 +42,8 @@ export class PointRend extends SemanticFPN {
     const { pyramid, logits: coarse } = this.strideFour(x);
     const fine = pyramid[0]!;
     for (const level of pyramid.slice(1)) level.dispose();
-    const size: [number, number] = [x.shape[2]!, x.shape[3]!];
     // bilinear with align_corners false throughout, as the points are read (mmseg's resize)
-    const toInput = (t: Tensor) => (t.shape[2] === size[0] && t.shape[3] === size[1] ? t : nn.functional.interpolate(t, { size, mode: 'bilinear', alignCorners: false }));
+    const toInput = (t: Tensor) => resizeTo(t, x.shape.slice(2));
     if (this.training) {
       const points = trainingPoints(coarse, this.options);
       return { out: toInput(coarse), points: this.pointLogits(fine, coarse, points).unsqueeze(2), point_coords: points };
