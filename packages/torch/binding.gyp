@@ -9,7 +9,8 @@
         "native/ops.cc",
         "native/serialize.cc",
         "native/cpu_cache.cc",
-        "native/distributed.cc"
+        "native/distributed.cc",
+        "native/flops.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -32,3 +32,34 @@ test('bf16-mixed: the first loss is float32\'s to bfloat16 precision, the run le
     assert.ok(Object.values(w).every((t) => t.dtype !== 'bfloat16'), 'the checkpoint holds float32 weights');
   });
 });
+
+test('train.channelsLast: the default layout\'s run to float rounding, validation and the weight average included; checkpoints load in either layout', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'geoseg-cl-'));
+  const ds = await tinyDataset(dir);
+  const config = (name: string, channelsLast: boolean) => parseTrainConfig({
+    out: join(dir, name), data: { dataset: ds, crop: 64, batch: 4 }, model: { arch: 'unet', encoder: 'resnet18', decoderChannels: [64, 32, 32, 16, 16] },
+    loss: 'ce', optimizer: { name: 'adam', lr: 0.002 }, eval: { window: 128, batch: 4 },
+    train: { iterations: 2, logEvery: 1, evalEvery: 1, checkpointEvery: 2, seed: 3, threads: 2, channelsLast, ema: { decay: 0.9 } },
+  }, 'run.yaml');
+  const a = await train(config('nchw', false));
+  const b = await train(config('nhwc', true));
+  const [la, lb] = [losses(join(dir, 'nchw')), losses(join(dir, 'nhwc'))];
+  const relative = la.map((l, i) => Math.abs(l - lb[i]!) / l);
+  const score = (r: typeof a.lastEval) => r!.metrics.mIoU;
+  console.log(`# losses nchw ${la.map((l) => l.toFixed(4)).join(' ')}; nhwc relative differences ${relative.map((d) => d.toExponential(1)).join(' ')}; val mIoU ${score(a.lastEval)} / ${score(b.lastEval)}`);
+  // the first step differs by rounding only; the second step's only a little more
+  assert.ok(relative[0]! < 1e-5 && Math.max(...relative) < 1e-3, `losses differ by ${relative.join(', ')}`);
+  assert.ok(Math.abs(score(a.lastEval) - score(b.lastEval)) < 2e-3, 'the same validation score');
+  assert.ok(Math.abs(score(a.lastEvalAveraged) - score(b.lastEvalAveraged)) < 2e-3, 'the same weight-average score');
+  torch.tidy(() => {
+    const wa = torch.loadSafetensors(join(dir, 'nchw', 'checkpoints', 'latest', 'model.safetensors'));
+    const wb = torch.loadSafetensors(join(dir, 'nhwc', 'checkpoints', 'latest', 'model.safetensors'));
+    const name = 'encoder.layer1.0.conv1.weight';
+    assert.ok(wb[name]!.isContiguous(), 'saved in the standard layout');
+    const d = wa[name]!.sub(wb[name]!).abs().max().item() as number;
+    // Adam moves a weight by about lr per step whatever its gradient's size: where a gradient is
+    // ~0 its sign is rounding's, so two steps may differ by up to 2 · 2 · lr there
+    assert.ok(d <= 4 * 0.002, `the same weights after 2 steps to Adam's step size (${d})`);
+    assert.ok(wa[name]!.sub(wb[name]!).abs().mean().item() as number < 2e-4, 'and close on average');
+  });
+});

@@ -16,6 +16,7 @@
 #include "common.h"
 #include "cpu_cache.h"
 #include "distributed.h"
+#include "flops.h"
 #include "ops.h"
 #include "serialize.h"
 #include "tensors.h"
@@ -175,6 +176,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTensorFunctions(env, exports);
   InitScriptModule(env, exports);
   InitDistributed(env, exports);
+  RegisterFlops(env, exports);
   exports.Set("opGroup", Napi::Function::New(env, OpGroup));
   {
     napi_value fn;

@@ -15,6 +15,7 @@ export { tidy, keep, dispose, memoryStats, type MemoryStats } from './memory.js'
 export { noGrad, enableGrad, inferenceMode, isGradEnabled, isInferenceModeEnabled, autocast, isAutocastEnabled, type AutocastOptions } from './autograd.js';
 export { loadSafetensors, saveSafetensors, safetensorsMetadata, safetensorsFromBuffer } from './safetensors.js';
 export { load, save, jit, ScriptModule } from './serialization.js';
+export { countFlops, type FlopCount } from './flops.js';
 export { ops } from './dynamic.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

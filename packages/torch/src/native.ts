@@ -84,6 +84,7 @@ export interface Native {
   pickleSave(value: unknown): Buffer;
   ScriptModule: new (path: string, device?: string) => NativeScriptModule;
   withAutocast<T>(enabled: boolean, dtype: string, fn: () => T): T;
+  withFlopCount<T>(fn: () => T): [T, number, number];
   isAutocastEnabled(): boolean;
   distributed: NativeDistributed;
 }

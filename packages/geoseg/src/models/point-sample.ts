@@ -10,7 +10,10 @@ const ZEROS = 0;
 /** Values of [N, C, H, W] at points [N, P, 2] → [N, C, P]. */
 export function pointSample(map: Tensor, points: Tensor, mode: 'bilinear' | 'nearest' = 'bilinear'): Tensor {
   return torch.tidy(() => {
-    const grid = points.mul(2).sub(1).unsqueeze(2); // [N, P, 1, 2] in grid_sample's [-1, 1]
+    let grid = points.mul(2).sub(1).unsqueeze(2); // [N, P, 1, 2] in grid_sample's [-1, 1]
+    // points are float32; a float64 model samples in float64 (bfloat16 maps are autocast's: it
+    // samples them in float32, so coordinates keep their precision)
+    if (map.dtype === 'float64') grid = grid.double();
     return torch.gridSampler2d(map, grid, mode === 'bilinear' ? BILINEAR : NEAREST, ZEROS, false).squeeze(3);
   });
 }

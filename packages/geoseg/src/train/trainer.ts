@@ -19,7 +19,7 @@ import { readDataset, type DatasetJson } from '../data/dataset.js';
 import { defaultScale, mix32, TileLoader } from '../data/loader.js';
 import { GeosegError } from '../errors.js';
 import { writeFileDurable } from '../durable.js';
-import { createModel, loadEncoderWeights, useChannelsLast, useContiguousFormat, type ModelConfig, type SegmentationModel } from '../models/index.js';
+import { channelsLast, createModel, loadEncoderWeights, useChannelsLast, useContiguousFormat, type ModelConfig, type SegmentationModel } from '../models/index.js';
 import { Progress } from '../progress.js';
 import { useThreads } from '../threads.js';
 import { buildOptimizer, buildScheduler, classWeights, refitScheduler } from './build.js';
@@ -186,9 +186,11 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
     if (cfg.model.encoderWeights) loadEncoderWeights(model.encoder, readWeights(cfg.model.encoderWeights));
   }
   if (device !== 'cpu') model.to(device as torch.Device);
+  if (cfg.train.channelsLast) useChannelsLast(model);
   parallel?.broadcastState(model);
   if (parallel && cfg.train.syncBatchNorm) torch.distributed.convertSyncBatchNorm(model, parallel.group);
   const average = cfg.train.ema ? weightAverage(cfg.train.ema.decay, model, modelConfig, resumed?.dir ?? null, device) : null;
+  if (average && cfg.train.channelsLast) useChannelsLast(average.average);
   const plans = planParamGroups(model, cfg.optimizer, where);
   const optimizer = buildOptimizer(plans, cfg.optimizer);
   // the logged lr is the schedule's base lr (group lr / its multiplier)
@@ -245,8 +247,9 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
     type: 'start', step: start, schedule: fit ? { fittedTo: budget, length: fit.length } : { iterations: cfg.train.iterations, minutes: cfg.train.minutes ?? null },
     ...(parallel ? { dataParallel: { ranks: parallel.ranks, batchPerRank: cfg.data.batch, globalBatch: cfg.data.batch * parallel.ranks, backend: parallel.group.backend } } : {}),
   });
-  /** The validation scenes with `m` (channels-last while evaluating: faster, and geoseg eval's layout, so its numbers). */
+  /** The validation scenes with `m` (always channels-last: faster, and geoseg eval's layout, so its numbers). */
   const validate = async (m: SegmentationModel) => {
+    if (cfg.train.channelsLast) return evaluate(m, cfg.data.dataset, ds, units, norm, cfg.eval);
     useChannelsLast(m);
     try {
       return await evaluate(m, cfg.data.dataset, ds, units, norm, cfg.eval);
@@ -316,6 +319,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
           batch.images = batch.images.to(device as torch.Device);
           batch.masks = batch.masks.to(device as torch.Device);
         }
+        if (cfg.train.channelsLast) batch.images = channelsLast(batch.images);
         const { total } = objective(forwardOutputs(model, batch.images, cfg.train.precision), batch.masks, { progress: progressFraction });
         optimizer.zeroGrad();
         total.backward();
