@@ -20,6 +20,16 @@ test('geoseg models --json prints one JSON object with encoders and architecture
   assert.deepEqual(out.architectures.filter((a: { parametersEncoder: string }) => a.parametersEncoder !== 'resnet18').map((a: { name: string; parametersEncoder: string }) => `${a.name}:${a.parametersEncoder}`), ['deeplabv1:vgg16', 'hrnet:hrnetv2_w18', 'hrnet_ocr:hrnetv2_w18']);
 });
 
+test('geoseg models --flops: GFLOPs of one forward at the size (ResNet-18 at 224²: torchvision\'s 1.81 GMACs less its head)', () => {
+  const r = geoseg('models', '--json', '--encoder', 'resnet18', '--flops', '224');
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  const resnet18 = out.encoders.find((e: { name: string }) => e.name === 'resnet18');
+  assert.ok(Math.abs(resnet18.gflops - 2 * 1.8135) < 0.02, `resnet18: ${resnet18.gflops} GFLOPs`);
+  assert.ok(out.architectures.every((a: { gflops: number }) => a.gflops > 0));
+  assert.match(geoseg('models', '--flops', '64').stdout, /GFLOPs \(forward, 64²\)/);
+});
+
 test('geoseg models prints tables; --help; bad input exits non-zero with one line', () => {
   const text = geoseg('models', '--encoder', 'mobilenet_v2');
   assert.equal(text.status, 0);
@@ -27,7 +37,7 @@ test('geoseg models prints tables; --help; bad input exits non-zero with one lin
   const help = geoseg('models', '--help');
   assert.equal(help.status, 0);
   assert.match(help.stdout, /usage: geoseg models/);
-  for (const args of [['models', '--encoder', 'nope'], ['modelz'], ['models', '--bogus']]) {
+  for (const args of [['models', '--encoder', 'nope'], ['modelz'], ['models', '--bogus'], ['models', '--flops', '100']]) {
     const r = geoseg(...args);
     assert.notEqual(r.status, 0, args.join(' '));
     assert.equal(r.stdout, '');

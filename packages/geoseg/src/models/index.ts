@@ -11,3 +11,4 @@ export * from './encoders/index.js';
 export { loadEncoderWeights, adaptFirstConv } from './weights.js';
 export { saveCheckpoint, loadCheckpoint, resolveCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from './checkpoint.js';
 export { describeArchitecture, describeArchitectures, type ArchitectureSummary, type OptionSummary } from './describe.js';
+export { modelFlops, gflopsPerSecond, type ModelFlops } from './flops.js';
