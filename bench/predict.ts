@@ -3,14 +3,16 @@
 // scene, and peak memory at 8192² vs 16384² (the strip buffer keeps it flat in the height).
 //
 //   node --import tsx bench/run.ts predict     (PREDICT_SIZES=8192,16384; PREDICT_REFERENCE=0 skips Python;
-//                                              PREDICT_ARCH=hrnet_ocr: HRNetV2-W18 + OCR instead of UNet-ResNet18, geoseg only)
+//                                              PREDICT_ARCH=hrnet_ocr: HRNetV2-W18 + OCR instead of UNet-ResNet18, geoseg only;
+//                                              PREDICT_PRECISION=bf16: geoseg predict --precision bf16, issue 20's target ≥ 6×)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import gdal from 'gdal-async';
 import * as torch from '@geoseg/torch';
-import { createModel } from '../packages/geoseg/src/models/index.js';
+import { createModel, modelFlops } from '../packages/geoseg/src/models/index.js';
+import { measurePeak } from './peak.js';
 import { saveCheckpoint } from '../packages/geoseg/src/models/checkpoint.js';
 import { pythonWithTorch } from './python.js';
 
@@ -50,6 +52,7 @@ const MODELS: Record<string, { arch: string; encoder: string }> = {
   hrnet_ocr: { arch: 'hrnet_ocr', encoder: 'hrnetv2_w18' },
 };
 const modelName = process.env.PREDICT_ARCH ?? 'unet';
+const precision = process.env.PREDICT_PRECISION ?? 'fp32';
 
 function checkpoint(): string {
   if (!MODELS[modelName]) throw new Error(`bench predict: PREDICT_ARCH ${modelName} is not one of ${Object.keys(MODELS).join(', ')}`);
@@ -67,9 +70,9 @@ function checkpoint(): string {
   return dir;
 }
 
-function geosegPredict(scene: string, threads: number): { seconds: number; megapixelsPerSecond: number; peakRssMB: number } {
+function geosegPredict(scene: string, threads: number): { seconds: number; megapixelsPerSecond: number; peakRssMB: number; windows: number } {
   const out = join(work, 'out.tif');
-  const r = spawnSync(process.execPath, [cli, 'predict', '--checkpoint', checkpoint(), '--input', scene, '--output', out, '--window', '512', '--overlap', '0.25', '--batch', '4', '--overwrite', '--threads', String(threads), '--json'],
+  const r = spawnSync(process.execPath, [cli, 'predict', '--checkpoint', checkpoint(), '--input', scene, '--output', out, '--window', '512', '--overlap', '0.25', '--batch', '4', '--overwrite', '--threads', String(threads), '--precision', precision, '--json'],
     { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) }, maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`geoseg predict failed: ${r.stderr}`);
   rmSync(out, { force: true });
@@ -80,16 +83,26 @@ export async function predictBench(threads: number): Promise<Record<string, unkn
   mkdirSync(work, { recursive: true });
   const sizes = (process.env.PREDICT_SIZES ?? '8192,16384').split(',').map(Number);
   const results: Record<string, unknown> = {};
+  // FLOPs per 512² window (no TTA): achieved GFLOP/s and its share of the measured peak
+  const windowFlops = torch.tidy(() => {
+    const m = createModel({ ...MODELS[modelName]!, classes: 5, inChannels: 3 });
+    const f = modelFlops(m, [1, 3, 512, 512]).forward;
+    m.dispose();
+    return f;
+  });
+  const peak = measurePeak(threads);
   for (const size of sizes) {
     const scene = await makeScene(size);
     const g = geosegPredict(scene, threads);
-    results[`geoseg${size}`] = g;
-    console.log(`geoseg predict ${size}² (${modelName}): ${g.seconds.toFixed(0)} s, ${g.megapixelsPerSecond.toFixed(3)} Mpx/s, peak RSS ${g.peakRssMB.toFixed(0)} MB`);
+    const gflops = (g.windows * windowFlops) / (g.seconds * 1e9);
+    results[`geoseg${size}`] = { ...g, gflopsPerSecond: gflops };
+    const share = (100 * gflops) / (precision === 'bf16' ? peak.bf16 : peak.fp32);
+    console.log(`geoseg predict ${size}² (${modelName}, ${precision}): ${g.seconds.toFixed(0)} s, ${g.megapixelsPerSecond.toFixed(3)} Mpx/s, ${g.windows} windows, ${gflops.toFixed(0)} GFLOP/s (${share.toFixed(0)}% of peak), peak RSS ${g.peakRssMB.toFixed(0)} MB`);
     if (size === sizes[0] && process.env.PREDICT_REFERENCE !== '0' && modelName === 'unet') {
       const out = execFileSync(pythonWithTorch(), [join(here, 'predict_ref.py'), scene, join(work, 'ref.tif'), String(threads), '512', '4'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
       const p = JSON.parse(out.trim().split('\n').pop()!);
       results[`python${size}`] = p;
-      console.log(`python slide ${size}²: ${p.seconds.toFixed(0)} s, ${p.megapixelsPerSecond.toFixed(3)} Mpx/s, peak RSS ${p.peakRssMB.toFixed(0)} MB; throughput ratio geoseg/python ${(g.megapixelsPerSecond / p.megapixelsPerSecond).toFixed(2)} (target ≥ 1.5)`);
+      console.log(`python slide ${size}²: ${p.seconds.toFixed(0)} s, ${p.megapixelsPerSecond.toFixed(3)} Mpx/s, peak RSS ${p.peakRssMB.toFixed(0)} MB; throughput ratio geoseg/python ${(g.megapixelsPerSecond / p.megapixelsPerSecond).toFixed(2)} (target ≥ ${precision === 'bf16' ? 6 : 1.5})`);
     }
   }
   const a = results[`geoseg${sizes[0]}`] as { peakRssMB: number }, b = results[`geoseg${sizes[sizes.length - 1]}`] as { peakRssMB: number };

@@ -7,6 +7,8 @@ import * as torch from '@geoseg/torch';
 import { opOverhead } from './op-overhead.js';
 import { unetStep } from './unet-step.js';
 import { modelsBench } from './models.js';
+import { measurePeak } from './peak.js';
+import { speedBench } from './speed.js';
 import { CONTEXT_MODELS, contextBench, PYRAMID_MODELS } from './context.js';
 import { dubaiBench } from './dubai.js';
 import { dubaiArchitectures } from './dubai-architectures.js';
@@ -37,6 +39,10 @@ if (!only || only === 'unet') {
 if (!only || only === 'models') {
   results.models = await modelsBench(threads);
 }
+let peak: ReturnType<typeof measurePeak> | undefined;
+if (!only || only === 'peak' || only === 'speed') results.peak = peak = measurePeak(threads);
+// bf16 and channels-last against Python's fp32 (issue 20): ~3 minutes
+if (!only || only === 'speed') results.speed = await speedBench(threads, peak);
 if (!only || only === 'context') {
   results.context = await contextBench(threads, CONTEXT_MODELS);
 }

@@ -63,3 +63,9 @@ test('train.channelsLast: the default layout\'s run to float rounding, validatio
     assert.ok(wa[name]!.sub(wb[name]!).abs().mean().item() as number < 2e-4, 'and close on average');
   });
 });
+
+test('fp16-mixed needs CUDA: refused on CPU with the fix named', () => {
+  const base = { out: '/tmp/x', data: { dataset: '/tmp/ds' }, model: { arch: 'unet', encoder: 'resnet18' }, train: { iterations: 1, precision: 'fp16-mixed' } };
+  assert.throws(() => parseTrainConfig(base, 'run.yaml'), /^GeosegError: run.yaml: train.precision: fp16-mixed needs a CUDA device \(train.device: cuda\); on CPU use bf16-mixed$/m);
+  assert.equal(parseTrainConfig({ ...base, train: { ...base.train, device: 'cuda' } }, 'run.yaml').train.precision, 'fp16-mixed');
+});

@@ -35,32 +35,49 @@ Napi::Value WithInferenceMode(const Napi::CallbackInfo& info) {
   return info[0].As<Napi::Function>().Call({});
 }
 
-// withAutocast(enabled, dtype, fn): runs fn with CPU autocast on (ops on the autocast lists run
-// in dtype) or off, restoring the previous state; the cast-weight cache is cleared when the
-// outermost autocast region ends, as torch.autocast does.
+// withAutocast(enabled, dtype, fn, device = 'cpu'): runs fn with autocast on (ops on the
+// autocast lists run in dtype) or off for the device ('cpu' or 'cuda'), restoring the previous
+// state; the cast-weight cache is cleared when the outermost autocast region ends, as
+// torch.autocast does.
 Napi::Value WithAutocast(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const bool enabled = info[0].As<Napi::Boolean>().Value();
   c10::ScalarType dtype;
   if (!dtypeFromName(info[1].As<Napi::String>().Utf8Value(), &dtype)) throw Napi::TypeError::New(env, "autocast: unknown dtype");
-  const bool wasEnabled = at::autocast::is_cpu_enabled();
-  const c10::ScalarType wasDtype = at::autocast::get_autocast_cpu_dtype();
-  at::autocast::set_cpu_enabled(enabled);
-  at::autocast::set_autocast_cpu_dtype(dtype);
-  at::autocast::increment_nesting();
+  const bool cuda = info.Length() > 3 && info[3].IsString() && info[3].As<Napi::String>().Utf8Value() == "cuda";
   struct Restore {
+    bool cuda;
     bool enabled;
     c10::ScalarType dtype;
     ~Restore() {
       if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-      at::autocast::set_cpu_enabled(enabled);
-      at::autocast::set_autocast_cpu_dtype(dtype);
+      if (cuda) {
+        at::autocast::set_enabled(enabled);
+        at::autocast::set_autocast_gpu_dtype(dtype);
+      } else {
+        at::autocast::set_cpu_enabled(enabled);
+        at::autocast::set_autocast_cpu_dtype(dtype);
+      }
     }
-  } restore{wasEnabled, wasDtype};
+  };
+  Restore restore = cuda ? Restore{true, at::autocast::is_enabled(), at::autocast::get_autocast_gpu_dtype()}
+                         : Restore{false, at::autocast::is_cpu_enabled(), at::autocast::get_autocast_cpu_dtype()};
+  if (cuda) {
+    at::autocast::set_enabled(enabled);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  } else {
+    at::autocast::set_cpu_enabled(enabled);
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  }
+  at::autocast::increment_nesting();
   return info[2].As<Napi::Function>().Call({});
 }
 
-Napi::Value IsAutocastEnabled(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), at::autocast::is_cpu_enabled()); }
+// isAutocastEnabled(device = 'cpu')
+Napi::Value IsAutocastEnabled(const Napi::CallbackInfo& info) {
+  const bool cuda = info.Length() > 0 && info[0].IsString() && info[0].As<Napi::String>().Utf8Value() == "cuda";
+  return Napi::Boolean::New(info.Env(), cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled());
+}
 
 Napi::Value IsGradEnabled(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled()); }
 Napi::Value IsInferenceMode(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), c10::InferenceMode::is_enabled()); }

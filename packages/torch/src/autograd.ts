@@ -35,24 +35,28 @@ export function isInferenceModeEnabled(): boolean {
 }
 
 export interface AutocastOptions {
-  /** 'cpu' (CUDA autocast is not wired yet). */
-  device?: 'cpu';
+  /** 'cpu' (bfloat16) or 'cuda' (float16 or bfloat16; a CUDA libtorch). */
+  device?: 'cpu' | 'cuda';
   /** The lower precision for the ops on autocast's lists (convolutions, matrix products, …). */
-  dtype?: 'bfloat16';
+  dtype?: 'bfloat16' | 'float16';
   enabled?: boolean;
 }
 
 /**
- * Run fn under automatic mixed precision (PyTorch's `torch.autocast('cpu', torch.bfloat16)`):
- * convolutions, matrix products and the other ops on autocast's lower-precision list run in
- * bfloat16 (their inputs cast, weights' casts cached for the region), the ops that need range
- * run in float32; results of the former are bfloat16. fn must be synchronous.
+ * Run fn under automatic mixed precision (PyTorch's `torch.autocast('cpu', torch.bfloat16)`, or
+ * `torch.autocast('cuda', torch.float16)`): convolutions, matrix products and the other ops on
+ * autocast's lower-precision list run in the lower precision (their inputs cast, weights' casts
+ * cached for the region), the ops that need range run in float32. fn must be synchronous.
  */
 export function autocast<T>(opts: AutocastOptions, fn: () => T): T {
-  if ((opts.device ?? 'cpu') !== 'cpu') throw new TypeError(`autocast: device '${opts.device}' is not supported (cpu)`);
-  return syncOnly('autocast', native.withAutocast(opts.enabled ?? true, opts.dtype ?? 'bfloat16', fn));
+  const device = opts.device ?? 'cpu';
+  if (device !== 'cpu' && device !== 'cuda') throw new TypeError(`autocast: device '${device}' is not supported (cpu, cuda)`);
+  const dtype = opts.dtype ?? (device === 'cpu' ? 'bfloat16' : 'float16');
+  // libtorch 1.13's CPU autocast has lists for bfloat16 only
+  if (device === 'cpu' && dtype !== 'bfloat16') throw new TypeError(`autocast: CPU autocast runs in bfloat16, not ${dtype} (float16 mixed precision needs device 'cuda')`);
+  return syncOnly('autocast', native.withAutocast(opts.enabled ?? true, dtype, fn, device));
 }
 
-export function isAutocastEnabled(): boolean {
-  return native.isAutocastEnabled();
+export function isAutocastEnabled(device: 'cpu' | 'cuda' = 'cpu'): boolean {
+  return native.isAutocastEnabled(device);
 }

@@ -19,6 +19,7 @@ export { countFlops, type FlopCount } from './flops.js';
 export { ops } from './dynamic.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+export * as amp from './amp/index.js';
 export * as distributed from './distributed/index.js';
 
 /** Seed every random generator (CPU, and CUDA when present). */

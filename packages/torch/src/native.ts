@@ -83,9 +83,9 @@ export interface Native {
   emptyCpuCache(): number;
   pickleSave(value: unknown): Buffer;
   ScriptModule: new (path: string, device?: string) => NativeScriptModule;
-  withAutocast<T>(enabled: boolean, dtype: string, fn: () => T): T;
+  withAutocast<T>(enabled: boolean, dtype: string, fn: () => T, device?: 'cpu' | 'cuda'): T;
   withFlopCount<T>(fn: () => T): [T, number, number];
-  isAutocastEnabled(): boolean;
+  isAutocastEnabled(device?: 'cpu' | 'cuda'): boolean;
   distributed: NativeDistributed;
 }
 

@@ -28,6 +28,20 @@ test('autocast: matrix products and convolutions run in bfloat16, additions stay
   });
 });
 
+test('autocast on cuda: its own state (CPU ops unchanged inside), restored after; float16 on CPU refused', () => {
+  torch.tidy(() => {
+    const a = torch.tensor([[1, 2], [3, 4]], { dtype: 'float32' });
+    torch.autocast({ device: 'cuda', dtype: 'float16' }, () => {
+      assert.equal(torch.isAutocastEnabled('cuda'), true);
+      assert.equal(torch.isAutocastEnabled('cpu'), false);
+      assert.equal(a.matmul(a).dtype, 'float32', 'CPU tensors are not cast by CUDA autocast');
+    });
+    assert.equal(torch.isAutocastEnabled('cuda'), false);
+    assert.throws(() => torch.autocast({ device: 'cpu', dtype: 'float16' }, () => 1), /CPU autocast runs in bfloat16, not float16/);
+    assert.throws(() => torch.autocast({ device: 'mps' as never }, () => 1), /not supported/);
+  });
+});
+
 test('autocast: a convolution agrees with float32 to bfloat16 precision, and its weights get float32 gradients', () => {
   torch.tidy(() => {
     torch.manualSeed(3);

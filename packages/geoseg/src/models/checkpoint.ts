@@ -35,6 +35,8 @@ export interface CheckpointMeta {
   lastEval: { step: number; mIoU: number } | null;
   /** Data-parallel workers that trained it (absent: one process); a resume needs as many. */
   workers?: number;
+  /** fp16-mixed: the loss scaler's state (torch.amp.GradScaler.stateDict()), for an exact resume. */
+  gradScaler?: unknown;
 }
 
 const FILES = ['model.safetensors', 'meta.json'];

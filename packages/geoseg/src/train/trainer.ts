@@ -113,11 +113,14 @@ export function budgetNote(minutes: number, step: number, length: number | null)
 /** A fitted schedule's length before its first estimate (a few iterations): in effect, no decay yet. */
 const PROVISIONAL_LENGTH = 1e9;
 
-/** The model's training outputs, in float32 (bf16-mixed: computed under bfloat16 autocast). */
-function forwardOutputs(model: SegmentationModel, images: Tensor, precision: TrainConfig['train']['precision']): Record<string, Tensor> {
+/** The model's training outputs, in float32 (mixed precision: computed under autocast). */
+function forwardOutputs(model: SegmentationModel, images: Tensor, precision: TrainConfig['train']['precision'], device: string): Record<string, Tensor> {
   if (precision === 'fp32') return model.forwardOutputs(images);
-  const outputs = torch.autocast({ device: 'cpu', dtype: 'bfloat16' }, () => model.forwardOutputs(images));
-  return Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, t.dtype === 'bfloat16' ? t.float() : t]));
+  const autocast = precision === 'bf16-mixed'
+    ? { device: device.startsWith('cuda') ? 'cuda' as const : 'cpu' as const, dtype: 'bfloat16' as const }
+    : { device: 'cuda' as const, dtype: 'float16' as const };
+  const outputs = torch.autocast(autocast, () => model.forwardOutputs(images));
+  return Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, t.dtype === 'bfloat16' || t.dtype === 'float16' ? t.float() : t]));
 }
 
 export function modelConfigOf(cfg: TrainConfig, ds: DatasetJson): ModelConfig {
@@ -211,6 +214,9 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
     }
     if (resumed.meta.scheduler && schedule.scheduler) schedule.scheduler.loadStateDict(resumed.meta.scheduler as optim.SchedulerStateDict);
   }
+  // fp16-mixed: loss scaling with PyTorch's defaults, continued exactly on resume
+  const scaler = cfg.train.precision === 'fp16-mixed' ? new torch.amp.GradScaler() : null;
+  if (scaler && resumed?.meta.gradScaler) scaler.loadStateDict(resumed.meta.gradScaler as torch.amp.GradScalerState);
   const weights = classWeights(cfg, ds, val, where);
   const objective = runObjective(cfg, modelConfig, { ignoreIndex: ds.ignoreIndex, classWeights: weights ?? undefined }, where);
 
@@ -226,6 +232,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
     normalization: norm, config: cfg, scheduler: schedule.scheduler?.stateDict() ?? null, fit, best,
     lastEval: lastEval ? { step: lastEvalStep, mIoU: lastEval.metrics.mIoU } : null,
     ...(parallel ? { workers: parallel.ranks } : {}),
+    ...(scaler ? { gradScaler: scaler.stateDict() } : {}),
   });
   const save = (dir: string, opt: optim.OptimizerLike | null, step: number) => {
     if (main) saveCheckpoint(dir, model, opt, metaBase(step, elapsed), average?.average ?? null);
@@ -320,12 +327,18 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
           batch.masks = batch.masks.to(device as torch.Device);
         }
         if (cfg.train.channelsLast) batch.images = channelsLast(batch.images);
-        const { total } = objective(forwardOutputs(model, batch.images, cfg.train.precision), batch.masks, { progress: progressFraction });
+        const { total } = objective(forwardOutputs(model, batch.images, cfg.train.precision, device), batch.masks, { progress: progressFraction });
         optimizer.zeroGrad();
-        total.backward();
+        (scaler ? scaler.scale(total) : total).backward();
         parallel?.averageGradients(model.parameters());
+        scaler?.unscale_(optimizer); // clipping sees the true gradients
         const norm = clipGradients(model.parameters(), cfg.optimizer);
-        optimizer.step();
+        if (scaler) {
+          scaler.step(optimizer); // skipped on inf/NaN gradients
+          scaler.update();
+        } else {
+          optimizer.step();
+        }
         return [total.item(), norm] as const;
       });
       average?.update();
@@ -355,7 +368,8 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
       if (step % cfg.train.logEvery === 0) {
         const clipping = cfg.optimizer.clipGradNorm !== null ? { gradNorm: gradNormSum / lossCount, clippedSteps } : {};
         const communication = parallel ? { communicationSeconds: parallel.communicationSeconds } : {};
-        log({ type: 'train', step, loss: lossSum / lossCount, lr, itPerSecond: rate, dataWaitSeconds: dataWait, elapsedSeconds: elapsed, ...clipping, ...communication });
+        const scaling = scaler ? { lossScale: scaler.getScale() } : {};
+        log({ type: 'train', step, loss: lossSum / lossCount, lr, itPerSecond: rate, dataWaitSeconds: dataWait, elapsedSeconds: elapsed, ...clipping, ...communication, ...scaling });
         lossSum = 0;
         lossCount = 0;
         gradNormSum = 0;
