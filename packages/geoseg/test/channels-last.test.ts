@@ -21,7 +21,7 @@ for (const arch of Object.keys(ARCHITECTURES)) {
         if (/(gamma|weight)$/.test(name) && p.abs().sum().item() === 0) torch.noGrad(() => p.fill_(0.5));
       }
       model.train();
-      const size = encoder.startsWith('hourglass') ? 160 : 64;
+      const size = encoder.startsWith('hourglass') ? 160 : 32;
       const x = torch.randn([2, 3, size, size], { dtype: 'float64' });
       const run = (input: torch.Tensor) => {
         torch.manualSeed(2); // PointRend draws its training points

@@ -20,14 +20,16 @@ test('geoseg models --json prints one JSON object with encoders and architecture
   assert.deepEqual(out.architectures.filter((a: { parametersEncoder: string }) => a.parametersEncoder !== 'resnet18').map((a: { name: string; parametersEncoder: string }) => `${a.name}:${a.parametersEncoder}`), ['deeplabv1:vgg16', 'hrnet:hrnetv2_w18', 'hrnet_ocr:hrnetv2_w18']);
 });
 
-test('geoseg models --flops: GFLOPs of one forward at the size (ResNet-18 at 224²: torchvision\'s 1.81 GMACs less its head)', () => {
-  const r = geoseg('models', '--json', '--encoder', 'resnet18', '--flops', '224');
+test('geoseg models --flops: GFLOPs of one forward at the size (ResNet-18: torchvision\'s 1.81 GMACs at 224², less its head, scaled to 64²)', () => {
+  const r = geoseg('models', '--json', '--encoder', 'resnet18', '--flops', '64');
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   const resnet18 = out.encoders.find((e: { name: string }) => e.name === 'resnet18');
-  assert.ok(Math.abs(resnet18.gflops - 2 * 1.8135) < 0.02, `resnet18: ${resnet18.gflops} GFLOPs`);
+  // every ResNet stage's map is (64/224)² of its 224² size: the FLOPs scale exactly
+  const expected = 2 * (1.81 - 0.000512) * (64 / 224) ** 2;
+  assert.ok(Math.abs(resnet18.gflops - expected) < 2 * 0.006 * (64 / 224) ** 2, `resnet18: ${resnet18.gflops} GFLOPs, torchvision's figure gives ${expected}`);
   assert.ok(out.architectures.every((a: { gflops: number }) => a.gflops > 0));
-  assert.match(geoseg('models', '--flops', '64').stdout, /GFLOPs \(forward, 64²\)/);
+  assert.equal(out.parametersFor.flopsSize, 64);
 });
 
 test('geoseg models prints tables; --help; bad input exits non-zero with one line', () => {

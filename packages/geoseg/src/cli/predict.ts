@@ -27,12 +27,15 @@ export const predictCommand: Command = {
     '               [--sieve N] [--fill-holes N] [--open R] [--close R] [--post-classes 1,3]',
     '               [--vector out.geojson|out.gpkg] [--simplify T] [--map]',
     '               [--precision fp32|bf16] [--overwrite] [--resume] [--device cpu|cuda] [--threads N] [--json]',
+    '       geoseg predict --model model.ts.pt --input scene.tif --output classes.tif [same options]',
     '       geoseg predict --checkpoint <run> --input <folder|glob|file> --output-dir out/ [--vectors gpkg|geojson]',
     '               [--nproc N [--nnodes M --node-rank R --master-addr HOST] [--master-port P]] [same window options]',
     '  --output-dir: one classes COG per scene (out/<path relative to the input>.tif); with --nproc the',
     '  scenes are shared among N worker processes (a queue in the rendezvous store); --resume skips the',
     '  finished scenes and continues the interrupted ones.',
     '  --weights ema uses the moving average of the weights (runs with train.ema).',
+    '  --model: a TorchScript model exported from Python (torch.jit.script/trace) taking normalised',
+    '  images, returning logits (or a dict with \'out\'); its card model.ts.pt.json gives classes and normalization.',
     '  --map writes map.json beside the output (image = the input, prediction, confidence) for geoseg serve.',
     '  Memory grows with the scene width, not its height. An interrupted run (Ctrl-C, crash, kill) keeps',
     '  its finished rows on disk; --resume continues it. An existing output is replaced only with --overwrite.',
@@ -41,6 +44,7 @@ export const predictCommand: Command = {
   options: {
     threads: { type: 'string' },
     checkpoint: { type: 'string' },
+    model: { type: 'string' },
     weights: { type: 'string', default: 'raw' },
     input: { type: 'string' },
     output: { type: 'string' },
@@ -79,7 +83,9 @@ export const predictCommand: Command = {
     const group = many ? launchedGroup(10 * 60 * 1000) : undefined;
     useThreads(positiveInt('threads', values.threads) ?? (group ? workerThreads() : null));
     useStreamingSettings();
-    for (const name of ['checkpoint', 'input', ...(many ? [] : ['output'])]) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg predict --help)`);
+    if (values.model !== undefined && values.checkpoint !== undefined) throw new UsageError('--model and --checkpoint: give one of them');
+    if (values.model !== undefined && many) throw new UsageError('--model: one scene at a time (--output-dir takes a --checkpoint)');
+    for (const name of [values.model !== undefined ? 'model' : 'checkpoint', 'input', ...(many ? [] : ['output'])]) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg predict --help)`);
     if (many) {
       for (const name of ['output', 'confidence', 'probabilities', 'vector', 'map']) {
         if (values[name] !== undefined) throw new UsageError(`--${name} is for one scene; with --output-dir use --vectors gpkg|geojson (confidence and probabilities per scene are not there yet)`);
@@ -132,7 +138,7 @@ export const predictCommand: Command = {
         return { result: m, text: lines.join('\n'), exitCode: m.stopped ? 130 : 0 };
       }
       const s = await predict({
-        checkpoint: String(values.checkpoint), weights: weightsChoice(values.weights), input: String(values.input), output: String(values.output),
+        ...(values.model !== undefined ? { model: String(values.model) } : { checkpoint: String(values.checkpoint) }), weights: weightsChoice(values.weights), input: String(values.input), output: String(values.output),
         window, overlap, batch: positiveInt('batch', values.batch), blend, tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision,
         confidence: values.confidence as string | undefined, probabilities: values.probabilities as string | undefined, map: Boolean(values.map),
         post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },

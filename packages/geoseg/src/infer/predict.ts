@@ -17,8 +17,10 @@ import type { Tensor } from '@geoseg/torch';
 import { GeosegError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { Raster, type Window } from '../raster/index.js';
-import { loadCheckpoint, type WeightsChoice } from '../models/checkpoint.js';
+import { loadCheckpoint, type CheckpointMeta, type WeightsChoice } from '../models/checkpoint.js';
 import { useChannelsLast, type SegmentationModel } from '../models/index.js';
+import { readModelCard, ScriptedModel } from '../models/scripted.js';
+import type { WindowModel } from '../models/window-model.js';
 import type { BlendMode } from './blend.js';
 import { postprocess, type PostprocessOptions } from './postprocess.js';
 import { ttaTransforms } from './tta.js';
@@ -36,7 +38,10 @@ import { addClassCounts, countRaster, toCog, withDataset } from './final-rasters
 import { peakRss } from '../streaming-process.js';
 
 export interface PredictOptions {
-  checkpoint: string;
+  /** A geoseg checkpoint (a run or checkpoint folder); or, instead, `model`. */
+  checkpoint?: string;
+  /** A TorchScript model exported from Python, with its model card `<model>.json` (models/scripted.ts). */
+  model?: string;
   /** The checkpoint's raw weights (default) or their moving average (runs with train.ema). */
   weights?: WeightsChoice;
   input: string;
@@ -109,6 +114,35 @@ function chunkPlanes(band: RowBand): Partial<Record<Kind, Tensor[]>> {
   }));
 }
 
+/** What predict runs: a checkpoint's model and meta, or a TorchScript model and its card. */
+function loadPredictor(opts: PredictOptions, weights: WeightsChoice): { model: WindowModel; meta: Pick<CheckpointMeta, 'bands' | 'classes' | 'normalization' | 'step'>; dir: string } {
+  if (opts.model !== undefined && opts.checkpoint !== undefined) throw new GeosegError('predict: give a checkpoint or a TorchScript model, not both');
+  if (opts.model !== undefined) {
+    const card = readModelCard(opts.model);
+    const model = new ScriptedModel(opts.model, card.classes.length, opts.device);
+    const classes = card.classes.map((name, id) => ({ id, name, color: card.colors?.[id] ?? defaultColor(id) }));
+    // the file's size and time stand in for a checkpoint's step in the resume key
+    const { size, mtimeMs } = statSync(opts.model);
+    return { model, meta: { bands: card.bands, classes, normalization: { ...card.normalization, scale: card.normalization.mean.map(() => 1) }, step: size * 1e3 + Math.round(mtimeMs) }, dir: resolve(opts.model) };
+  }
+  if (opts.checkpoint === undefined) throw new GeosegError('predict: a checkpoint or a TorchScript model is required');
+  const { model, meta, dir } = loadCheckpoint(opts.checkpoint, { weights });
+  if (opts.device && opts.device !== 'cpu') model.to(opts.device as torch.Device);
+  model.eval();
+  useChannelsLast(model);
+  return { model, meta, dir };
+}
+
+/** A distinct colour for class `id` when a model card gives none (golden-angle hues). */
+function defaultColor(id: number): [number, number, number] {
+  const h = (id * 137.508) % 360;
+  const f = (n: number) => {
+    const k = (n + h / 30) % 12;
+    return Math.round(255 * (0.5 - 0.4 * Math.max(-1, Math.min(k - 3, 9 - k, 1))));
+  };
+  return [f(0), f(8), f(4)];
+}
+
 export async function predict(opts: PredictOptions): Promise<PredictSummary> {
   const started = performance.now();
   const S = opts.window ?? 512;
@@ -137,10 +171,7 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
   }
 
   const weights = opts.weights ?? 'raw';
-  const { model, meta, dir } = loadCheckpoint(opts.checkpoint, { weights });
-  if (opts.device && opts.device !== 'cpu') model.to(opts.device as torch.Device);
-  model.eval();
-  useChannelsLast(model);
+  const { model, meta, dir } = loadPredictor(opts, weights);
   const raster = await Raster.open(opts.input);
   const info = raster.info;
   try {

@@ -11,7 +11,7 @@
 // the model as the mean and come out as class NODATA_CLASS, confidence 0.
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
-import type { SegmentationModel } from '../models/index.js';
+import type { WindowModel } from '../models/window-model.js';
 import { blendProfile } from './blend.js';
 import { normalizationTensors, normalize, type Normalization } from './normalize.js';
 import { predictWindows, type WindowOptions } from './window-predict.js';
@@ -61,7 +61,7 @@ export interface RowBand {
 const maskedOrSame = (t: Tensor, mask: Tensor | undefined, value: number) => (mask ? t.maskedFill_(mask, value) : t);
 
 /** The blended row bands of a scene, top to bottom (the model in eval mode). */
-export async function* blendRows(model: SegmentationModel, opts: StreamOptions): AsyncGenerator<RowBand> {
+export async function* blendRows(model: WindowModel, opts: StreamOptions): AsyncGenerator<RowBand> {
   const { grid, classes: K, nodata, batch, tta, precision } = opts;
   // windows Sx wide and Sy tall
   const { xs, ys, sizeX: Sx, sizeY: Sy, width: W, height: H } = grid;

@@ -3,7 +3,8 @@
 // options of prediction and evaluation.
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
-import { channelsLast, type SegmentationModel } from '../models/index.js';
+import { channelsLast } from '../models/index.js';
+import type { WindowModel } from '../models/window-model.js';
 import type { BlendMode } from './blend.js';
 import { ttaTransforms } from './tta.js';
 
@@ -30,7 +31,7 @@ export type Precision = 'fp32' | 'bf16';
 export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16'];
 
 /** Class probabilities of a window batch [N, C, S, S] (the model's own rule), averaged over the TTA transforms. */
-export function predictWindows(model: SegmentationModel, x: Tensor, tta: string | string[], precision: Precision = 'fp32'): Tensor {
+export function predictWindows(model: WindowModel, x: Tensor, tta: string | string[], precision: Precision = 'fp32'): Tensor {
   const transforms = ttaTransforms(tta);
   // Inputs go to the model's device (CUDA builds); probabilities come back to the CPU.
   const device = model.parameters()[0]?.device ?? 'cpu';
@@ -49,7 +50,7 @@ export function predictWindows(model: SegmentationModel, x: Tensor, tta: string 
 }
 
 /** The model's class probabilities of a batch, in float32 whatever the compute precision. */
-function probabilities(model: SegmentationModel, x: Tensor, precision: Precision): Tensor {
+function probabilities(model: WindowModel, x: Tensor, precision: Precision): Tensor {
   if (precision === 'fp32') return model.predictProbabilities(x);
   return torch.tidy(() => {
     const outputs = torch.autocast({ device: 'cpu', dtype: 'bfloat16' }, () => model.forwardOutputs(x));

@@ -12,3 +12,5 @@ export { loadEncoderWeights, adaptFirstConv } from './weights.js';
 export { saveCheckpoint, loadCheckpoint, resolveCheckpoint, type CheckpointMeta, type LoadedCheckpoint } from './checkpoint.js';
 export { describeArchitecture, describeArchitectures, type ArchitectureSummary, type OptionSummary } from './describe.js';
 export { modelFlops, gflopsPerSecond, type ModelFlops } from './flops.js';
+export { ScriptedModel, readModelCard, type ModelCard } from './scripted.js';
+export type { WindowModel } from './window-model.js';
