@@ -62,6 +62,13 @@ test('predict --model: a scripted torchvision DeepLabV3 predicts a scene as Pyth
   assert.equal(s.status, 0, s.stderr);
   assert.equal(JSON.parse(s.stdout).windows > 4, true);
   assert.ok(readBand(streamed).every((v) => v < 3));
+  // bf16 autocast reaches the scripted model's ops too: the same classes nearly everywhere
+  const low = join(dir, 'bf16.tif');
+  assert.equal(geoseg('predict', '--model', model, '--input', scene, '--output', low, '--window', '96', '--overlap', '0', '--blend', 'uniform', '--precision', 'bf16', '--json').status, 0);
+  const lowClasses = readBand(low);
+  const agree = lowClasses.filter((v, i) => v === expected[i]).length / lowClasses.length;
+  console.log(`# bf16: ${(100 * agree).toFixed(2)}% of the pixels as fp32`);
+  assert.ok(agree > 0.95, `bf16 agrees on ${agree}`);
   assert.notEqual(geoseg('predict', '--model', model, '--checkpoint', dir, '--input', scene, '--output', join(dir, 'b.tif')).status, 0);
   rmSync(dir, { recursive: true, force: true });
 });
