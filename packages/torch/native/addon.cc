@@ -35,6 +35,27 @@ Napi::Value WithInferenceMode(const Napi::CallbackInfo& info) {
   return info[0].As<Napi::Function>().Call({});
 }
 
+// One device's autocast state: on or off, and its lower precision.
+struct AutocastState {
+  bool enabled;
+  c10::ScalarType dtype;
+};
+
+AutocastState getAutocast(bool cuda) {
+  return cuda ? AutocastState{at::autocast::is_enabled(), at::autocast::get_autocast_gpu_dtype()}
+              : AutocastState{at::autocast::is_cpu_enabled(), at::autocast::get_autocast_cpu_dtype()};
+}
+
+void setAutocast(bool cuda, AutocastState s) {
+  if (cuda) {
+    at::autocast::set_enabled(s.enabled);
+    at::autocast::set_autocast_gpu_dtype(s.dtype);
+  } else {
+    at::autocast::set_cpu_enabled(s.enabled);
+    at::autocast::set_autocast_cpu_dtype(s.dtype);
+  }
+}
+
 // withAutocast(enabled, dtype, fn, device = 'cpu'): runs fn with autocast on (ops on the
 // autocast lists run in dtype) or off for the device ('cpu' or 'cuda'), restoring the previous
 // state; the cast-weight cache is cleared when the outermost autocast region ends, as
@@ -47,28 +68,13 @@ Napi::Value WithAutocast(const Napi::CallbackInfo& info) {
   const bool cuda = info.Length() > 3 && info[3].IsString() && info[3].As<Napi::String>().Utf8Value() == "cuda";
   struct Restore {
     bool cuda;
-    bool enabled;
-    c10::ScalarType dtype;
+    AutocastState before;
     ~Restore() {
       if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-      if (cuda) {
-        at::autocast::set_enabled(enabled);
-        at::autocast::set_autocast_gpu_dtype(dtype);
-      } else {
-        at::autocast::set_cpu_enabled(enabled);
-        at::autocast::set_autocast_cpu_dtype(dtype);
-      }
+      setAutocast(cuda, before);
     }
-  };
-  Restore restore = cuda ? Restore{true, at::autocast::is_enabled(), at::autocast::get_autocast_gpu_dtype()}
-                         : Restore{false, at::autocast::is_cpu_enabled(), at::autocast::get_autocast_cpu_dtype()};
-  if (cuda) {
-    at::autocast::set_enabled(enabled);
-    at::autocast::set_autocast_gpu_dtype(dtype);
-  } else {
-    at::autocast::set_cpu_enabled(enabled);
-    at::autocast::set_autocast_cpu_dtype(dtype);
-  }
+  } restore{cuda, getAutocast(cuda)};
+  setAutocast(cuda, {enabled, dtype});
   at::autocast::increment_nesting();
   return info[2].As<Napi::Function>().Call({});
 }
