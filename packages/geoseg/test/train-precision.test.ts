@@ -33,7 +33,7 @@ test('bf16-mixed: the first loss is float32\'s to bfloat16 precision, the run le
   });
 });
 
-test('train.channelsLast: the default layout\'s run to float rounding, validation and the weight average included; checkpoints load in either layout', async () => {
+test('train.channelsLast: the default layout\'s run to float rounding, validation and the weight average included', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-cl-'));
   const ds = await tinyDataset(dir);
   const config = (name: string, channelsLast: boolean) => parseTrainConfig({
@@ -49,13 +49,13 @@ test('train.channelsLast: the default layout\'s run to float rounding, validatio
   console.log(`# losses nchw ${la.map((l) => l.toFixed(4)).join(' ')}; nhwc relative differences ${relative.map((d) => d.toExponential(1)).join(' ')}; val mIoU ${score(a.lastEval)} / ${score(b.lastEval)}`);
   // the first step differs by rounding only; the second step's only a little more
   assert.ok(relative[0]! < 1e-5 && Math.max(...relative) < 1e-3, `losses differ by ${relative.join(', ')}`);
+  assert.ok(relative[0]! > 0, 'the layouts run different kernels (an ignored channelsLast would give the same bits)');
   assert.ok(Math.abs(score(a.lastEval) - score(b.lastEval)) < 2e-3, 'the same validation score');
   assert.ok(Math.abs(score(a.lastEvalAveraged) - score(b.lastEvalAveraged)) < 2e-3, 'the same weight-average score');
   torch.tidy(() => {
     const wa = torch.loadSafetensors(join(dir, 'nchw', 'checkpoints', 'latest', 'model.safetensors'));
     const wb = torch.loadSafetensors(join(dir, 'nhwc', 'checkpoints', 'latest', 'model.safetensors'));
     const name = 'encoder.layer1.0.conv1.weight';
-    assert.ok(wb[name]!.isContiguous(), 'saved in the standard layout');
     const d = wa[name]!.sub(wb[name]!).abs().max().item() as number;
     // Adam moves a weight by about lr per step whatever its gradient's size: where a gradient is
     // ~0 its sign is rounding's, so two steps may differ by up to 2 · 2 · lr there

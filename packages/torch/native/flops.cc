@@ -4,7 +4,8 @@
 // at aten::convolution (every conv1d/2d/3d and transposed conv passes through it) and at the
 // matrix products linear and matmul decompose into. Backward passes count too: their matrix
 // products are the same ops, a convolution's backward counts the products of each gradient it
-// computes (input, weight), so a training step's count is forward + backward.
+// computes (input, weight), so a training step's count is forward + backward. The count is this
+// thread's: CPU backward runs here; CUDA backward runs on libtorch's device threads, uncounted.
 // libtorch is built with NDEBUG, and RecordFunction has a member only without it: compiled
 // without NDEBUG, this file would read the struct with another layout (inputs() at a wrong offset).
 #ifndef NDEBUG
@@ -47,7 +48,11 @@ double convolutionFlops(c10::ArrayRef<const c10::IValue> in) {
   for (int64_t d = 2; d < x->dim(); d++) {
     const size_t j = static_cast<size_t>(d - 2);
     const int64_t span = entry(in[5], j) * (w->size(d) - 1) + 1;
-    outputs *= static_cast<double>((x->size(d) + 2 * entry(in[4], j) - span) / entry(in[3], j) + 1);
+    const int64_t stride = entry(in[3], j);
+    if (stride <= 0) return 0;  // libtorch refuses it right after
+    const int64_t size = (x->size(d) + 2 * entry(in[4], j) - span) / stride + 1;
+    if (size <= 0) return 0;
+    outputs *= static_cast<double>(size);
   }
   return 2 * outputs * perValue;
 }
@@ -74,6 +79,16 @@ double productFlops(const c10::IValue& a, const c10::IValue& b) {
   return 2 * static_cast<double>(x->numel()) * y->size(y->dim() - 1);
 }
 
+// Counted ops open on this thread: under autocast an op is recorded twice (the autocast kernel
+// calls it again, cast), and only the outer call counts.
+thread_local int openCounted = 0;
+
+struct CountedOp : at::ObserverContext {};
+
+void onEnd(const at::RecordFunction&, at::ObserverContext* ctx) {
+  if (ctx) openCounted--;
+}
+
 // Counted in the start callback: RecordFunction's inputs are valid only there.
 std::unique_ptr<at::ObserverContext> onStart(const at::RecordFunction& fn) {
   if (!active) return nullptr;
@@ -85,12 +100,13 @@ std::unique_ptr<at::ObserverContext> onStart(const at::RecordFunction& fn) {
   const bool product = std::strcmp(op, "mm") == 0 || std::strcmp(op, "bmm") == 0;
   const bool accumulated = std::strcmp(op, "addmm") == 0 || std::strcmp(op, "baddbmm") == 0 || std::strcmp(op, "addbmm") == 0;
   if (!conv && !convBackward && !product && !accumulated) return nullptr;
+  if (openCounted++ > 0) return std::make_unique<CountedOp>();
   const auto in = fn.inputs();
   if (conv && in.size() >= 9) active->convolution += convolutionFlops(in);
   else if (convBackward && in.size() >= 11) active->convolution += convolutionBackwardFlops(in);
   else if (product && in.size() >= 2) active->matmul += productFlops(in[0], in[1]);
   else if (accumulated && in.size() >= 3) active->matmul += productFlops(in[1], in[2]);
-  return nullptr;
+  return std::make_unique<CountedOp>();
 }
 
 }  // namespace
@@ -105,7 +121,7 @@ Napi::Value WithFlopCount(const Napi::CallbackInfo& info) {
   // registered once and then disabled between counts (removing and re-adding a thread-local
   // callback leaves libtorch 1.13 calling it without its inputs)
   static thread_local c10::optional<at::CallbackHandle> handle;
-  if (!handle) handle = at::addThreadLocalCallback(at::RecordFunctionCallback(onStart).needsInputs(true).scopes({at::RecordScope::FUNCTION}));
+  if (!handle) handle = at::addThreadLocalCallback(at::RecordFunctionCallback(onStart, onEnd).needsInputs(true).scopes({at::RecordScope::FUNCTION}));
   else if (!outer) at::reenableCallback(*handle);
   struct Scope {
     FlopCounts* outer;

@@ -13,7 +13,8 @@ export interface FlopCount<T> {
 
 /**
  * Run fn (synchronous) and count the FLOPs of its convolutions and matrix products, a backward
- * pass in fn included (each convolution gradient it computes costs the forward's products).
+ * pass in fn included on CPU (each convolution gradient it computes costs the forward's products;
+ * CUDA backward runs on libtorch's device threads and is not counted).
  */
 export function countFlops<T>(fn: () => T): FlopCount<T> {
   const [result, convolution, matmul] = native.withFlopCount(fn);

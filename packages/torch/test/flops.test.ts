@@ -40,6 +40,13 @@ test('matrix products: mm, bmm, matmul, linear (2-D and batched), einsum; nested
     assert.equal(torch.countFlops(() => linear.forward(a)).matmul, 2 * 5 * 7 * 9, 'addmm');
     assert.equal(torch.countFlops(() => linear.forward(torch.randn([4, 6, 7]))).matmul, 2 * 24 * 7 * 9);
     assert.equal(torch.countFlops(() => torch.einsum('bij,bjk->bik', [torch.randn([3, 4, 5]), torch.randn([3, 5, 6])])).matmul, 2 * 3 * 4 * 5 * 6);
+    // under autocast an op is recorded twice (the cast call inside the autocast kernel): counted once
+    assert.equal(torch.countFlops(() => torch.autocast({}, () => a.mm(b))).matmul, 630);
+    assert.equal(torch.countFlops(() => torch.autocast({}, () => torch.randn([4, 5, 7]).bmm(torch.randn([4, 7, 3])))).matmul, 2 * 4 * 5 * 7 * 3);
+    assert.equal(torch.countFlops(() => torch.autocast({}, () => torch.conv2d(torch.randn([1, 3, 8, 8]), torch.randn([4, 3, 3, 3]), null, 1, 1))).convolution, 2 * 4 * 64 * 27);
+    // a throwing fn leaves no count open
+    assert.throws(() => torch.countFlops(() => { a.mm(b); throw new Error('inside'); }), /inside/);
+    assert.equal(torch.countFlops(() => a.mm(b)).matmul, 630);
     // elementwise ops count nothing; an inner count adds to the outer one
     const outer = torch.countFlops(() => {
       a.add(a).relu();

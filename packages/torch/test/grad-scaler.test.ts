@@ -11,15 +11,15 @@ test('GradScaler: skipped steps on inf/NaN, backoff and growth intervals, unscal
     const opt = new torch.optim.SGD([w], { lr: 0.5 });
     const scaler = new torch.amp.GradScaler({ initScale: 1024, growthInterval: 3 });
     // one iteration: loss = sum(w · c); c holding an inf makes the gradient inf
-    const iteration = (c: number[]) => {
+    const iteration = (c: number[], by = scaler) => {
       opt.zeroGrad();
       const loss = w.mul(torch.tensor(c, { dtype: 'float32' })).sum();
-      scaler.scale(loss).backward();
+      by.scale(loss).backward();
       const scaled = w.grad!.clone();
-      scaler.unscale_(opt);
+      by.unscale_(opt);
       const unscaled = w.grad!.clone();
-      const stepped = scaler.step(opt);
-      scaler.update();
+      const stepped = by.step(opt);
+      by.update();
       return { stepped, scaled: scaled.toArray() as number[], unscaled: unscaled.toArray() as number[] };
     };
     const first = iteration([1, -1]);
@@ -48,8 +48,11 @@ test('GradScaler: skipped steps on inf/NaN, backoff and growth intervals, unscal
     const resumed = new torch.amp.GradScaler({ growthInterval: 3 });
     resumed.loadStateDict(state);
     assert.deepEqual([resumed.getScale(), resumed.getGrowthTracker()], [512, 2]);
+    iteration([1, 1], resumed);
+    assert.deepEqual([resumed.getScale(), resumed.getGrowthTracker()], [1024, 0]);
     iteration([1, 1]);
-    assert.equal(scaler.getScale(), 1024);
+    assert.equal(scaler.getScale(), 1024, 'as the original does');
+    assert.throws(() => resumed.loadStateDict({ ...state, scale: 0 }), /not a scaler's/);
     assert.throws(() => new torch.amp.GradScaler({ growthInterval: 2 }).loadStateDict(state), /growth_interval is 3 in the state, 2 here/);
   });
 });
@@ -72,6 +75,12 @@ test('GradScaler: a grown scale stays finite; misuse is refused; disabled, it is
     assert.throws(() => scaler.step(opt), /already been called/);
     scaler.update();
     assert.throws(() => scaler.update(), /no inf checks/);
+    // no gradient at all: nothing was checked
+    const unused = torch.tensor([3], { dtype: 'float32' }).requiresGrad_(true);
+    assert.throws(() => new torch.amp.GradScaler().step(new torch.optim.SGD([unused], { lr: 0.1 })), /no inf checks were recorded/);
+    // a float16 loss is scaled in float32 (65536 × 2 would overflow float16's 65504)
+    assert.equal(scaler.scale(torch.tensor([2], { dtype: 'float16' })).dtype, 'float32');
+    assert.equal(scaler.scale(torch.tensor([2], { dtype: 'float16' })).item(), 2 * scaler.getScale());
     const off = new torch.amp.GradScaler({ enabled: false });
     const loss = w.sum();
     assert.equal(off.scale(loss), loss);

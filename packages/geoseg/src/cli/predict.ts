@@ -85,6 +85,7 @@ export const predictCommand: Command = {
     useStreamingSettings();
     if (values.model !== undefined && values.checkpoint !== undefined) throw new UsageError('--model and --checkpoint: give one of them');
     if (values.model !== undefined && many) throw new UsageError('--model: one scene at a time (--output-dir takes a --checkpoint)');
+    if (values.model !== undefined && values.weights !== 'raw') throw new UsageError('--weights: for checkpoints (a TorchScript model has its own weights only)');
     for (const name of [values.model !== undefined ? 'model' : 'checkpoint', 'input', ...(many ? [] : ['output'])]) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg predict --help)`);
     if (many) {
       for (const name of ['output', 'confidence', 'probabilities', 'vector', 'map']) {

@@ -10,7 +10,8 @@
 // NaN (and infinite) pixels are nodata in every raster, declared or not: they enter the model as
 // the mean, like declared nodata, and come out as nodata.
 import gdal from 'gdal-async';
-import { existsSync, statSync, accessSync, constants } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readSync, statSync, accessSync, constants } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
@@ -115,15 +116,16 @@ function chunkPlanes(band: RowBand): Partial<Record<Kind, Tensor[]>> {
 }
 
 /** What predict runs: a checkpoint's model and meta, or a TorchScript model and its card. */
-function loadPredictor(opts: PredictOptions, weights: WeightsChoice): { model: WindowModel; meta: Pick<CheckpointMeta, 'bands' | 'classes' | 'normalization' | 'step'>; dir: string } {
+function loadPredictor(opts: PredictOptions, weights: WeightsChoice): { model: WindowModel; meta: Pick<CheckpointMeta, 'bands' | 'classes' | 'normalization'> & { step: number | string }; dir: string } {
   if (opts.model !== undefined && opts.checkpoint !== undefined) throw new GeosegError('predict: give a checkpoint or a TorchScript model, not both');
   if (opts.model !== undefined) {
+    if (weights !== 'raw') throw new GeosegError(`predict: weights ${weights}: a TorchScript model has its own weights only`);
     const card = readModelCard(opts.model);
     const model = new ScriptedModel(opts.model, card.classes.length, opts.device);
     const classes = card.classes.map((name, id) => ({ id, name, color: card.colors?.[id] ?? defaultColor(id) }));
-    // the file's size and time stand in for a checkpoint's step in the resume key
-    const { size, mtimeMs } = statSync(opts.model);
-    return { model, meta: { bands: card.bands, classes, normalization: { ...card.normalization, scale: card.normalization.mean.map(() => 1) }, step: size * 1e3 + Math.round(mtimeMs) }, dir: resolve(opts.model) };
+    // the hashes of the model file and its card stand in for a checkpoint's step in the resume key
+    const step = `${sha256File(opts.model)}:${sha256File(`${opts.model}.json`)}`;
+    return { model, meta: { bands: card.bands, classes, normalization: { ...card.normalization, scale: card.normalization.mean.map(() => 1) }, step }, dir: resolve(opts.model) };
   }
   if (opts.checkpoint === undefined) throw new GeosegError('predict: a checkpoint or a TorchScript model is required');
   const { model, meta, dir } = loadCheckpoint(opts.checkpoint, { weights });
@@ -131,6 +133,19 @@ function loadPredictor(opts: PredictOptions, weights: WeightsChoice): { model: W
   model.eval();
   useChannelsLast(model);
   return { model, meta, dir };
+}
+
+/** The SHA-256 of a file, read in 1 MB pieces. */
+function sha256File(path: string): string {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 /** A distinct colour for class `id` when a model card gives none (golden-angle hues). */

@@ -41,7 +41,8 @@ export function predictWindows(model: WindowModel, x: Tensor, tta: string | stri
     for (const t of transforms) {
       // channels-last batches: oneDNN convolutions skip their layout reorders (see useChannelsLast)
       // the architecture's own rule (softmax of `out` unless it says otherwise)
-      const y = t.undo(probabilities(model, channelsLast(t.apply(input)), precision));
+      const batch = model.channelsLastInputs === false ? t.apply(input) : channelsLast(t.apply(input));
+      const y = t.undo(probabilities(model, batch, precision));
       const p = device === 'cpu' ? y : y.to('cpu');
       sum = sum ? sum.add_(p) : p.contiguous();
     }

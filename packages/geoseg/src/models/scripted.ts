@@ -46,6 +46,8 @@ export function readModelCard(modelPath: string): ModelCard & { bands: number } 
 
 export class ScriptedModel implements WindowModel {
   readonly #module: torch.ScriptModule;
+  // its code may view activations as contiguous: batches come in the default layout
+  readonly channelsLastInputs = false;
 
   constructor(readonly path: string, readonly classes: number, device?: string) {
     try {

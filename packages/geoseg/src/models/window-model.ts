@@ -5,6 +5,8 @@ import type { Tensor } from '@geoseg/torch';
 import type { ModelOutputs } from './model.js';
 
 export interface WindowModel {
+  /** False: feed batches in the default layout (a foreign model may view its activations). Default true. */
+  readonly channelsLastInputs?: boolean;
   parameters(): Tensor[];
   forwardOutputs(x: Tensor): ModelOutputs;
   probabilities(outputs: ModelOutputs): Tensor;

@@ -333,13 +333,13 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
         parallel?.averageGradients(model.parameters());
         scaler?.unscale_(optimizer); // clipping sees the true gradients
         const norm = clipGradients(model.parameters(), cfg.optimizer);
-        if (scaler) {
-          scaler.step(optimizer); // skipped on inf/NaN gradients
-          scaler.update();
-        } else {
+        if (!scaler) {
           optimizer.step();
+          return [total.item(), norm] as const;
         }
-        return [total.item(), norm] as const;
+        const stepped = scaler.step(optimizer); // skipped on inf/NaN gradients
+        scaler.update();
+        return [total.item(), stepped ? norm : null] as const; // a skipped step's norm is inf
       });
       average?.update();
       // data-parallel: the ranks' mean loss, and a stop any rank was asked for, everywhere

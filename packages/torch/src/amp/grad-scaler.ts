@@ -52,7 +52,9 @@ export class GradScaler {
 
   /** The loss (or any outputs) times the current scale; unchanged when disabled. */
   scale(loss: Tensor): Tensor {
-    return this.enabled ? loss.mul(this.#scale) : loss;
+    if (!this.enabled) return loss;
+    // a float16 loss times 65536 would overflow: scaled in float32, as PyTorch's float32 scale tensor promotes it
+    return (loss.dtype === 'float16' || loss.dtype === 'bfloat16' ? loss.float() : loss).mul(this.#scale);
   }
 
   getScale(): number {
@@ -86,12 +88,14 @@ export class GradScaler {
         for (const p of group.params) {
           const g = p.grad;
           if (!g) continue;
-          g.mul_(inverse);
+          // checked before unscaling, as PyTorch's kernel does
           const ok = g.isfinite().all();
+          g.mul_(inverse);
           finite = finite ? finite.logicalAnd(ok) : ok;
         }
       }
-      return finite ? !finite.item() : false;
+      if (!finite) throw new Error('GradScaler: no inf checks were recorded for this optimizer (no parameter has a gradient)');
+      return !finite.item();
     }));
     stage.unscaled = true;
   }
@@ -142,6 +146,9 @@ export class GradScaler {
   loadStateDict(state: GradScalerState): void {
     for (const [k, mine] of [['growth_factor', this.growthFactor], ['backoff_factor', this.backoffFactor], ['growth_interval', this.growthInterval]] as const) {
       if (state[k] !== mine) throw new Error(`GradScaler.loadStateDict: ${k} is ${state[k]} in the state, ${mine} here`);
+    }
+    if (!(state.scale > 0 && Number.isFinite(state.scale)) || !Number.isInteger(state._growth_tracker) || state._growth_tracker < 0) {
+      throw new Error(`GradScaler.loadStateDict: scale ${state.scale} and growth tracker ${state._growth_tracker} are not a scaler's`);
     }
     this.#scale = Math.fround(state.scale);
     this.#growthTracker = state._growth_tracker;
