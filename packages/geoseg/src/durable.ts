@@ -2,7 +2,7 @@
 // a crash, a kill -9 or a power cut at any moment leaves either the old or the new version,
 // never a record of data that is not there.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { GeosegError } from './errors.js';
 
@@ -50,5 +50,14 @@ export function writeFileDurable(path: string, data: string | Uint8Array): void 
 }
 
 export function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+  // read in 1 MB pieces: TorchScript models hashed for predict's resume key can be hundreds of MB
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }

@@ -10,8 +10,7 @@
 // NaN (and infinite) pixels are nodata in every raster, declared or not: they enter the model as
 // the mean, like declared nodata, and come out as nodata.
 import gdal from 'gdal-async';
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync, statSync, accessSync, constants } from 'node:fs';
+import { existsSync, statSync, accessSync, constants } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
@@ -28,7 +27,7 @@ import { ttaTransforms } from './tta.js';
 import { vectorize } from './vectorize.js';
 import { CLASSES_METADATA_KEY } from '../raster/write.js';
 import { writeMapManifest } from '../map-manifest.js';
-import { fsyncPath, renameDurable } from '../durable.js';
+import { fsyncPath, renameDurable, sha256File } from '../durable.js';
 import { existsMessage } from '../outputs.js';
 import { checkPlan, checkWindowOptions } from './limits.js';
 import { WorkFolder, type Kind } from './work-folder.js';
@@ -133,19 +132,6 @@ function loadPredictor(opts: PredictOptions, weights: WeightsChoice): { model: W
   model.eval();
   useChannelsLast(model);
   return { model, meta, dir };
-}
-
-/** The SHA-256 of a file, read in 1 MB pieces. */
-function sha256File(path: string): string {
-  const hash = createHash('sha256');
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 20);
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
 }
 
 /** A distinct colour for class `id` when a model card gives none (golden-angle hues). */
