@@ -1,6 +1,8 @@
 // What a CLI command is, and the shared contract: --help, --json (exactly one JSON object on
 // stdout), exit 0 on success, `geoseg: <cause>` on stderr and a non-zero exit otherwise.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseCrf } from '../infer/crf/crf-options.js';
+import type { CrfOptions } from '../infer/crf/dense-crf.js';
 
 export interface Command {
   name: string;
@@ -29,6 +31,16 @@ export function table(header: string[], rows: (string | number)[][]): string {
 }
 
 /** --weights raw|ema: a checkpoint's raw weights or their moving average (train.ema). */
+/** --crf's options (null when absent); bad values are usage errors. */
+export function crfChoice(v: unknown): CrfOptions | null {
+  if (v === undefined) return null;
+  try {
+    return parseCrf(String(v));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 export function weightsChoice(v: unknown): 'raw' | 'ema' {
   if (v !== 'raw' && v !== 'ema') throw new UsageError(`--weights must be raw or ema, got '${String(v)}'`);
   return v;

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { rmSync } from 'node:fs';
 import { useThreads } from '../threads.js';
 import { peakRss, useStreamingSettings } from '../streaming-process.js';
-import { UsageError, weightsChoice, type Command } from './command.js';
+import { crfChoice, UsageError, weightsChoice, type Command } from './command.js';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -22,6 +22,8 @@ export const evalCommand: Command = {
     'geoseg eval --checkpoint <run|checkpoint dir> [--weights raw|ema] --data <dataset> [--split val|all] [--tta none|flip|d4|lr,tb,...]',
     '            [--window 512] [--overlap 0.25 | --stride N] [--blend hann|linear|uniform] [--batch 4] [--preset factseg]',
     '            [--background NAME] [--foreground-only] [--maps DIR [--overwrite]] [--precision fp32|bf16] [--threads N] [--json]',
+    '            [--crf default|sxy=80,srgb=13,compat=10,gaussian-sxy=3,gaussian-compat=3,iterations=5]',
+    '  --crf: score the predictions after a dense CRF of each window (as geoseg predict --crf).',
     '  --stride N: windows at a fixed stride, the last at the border (instead of spread evenly by --overlap).',
     `  --preset: a published protocol's windows, blending and scores (${Object.entries(EVAL_PRESETS).map(([k, p]) => `${k}: ${p.description}`).join('; ')}).`,
     '  The report has the mIoU without the background class (named background, or --background NAME);',
@@ -43,6 +45,7 @@ export const evalCommand: Command = {
     blend: { type: 'string' },
     batch: { type: 'string', default: '4' },
     precision: { type: 'string', default: 'fp32' },
+    crf: { type: 'string' },
     preset: { type: 'string' },
     background: { type: 'string' },
     'foreground-only': { type: 'boolean' },
@@ -91,13 +94,14 @@ export const evalCommand: Command = {
     const progress = new Progress('eval', units.length, 'scenes', !values.json);
     const precision = String(values.precision) as Precision;
     if (!PRECISIONS.includes(precision)) throw new UsageError(`--precision: fp32 or bf16, got '${values.precision}'`);
+    const crf = crfChoice(values.crf);
     const overwrite = Boolean(values.overwrite);
     const mapsRoot = values.maps ? resolve(String(values.maps)) : null;
     const mapsTmp = mapsRoot ? beginEvalMaps(mapsRoot, overwrite) : null;
     const maps: string[] = [];
     let r: Awaited<ReturnType<typeof evaluate>>;
     try {
-      r = await evaluate(model, String(values.data), ds, units, meta.normalization, { window, overlap, stride, batch, blend: blend as 'hann', tta, precision }, {
+      r = await evaluate(model, String(values.data), ds, units, meta.normalization, { window, overlap, stride, batch, blend: blend as 'hann', tta, precision, crf }, {
         sink: mapsTmp ? (unit, tiles) => evalMapSink(mapsTmp, ds, unit, tiles) : undefined,
         onUnit: (_, unit) => {
           if (mapsTmp) maps.push(join(mapsRoot!, unitFolder(ds, unit)));
@@ -111,7 +115,7 @@ export const evalCommand: Command = {
     model.dispose();
     const protocol = { preset: preset ? String(values.preset) : null, window, stride, overlap: stride === null ? overlap : null, blend };
     const foreground = background === null ? {} : { background: names[background], foregroundMIoU: foregroundMIoU(r.metrics, background) };
-    const result = { checkpoint: dir, weights, step: meta.step, dataset: String(values.data), split, tta, computePrecision: precision, ...protocol, scenes: r.scenes, seconds: r.seconds, peakRssMB: peakRss(), classes: names, ...r.metrics, ...foreground, matrix: r.matrix, maps };
+    const result = { checkpoint: dir, weights, step: meta.step, dataset: String(values.data), split, tta, computePrecision: precision, crf, ...protocol, scenes: r.scenes, seconds: r.seconds, peakRssMB: peakRss(), classes: names, ...r.metrics, ...foreground, matrix: r.matrix, maps };
     if (mapsTmp) finishEvalMaps(mapsRoot!, mapsTmp, overwrite, result);
     return {
       result,

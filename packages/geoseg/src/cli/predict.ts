@@ -8,7 +8,7 @@ import { predictMany } from '../infer/predict-many.js';
 import { LAUNCH_OPTIONS, launchedGroup, launchedResult, launchOptions, workerThreads } from './launch.js';
 import { useThreads } from '../threads.js';
 import { useStreamingSettings } from '../streaming-process.js';
-import { UsageError, weightsChoice, type Command } from './command.js';
+import { crfChoice, UsageError, weightsChoice, type Command } from './command.js';
 
 function positiveInt(name: string, v: unknown): number | undefined {
   if (v === undefined) return undefined;
@@ -26,6 +26,7 @@ export const predictCommand: Command = {
     '               [--tta none|flip|d4|lr,tb,transpose,...] [--confidence conf.tif] [--probabilities probs.tif]',
     '               [--sieve N] [--fill-holes N] [--open R] [--close R] [--post-classes 1,3]',
     '               [--vector out.geojson|out.gpkg] [--simplify T] [--map]',
+    '               [--crf default|sxy=80,srgb=13,compat=10,gaussian-sxy=3,gaussian-compat=3,iterations=5]',
     '               [--precision fp32|bf16] [--overwrite] [--resume] [--device cpu|cuda] [--threads N] [--json]',
     '       geoseg predict --model model.ts.pt --input scene.tif --output classes.tif [same options]',
     '       geoseg predict --checkpoint <run> --input <folder|glob|file> --output-dir out/ [--vectors gpkg|geojson]',
@@ -36,6 +37,8 @@ export const predictCommand: Command = {
     '  --weights ema uses the moving average of the weights (runs with train.ema).',
     '  --model: a TorchScript model exported from Python (torch.jit.script/trace) taking normalised',
     '  images, returning logits (or a dict with \'out\'); its card model.ts.pt.json gives classes and normalization.',
+    '  --crf: dense CRF of each window\'s probabilities over its image (bilateral kernel on the permutohedral',
+    '  lattice, pydensecrf\'s parameters; srgb in the image\'s units), before blending; about 2 s per 512² window.',
     '  --map writes map.json beside the output (image = the input, prediction, confidence) for geoseg serve.',
     '  Memory grows with the scene width, not its height. An interrupted run (Ctrl-C, crash, kill) keeps',
     '  its finished rows on disk; --resume continues it. An existing output is replaced only with --overwrite.',
@@ -53,6 +56,7 @@ export const predictCommand: Command = {
     batch: { type: 'string', default: '4' },
     blend: { type: 'string', default: 'hann' },
     tta: { type: 'string', default: 'none' },
+    crf: { type: 'string' },
     confidence: { type: 'string' },
     probabilities: { type: 'string' },
     sieve: { type: 'string' },
@@ -109,6 +113,7 @@ export const predictCommand: Command = {
       if (v.trim() === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`--post-classes: takes class ids (e.g. 1,3), got '${v}'`);
       return n;
     });
+    const crf = crfChoice(values.crf);
     const simplify = values.simplify === undefined ? 0 : Number(values.simplify);
     if (!(simplify >= 0) || !Number.isFinite(simplify)) throw new UsageError(`--simplify: must be a tolerance ≥ 0 in CRS units, got '${values.simplify}'`);
     let interrupted = false;
@@ -124,7 +129,7 @@ export const predictCommand: Command = {
         const m = await predictMany({
           checkpoint: String(values.checkpoint), weights: weightsChoice(values.weights), input: String(values.input), outputDir: String(values['output-dir']),
           vectors: (values.vectors as 'gpkg' | 'geojson' | undefined) ?? null, window, overlap, batch: positiveInt('batch', values.batch), blend,
-          tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision,
+          tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision, crf,
           post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },
           simplify, overwrite: Boolean(values.overwrite), resume: Boolean(values.resume), progress: !values.json && !group, device: String(values.device),
           shouldStop: () => interrupted, group,
@@ -140,7 +145,7 @@ export const predictCommand: Command = {
       }
       const s = await predict({
         ...(values.model !== undefined ? { model: String(values.model) } : { checkpoint: String(values.checkpoint) }), weights: weightsChoice(values.weights), input: String(values.input), output: String(values.output),
-        window, overlap, batch: positiveInt('batch', values.batch), blend, tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision,
+        window, overlap, batch: positiveInt('batch', values.batch), blend, tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision, crf,
         confidence: values.confidence as string | undefined, probabilities: values.probabilities as string | undefined, map: Boolean(values.map),
         post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },
         vector: values.vector as string | undefined, simplify, overwrite: Boolean(values.overwrite), resume: Boolean(values.resume),

@@ -32,6 +32,7 @@ import { existsMessage } from '../outputs.js';
 import { checkPlan, checkWindowOptions } from './limits.js';
 import { WorkFolder, type Kind } from './work-folder.js';
 import { blendRows, NODATA_CLASS, type RowBand } from './stream-blend.js';
+import type { CrfOptions } from './crf/dense-crf.js';
 import { PRECISIONS, type Precision } from './window-predict.js';
 import { firstRowAfter, rowEnd, windowGrid } from './window-grid.js';
 import { addClassCounts, countRaster, toCog, withDataset } from './final-rasters.js';
@@ -53,6 +54,8 @@ export interface PredictOptions {
   tta?: string | string[];
   /** fp32 (default) or bf16: the model under CPU bfloat16 autocast (window-predict.ts). */
   precision?: Precision;
+  /** Dense CRF of each window's probabilities over its image before blending (infer/crf/); null: none. */
+  crf?: CrfOptions | null;
   /** Also write the winning probability (uint8, 0–255) here. */
   confidence?: string | null;
   /** Also write every class's probability (uint8 bands, 0–255) here. */
@@ -192,7 +195,7 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     checkPlan({ width: W, height: H, window: S, overlap, xs, ys, batch, bands: info.bandCount, channels: K + (marksNodata ? 1 : 0), outputBytes: 1 + (confidence ? 1 : 0) + (probabilities ? K : 0) });
 
     // (a resume must not mix precisions; an fp32 run's key is the one earlier versions wrote)
-    const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, ...(weights === 'ema' ? { weights } : {}), step: meta.step, S, overlap, blend, tta, kinds, grid: 'even', ...(precision !== 'fp32' ? { precision } : {}) });
+    const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, ...(weights === 'ema' ? { weights } : {}), step: meta.step, S, overlap, blend, tta, kinds, grid: 'even', ...(precision !== 'fp32' ? { precision } : {}), ...(opts.crf ? { crf: opts.crf } : {}) });
     const work = WorkFolder.open(workDir, key, kinds, { resume: opts.resume ?? false, output });
     const windowsTotal = ys.length * xs.length;
     const progress = new Progress('predict', windowsTotal, 'windows', opts.progress ?? false);
@@ -204,7 +207,7 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     const classCounts = new Float64Array(K);
     let stopped = false;
     const rows = blendRows(model, {
-      grid, classes: K, norm: meta.normalization, nodata, window: S, overlap, batch, blend, tta, precision,
+      grid, classes: K, norm: meta.normalization, nodata, window: S, overlap, batch, blend, tta, precision, crf: opts.crf ?? null,
       confidence: !!confidence, probabilities: !!probabilities, done: flushedBefore,
       read: (x, y, w, h) => raster.read({ x, y, width: w, height: h } as Window),
     });

@@ -15,6 +15,7 @@ import type { WindowModel } from '../models/window-model.js';
 import { blendProfile } from './blend.js';
 import { normalizationTensors, normalize, type Normalization } from './normalize.js';
 import { predictWindows, type WindowOptions } from './window-predict.js';
+import { denseCrfWindows } from './crf/dense-crf.js';
 import { axisTotal, firstRowAfter, rowEnd, type WindowGrid } from './window-grid.js';
 
 export const NODATA_CLASS = 255;
@@ -141,7 +142,8 @@ export async function* blendRows(model: WindowModel, opts: StreamOptions): Async
     // Outside the scene (windows larger than it): zeros, i.e. the mean.
     if (W < Sx) x.narrow(3, W, Sx - W).zero_();
     if (H < Sy) x.narrow(2, H, Sy - H).zero_();
-    const p = predictWindows(model, x, tta, precision);
+    const predicted = predictWindows(model, x, tta, precision);
+    const p = opts.crf ? denseCrfWindows(predicted, raw, opts.crf) : predicted;
     group.forEach((_, j) => {
       const target = block.narrow(2, xs[i + j] - a, Sx);
       target.narrow(0, 0, K).addcmul_(p.select(0, j), weight2d);

@@ -7,6 +7,7 @@ import { channelsLast } from '../models/index.js';
 import type { WindowModel } from '../models/window-model.js';
 import type { BlendMode } from './blend.js';
 import { ttaTransforms } from './tta.js';
+import type { CrfOptions } from './crf/dense-crf.js';
 
 export interface WindowOptions {
   window: number;
@@ -25,6 +26,11 @@ export interface WindowOptions {
    * probabilities, the blending and everything after. Default 'fp32'.
    */
   precision?: Precision;
+  /**
+   * Dense CRF post-processing of each window's probabilities over its image (infer/crf/), before
+   * the windows are blended; null or absent: none.
+   */
+  crf?: CrfOptions | null;
 }
 
 export type Precision = 'fp32' | 'bf16';
