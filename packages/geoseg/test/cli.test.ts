@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const geoseg = (...args: string[]) => spawnSync(join(repo, 'node_modules', '.bin', 'geoseg'), args, { cwd: repo, encoding: 'utf8' });
 
-test('geoseg models --json prints one JSON object with encoders and architectures', () => {
-  const r = geoseg('models', '--json', '--encoder', 'resnet18', '--classes', '4');
+// one `geoseg models` run for both checks: it builds every architecture (about 10 s)
+test('geoseg models --json --flops prints one JSON object with encoders and architectures, their parameters and GFLOPs', () => {
+  const r = geoseg('models', '--json', '--encoder', 'resnet18', '--classes', '4', '--flops', '64');
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   const resnet18 = out.encoders.find((e: { name: string }) => e.name === 'resnet18');
@@ -18,14 +19,8 @@ test('geoseg models --json prints one JSON object with encoders and architecture
   const encoderParams = (name: string) => out.encoders.find((e: { name: string }) => e.name === name).parameters;
   assert.ok(out.architectures.every((a: { parameters: number; parametersEncoder: string }) => a.parameters > encoderParams(a.parametersEncoder)));
   assert.deepEqual(out.architectures.filter((a: { parametersEncoder: string }) => a.parametersEncoder !== 'resnet18').map((a: { name: string; parametersEncoder: string }) => `${a.name}:${a.parametersEncoder}`), ['deeplabv1:vgg16', 'hrnet:hrnetv2_w18', 'hrnet_ocr:hrnetv2_w18']);
-});
-
-test('geoseg models --flops: GFLOPs of one forward at the size (ResNet-18: torchvision\'s 1.81 GMACs at 224², less its head, scaled to 64²)', () => {
-  const r = geoseg('models', '--json', '--encoder', 'resnet18', '--flops', '64');
-  assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout);
-  const resnet18 = out.encoders.find((e: { name: string }) => e.name === 'resnet18');
-  // every ResNet stage's map is (64/224)² of its 224² size: the FLOPs scale exactly
+  // --flops 64, ResNet-18: torchvision's 1.81 GMACs at 224², less its head; every ResNet stage's
+  // map is (64/224)² of its 224² size, so the FLOPs scale exactly
   const expected = 2 * (1.81 - 0.000512) * (64 / 224) ** 2;
   assert.ok(Math.abs(resnet18.gflops - expected) < 2 * 0.006 * (64 / 224) ** 2, `resnet18: ${resnet18.gflops} GFLOPs, torchvision's figure gives ${expected}`);
   assert.ok(out.architectures.every((a: { gflops: number }) => a.gflops > 0));

@@ -27,7 +27,7 @@ export const predictCommand: Command = {
     '               [--sieve N] [--fill-holes N] [--open R] [--close R] [--post-classes 1,3]',
     '               [--vector out.geojson|out.gpkg] [--simplify T] [--map]',
     '               [--crf default|sxy=80,srgb=13,compat=10,gaussian-sxy=3,gaussian-compat=3,iterations=5]',
-    '               [--precision fp32|bf16] [--overwrite] [--resume] [--device cpu|cuda] [--threads N] [--json]',
+    '               [--match-histograms <dataset|scene.tif>] [--precision fp32|bf16] [--overwrite] [--resume] [--device cpu|cuda] [--threads N] [--json]',
     '       geoseg predict --model model.ts.pt --input scene.tif --output classes.tif [same options]',
     '       geoseg predict --checkpoint <run> --input <folder|glob|file> --output-dir out/ [--vectors gpkg|geojson]',
     '               [--nproc N [--nnodes M --node-rank R --master-addr HOST] [--master-port P]] [same window options]',
@@ -39,6 +39,7 @@ export const predictCommand: Command = {
     '  images, returning logits (or a dict with \'out\'); its card model.ts.pt.json gives classes and normalization.',
     '  --crf: dense CRF of each window\'s probabilities over its image (bilateral kernel on the permutohedral',
     '  lattice, pydensecrf\'s parameters; srgb in the image\'s units), before blending; about 2 s per 512² window.',
+    '  --match-histograms: the scene\'s bands histogram-matched to a prepared dataset\'s (or a scene\'s) first (8-bit imagery).',
     '  --map writes map.json beside the output (image = the input, prediction, confidence) for geoseg serve.',
     '  Memory grows with the scene width, not its height. An interrupted run (Ctrl-C, crash, kill) keeps',
     '  its finished rows on disk; --resume continues it. An existing output is replaced only with --overwrite.',
@@ -57,6 +58,7 @@ export const predictCommand: Command = {
     blend: { type: 'string', default: 'hann' },
     tta: { type: 'string', default: 'none' },
     crf: { type: 'string' },
+    'match-histograms': { type: 'string' },
     confidence: { type: 'string' },
     probabilities: { type: 'string' },
     sieve: { type: 'string' },
@@ -129,7 +131,7 @@ export const predictCommand: Command = {
         const m = await predictMany({
           checkpoint: String(values.checkpoint), weights: weightsChoice(values.weights), input: String(values.input), outputDir: String(values['output-dir']),
           vectors: (values.vectors as 'gpkg' | 'geojson' | undefined) ?? null, window, overlap, batch: positiveInt('batch', values.batch), blend,
-          tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision, crf,
+          tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision, crf, matchHistograms: values['match-histograms'] === undefined ? null : String(values['match-histograms']),
           post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },
           simplify, overwrite: Boolean(values.overwrite), resume: Boolean(values.resume), progress: !values.json && !group, device: String(values.device),
           shouldStop: () => interrupted, group,
@@ -145,7 +147,7 @@ export const predictCommand: Command = {
       }
       const s = await predict({
         ...(values.model !== undefined ? { model: String(values.model) } : { checkpoint: String(values.checkpoint) }), weights: weightsChoice(values.weights), input: String(values.input), output: String(values.output),
-        window, overlap, batch: positiveInt('batch', values.batch), blend, tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision, crf,
+        window, overlap, batch: positiveInt('batch', values.batch), blend, tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision, crf, matchHistograms: values['match-histograms'] === undefined ? null : String(values['match-histograms']),
         confidence: values.confidence as string | undefined, probabilities: values.probabilities as string | undefined, map: Boolean(values.map),
         post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },
         vector: values.vector as string | undefined, simplify, overwrite: Boolean(values.overwrite), resume: Boolean(values.resume),

@@ -8,7 +8,8 @@ export const prepareCommand: Command = {
   usage: [
     'geoseg prepare --images <dir|file|glob> --labels <dir|file|glob> --classes <file> --out <dir>',
     '               [--tile 512] [--overlap 0.25] [--unknown ignore|error] [--gsd <metres>]',
-    '               [--attribute <field> [--background ignore|<class>]] [--overwrite] [--json]',
+    '               [--attribute <field> [--background ignore|<class>]] [--match-histograms <scene.tif|dataset>] [--overwrite] [--json]',
+    '  --match-histograms: each scene\'s bands histogram-matched to a reference scene or a prepared dataset (8-bit imagery).',
     '  Images pair with labels by relative path without extension (a/b.tif ↔ a/b.png); one vector',
     '  file (.geojson .gpkg .shp) may label every scene, its class in the --attribute field (a source id',
     '  or a class name). --gsd resamples every scene (image: average/bilinear, labels: mode/nearest).',
@@ -23,6 +24,7 @@ export const prepareCommand: Command = {
     overlap: { type: 'string', default: '0.25' },
     unknown: { type: 'string', default: 'ignore' },
     gsd: { type: 'string' },
+    'match-histograms': { type: 'string' },
     attribute: { type: 'string' },
     background: { type: 'string' },
     overwrite: { type: 'boolean' },
@@ -41,7 +43,7 @@ export const prepareCommand: Command = {
     const vector = values.attribute === undefined ? undefined : { attribute: String(values.attribute), background: values.background === undefined ? undefined : String(values.background) };
     const summary = await prepare({
       images: String(values.images), labels: String(values.labels), classes: String(values.classes), out: String(values.out),
-      tile, overlap, unknown, gsd, vector, overwrite: Boolean(values.overwrite), progress: !values.json,
+      tile, overlap, unknown, gsd, vector, matchHistograms: values['match-histograms'] === undefined ? null : String(values['match-histograms']), overwrite: Boolean(values.overwrite), progress: !values.json,
     });
     const unknownText = Object.entries(summary.unknown).map(([k, n]) => `${k}: ${n} px`).join(', ');
     return {

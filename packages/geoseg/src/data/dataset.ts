@@ -49,6 +49,14 @@ export interface DatasetJson {
   overlap: number;
   /** Per-band statistics over the valid pixels of all tiles, for input normalization. */
   normalization: { mean: number[]; std: number[] };
+  /**
+   * Per-band counts of the 256 values over every scene's pixels as tiled (after histogram
+   * matching, if any; declared nodata left out), for 8-bit datasets: the distribution
+   * `--match-histograms <dataset>` matches new scenes to. Absent in older datasets.
+   */
+  histograms?: number[][] | null;
+  /** The reference the scenes were histogram-matched to in prepare (absent: not matched). */
+  histogramMatch?: { reference: string } | null;
   scenes: SceneRecord[];
   tiles: TileRecord[];
   split: unknown | null;

@@ -16,6 +16,19 @@ import { countClasses, decodeMask, type UnknownPolicy } from './masks.js';
 import { pairScenes } from './pairing.js';
 import { sceneSource, type VectorLabelOptions } from './scene-source.js';
 import { planTiles } from './tiling.js';
+import { applyMatching, checkByte, matchingTable, nodataPixels, rasterByteHistograms, referenceHistograms, type ByteHistograms } from './histogram-match.js';
+
+/** `total` plus a scene's histograms [bands][256], through the matching table when there is one (kept; `total` is disposed). */
+function addSceneHistograms(total: Tensor | null, scene: ByteHistograms, table: Tensor | null): Tensor {
+  return torch.tidy(() => {
+    let h = torch.tensor(scene, { dtype: 'float64' });
+    // value v's pixels land on table[v]
+    if (table) h = torch.zeros([h.shape[0], 256], { dtype: 'float64' }).scatterAdd_(1, table.to('int64'), h);
+    const sum = total ? total.add(h) : h;
+    total?.dispose();
+    return sum.keep();
+  });
+}
 
 export interface PrepareOptions {
   images: string;
@@ -29,6 +42,12 @@ export interface PrepareOptions {
   gsd?: number;
   /** How to read vector label files (required when labels are GeoJSON/GeoPackage/Shapefile). */
   vector?: VectorLabelOptions;
+  /**
+   * Histogram-match every scene, band by band, to this reference before tiling: a raster (a
+   * scene of the sensor to imitate) or a prepared dataset folder (its recorded histograms).
+   * 8-bit imagery only.
+   */
+  matchHistograms?: string | null;
   /** Replace an existing dataset at `out` (a folder that is not a dataset is never replaced). */
   overwrite?: boolean;
   progress?: boolean;
@@ -76,6 +95,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
   const ids = table.classes.map((c) => c.id).sort((a, b) => a - b);
   if (ids.some((id, i) => id !== i)) throw new GeosegError(`${opts.classes}: class ids must be 0..${C - 1} without gaps, got ${ids.join(', ')}`);
   const pairs = pairScenes(opts.images, opts.labels);
+  const reference = opts.matchHistograms ? await referenceHistograms(resolve(opts.matchHistograms)) : null;
 
   const out = resolve(opts.out);
   if (!existsSync(dirname(out))) throw new GeosegError(`${out}: parent folder ${dirname(out)} does not exist`);
@@ -97,6 +117,8 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
     let sum: Tensor | null = null;
     let sumSq: Tensor | null = null;
     let valid = 0;
+    // The scenes' byte histograms as tiled (8-bit data), [bands, 256].
+    let histograms: Tensor | null = null;
     // Progress in source megapixels, advanced tile by tile.
     let totalMpx = 0;
     for (const pair of pairs) {
@@ -109,6 +131,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
       const src = await sceneSource(pair, s, work, table, { gsd: opts.gsd, vector: opts.vector, unknown });
       const image = await Raster.open(src.image);
       const label = await Raster.open(src.label).catch((e) => { image.close(); throw e; });
+      let lookup: Tensor | null = null; // the scene's histogram-matching table
       try {
         const { width, height } = image.info;
         if (label.info.width !== width || label.info.height !== height) {
@@ -117,6 +140,13 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
         if (bands < 0) bands = image.info.bandCount;
         if (image.info.bandCount !== bands) throw new GeosegError(`${pair.image}: has ${image.info.bandCount} bands, the first scene had ${bands}`);
         const unknownScene: Record<string, number> = { ...src.unknown };
+        const byte = image.info.dataTypes.every((t) => t === 'Byte');
+        if (reference) checkByte(pair.image, image.info.dataTypes);
+        const sceneHistograms = byte ? await rasterByteHistograms(src.image) : null;
+        lookup = reference ? matchingTable(sceneHistograms!, reference).keep() : null;
+        if (byte) histograms = addSceneHistograms(histograms, sceneHistograms!, lookup);
+        else { histograms?.dispose(); histograms = null; }
+        const nodata = image.info.nodata.every((v) => v === image.info.nodata[0]) ? image.info.nodata[0] : null;
         // Scene-level counts: every pixel once, in strips of tile rows.
         const pixels = new Array(C).fill(0);
         let ignored = 0;
@@ -131,7 +161,8 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
         const sceneMpx = (width * height) / 1e6 * (src.resampledFrom ? (src.resampledFrom / opts.gsd!) ** -2 : 1);
         for (const w of windows) {
           await torch.tidy(async () => {
-            const img = await image.read(w, { fill: 0 });
+            const read = await image.read(w, { fill: 0 });
+            const img = lookup ? applyMatching(read, lookup, nodataPixels(read, nodata)) : read;
             if (!dtype) dtype = img.dtype;
             const mask = await labelWindow(label, w, table, unknown, {}, src.labelIsFinal);
             const c = countClasses(mask, C, table.ignoreIndex);
@@ -168,11 +199,14 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
       } finally {
         image.close();
         label.close();
+        lookup?.dispose();
       }
     }
     const mean = sum ? Array.from((sum as Tensor).div(Math.max(valid, 1)).data() as Float64Array) : [];
     const std = sumSq ? Array.from((sumSq as Tensor).div(Math.max(valid, 1)).data() as Float64Array, (m2, i) => Math.sqrt(Math.max(m2 - mean[i] ** 2, 0))) : [];
+    const bandHistograms = histograms ? (histograms as Tensor).toArray() as number[][] : null;
     (sum as Tensor | null)?.dispose();
+    (histograms as Tensor | null)?.dispose();
     (sumSq as Tensor | null)?.dispose();
     const dataset: DatasetJson = {
       version: 1,
@@ -184,6 +218,8 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
       tileSize: tile,
       overlap,
       normalization: { mean, std },
+      histograms: bandHistograms,
+      ...(opts.matchHistograms ? { histogramMatch: { reference: resolve(opts.matchHistograms) } } : {}),
       scenes,
       tiles,
       split: null,

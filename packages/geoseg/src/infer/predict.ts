@@ -37,6 +37,8 @@ import { PRECISIONS, type Precision } from './window-predict.js';
 import { firstRowAfter, rowEnd, windowGrid } from './window-grid.js';
 import { addClassCounts, countRaster, toCog, withDataset } from './final-rasters.js';
 import { peakRss } from '../streaming-process.js';
+import { createHash } from 'node:crypto';
+import { applyMatching, checkByte, matchingTable, nodataPixels, rasterByteHistograms, referenceHistograms } from '../data/histogram-match.js';
 
 export interface PredictOptions {
   /** A geoseg checkpoint (a run or checkpoint folder); or, instead, `model`. */
@@ -54,6 +56,11 @@ export interface PredictOptions {
   tta?: string | string[];
   /** fp32 (default) or bf16: the model under CPU bfloat16 autocast (window-predict.ts). */
   precision?: Precision;
+  /**
+   * Histogram-match the scene's bands to this reference (a prepared dataset's recorded
+   * histograms, or a raster) before the model sees them (data/histogram-match.ts; 8-bit imagery).
+   */
+  matchHistograms?: string | null;
   /** Dense CRF of each window's probabilities over its image before blending (infer/crf/); null: none. */
   crf?: CrfOptions | null;
   /** Also write the winning probability (uint8, 0–255) here. */
@@ -178,6 +185,7 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
   const { model, meta, dir } = loadPredictor(opts, weights);
   const raster = await Raster.open(opts.input);
   const info = raster.info;
+  let lookupHeld: Tensor | null = null;
   try {
     if (info.bandCount !== meta.bands) throw new GeosegError(`${opts.input}: has ${info.bandCount} bands, the model ${dir} takes ${meta.bands}`);
     const badType = info.dataTypes.find((t) => !SUPPORTED_TYPES.has(t));
@@ -195,7 +203,11 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     checkPlan({ width: W, height: H, window: S, overlap, xs, ys, batch, bands: info.bandCount, channels: K + (marksNodata ? 1 : 0), outputBytes: 1 + (confidence ? 1 : 0) + (probabilities ? K : 0) });
 
     // (a resume must not mix precisions; an fp32 run's key is the one earlier versions wrote)
-    const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, ...(weights === 'ema' ? { weights } : {}), step: meta.step, S, overlap, blend, tta, kinds, grid: 'even', ...(precision !== 'fp32' ? { precision } : {}), ...(opts.crf ? { crf: opts.crf } : {}) });
+    // the scene's matching table (a full pass over the scene for its histograms)
+    const lookup = opts.matchHistograms ? await sceneMatchingTable(opts.input, info.dataTypes, opts.matchHistograms) : null;
+    lookupHeld = lookup;
+    const matching = lookup ? { matchHistograms: { reference: resolve(opts.matchHistograms!), table: createHash('sha256').update(lookup.data() as Uint8Array).digest('hex') } } : {};
+    const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, ...(weights === 'ema' ? { weights } : {}), step: meta.step, S, overlap, blend, tta, kinds, grid: 'even', ...(precision !== 'fp32' ? { precision } : {}), ...(opts.crf ? { crf: opts.crf } : {}), ...matching });
     const work = WorkFolder.open(workDir, key, kinds, { resume: opts.resume ?? false, output });
     const windowsTotal = ys.length * xs.length;
     const progress = new Progress('predict', windowsTotal, 'windows', opts.progress ?? false);
@@ -209,7 +221,13 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     const rows = blendRows(model, {
       grid, classes: K, norm: meta.normalization, nodata, window: S, overlap, batch, blend, tta, precision, crf: opts.crf ?? null,
       confidence: !!confidence, probabilities: !!probabilities, done: flushedBefore,
-      read: (x, y, w, h) => raster.read({ x, y, width: w, height: h } as Window),
+      read: async (x, y, w, h) => {
+        const raw = await raster.read({ x, y, width: w, height: h } as Window);
+        if (!lookup) return raw;
+        const matched = applyMatching(raw, lookup, nodataPixels(raw, nodata.value));
+        raw.dispose();
+        return matched;
+      },
     });
     for await (const band of rows) {
       addClassCounts(classCounts, band.classes);
@@ -284,7 +302,15 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
   } finally {
     raster.close();
     model.dispose();
+    lookupHeld?.dispose();
   }
+}
+
+/** The table taking the scene's byte values to `reference`'s distribution (kept: the caller disposes it). */
+async function sceneMatchingTable(input: string, dataTypes: string[], reference: string): Promise<Tensor> {
+  checkByte(input, dataTypes);
+  const target = await referenceHistograms(resolve(reference));
+  return matchingTable(await rasterByteHistograms(input), target).keep();
 }
 
 export type { SegmentationModel };
