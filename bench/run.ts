@@ -18,6 +18,7 @@ import { trainEquivalence } from './train-equivalence.js';
 import { dataParallelBench } from './data-parallel.js';
 import { predictManyBench } from './predict-many.js';
 import { trainPrecisionBench } from './train-precision.js';
+import { toolboxBench } from './toolbox.js';
 
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const only = process.argv[2];
@@ -64,6 +65,8 @@ if (only === 'data-parallel') results.dataParallel = await dataParallelBench();
 if (only === 'predict-many') results.predictMany = await predictManyBench();
 // Training in fp32 against bf16-mixed (~3 minutes): only when asked.
 if (only === 'train-precision') results.trainPrecision = await trainPrecisionBench();
+// dense CRF and histogram matching on Dubai with a trained checkpoint (issue 21): ~15 minutes
+if (only === 'toolbox') results.toolbox = await toolboxBench();
 // Large-scene prediction (8192² and 16384², with a Python reference): ~40 minutes, only when asked.
 if (only === 'predict') results[process.env.PREDICT_ARCH ? `predict_${process.env.PREDICT_ARCH}` : 'predict'] = await predictBench(threads);
 const file = join(dirname(fileURLToPath(import.meta.url)), 'results.json');

@@ -83,6 +83,12 @@ export const trainConfigSchema = z.object({
     warmup: z.number().int().min(0).default(0).describe('Linear warmup iterations before the schedule.'),
   }).strict().default({}).describe('Learning-rate schedule.'),
   augmentation: augmentationSchema.default({}).describe('Online augmentation of the training crops; a transform is off unless listed.'),
+  consistency: z.object({
+    weight: z.number().min(0).default(1).describe('Weight of the MSE between each view\'s class probabilities (mapped back) and the views\' mean.'),
+    views: z.union([z.enum(['flip', 'd4']), z.array(z.enum(['lr', 'tb', 'lrtb', 'transpose', 'antitranspose', 'rot90', 'rot270']))]).default(['lr'])
+      .describe('The other views of each crop besides itself: flip (lr, tb, lrtb), d4 (all eight), or a list of lr, tb, lrtb, transpose, antitranspose, rot90, rot270. Each costs one more forward and backward pass.'),
+    mining: z.number().min(0).default(0).describe('View-disagreement hard-pixel mining: labelled pixels whose class differs between views get this much extra negative log-likelihood (0: off).'),
+  }).strict().nullable().default(null).describe('Multi-view consistency (SegHZ): the crops under flips/rotations pulled to agree, a term added to the loss.'),
   train: z.object({
     iterations: positiveInt.optional().describe('The schedule\'s length in iterations (the same on every machine).'),
     minutes: z.number().positive().optional().describe('A time budget in minutes, periodic validation included (the final one follows). Alone: the schedule\'s length is fitted to it from the measured speed, so the schedule completes within the budget. With iterations: the schedule follows iterations and the clock may end the run first.'),

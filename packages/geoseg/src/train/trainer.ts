@@ -19,7 +19,7 @@ import { readDataset, type DatasetJson } from '../data/dataset.js';
 import { defaultScale, mix32, TileLoader } from '../data/loader.js';
 import { GeosegError } from '../errors.js';
 import { writeFileDurable } from '../durable.js';
-import { channelsLast, createModel, loadEncoderWeights, useChannelsLast, useContiguousFormat, type ModelConfig, type SegmentationModel } from '../models/index.js';
+import { channelsLast, createModel, loadEncoderWeights, useChannelsLast, useContiguousFormat, type ModelConfig, type ModelOutputs, type SegmentationModel } from '../models/index.js';
 import { Progress } from '../progress.js';
 import { useThreads } from '../threads.js';
 import { buildOptimizer, buildScheduler, classWeights, refitScheduler } from './build.js';
@@ -30,6 +30,7 @@ import { evalUnits, evaluate, type EvalResult } from '../evaluation/index.js';
 import { backgroundClass } from '../evaluation/presets.js';
 import { foregroundMIoU } from '../metrics/index.js';
 import { runObjective } from './objective.js';
+import { consistencyTerms } from './consistency.js';
 import { openRunFolder } from './run-lock.js';
 import { openRunLog } from './run-log.js';
 import { planParamGroups } from './param-groups.js';
@@ -327,7 +328,14 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
           batch.masks = batch.masks.to(device as torch.Device);
         }
         if (cfg.train.channelsLast) batch.images = channelsLast(batch.images);
-        const { total } = objective(forwardOutputs(model, batch.images, cfg.train.precision, device), batch.masks, { progress: progressFraction });
+        const outputs = forwardOutputs(model, batch.images, cfg.train.precision, device);
+        let { total } = objective(outputs, batch.masks, { progress: progressFraction });
+        if (cfg.consistency) {
+          const c = consistencyTerms(batch.images, outputs, batch.masks, ds.ignoreIndex, cfg.consistency,
+            (x) => forwardOutputs(model, x, cfg.train.precision, device), (o) => model.probabilities(o as ModelOutputs));
+          total = total.add(c.consistency);
+          if (c.mining) total = total.add(c.mining);
+        }
         optimizer.zeroGrad();
         (scaler ? scaler.scale(total) : total).backward();
         parallel?.averageGradients(model.parameters());
