@@ -165,8 +165,10 @@ test('ohem: keeps the pixels below thresh, or the minKept hardest', () => {
 test('noisy: threshold schedule, and pixels whose loss exceeds -log p_thr are dropped', () => {
   close(noisyThreshold(0), 0.01, 1e-15, 'start');
   close(noisyThreshold(1), 0.1, 1e-15, 'end');
-  close(noisyThreshold(0.5), 0.055, 1e-15, 'middle');
-  close(noisyThreshold(0.25), 0.01 + 0.09 * (1 - Math.SQRT1_2) / 2, 1e-15, 'quarter (cosine, not linear)');
+  // SegHZ 2.2: the loss threshold −log p_thr decays by cosine from −log 0.01 to −log 0.1
+  close(noisyThreshold(0.5), Math.sqrt(0.01 * 0.1), 1e-15, 'middle: the mean of the two thresholds');
+  const quarter = -Math.log(0.01) + (Math.log(0.01) - Math.log(0.1)) * (1 - Math.SQRT1_2) / 2;
+  close(-Math.log(noisyThreshold(0.25)), quarter, 1e-12, 'quarter (cosine in the loss threshold, not linear)');
   torch.tidy(() => {
     // p(true) = σ(d) = 0.953, 0.0067, 0.076, 0.731
     const d = [3, -5, -2.5, 1];

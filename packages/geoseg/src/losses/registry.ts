@@ -38,7 +38,7 @@ export const LOSSES = {
   tversky: define({ fn: tverskyLoss, schema: tverskySchema, description: 'Tversky: alpha (false positives, 0.3), beta (false negatives, 0.7); 0.5/0.5 is Dice' }),
   jaccard: define({ fn: jaccardLoss, schema: jaccardSchema, description: 'soft Jaccard (IoU) per class, averaged over the classes present' }),
   ohem: define({ fn: ohemCrossEntropyLoss, schema: ohemSchema, description: 'cross-entropy over hard pixels: p(true) < thresh (0.7), at least the minKept (100000) hardest in the batch' }),
-  noisy: define({ fn: noisyLabelLoss, schema: noisySchema, description: 'cross-entropy dropping pixels with p(true) < p_thr, p_thr 0.01 → 0.1 by cosine over training progress' }),
+  noisy: define({ fn: noisyLabelLoss, schema: noisySchema, description: 'cross-entropy dropping pixels with p(true) < p_thr, −log p_thr from −log 0.01 to −log 0.1 by cosine over training progress (SegHZ 2.2)' }),
   cp: define({ fn: jointProbabilityLoss, schema: jointProbabilitySchema, reads: ['binary'], description: 'FactSeg joint probability: NLL of softmax(out) joined with the foreground σ(binary), renormalised; classWeights, som (mining ratio)' }),
   som: define({ fn: somLoss, schema: somSchema, description: 'cross-entropy with small object mining (FactSeg): the mean of the largest ratio (0.1) of the pixel losses; classWeights' }),
   annealing_focal: define({ fn: annealingFocalLoss, schema: annealingFocalSchema, description: 'FarSeg annealing softmax focal loss: cross-entropy → normalised focal (gamma 2) by cosine until progress `until` (1/6)' }),
