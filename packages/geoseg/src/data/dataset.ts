@@ -25,6 +25,8 @@ export interface SceneRecord {
   ignored: number;
   /** Pixels of values not in the class table, by '#RRGGBB' or 'id N'. */
   unknown: Record<string, number>;
+  /** prepare --align: the label-to-image shift applied (label pixel (x + dx, y + dy) ↔ image pixel (x, y)). */
+  alignment?: { dx: number; dy: number; fx: number; fy: number; score: number; unshiftedScore: number };
 }
 
 export interface TileRecord {

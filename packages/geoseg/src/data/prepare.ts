@@ -16,6 +16,7 @@ import { countClasses, decodeMask, type UnknownPolicy } from './masks.js';
 import { pairScenes } from './pairing.js';
 import { sceneSource, type VectorLabelOptions } from './scene-source.js';
 import { planTiles } from './tiling.js';
+import { estimateAlignment, type Alignment } from './label-alignment.js';
 import { applyMatching, checkByte, matchingTable, nodataPixels, rasterByteHistograms, referenceHistograms, type ByteHistograms } from './histogram-match.js';
 
 /** `total` plus a scene's histograms [bands][256], through the matching table when there is one (kept; `total` is disposed). */
@@ -48,6 +49,11 @@ export interface PrepareOptions {
    * 8-bit imagery only.
    */
   matchHistograms?: string | null;
+  /**
+   * Estimate each scene's label-to-image shift within ± this many pixels and apply it to the
+   * labels (data/label-alignment.ts); recorded per scene. Null/absent: labels as they are.
+   */
+  align?: number | null;
   /** Replace an existing dataset at `out` (a folder that is not a dataset is never replaced). */
   overwrite?: boolean;
   progress?: boolean;
@@ -61,6 +67,8 @@ export interface PrepareSummary {
   seconds: number;
   megapixelsPerSecond: number;
   unknown: Record<string, number>;
+  /** With `align`: each scene's estimated shift. */
+  alignments: ({ scene: string } & Alignment)[];
 }
 
 /** Class ids of a label window, ignore outside the scene (read past the edge). */
@@ -82,6 +90,19 @@ async function labelWindow(label: Raster, w: Window, table: ClassTable, unknown:
     out.narrow(0, y0 - w.y, y1 - y0).narrow(1, x0 - w.x, x1 - x0).copy_(part);
     return out;
   });
+}
+
+/** A scene's label-to-image shift within ±radius (the whole scene read once). */
+async function sceneAlignment(image: Raster, label: Raster, table: ClassTable, unknown: UnknownPolicy, isFinal: boolean, radius: number): Promise<Alignment> {
+  const { width, height } = image.info;
+  const whole = { x: 0, y: 0, width, height };
+  const ids = await labelWindow(label, whole, table, unknown, {}, isFinal);
+  const img = await image.read(whole);
+  try {
+    return estimateAlignment(img, ids, table.ignoreIndex, radius);
+  } finally {
+    torch.dispose([ids, img]);
+  }
 }
 
 export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
@@ -110,6 +131,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
     const scenes: SceneRecord[] = [];
     const tiles: TileRecord[] = [];
     const unknownAll: Record<string, number> = {};
+    const alignments: ({ scene: string } & Alignment)[] = [];
     let bands = -1;
     let dtype = '';
     let megapixels = 0;
@@ -147,11 +169,15 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
         if (byte) histograms = addSceneHistograms(histograms, sceneHistograms!, lookup);
         else { histograms?.dispose(); histograms = null; }
         const nodata = image.info.nodata.every((v) => v === image.info.nodata[0]) ? image.info.nodata[0] : null;
+        // Label-to-image alignment: label windows are read (dx, dy) further on.
+        const alignment = opts.align ? await sceneAlignment(image, label, table, unknown, src.labelIsFinal, opts.align) : null;
+        if (alignment) alignments.push({ scene: pair.id, ...alignment });
+        const shifted = (w: Window): Window => (alignment ? { ...w, x: w.x + alignment.dx, y: w.y + alignment.dy } : w);
         // Scene-level counts: every pixel once, in strips of tile rows.
         const pixels = new Array(C).fill(0);
         let ignored = 0;
         for (let y = 0; y < height; y += tile) {
-          const strip = await labelWindow(label, { x: 0, y, width, height: Math.min(tile, height - y) }, table, unknown, unknownScene, src.labelIsFinal);
+          const strip = await labelWindow(label, shifted({ x: 0, y, width, height: Math.min(tile, height - y) }), table, unknown, unknownScene, src.labelIsFinal);
           const c = countClasses(strip, C, table.ignoreIndex);
           strip.dispose();
           c.pixels.forEach((n, k) => { pixels[k] += n; });
@@ -164,7 +190,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
             const read = await image.read(w, { fill: 0 });
             const img = lookup ? applyMatching(read, lookup, nodataPixels(read, nodata)) : read;
             if (!dtype) dtype = img.dtype;
-            const mask = await labelWindow(label, w, table, unknown, {}, src.labelIsFinal);
+            const mask = await labelWindow(label, shifted(w), table, unknown, {}, src.labelIsFinal);
             const c = countClasses(mask, C, table.ignoreIndex);
             const file = `tiles/${String(s).padStart(5, '0')}_${w.x}_${w.y}.safetensors`;
             torch.saveSafetensors(join(tmp, file), { image: img, mask });
@@ -195,6 +221,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
           encoding: src.encoding || (label.info.bandCount >= 3 ? 'rgb' : label.info.colorTable ? 'palette' : 'index'),
           gsd: pixelSize(image.info.geoTransform), resampledFrom: src.resampledFrom,
           pixels, ignored, unknown: unknownScene,
+          ...(alignment ? { alignment } : {}),
         });
       } finally {
         image.close();
@@ -232,7 +259,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
     checkOut();
     swapInFolder(tmp, out);
     const seconds = (Date.now() - started) / 1000;
-    return { out, scenes: scenes.length, tiles: tiles.length, megapixels, seconds, megapixelsPerSecond: megapixels / seconds, unknown: unknownAll };
+    return { out, scenes: scenes.length, tiles: tiles.length, megapixels, seconds, megapixelsPerSecond: megapixels / seconds, unknown: unknownAll, alignments };
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
