@@ -1,13 +1,13 @@
 // A horizontal bar chart drawn into an RGB tensor with libtorch and written as PNG by GDAL
-// (temp file + rename). Used by `geoseg stats --plot`.
-import gdal from 'gdal-async';
-import { existsSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+// (plot/png.ts). Used by `geoseg stats --plot`.
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
 import { GeosegError } from '../errors.js';
 import { checkOutputFile } from '../outputs.js';
 import { GLYPH_HEIGHT, textBitmap } from './font.js';
+import { writePng } from './png.js';
 
 export interface Bar {
   label: string;
@@ -66,22 +66,9 @@ export async function writeBarChart(path: string, title: string, bars: Bar[], { 
     fillRect(canvas, MARGIN + labelWidth - 1, MARGIN + ROW, 1, ROW * bars.length, [0, 0, 0]); // axis
     return canvas.contiguous();
   });
-  const tmp = join(folder, `.${basename(path)}.${process.pid}.tmp`);
-  const mem = gdal.drivers.get('MEM').create('', width, height, 3, gdal.GDT_Byte);
   try {
-    for (let c = 0; c < 3; c++) {
-      const plane = pixels.select(0, c);
-      await mem.bands.get(c + 1).pixels.writeAsync(0, 0, width, height, plane.data() as Uint8Array);
-      plane.dispose();
-    }
-    (await gdal.drivers.get('PNG').createCopyAsync(tmp, mem)).close();
-    renameSync(tmp, path);
-    rmSync(`${tmp}.aux.xml`, { force: true });
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new GeosegError(`${path}: cannot write the chart (${(e as Error).message})`);
+    await writePng(path, pixels, 'the chart');
   } finally {
-    mem.close();
     pixels.dispose();
   }
 }

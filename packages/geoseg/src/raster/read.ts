@@ -117,6 +117,27 @@ export class Raster {
     });
   }
 
+  /**
+   * The whole raster averaged down to at most `maxSide` pixels on its longer side, as float32
+   * [bands, h, w] (GDAL reads overviews when the file has them). Smaller rasters come at full size.
+   */
+  async readThumbnail(maxSide: number): Promise<Tensor> {
+    const { info } = this;
+    const f = Math.min(1, maxSide / Math.max(info.width, info.height));
+    const w = Math.max(1, Math.round(info.width * f)), h = Math.max(1, Math.round(info.height * f));
+    const mark = gdalMark();
+    const planes: Float32Array[] = [];
+    for (let b = 1; b <= info.bandCount; b++) {
+      try {
+        planes.push(await this.ds.bands.get(b).pixels.readAsync(0, 0, info.width, info.height, new Float32Array(w * h), { buffer_width: w, buffer_height: h, type: gdal.GDT_Float32, resampling: gdal.GRA_Average }) as Float32Array);
+      } catch (e) {
+        throw new RasterError(`${info.path}: cannot read band ${b} (${(e as Error).message})`);
+      }
+    }
+    failOnGdalMessages(mark, info.path, `reading a ${w} × ${h} thumbnail`);
+    return torch.tidy(() => torch.stack(planes.map((p) => torch.tensor(p, { shape: [h, w] }))));
+  }
+
   close(): void {
     this.ds.close();
   }
