@@ -11,10 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
-import { Raster, writeCog } from '../src/index.js';
+import { writeCog } from '../src/index.js';
 import { addByteHistograms, applyMatching, matchingTable } from '../src/data/histogram-match.js';
 import { randomCheckpoint } from './helpers/random-checkpoint.js';
-import { readBand } from './helpers/read-raster.js';
+import { readBand, readTensor } from './helpers/read-raster.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
@@ -29,14 +29,6 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const geoseg = (...args: string[]) => spawnSync(process.execPath, [cli, ...args, '--json'], { encoding: 'utf8' });
 
-async function readAll(path: string): Promise<Tensor> {
-  const r = await Raster.open(path);
-  try {
-    return await r.read({ x: 0, y: 0, width: r.info.width, height: r.info.height });
-  } finally {
-    r.close();
-  }
-}
 
 /** Python's matching of `source` [B, H, W] to `reference` [B, h, w] (uint8). */
 function pythonMatch(source: Tensor, reference: Tensor): Tensor {
@@ -67,8 +59,8 @@ test('matching a uniform 0..99 band to a uniform 100..199 one adds 100 (closed f
 });
 
 test('matching a Dubai scene to another equals skimage\'s rule (numpy reference) on every pixel', needsPython, async () => {
-  const source = await readAll(join(demo, 'images/tile_1/image_part_001.jpg'));
-  const reference = await readAll(join(demo, 'images/tile_6/image_part_001.jpg'));
+  const source = await readTensor(join(demo, 'images/tile_1/image_part_001.jpg'));
+  const reference = await readTensor(join(demo, 'images/tile_6/image_part_001.jpg'));
   const ours = torch.tidy(() => applyMatching(source, matchingTable(histograms(source), histograms(reference))));
   const expected = pythonMatch(source, reference);
   const differing = ours.ne(expected).sum().item();
@@ -90,8 +82,8 @@ test('prepare --match-histograms writes tiles of the matched scene and records t
   assert.equal(r.status, 0, r.stderr);
   const ds = JSON.parse(readFileSync(join(out, 'dataset.json'), 'utf8'));
   assert.equal(ds.histogramMatch.reference, referenceScene);
-  const source = await readAll(join(images, 'a.jpg'));
-  const expected = pythonMatch(source, await readAll(referenceScene));
+  const source = await readTensor(join(images, 'a.jpg'));
+  const expected = pythonMatch(source, await readTensor(referenceScene));
   // the tile at (256, 256) holds the matched scene's pixels there
   const tile = ds.tiles.find((t: { x: number; y: number }) => t.x === 256 && t.y === 256);
   const stored = torch.loadSafetensors(join(out, tile.file)).image;

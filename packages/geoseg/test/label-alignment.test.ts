@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
-import { Raster, writeCog } from '../src/index.js';
+import { writeCog } from '../src/index.js';
 import { estimateAlignment } from '../src/data/label-alignment.js';
+import { readTensor } from './helpers/read-raster.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const demo = join(here, '..', '..', '..', 'demo', 'dubai');
@@ -19,14 +20,6 @@ let dir: string;
 before(() => { dir = mkdtempSync(join(tmpdir(), 'geoseg-align-')); });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function readAll(path: string): Promise<Tensor> {
-  const r = await Raster.open(path);
-  try {
-    return await r.read({ x: 0, y: 0, width: r.info.width, height: r.info.height });
-  } finally {
-    r.close();
-  }
-}
 
 /** `img` [C, H, W] moved by (dx, dy): out(x, y) = img(x − dx, y − dy), `fill` where nothing moves in. */
 function moved(img: Tensor, dx: number, dy: number, fill: number): Tensor {
@@ -50,8 +43,8 @@ const ids = (mask: Tensor) => torch.tidy(() => {
 test('the estimated shift of a Dubai mask moved by a known offset is that offset, within a pixel', async () => {
   const cases = [['tile_1/image_part_001', 3, -2], ['tile_2/image_part_001', -4, 1], ['tile_3/image_part_001', 0, 5]] as const;
   for (const [scene, dx, dy] of cases) {
-    const image = await readAll(join(demo, 'images', `${scene}.jpg`));
-    const mask = await readAll(join(demo, 'masks', `${scene}.png`));
+    const image = await readTensor(join(demo, 'images', `${scene}.jpg`));
+    const mask = await readTensor(join(demo, 'masks', `${scene}.png`));
     const a = torch.tidy(() => estimateAlignment(image, ids(moved(mask, dx, dy, 0)), 255, 8));
     const unshifted = torch.tidy(() => estimateAlignment(image, ids(mask), 255, 8));
     console.log(`${scene}: moved by (${dx}, ${dy}) → estimated (${a.fx.toFixed(2)}, ${a.fy.toFixed(2)}); the original mask: (${unshifted.fx.toFixed(2)}, ${unshifted.fy.toFixed(2)})`);
@@ -71,7 +64,7 @@ test('prepare --align: tiles of a shifted mask equal the original mask\'s tiles;
     copyFileSync(join(demo, 'images', `${scene}.jpg`), join(dir, name, 'images', 'a.jpg'));
   }
   copyFileSync(join(demo, 'masks', `${scene}.png`), join(dir, 'orig', 'labels', 'a.png'));
-  const mask = await readAll(join(demo, 'masks', `${scene}.png`));
+  const mask = await readTensor(join(demo, 'masks', `${scene}.png`));
   await writeCog(join(dir, 'moved', 'labels', 'a.tif'), moved(mask, 3, -2, 0));
   const prep = (name: string, ...extra: string[]) => spawnSync(process.execPath, [cli, 'prepare', '--images', join(dir, name, 'images'), '--labels', join(dir, name, 'labels'), '--classes', join(demo, 'classes.yaml'), '--out', join(dir, `${name}-ds`), '--tile', '256', '--overlap', '0', '--json', ...extra], { encoding: 'utf8' });
   for (const r of [prep('orig', '--align', '8'), prep('moved', '--align', '8')]) assert.equal(r.status, 0, r.stderr);

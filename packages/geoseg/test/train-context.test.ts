@@ -1,7 +1,8 @@
 // The context architectures of issue 17 and the pyramid ones of issue 18 end to end: each trains
 // from a run config with its auxiliary outputs in the objective (FactSeg and FarSeg with their
-// own default losses: cp with small object mining, annealing focal), a run stopped after 2 iterations and resumed ends with the
-// weights of an uninterrupted 4-iteration run byte for byte, and the checkpoint predicts a scene
+// own default losses: cp with small object mining, annealing focal), for those with state beyond
+// their weights a run stopped after 2 iterations and resumed ends with the weights of an
+// uninterrupted 4-iteration run byte for byte, and the checkpoint predicts a scene
 // through the shared window path (every pixel a class).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,6 +27,12 @@ const MODELS: Record<string, string> = {
   farseg: '{ arch: farseg, encoder: resnet18 }',
   factseg: '{ arch: factseg, encoder: resnet18 }',
 };
+/**
+ * Architectures whose stopped-and-resumed run is compared with an uninterrupted one: those with
+ * state beyond the weights' (FarSeg's annealing follows training progress, FactSeg's own loss,
+ * BiSeNet's auxiliary heads). Exact resume in general is train-resume.test.ts's; the others train and predict.
+ */
+const RESUMED = new Set(['bisenet', 'farseg', 'factseg']);
 /** Architectures trained with their own default loss (the config gives none). */
 const OWN_LOSS = new Set(['farseg', 'factseg']);
 
@@ -39,7 +46,7 @@ eval: { window: 128, overlap: 0.25, batch: 2 }
 train: { iterations: 4, logEvery: 1, evalEvery: 0, checkpointEvery: 2, seed: 5, threads: 1 }
 `;
 
-test('context and pyramid architectures train with their auxiliary outputs, resume exactly, and predict a scene', async (t) => {
+test('context and pyramid architectures train with their auxiliary outputs, resume exactly (those with more state than weights), and predict a scene', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-context-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const ds = await tinyDataset(dir);
@@ -50,17 +57,19 @@ test('context and pyramid architectures train with their auxiliary outputs, resu
     });
     const full = await train(runs[0]);
     assert.equal(full.steps, 4, name);
-    let steps = 0;
-    const stopped = await train(runs[1], { shouldStop: () => ++steps === 2 });
-    assert.ok(stopped.stoppedEarly && stopped.steps === 2, `${name}: stopped after 2 iterations`);
-    await train(runs[1], { resume: true });
-    const weights = (run: string) => readFileSync(join(dir, run, 'checkpoints', 'latest', 'model.safetensors'));
-    assert.ok(weights(`${name}-full`).equals(weights(`${name}-stopped`)), `${name}: the resumed run's weights equal the uninterrupted run's`);
+    if (RESUMED.has(name)) {
+      let steps = 0;
+      const stopped = await train(runs[1], { shouldStop: () => ++steps === 2 });
+      assert.ok(stopped.stoppedEarly && stopped.steps === 2, `${name}: stopped after 2 iterations`);
+      await train(runs[1], { resume: true });
+      const weights = (run: string) => readFileSync(join(dir, run, 'checkpoints', 'latest', 'model.safetensors'));
+      assert.ok(weights(`${name}-full`).equals(weights(`${name}-stopped`)), `${name}: the resumed run's weights equal the uninterrupted run's`);
+    }
     const losses = readFileSync(join(dir, `${name}-full`, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'train').map((e) => e.loss);
     assert.ok(losses.length === 4 && losses.every(Number.isFinite), `${name}: finite losses ${losses}`);
 
     const output = join(dir, `${name}.tif`);
-    await predict({ checkpoint: join(dir, `${name}-full`), input: join(dir, 'images', 'c.tif'), output, window: 128, overlap: 0.25, batch: 2 });
+    await predict({ checkpoint: join(dir, `${name}-full`), input: join(dir, 'images', 'c.tif'), output, window: 128, overlap: 0, batch: 2 });
     const r = await Raster.open(output);
     try {
       const classes = (await r.read({ x: 0, y: 0, width: 256, height: 256 })).data() as Uint8Array;

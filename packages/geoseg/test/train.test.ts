@@ -119,19 +119,19 @@ test('train learns the tiny dataset; eval agrees with the log; checkpoints are c
 test('a run killed with SIGKILL and resumed reaches the same weights as an uninterrupted run', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-resume-'));
   const ds = await tinyDataset(dir);
-  const trainCfg = 'train: { iterations: 40, logEvery: 5, evalEvery: 0, checkpointEvery: 10, seed: 7, threads: 1 }';
+  const trainCfg = 'train: { iterations: 20, logEvery: 5, evalEvery: 0, checkpointEvery: 5, seed: 7, threads: 1 }';
   writeFileSync(join(dir, 'a.yaml'), config(ds, join(dir, 'a'), trainCfg));
   writeFileSync(join(dir, 'b.yaml'), config(ds, join(dir, 'b'), trainCfg));
   const full = spawnSync(process.execPath, [cli, 'train', '--config', join(dir, 'a.yaml'), '--json'], { encoding: 'utf8' });
   assert.equal(full.status, 0, full.stderr);
-  // run b: SIGKILL once its checkpoint at step ≥ 10 exists, then resume
+  // run b: SIGKILL once its checkpoint at step ≥ 5 exists, then resume
   const child = spawn(process.execPath, [cli, 'train', '--config', join(dir, 'b.yaml'), '--json'], { stdio: 'ignore' });
   const meta = join(dir, 'b', 'checkpoints', 'latest', 'meta.json');
   let killedAt = -1;
   await new Promise<void>((resolve, reject) => {
     const timer = setInterval(() => {
       try {
-        if (existsSync(meta) && JSON.parse(readFileSync(meta, 'utf8')).step >= 10) {
+        if (existsSync(meta) && JSON.parse(readFileSync(meta, 'utf8')).step >= 5) {
           child.kill('SIGKILL');
           clearInterval(timer);
         }
@@ -144,7 +144,7 @@ test('a run killed with SIGKILL and resumed reaches the same weights as an unint
     });
   });
   killedAt = JSON.parse(readFileSync(meta, 'utf8')).step;
-  assert.ok(killedAt >= 10 && killedAt < 40, `killed mid-run (checkpoint at ${killedAt})`);
+  assert.ok(killedAt >= 5 && killedAt < 20, `killed mid-run (checkpoint at ${killedAt})`);
   // the killed run's running.json stays behind, naming its (now dead) process: the viewer says stopped
   assert.equal(JSON.parse(readFileSync(join(dir, 'b', 'running.json'), 'utf8')).pid, child.pid);
   const resumed = spawnSync(process.execPath, [cli, 'train', '--config', join(dir, 'b.yaml'), '--resume', '--json'], { encoding: 'utf8' });
@@ -161,8 +161,8 @@ test('a run killed with SIGKILL and resumed reaches the same weights as an unint
   });
   // the log of the resumed run has every step once
   const entries = readFileSync(join(dir, 'b', 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(entries.filter((e) => e.type === 'train').map((e) => e.step), Array.from({ length: 8 }, (_, i) => 5 * (i + 1)));
-  assert.deepEqual(entries.filter((e) => e.type === 'eval').map((e) => e.step), [40]);
+  assert.deepEqual(entries.filter((e) => e.type === 'train').map((e) => e.step), Array.from({ length: 4 }, (_, i) => 5 * (i + 1)));
+  assert.deepEqual(entries.filter((e) => e.type === 'eval').map((e) => e.step), [20]);
 });
 
 test('SIGINT saves a checkpoint and exits 130; checkpoint errors are one line', async () => {

@@ -1,5 +1,7 @@
 // Whole rasters read back as bytes, for tests that compare outputs pixel by pixel.
 import gdal from 'gdal-async';
+import type { Tensor } from '@geoseg/torch';
+import { Raster } from '../../src/index.js';
 
 /** Every band of an 8-bit raster. */
 export function readBands(path: string): Uint8Array[] {
@@ -17,4 +19,14 @@ export function readBand(path: string, band = 1): Uint8Array {
   const out = ds.bands.get(band).pixels.read(0, 0, x, y) as Uint8Array;
   ds.close();
   return out;
+}
+
+/** A whole raster as a tensor [bands, H, W] through geoseg's reader. */
+export async function readTensor(path: string): Promise<Tensor> {
+  const r = await Raster.open(path);
+  try {
+    return await r.read({ x: 0, y: 0, width: r.info.width, height: r.info.height });
+  } finally {
+    r.close();
+  }
 }
