@@ -4,9 +4,11 @@
 //   - plain, and with the dense CRF (eval --crf default);
 //   - on tile_8 as seen by "another sensor" (each band through its own gamma and gain, written as
 //     new 8-bit scenes), prepared plain and with --match-histograms to the training set (data/dubai
-//     prepared with band histograms, i.e. by this version of prepare).
+//     prepared with band histograms, i.e. by this version of prepare);
+//   - the unshifted tile_8 scenes matched to the training set too (what matching costs when
+//     there is no shift: each scene is pulled to the pooled histogram whatever its content).
 //
-//   node --import tsx bench/run.ts toolbox
+//   node --import tsx bench/run.ts toolbox    (TOOLBOX_PARTS=plain,crf,shifted,shiftedMatched,plainMatched: a subset)
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,14 +52,22 @@ export async function toolboxBench(): Promise<Record<string, unknown>> {
     const r = geoseg(['eval', '--checkpoint', checkpoint, '--data', data, '--split', split, ...extra]);
     return { mIoU: r.mIoU, iou: r.iou, seconds: (performance.now() - t) / 1000 };
   };
+  const parts = (process.env.TOOLBOX_PARTS ?? 'plain,crf,shifted,shiftedMatched,plainMatched').split(',');
   const results: Record<string, any> = { checkpoint, shift: SHIFT };
-  console.log('toolbox: tile_8 plain …');
-  results.plain = evaluate(dataset, 'val');
-  console.log('toolbox: tile_8 with the dense CRF …');
-  results.crf = evaluate(dataset, 'val', '--crf', 'default');
+  if (parts.includes('plain')) {
+    console.log('toolbox: tile_8 plain …');
+    results.plain = evaluate(dataset, 'val');
+  }
+  if (parts.includes('crf')) {
+    console.log('toolbox: tile_8 with the dense CRF …');
+    results.crf = evaluate(dataset, 'val', '--crf', 'default');
+  }
   const work = join(repo, 'data', 'toolbox');
-  const scenes = await shiftedScenes(join(work, 'shifted-scenes'));
-  for (const [name, extra] of [['shifted', []], ['shiftedMatched', ['--match-histograms', dataset]]] as const) {
+  const shifted = parts.some((p) => p.startsWith('shifted')) ? await shiftedScenes(join(work, 'shifted-scenes')) : null;
+  const original = { images: join(dubai, 'images', 'tile_8'), labels: join(dubai, 'masks', 'tile_8') };
+  const variants = [['shifted', shifted, []], ['shiftedMatched', shifted, ['--match-histograms', dataset]], ['plainMatched', original, ['--match-histograms', dataset]]] as const;
+  for (const [name, scenes, extra] of variants) {
+    if (!parts.includes(name) || !scenes) continue;
     const out = join(work, name);
     geoseg(['prepare', '--images', scenes.images, '--labels', scenes.labels, '--classes', classes, '--out', out, '--tile', '512', '--overlap', '0.25', '--overwrite', ...extra]);
     console.log(`toolbox: ${name} …`);
@@ -65,7 +75,7 @@ export async function toolboxBench(): Promise<Record<string, unknown>> {
   }
   const names: string[] = ds.classes.map((c: { name: string }) => c.name);
   const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(2) : '—');
-  const sides = ['plain', 'crf', 'shifted', 'shiftedMatched'];
+  const sides = parts.filter((p) => results[p]);
   const rows = [['class', ...sides], ...names.map((n, i) => [n, ...sides.map((s) => pct(results[s].iou[i]))]), ['mIoU', ...sides.map((s) => pct(results[s].mIoU))], ['eval s', ...sides.map((s) => results[s].seconds.toFixed(0))]];
   for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(22) : c.padStart(16))).join(''));
   return results;

@@ -8,12 +8,13 @@ import { prepareCommand } from './prepare.js';
 import { splitCommand } from './split.js';
 import { statsCommand } from './stats.js';
 import { discoverCommand } from './discover.js';
+import { refineLabelsCommand } from './refine-labels.js';
 import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
 import { predictCommand } from './predict.js';
 import { serveCommand } from './serve.js';
 
-const COMMANDS: Command[] = [prepareCommand, statsCommand, splitCommand, discoverCommand, trainCommand, evalCommand, predictCommand, serveCommand, modelsCommand];
+const COMMANDS: Command[] = [prepareCommand, statsCommand, splitCommand, discoverCommand, refineLabelsCommand, trainCommand, evalCommand, predictCommand, serveCommand, modelsCommand];
 
 function help(): string {
   return ['usage: geoseg <command> [options]', '', 'commands:', ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), '',

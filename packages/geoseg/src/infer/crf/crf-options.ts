@@ -14,8 +14,8 @@ const KEYS: Record<string, (o: CrfOptions, v: number) => void> = {
 };
 
 /** Parses `default` or `key=value,…` (keys: iterations, sxy, srgb, compat, gaussian-sxy, gaussian-compat). */
-export function parseCrf(text: string, field = '--crf'): CrfOptions {
-  const o: CrfOptions = structuredClone(CRF_DEFAULTS);
+export function parseCrf(text: string, field = '--crf', defaults: CrfOptions = CRF_DEFAULTS): CrfOptions {
+  const o: CrfOptions = structuredClone(defaults);
   const t = text.trim();
   if (t === 'default' || t === '') return o;
   for (const part of t.split(',')) {
