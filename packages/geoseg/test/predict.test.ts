@@ -24,6 +24,7 @@ import { predictWindows } from '../src/infer/window-predict.js';
 import { TTA_TRANSFORMS } from '../src/infer/tta.js';
 import type { SegmentationModel } from '../src/models/index.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
+import { spawnAll } from './helpers/spawn-all.js';
 import { readBand } from './helpers/read-raster.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -365,8 +366,9 @@ test('predict errors: one line naming the cause, nothing at the output path', as
     [['--checkpoint', run, '--input', input, '--output', join(dir, 'no', 'such', 'out.tif')], /out\.tif: output folder .*no\/such does not exist/],
     [[...base, '--tta', 'spin'], /unknown TTA 'spin'/],
   ];
-  for (const [args, re] of cases) {
-    const r = cliRun(args);
+  const results = await spawnAll(cases.map(([args]) => [process.execPath, cli, 'predict', ...args]));
+  for (const [i, [args, re]] of cases.entries()) {
+    const r = results[i];
     assert.notEqual(r.status, 0, args.join(' '));
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, re);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
+import { spawnAll } from './helpers/spawn-all.js';
 import {
   randomSplit, sceneSplit, maxEntropySplit, splitTiles, splitEntropies, leakPairs, entropy, mulberry32,
   classBalanced, rareThreshold, trainFrequencies, type SplitTile,
@@ -258,8 +259,10 @@ test('rare-threshold weights equal a hand computation', () => {
 
 // ---- CLI
 
-function expectOneLineError(args: string[], pattern: RegExp) {
-  const r = geoseg(...args);
+/** The command line of `geoseg(...args)`, for spawnAll. */
+const geosegCommand = (args: string[]) => (useDist ? [join(repo, 'node_modules', '.bin', 'geoseg'), ...args] : [process.execPath, '--import', 'tsx', join(pkg, 'src', 'cli', 'main.ts'), ...args]);
+
+function checkOneLineError(r: { status: number | null; stdout: string; stderr: string }, args: string[], pattern: RegExp) {
   assert.notEqual(r.status, 0, `${args.join(' ')} should fail`);
   assert.equal(r.stdout, '', args.join(' '));
   const lines = r.stderr.trim().split('\n');
@@ -325,7 +328,7 @@ test('geoseg split --json rewrites split and sampling atomically and keeps every
   }
 });
 
-test('geoseg split --help, and bad input exits non-zero with one line naming the file or option', () => {
+test('geoseg split --help, and bad input exits non-zero with one line naming the file or option', async () => {
   const help = geoseg('split', '--help');
   assert.equal(help.status, 0);
   assert.match(help.stdout, /usage: geoseg split <dataset>/);
@@ -345,20 +348,24 @@ test('geoseg split --help, and bad input exits non-zero with one line naming the
     const good = datasetDir();
     const goodBefore = readFileSync(join(good, 'dataset.json'), 'utf8');
 
-    expectOneLineError(['split', join(root, 'missing')], /missing: no such dataset folder/);
-    expectOneLineError(['split', empty], /empty\/dataset\.json: not found/);
-    expectOneLineError(['split', broken], /broken\/dataset\.json: not valid JSON/);
-    expectOneLineError(['split', short], /short\/dataset\.json: tiles\[5\]\.histogram must be 3 pixel counts/);
-    expectOneLineError(['split'], /give one dataset folder/);
-    expectOneLineError(['split', good, '--strategy', 'stratified'], /--strategy must be one of random, scene, max-entropy, got 'stratified'/);
-    expectOneLineError(['split', good, '--val', '1.2'], /--val must be a number in \(0, 1\), got '1.2'/);
-    expectOneLineError(['split', good, '--val', 'abc'], /--val/);
-    expectOneLineError(['split', good, '--seed=-3'], /--seed must be an integer/);
-    expectOneLineError(['split', good, '--sampling', 'focal'], /--sampling must be one of none, class-balanced, rare-threshold/);
-    expectOneLineError(['split', good, '--boost', '3'], /--boost applies to --sampling rare-threshold/);
-    expectOneLineError(['split', good, '--sampling', 'rare-threshold', '--rare', 'Lava'], /--rare: 'Lava' is not a class id or name/);
-    expectOneLineError(['split', good, '--val', '0.01'], /gives 0 validation and 20 training tiles/);
-    expectOneLineError(['split', good, '--bogus'], /bogus/);
+    const checks: [string[], RegExp][] = [
+      [['split', join(root, 'missing')], /missing: no such dataset folder/],
+      [['split', empty], /empty\/dataset\.json: not found/],
+      [['split', broken], /broken\/dataset\.json: not valid JSON/],
+      [['split', short], /short\/dataset\.json: tiles\[5\]\.histogram must be 3 pixel counts/],
+      [['split'], /give one dataset folder/],
+      [['split', good, '--strategy', 'stratified'], /--strategy must be one of random, scene, max-entropy, got 'stratified'/],
+      [['split', good, '--val', '1.2'], /--val must be a number in \(0, 1\), got '1.2'/],
+      [['split', good, '--val', 'abc'], /--val/],
+      [['split', good, '--seed=-3'], /--seed must be an integer/],
+      [['split', good, '--sampling', 'focal'], /--sampling must be one of none, class-balanced, rare-threshold/],
+      [['split', good, '--boost', '3'], /--boost applies to --sampling rare-threshold/],
+      [['split', good, '--sampling', 'rare-threshold', '--rare', 'Lava'], /--rare: 'Lava' is not a class id or name/],
+      [['split', good, '--val', '0.01'], /gives 0 validation and 20 training tiles/],
+      [['split', good, '--bogus'], /bogus/],
+    ];
+    const results = await spawnAll(checks.map(([args]) => geosegCommand(args)), { cwd: repo });
+    checks.forEach(([args, pattern], i) => checkOneLineError(results[i], args, pattern));
     assert.equal(readFileSync(join(good, 'dataset.json'), 'utf8'), goodBefore, 'a failed split leaves dataset.json as it was');
     assert.deepEqual(readdirSync(good), ['dataset.json']);
     rmSync(good, { recursive: true, force: true });
