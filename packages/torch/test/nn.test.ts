@@ -228,3 +228,18 @@ test('Conv1d: PyTorch\'s weight layout and default init bound; a kernel-3 convol
     assert.deepEqual(Array.from(y.reshape([-1]).toArray()), [10 + 200 + 0.5, 1 + 20 + 300 + 0.5, 2 + 30 + 400 + 0.5, 3 + 40 + 0.5]);
   });
 });
+
+test('nn.init.withoutRandomInit: layers built inside hold zeros and leave the random generator where it was', () => {
+  torch.tidy(() => {
+    torch.manualSeed(5);
+    const expected = torch.rand([4]).toArray();
+    torch.manualSeed(5);
+    const conv = torch.nn.init.withoutRandomInit(() => new torch.nn.Conv2d(3, 8, 3));
+    assert.equal(conv.weight.abs().sum().item(), 0);
+    assert.equal(conv.bias!.abs().sum().item(), 0);
+    assert.deepEqual(torch.rand([4]).toArray(), expected, 'no draws were made');
+    // outside it, layers draw again
+    const drawn = new torch.nn.Conv2d(3, 8, 3);
+    assert.ok(drawn.weight.abs().sum().item() > 0);
+  });
+});
