@@ -19,6 +19,7 @@ import { dataParallelBench } from './data-parallel.js';
 import { predictManyBench } from './predict-many.js';
 import { trainPrecisionBench } from './train-precision.js';
 import { toolboxBench } from './toolbox.js';
+import { toolboxTrainBench } from './toolbox-train.js';
 
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const only = process.argv[2];
@@ -67,6 +68,8 @@ if (only === 'predict-many') results.predictMany = await predictManyBench();
 if (only === 'train-precision') results.trainPrecision = await trainPrecisionBench();
 // dense CRF and histogram matching on Dubai with a trained checkpoint (issue 21): ~15 minutes
 if (only === 'toolbox') results.toolbox = await toolboxBench();
+// dubai-best with one toolbox item changed at a time, 511 iterations each (~20 minutes a variant)
+if (only === 'toolbox-train') results.toolboxTrain = await toolboxTrainBench();
 // Large-scene prediction (8192² and 16384², with a Python reference): ~40 minutes, only when asked.
 if (only === 'predict') results[process.env.PREDICT_ARCH ? `predict_${process.env.PREDICT_ARCH}` : 'predict'] = await predictBench(threads);
 const file = join(dirname(fileURLToPath(import.meta.url)), 'results.json');

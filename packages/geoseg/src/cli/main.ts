@@ -6,6 +6,7 @@ import { parse, UsageError, type Command } from './command.js';
 import { modelsCommand } from './models.js';
 import { prepareCommand } from './prepare.js';
 import { splitCommand } from './split.js';
+import { augmentCommand } from './augment.js';
 import { statsCommand } from './stats.js';
 import { discoverCommand } from './discover.js';
 import { refineLabelsCommand } from './refine-labels.js';
@@ -14,7 +15,7 @@ import { evalCommand } from './eval.js';
 import { predictCommand } from './predict.js';
 import { serveCommand } from './serve.js';
 
-const COMMANDS: Command[] = [prepareCommand, statsCommand, splitCommand, discoverCommand, refineLabelsCommand, trainCommand, evalCommand, predictCommand, serveCommand, modelsCommand];
+const COMMANDS: Command[] = [prepareCommand, statsCommand, splitCommand, augmentCommand, discoverCommand, refineLabelsCommand, trainCommand, evalCommand, predictCommand, serveCommand, modelsCommand];
 
 function help(): string {
   return ['usage: geoseg <command> [options]', '', 'commands:', ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), '',

@@ -18,8 +18,8 @@ export interface Loaded {
 const isCount = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const isIndex = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
-/** Reads and checks the parts of dataset.json a split uses; errors name the file and the field. */
-export function loadForSplit(folder: string): Loaded {
+/** dataset.json of a prepared dataset folder, parsed (an object), with its text for writing back. */
+export function loadDatasetJson(folder: string): { file: string; raw: string; json: Record<string, unknown> } {
   if (!existsSync(folder)) throw new GeosegError(`${folder}: no such dataset folder`);
   if (!statSync(folder).isDirectory()) throw new GeosegError(`${folder}: not a folder (give the prepared dataset folder, which holds dataset.json)`);
   const file = join(folder, 'dataset.json');
@@ -31,9 +31,15 @@ export function loadForSplit(folder: string): Loaded {
   } catch (e) {
     throw new GeosegError(`${file}: not valid JSON (${(e as Error).message})`);
   }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new GeosegError(`${file}: expected a JSON object`);
+  return { file, raw, json: json as Record<string, unknown> };
+}
+
+/** Reads and checks the parts of dataset.json a split uses; errors name the file and the field. */
+export function loadForSplit(folder: string): Loaded {
+  const { file, raw, json } = loadDatasetJson(folder);
   const bad = (what: string) => new GeosegError(`${file}: ${what}`);
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('expected a JSON object');
-  const ds = json as Record<string, unknown>;
+  const ds = json;
   if (!Array.isArray(ds.classes) || ds.classes.length === 0) throw bad('classes must be a non-empty array');
   const classes = ds.classes.map((c, i) => {
     const { id, name } = (c ?? {}) as { id?: unknown; name?: unknown };
@@ -44,6 +50,10 @@ export function loadForSplit(folder: string): Loaded {
   if (!Array.isArray(ds.tiles) || ds.tiles.length === 0) throw bad('tiles must be a non-empty array');
   const scenes = Array.isArray(ds.scenes) ? ds.scenes.length : undefined;
   const seen = new Set<number>();
+  const augmented = ds.tiles.filter((t) => (t as { augmented?: unknown })?.augmented !== undefined).length;
+  if (augmented > 0) {
+    throw bad(`holds ${augmented} tiles added by geoseg augment, copies of training tiles that a new split could put beside their sources in validation; run geoseg augment ${folder} --remove, split, then augment again`);
+  }
   const tiles = ds.tiles.map((t, i): SplitTile => {
     const { id, scene, x, y, histogram } = (t ?? {}) as Record<string, unknown>;
     if (!isIndex(id)) throw bad(`tiles[${i}].id must be an integer ≥ 0`);
@@ -61,7 +71,7 @@ export function loadForSplit(folder: string): Loaded {
 }
 
 /** Writes `ds.json` back to its file with the indentation and final newline the file had. */
-export function writeDatasetJson(ds: Loaded): void {
+export function writeDatasetJson(ds: { file: string; raw: string; json: unknown }): void {
   const indent = /^\{\r?\n([ \t]+)"/.exec(ds.raw)?.[1];
   writeFileDurable(ds.file, JSON.stringify(ds.json, null, indent) + (ds.raw.endsWith('\n') ? '\n' : ''));
 }
