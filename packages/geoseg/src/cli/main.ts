@@ -11,11 +11,12 @@ import { statsCommand } from './stats.js';
 import { discoverCommand } from './discover.js';
 import { refineLabelsCommand } from './refine-labels.js';
 import { trainCommand } from './train.js';
+import { searchCommand } from './search.js';
 import { evalCommand } from './eval.js';
 import { predictCommand } from './predict.js';
 import { serveCommand } from './serve.js';
 
-const COMMANDS: Command[] = [prepareCommand, statsCommand, splitCommand, augmentCommand, discoverCommand, refineLabelsCommand, trainCommand, evalCommand, predictCommand, serveCommand, modelsCommand];
+const COMMANDS: Command[] = [prepareCommand, statsCommand, splitCommand, augmentCommand, discoverCommand, refineLabelsCommand, trainCommand, searchCommand, evalCommand, predictCommand, serveCommand, modelsCommand];
 
 function help(): string {
   return ['usage: geoseg <command> [options]', '', 'commands:', ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), '',
