@@ -37,6 +37,8 @@ export interface CheckpointMeta {
   workers?: number;
   /** fp16-mixed: the loss scaler's state (torch.amp.GradScaler.stateDict()), for an exact resume. */
   gradScaler?: unknown;
+  /** Adversarial training: the discriminator's optimizer state (its tensors in discriminator-optimizer.safetensors). */
+  discriminatorOptimizer?: optim.OptimizerStateDict;
 }
 
 const FILES = ['model.safetensors', 'meta.json'];
@@ -74,7 +76,11 @@ function removeDeadTemps(dir: string): void {
  * Write a checkpoint folder: model.safetensors, optimizer.safetensors (with an optimizer),
  * ema.safetensors (with a weight average, train.ema) and meta.json.
  */
-export function saveCheckpoint(dir: string, model: SegmentationModel, optimizer: optim.OptimizerLike | null, meta: Omit<CheckpointMeta, 'format' | 'version' | 'savedAt' | 'optimizer'>, average: SegmentationModel | null = null): void {
+/**
+ * Write a checkpoint folder atomically. `extraFiles`: more safetensors files in it (name →
+ * tensors), e.g. an adversarial run's discriminator.
+ */
+export function saveCheckpoint(dir: string, model: SegmentationModel, optimizer: optim.OptimizerLike | null, meta: Omit<CheckpointMeta, 'format' | 'version' | 'savedAt' | 'optimizer'>, average: SegmentationModel | null = null, extraFiles: Record<string, Record<string, torch.Tensor>> = {}): void {
   mkdirSync(dirname(dir), { recursive: true });
   removeDeadTemps(dir);
   const tmp = join(dirname(dir), `.${basename(dir)}.${process.pid}.tmp`);
@@ -82,6 +88,7 @@ export function saveCheckpoint(dir: string, model: SegmentationModel, optimizer:
   try {
     torch.saveSafetensors(join(tmp, 'model.safetensors'), model.stateDict());
     if (average) torch.saveSafetensors(join(tmp, EMA_FILE), average.stateDict());
+    for (const [name, tensors] of Object.entries(extraFiles)) torch.saveSafetensors(join(tmp, name), tensors);
     let optimizerJson: optim.OptimizerStateDict | null = null;
     if (optimizer) {
       const { tensors, json } = optim.optimizerStateToTensors(optimizer.stateDict());

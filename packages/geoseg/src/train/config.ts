@@ -3,6 +3,7 @@
 // as one line: file, field path, the value, and what was expected.
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { adversarialSchema } from './adversarial.js';
 import { augmentationSchema } from '../data/augment.js';
 import { readDocument } from '../document.js';
 import { GeosegError } from '../errors.js';
@@ -20,6 +21,7 @@ export const modelSchema = z.object({
   arch: z.string().default('unet').describe(`Architecture: ${ARCHITECTURE_NAMES.join(', ')} (\`geoseg models\` lists them with their options).`),
   encoder: z.string().default('resnet18').describe(`Encoder: ${Object.keys(ENCODERS).join(', ')}.`),
   encoderWeights: z.string().nullable().default(null).describe('Encoder weights to start from (safetensors or a PyTorch state dict), optional.'),
+  init: z.string().nullable().default(null).describe('Fine-tuning: a geoseg checkpoint (or run folder: its best, else latest) whose raw weights the whole model starts from; its architecture, encoder, options, classes and bands must be this run\'s.'),
   outputStride: z.union([z.literal(8), z.literal(16), z.literal(32)]).optional().describe('The encoder\'s output stride, 8, 16 or 32, by dilation (default: the architecture\'s; 8 for DeepLab v1/v2/v3, PSPNet, OCRNet, DANet, CCNet and Non-local).'),
 }).catchall(z.unknown()).superRefine((m, ctx) => {
   if (!isArchitectureName(m.arch)) {
@@ -31,7 +33,7 @@ export const modelSchema = z.object({
     const pair = pairIssue(m.arch, m.encoder, m.outputStride);
     if (pair) ctx.addIssue({ code: 'custom', path: ['encoder'], message: pair });
   }
-  const { arch, encoder: _e, encoderWeights: _w, outputStride: _o, ...own } = m;
+  const { arch, encoder: _e, encoderWeights: _w, init: _i, outputStride: _o, ...own } = m;
   for (const issue of optionIssues(arch, own)) ctx.addIssue({ code: 'custom', ...issue });
 }).describe('The network: architecture, encoder, and the architecture\'s own options (see Architectures below).');
 
@@ -89,6 +91,7 @@ export const trainConfigSchema = z.object({
       .describe('The other views of each crop besides itself: flip (lr, tb, lrtb), d4 (all eight), or a list of lr, tb, lrtb, transpose, antitranspose, rot90, rot270. Each costs one more forward and backward pass.'),
     mining: z.number().min(0).default(0).describe('View-disagreement hard-pixel mining: labelled pixels whose class differs between views get this much extra negative log-likelihood (0: off).'),
   }).strict().nullable().default(null).describe('Multi-view consistency (SegHZ): the crops under flips/rotations pulled to agree, a term added to the loss.'),
+  adversarial: adversarialSchema.nullable().default(null).describe('Adversarial fine-tuning (Luc et al. 2016): a fully convolutional discriminator over (image, label map) pairs; its "fool the discriminator" term is added to the loss. Usually with model.init (a trained checkpoint) and a short run.'),
   train: z.object({
     iterations: positiveInt.optional().describe('The schedule\'s length in iterations (the same on every machine).'),
     minutes: z.number().positive().optional().describe('A time budget in minutes, periodic validation included (the final one follows). Alone: the schedule\'s length is fitted to it from the measured speed, so the schedule completes within the budget. With iterations: the schedule follows iterations and the clock may end the run first.'),
@@ -154,6 +157,7 @@ export function parseTrainConfig(doc: unknown, where: string, baseDir = '.'): Tr
   cfg.out = abs(cfg.out);
   cfg.data.dataset = abs(cfg.data.dataset);
   if (cfg.model.encoderWeights) cfg.model.encoderWeights = abs(cfg.model.encoderWeights);
+  if (cfg.model.init) cfg.model.init = abs(cfg.model.init);
   return cfg;
 }
 

@@ -37,6 +37,7 @@ import { planParamGroups } from './param-groups.js';
 import { setTrainingMode } from './freeze.js';
 import { clipGradients } from './clip.js';
 import { weightAverage } from './ema.js';
+import { AdversarialTraining, discriminatorCheckpoint, restoreDiscriminator } from './adversarial.js';
 import { DataParallel, dataParallelLengthIssue } from './data-parallel.js';
 
 export interface TrainOptions {
@@ -125,8 +126,23 @@ function forwardOutputs(model: SegmentationModel, images: Tensor, precision: Tra
 }
 
 export function modelConfigOf(cfg: TrainConfig, ds: DatasetJson): ModelConfig {
-  const { encoderWeights: _w, ...m } = cfg.model;
+  const { encoderWeights: _w, init: _i, ...m } = cfg.model;
   return { ...m, classes: ds.classes.length, inChannels: ds.bands };
+}
+
+/** model.init: the whole model starts from a checkpoint's raw weights (fine-tuning). */
+function initFromCheckpoint(model: SegmentationModel, config: ModelConfig, path: string, where: string): void {
+  const from = loadCheckpoint(path);
+  try {
+    // key order aside (a config may list the options in another order)
+    const canon = (v: unknown) => JSON.stringify(v, (_, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x));
+    if (canon(from.meta.model) !== canon(config)) {
+      throw new GeosegError(`${where}: model.init: ${from.dir} holds ${JSON.stringify(from.meta.model)}, not this run's ${JSON.stringify(config)}`);
+    }
+    torch.noGrad(() => model.loadStateDict(from.model.stateDict()));
+  } finally {
+    from.model.dispose();
+  }
 }
 
 /**
@@ -188,6 +204,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
   } else {
     model = createModel(modelConfig);
     if (cfg.model.encoderWeights) loadEncoderWeights(model.encoder, readWeights(cfg.model.encoderWeights));
+    if (cfg.model.init) initFromCheckpoint(model, modelConfig, cfg.model.init, where);
   }
   if (device !== 'cpu') model.to(device as torch.Device);
   if (cfg.train.channelsLast) useChannelsLast(model);
@@ -220,6 +237,10 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
   if (scaler && resumed?.meta.gradScaler) scaler.loadStateDict(resumed.meta.gradScaler as torch.amp.GradScalerState);
   const weights = classWeights(cfg, ds, val, where);
   const objective = runObjective(cfg, modelConfig, { ignoreIndex: ds.ignoreIndex, classWeights: weights ?? undefined }, where);
+  if (parallel && cfg.adversarial) throw new GeosegError(`${where}: adversarial: not with data-parallel training (yet); train in one process`);
+  const adversarial = cfg.adversarial ? new AdversarialTraining(cfg.adversarial, ds.bands, ds.classes.length, ds.ignoreIndex) : null;
+  if (adversarial && device !== 'cpu') adversarial.discriminator.to(device as torch.Device);
+  if (adversarial && resumed) restoreDiscriminator(adversarial, resumed.dir, resumed.meta.discriminatorOptimizer);
 
   if (main) writeFileDurable(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 1));
   const log: ReturnType<typeof openRunLog> = main ? openRunLog(cfg.out, Boolean(opts.resume), start) : () => undefined;
@@ -236,7 +257,10 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
     ...(scaler ? { gradScaler: scaler.stateDict() } : {}),
   });
   const save = (dir: string, opt: optim.OptimizerLike | null, step: number) => {
-    if (main) saveCheckpoint(dir, model, opt, metaBase(step, elapsed), average?.average ?? null);
+    if (!main) return;
+    // the discriminator goes with the checkpoints a run resumes from (those with the optimizer)
+    const d = adversarial && opt ? discriminatorCheckpoint(adversarial) : null;
+    saveCheckpoint(dir, model, opt, { ...metaBase(step, elapsed), ...(d ? { discriminatorOptimizer: d.optimizer } : {}) }, average?.average ?? null, d?.files ?? {});
   };
 
   const clock = opts.clock ?? (() => performance.now() / 1000);
@@ -309,6 +333,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
   let next = loader.fetch(step + 1);
   let gradNormSum = 0;
   let clippedSteps = 0;
+  let discriminatorLossSum = 0;
   try {
     while (step < endStep() && !(clockEnds() && elapsed >= budget)) {
       const k = step + 1;
@@ -319,6 +344,8 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
       // (each rank its own dropout draws; rank 0's are a single process's)
       torch.manualSeed(parallel && parallel.rank > 0 ? mix32(cfg.train.seed, k, 1, parallel.rank) : mix32(cfg.train.seed, k, 1));
       setTrainingMode(model, cfg.train.freezeEncoder, k);
+      const pretraining = adversarial?.pretraining(k) ?? false;
+      if (pretraining) model.eval(); // the discriminator learns the trained model's predictions
       let [value, gradNorm] = torch.tidy(() => {
         const batch = loader.assemble(k, files);
         assembleTime += (performance.now() - t1) / 1000;
@@ -328,8 +355,16 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
           batch.masks = batch.masks.to(device as torch.Device);
         }
         if (cfg.train.channelsLast) batch.images = channelsLast(batch.images);
+        if (pretraining) {
+          // only the discriminator learns: the model's loss is computed for the log, nothing stepped
+          const outputs = torch.noGrad(() => forwardOutputs(model, batch.images, cfg.train.precision, device));
+          discriminatorLossSum += adversarial!.step(batch.images, torch.noGrad(() => model.probabilities(outputs as ModelOutputs)), batch.masks);
+          return [objective(outputs, batch.masks, { progress: progressFraction }).total.item(), null] as const;
+        }
         const outputs = forwardOutputs(model, batch.images, cfg.train.precision, device);
         let { total } = objective(outputs, batch.masks, { progress: progressFraction });
+        const probabilities = adversarial ? model.probabilities(outputs as ModelOutputs) : null;
+        if (adversarial) total = total.add(adversarial.generatorTerm(batch.images, probabilities!));
         if (cfg.consistency) {
           const c = consistencyTerms(batch.images, outputs, batch.masks, ds.ignoreIndex, cfg.consistency,
             (x) => forwardOutputs(model, x, cfg.train.precision, device), (o) => model.probabilities(o as ModelOutputs));
@@ -341,6 +376,10 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
         parallel?.averageGradients(model.parameters());
         scaler?.unscale_(optimizer); // clipping sees the true gradients
         const norm = clipGradients(model.parameters(), cfg.optimizer);
+        if (adversarial) {
+          adversarial.dropGradients(); // the "fool D" term's gradients in D are not D's to apply
+          discriminatorLossSum += adversarial.step(batch.images, probabilities!, batch.masks);
+        }
         if (!scaler) {
           optimizer.step();
           return [total.item(), norm] as const;
@@ -377,7 +416,9 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
         const clipping = cfg.optimizer.clipGradNorm !== null ? { gradNorm: gradNormSum / lossCount, clippedSteps } : {};
         const communication = parallel ? { communicationSeconds: parallel.communicationSeconds } : {};
         const scaling = scaler ? { lossScale: scaler.getScale() } : {};
-        log({ type: 'train', step, loss: lossSum / lossCount, lr, itPerSecond: rate, dataWaitSeconds: dataWait, elapsedSeconds: elapsed, ...clipping, ...communication, ...scaling });
+        const discriminator = adversarial ? { discriminatorLoss: discriminatorLossSum / lossCount } : {};
+        log({ type: 'train', step, loss: lossSum / lossCount, lr, itPerSecond: rate, dataWaitSeconds: dataWait, elapsedSeconds: elapsed, ...clipping, ...communication, ...scaling, ...discriminator });
+        discriminatorLossSum = 0;
         lossSum = 0;
         lossCount = 0;
         gradNormSum = 0;
