@@ -8,6 +8,9 @@
 //   - noisy        noisy (cosine-decayed noise masking, SegHZ 2.2) in place of ce (+ 0.5 dice)
 //   - consistency  consistency { weight 1, views [lr] }: one more forward/backward per step (its
 //                  wall time is reported; at equal minutes it would run about half the iterations)
+//   - finetune-plain / finetune-adversarial: TOOLBOX_FINETUNE_ITERATIONS (150) more iterations from
+//                  the checkpoint of the variant TOOLBOX_INIT (plain), lr 2e-4 constant, without and
+//                  with adversarial { weight 0.01, pretrain 50 } (Hung et al.'s weight)
 //
 //   node --import tsx bench/run.ts toolbox-train   (TOOLBOX_VARIANTS=plain,augment,...: a subset)
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,7 +31,18 @@ const VARIANTS: Record<string, (cfg: any, augmented: () => string) => void> = {
   smooth10: (cfg) => { cfg.loss = [{ ...PLAIN_LOSS[0], labelSmoothing: 0.1 }, PLAIN_LOSS[1]]; },
   noisy: (cfg) => { cfg.loss = [{ name: 'noisy', weight: 1 }, PLAIN_LOSS[1]]; },
   consistency: (cfg) => { cfg.consistency = { weight: 1, views: ['lr'] }; },
+  'finetune-plain': (cfg) => finetune(cfg, null),
+  'finetune-adversarial': (cfg) => finetune(cfg, { weight: 0.01, pretrain: 50 }),
 };
+
+/** A short fine-tune of an earlier variant's checkpoint (constant lr, no warmup). */
+function finetune(cfg: any, adversarial: unknown): void {
+  cfg.model.init = join(repo, 'runs', `toolbox-${process.env.TOOLBOX_INIT ?? 'plain'}`);
+  cfg.optimizer.lr = 2e-4;
+  cfg.scheduler = { name: 'none' };
+  cfg.train.iterations = Number(process.env.TOOLBOX_FINETUNE_ITERATIONS ?? 150);
+  if (adversarial) cfg.adversarial = adversarial;
+}
 
 /** data/dubai-augmented: data/dubai copied, then `geoseg augment` with its defaults. */
 function augmentedDubai(source: string): { folder: string; record: unknown } {
@@ -52,6 +66,8 @@ export async function toolboxTrainBench(): Promise<Record<string, unknown>> {
   for (const name of variants) {
     const cfg = structuredClone(base);
     cfg.data.dataset = dataset;
+    cfg.train = { ...cfg.train, iterations, seed };
+    delete cfg.train.minutes;
     VARIANTS[name](cfg, () => {
       if (!augmented) {
         const a = augmentedDubai(dataset);

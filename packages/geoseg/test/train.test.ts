@@ -198,3 +198,30 @@ test('SIGINT saves a checkpoint and exits 130; checkpoint errors are one line', 
   r = run(['train', '--config', join(dir, 'missing.yaml')]);
   assert.match(r.stderr, /^geoseg: .*missing\.yaml: cannot read/);
 });
+
+test('--resume of a run stopped before its first checkpoint starts over and equals an uninterrupted run', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'geoseg-train-fresh-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const ds = await tinyDataset(dir);
+  const config = (name: string) => {
+    writeFileSync(join(dir, `${name}.yaml`), `out: ${join(dir, name)}
+data: { dataset: ${ds}, crop: 64, batch: 2 }
+model: { arch: unet, encoder: resnet18, decoderChannels: [16, 16, 8, 8, 8] }
+eval: { window: 128, batch: 2 }
+train: { iterations: 2, logEvery: 1, checkpointEvery: 100, seed: 5, threads: 1 }
+`);
+    return readTrainConfig(join(dir, `${name}.yaml`));
+  };
+  await train(config('whole'));
+  // a run killed before its first checkpoint leaves its config and log, no checkpoints
+  await train(config('killed'));
+  rmSync(join(dir, 'killed', 'checkpoints'), { recursive: true });
+  await assert.rejects(train(config('killed')), /already holds a run/);
+  const s = await train(config('killed'), { resume: true });
+  assert.equal(s.startedAt, 0);
+  const weights = (run: string) => readFileSync(join(dir, run, 'checkpoints', 'latest', 'model.safetensors'));
+  assert.ok(weights('killed').equals(weights('whole')));
+  const log = readFileSync(join(dir, 'killed', 'log.jsonl'), 'utf8');
+  assert.match(log, /no checkpoint yet/);
+  assert.equal(log.split('\n').filter((l) => l.includes('"type":"start"')).length, 1, 'the old log was replaced');
+});

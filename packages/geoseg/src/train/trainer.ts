@@ -59,6 +59,8 @@ export interface TrainOptions {
   group?: distributed.ProcessGroup;
   /** libtorch threads when train.threads is not set (a data-parallel worker's share of the cores). */
   threads?: number;
+  /** Set by train(): --resume found no checkpoint and started over (noted in the log). */
+  freshResume?: boolean;
 }
 
 export interface TrainSummary {
@@ -153,10 +155,15 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   const parallel = opts.group && opts.group.worldSize > 1 ? new DataParallel(opts.group) : null;
   const lengthIssue = parallel ? dataParallelLengthIssue(cfg) : null;
   if (lengthIssue) throw new GeosegError(`${opts.where ?? 'config'}: ${lengthIssue}`);
+  // --resume of a run killed before its first checkpoint: nothing to continue, so it starts over
+  // from step 0 (which is exactly the uninterrupted run); its config and log are replaced
+  const latest = join(cfg.out, 'checkpoints', 'latest');
+  const fresh = Boolean(opts.resume) && !opts.overwrite && ![latest, `${latest}.old`].some((d) => existsSync(join(d, 'meta.json')));
+  const folder = fresh ? { resume: false, overwrite: true } : { resume: opts.resume, overwrite: opts.overwrite };
   // only rank 0 touches the run folder (the others read a checkpoint to resume)
-  const close = !parallel || parallel.rank === 0 ? openRunFolder(cfg.out, { resume: opts.resume, overwrite: opts.overwrite }) : () => undefined;
+  const close = !parallel || parallel.rank === 0 ? openRunFolder(cfg.out, folder) : () => undefined;
   try {
-    return await trainInFolder(cfg, opts, parallel);
+    return await trainInFolder(cfg, { ...opts, resume: folder.resume, freshResume: fresh }, parallel);
   } finally {
     close();
   }
@@ -279,6 +286,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
     type: 'start', step: start, schedule: fit ? { fittedTo: budget, length: fit.length } : { iterations: cfg.train.iterations, minutes: cfg.train.minutes ?? null },
     ...(parallel ? { dataParallel: { ranks: parallel.ranks, batchPerRank: cfg.data.batch, globalBatch: cfg.data.batch * parallel.ranks, backend: parallel.group.backend } } : {}),
   });
+  if (opts.freshResume) log({ type: 'note', step: 0, message: 'resume: no checkpoint yet (the run stopped before its first one), so it starts from step 0' });
   /** The validation scenes with `m` (always channels-last: faster, and geoseg eval's layout, so its numbers). */
   const validate = async (m: SegmentationModel) => {
     if (cfg.train.channelsLast) return evaluate(m, cfg.data.dataset, ds, units, norm, cfg.eval);
