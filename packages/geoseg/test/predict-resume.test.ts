@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
@@ -146,4 +146,19 @@ test('a work folder holding files geoseg did not make is never deleted', async (
   assert.equal(readFileSync(join(work, 'notes.txt'), 'utf8'), 'mine');
   assert.ok(!existsSync(out));
   rmSync(work, { recursive: true });
+});
+
+test('one predict per output: a live holder of the output\'s lock is named and nothing is written; a dead one is taken over', async () => {
+  const small = join(dir, 'small.tif');
+  await torch.tidy(async () => writeCog(small, torch.rand([3, 64, 64]).mul(255).to('uint8')));
+  const out = join(dir, 'locked.tif');
+  const lock = join(dir, '.locked.tif.geoseg-lock');
+  // this test process stands in for a predict that is running
+  writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), startedAt: 'then' }));
+  await assert.rejects(predict({ checkpoint, input: small, output: out, window: 64 }), new RegExp(`locked\\.tif: another geoseg predict \\(pid ${process.pid}, started then\\) is writing this output; wait for it or stop it`));
+  assert.ok(!existsSync(out) && !existsSync(join(dir, '.locked.tif.geoseg-partial')), 'nothing written');
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  writeFileSync(lock, JSON.stringify({ pid: Number(dead.stdout), host: hostname(), startedAt: 'then' }));
+  await predict({ checkpoint, input: small, output: out, window: 64 });
+  assert.ok(existsSync(out) && !existsSync(lock), 'predicted; the lock released');
 });

@@ -29,6 +29,7 @@ import { CLASSES_METADATA_KEY } from '../raster/write.js';
 import { writeMapManifest } from '../map-manifest.js';
 import { fsyncPath, renameDurable, sha256File } from '../durable.js';
 import { existsMessage } from '../outputs.js';
+import { acquireLock, releaseLock } from '../lock-file.js';
 import { checkPlan, checkWindowOptions } from './limits.js';
 import { WorkFolder, type Kind } from './work-folder.js';
 import { blendRows, NODATA_CLASS, type RowBand } from './stream-blend.js';
@@ -155,6 +156,19 @@ function defaultColor(id: number): [number, number, number] {
 }
 
 export async function predict(opts: PredictOptions): Promise<PredictSummary> {
+  // One predict per output: a second one would share the work folder (or remove it under the first).
+  const output = resolve(opts.output);
+  checkFolder(output);
+  const lock = join(dirname(output), `.${basename(output)}.geoseg-lock`);
+  acquireLock(lock, { holder: 'geoseg predict', doing: 'is writing this output', what: 'this output', target: output });
+  try {
+    return await predictLocked(opts);
+  } finally {
+    releaseLock(lock);
+  }
+}
+
+async function predictLocked(opts: PredictOptions): Promise<PredictSummary> {
   const started = performance.now();
   const S = opts.window ?? 512;
   const overlap = opts.overlap ?? 0.25;
