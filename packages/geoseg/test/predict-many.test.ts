@@ -36,7 +36,7 @@ before(async () => {
   // the reference: each scene alone
   for (const name of SCENES) {
     mkdirSync(dirname(join(dir, 'single', `${name}.tif`)), { recursive: true });
-    const r = geoseg('predict', '--checkpoint', checkpoint, '--input', join(dir, 'scenes', `${name}.tif`), '--output', join(dir, 'single', `${name}.tif`), ...common);
+    const r = geoseg('predict', '--checkpoint', checkpoint, '--input', join(dir, 'scenes', `${name}.tif`), '--output', join(dir, 'single', `${name}.tif`), '--confidence', join(dir, 'single', `${name}.confidence.tif`), ...common);
     assert.equal(r.status, 0, r.stderr);
   }
 });
@@ -48,12 +48,18 @@ const sameAsSingle = (out: string) => {
 
 test('a folder of scenes in one process: one output per scene, as predicting each alone; an existing output is refused', () => {
   const out = join(dir, 'one');
-  const r = geoseg('predict', '--checkpoint', checkpoint, '--input', join(dir, 'scenes'), '--output-dir', out, '--vectors', 'gpkg', ...common, '--json');
+  const r = geoseg('predict', '--checkpoint', checkpoint, '--input', join(dir, 'scenes'), '--output-dir', out, '--vectors', 'gpkg', '--with', 'confidence,probabilities', ...common, '--json');
   assert.equal(r.status, 0, r.stderr);
   const s = JSON.parse(r.stdout);
   assert.equal(s.scenes, 5);
   assert.equal(s.predicted.length, 5);
   sameAsSingle(out);
+  for (const name of SCENES) {
+    assert.deepEqual(readBand(join(out, `${name}.confidence.tif`)), readBand(join(dir, 'single', `${name}.confidence.tif`)), `${name} confidence`);
+    assert.ok(existsSync(join(out, `${name}.probabilities.tif`)), `${name} probabilities`);
+  }
+  assert.equal(geoseg('predict', '--checkpoint', checkpoint, '--input', join(dir, 'scenes'), '--output-dir', join(dir, 'w'), '--with', 'logits').status, 2);
+  assert.equal(geoseg('predict', '--checkpoint', checkpoint, '--input', join(dir, 'scenes', 'a.tif'), '--output', join(dir, 'w.tif'), '--with', 'confidence').status, 2);
   assert.ok(existsSync(join(out, 'sub', 'c.gpkg')));
   const again = geoseg('predict', '--checkpoint', checkpoint, '--input', join(dir, 'scenes'), '--output-dir', out, ...common);
   assert.equal(again.status, 1);

@@ -4,7 +4,7 @@ import { BLEND_MODES, type BlendMode } from '../infer/blend.js';
 import { PRECISIONS, type Precision } from '../infer/window-predict.js';
 import * as torch from '@geoseg/torch';
 import { predict } from '../infer/predict.js';
-import { predictMany } from '../infer/predict-many.js';
+import { predictMany, SCENE_EXTRAS, type SceneExtra } from '../infer/predict-many.js';
 import { LAUNCH_OPTIONS, launchedGroup, launchedResult, launchOptions, workerThreads } from './launch.js';
 import { useThreads } from '../threads.js';
 import { useStreamingSettings } from '../streaming-process.js';
@@ -30,8 +30,10 @@ export const predictCommand: Command = {
     '               [--match-histograms <dataset|scene.tif>] [--precision fp32|bf16] [--overwrite] [--resume] [--device cpu|cuda] [--threads N] [--json]',
     '       geoseg predict --model model.ts.pt --input scene.tif --output classes.tif [same options]',
     '       geoseg predict --checkpoint <run> --input <folder|glob|file> --output-dir out/ [--vectors gpkg|geojson]',
+    '               [--with confidence,probabilities]',
     '               [--nproc N [--nnodes M --node-rank R --master-addr HOST] [--master-port P]] [same window options]',
-    '  --output-dir: one classes COG per scene (out/<path relative to the input>.tif); with --nproc the',
+    '  --output-dir: one classes COG per scene (out/<path relative to the input>.tif; --with adds',
+    '  <stem>.confidence.tif and <stem>.probabilities.tif beside it); with --nproc the',
     '  scenes are shared among N worker processes (a queue in the rendezvous store); --resume skips the',
     '  finished scenes and continues the interrupted ones.',
     '  --weights ema uses the moving average of the weights (runs with train.ema).',
@@ -74,6 +76,7 @@ export const predictCommand: Command = {
     device: { type: 'string', default: 'cpu' },
     precision: { type: 'string', default: 'fp32' },
     'output-dir': { type: 'string' },
+    with: { type: 'string' },
     vectors: { type: 'string' },
     ...LAUNCH_OPTIONS,
   },
@@ -95,12 +98,16 @@ export const predictCommand: Command = {
     for (const name of [values.model !== undefined ? 'model' : 'checkpoint', 'input', ...(many ? [] : ['output'])]) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg predict --help)`);
     if (many) {
       for (const name of ['output', 'confidence', 'probabilities', 'vector', 'map']) {
-        if (values[name] !== undefined) throw new UsageError(`--${name} is for one scene; with --output-dir use --vectors gpkg|geojson (confidence and probabilities per scene are not there yet)`);
+        if (values[name] !== undefined) throw new UsageError(`--${name} is for one scene; with --output-dir use --vectors gpkg|geojson and --with confidence,probabilities`);
       }
       if (values.vectors !== undefined && !['gpkg', 'geojson'].includes(String(values.vectors))) throw new UsageError(`--vectors: gpkg or geojson, got '${values.vectors}'`);
-    } else if (values.vectors !== undefined) {
-      throw new UsageError('--vectors is for --output-dir (one scene: --vector out.gpkg)');
+    } else if (values.vectors !== undefined || values.with !== undefined) {
+      throw new UsageError(values.vectors !== undefined ? '--vectors is for --output-dir (one scene: --vector out.gpkg)' : '--with is for --output-dir (one scene: --confidence c.tif, --probabilities p.tif)');
     }
+    const extras = values.with === undefined ? [] : String(values.with).split(',').map((v) => v.trim()).map((v) => {
+      if (!(SCENE_EXTRAS as readonly string[]).includes(v)) throw new UsageError(`--with: takes ${SCENE_EXTRAS.join(', ')} (comma-separated), got '${v}'`);
+      return v as SceneExtra;
+    });
     const window = positiveInt('window', values.window)!;
     if (window < 32 || window % 32 !== 0) throw new UsageError(`--window: must be a multiple of 32 (e.g. 256, 512, 1024), got '${values.window}'`);
     const overlap = String(values.overlap).trim() === '' ? NaN : Number(values.overlap);
@@ -130,7 +137,7 @@ export const predictCommand: Command = {
       if (many) {
         const m = await predictMany({
           checkpoint: String(values.checkpoint), weights: weightsChoice(values.weights), input: String(values.input), outputDir: String(values['output-dir']),
-          vectors: (values.vectors as 'gpkg' | 'geojson' | undefined) ?? null, window, overlap, batch: positiveInt('batch', values.batch), blend,
+          vectors: (values.vectors as 'gpkg' | 'geojson' | undefined) ?? null, extras, window, overlap, batch: positiveInt('batch', values.batch), blend,
           tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision, crf, matchHistograms: values['match-histograms'] === undefined ? null : String(values['match-histograms']),
           post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },
           simplify, overwrite: Boolean(values.overwrite), resume: Boolean(values.resume), progress: !values.json && !group, device: String(values.device),

@@ -18,15 +18,25 @@ export interface PredictManyOptions extends Omit<PredictOptions, 'input' | 'outp
   outputDir: string;
   /** Polygons per scene beside its classes: 'gpkg' or 'geojson'. */
   vectors?: 'gpkg' | 'geojson' | null;
+  /** More rasters per scene beside its classes: <stem>.confidence.tif, <stem>.probabilities.tif. */
+  extras?: SceneExtra[];
   /** Data-parallel workers sharing the scenes. */
   group?: distributed.ProcessGroup;
 }
+
+export type SceneExtra = 'confidence' | 'probabilities';
+export const SCENE_EXTRAS: readonly SceneExtra[] = ['confidence', 'probabilities'];
 
 export interface SceneJob {
   input: string;
   output: string;
   vector: string | null;
+  confidence: string | null;
+  probabilities: string | null;
 }
+
+/** Every file a scene's predict writes. */
+const outputsOf = (j: SceneJob) => [j.output, j.vector, j.confidence, j.probabilities].filter((p): p is string => p !== null);
 
 export interface PredictManySummary {
   scenes: number;
@@ -38,36 +48,40 @@ export interface PredictManySummary {
 }
 
 /** The scenes and their outputs: <outputDir>/<path relative to the input's base, .tif>. */
-export function sceneJobs(input: string, outputDir: string, vectors: PredictManyOptions['vectors']): SceneJob[] {
+export function sceneJobs(input: string, outputDir: string, vectors: PredictManyOptions['vectors'], extras: readonly SceneExtra[] = []): SceneJob[] {
   const { base, files } = listInput(input, RASTER_EXTENSIONS);
   if (files.length === 0) throw new GeosegError(`${input}: no rasters found`);
   const out = resolve(outputDir);
   const jobs = files.map((f) => {
     const rel = relative(base, f).split(sep).join('/');
     const stem = rel.slice(0, rel.length - extname(rel).length);
-    return { input: f, output: join(out, `${stem}.tif`), vector: vectors ? join(out, `${stem}.${vectors}`) : null };
+    const extra = (kind: SceneExtra) => (extras.includes(kind) ? join(out, `${stem}.${kind}.tif`) : null);
+    return { input: f, output: join(out, `${stem}.tif`), vector: vectors ? join(out, `${stem}.${vectors}`) : null, confidence: extra('confidence'), probabilities: extra('probabilities') };
   });
+  // (a scene named x.confidence.tif beside x.tif would write where x's confidence goes)
   const seen = new Map<string, string>();
   for (const j of jobs) {
-    const other = seen.get(j.output);
-    if (other) throw new GeosegError(`${j.input}: its output ${j.output} is also ${other}'s (rename one of them)`);
-    seen.set(j.output, j.input);
+    for (const o of outputsOf(j)) {
+      const other = seen.get(o);
+      if (other) throw new GeosegError(`${j.input}: its output ${o} is also ${other}'s (rename one of them)`);
+      seen.set(o, j.input);
+    }
   }
   return jobs;
 }
 
 /** A finished scene: its outputs exist and no work folder is left. */
-const finished = (j: SceneJob) => existsSync(j.output) && (!j.vector || existsSync(j.vector)) && !existsSync(join(dirname(j.output), `.${basename(j.output)}.geoseg-partial`));
+const finished = (j: SceneJob) => outputsOf(j).every((p) => existsSync(p)) && !existsSync(join(dirname(j.output), `.${basename(j.output)}.geoseg-partial`));
 
 /** What rank 0 lists and every worker takes from: the scenes still to do, and those finished before. */
 interface Plan { todo: SceneJob[]; skipped: string[]; scenes: number }
 
 function plan(opts: PredictManyOptions): Plan {
-  const jobs = sceneJobs(opts.input, opts.outputDir, opts.vectors ?? null);
+  const jobs = sceneJobs(opts.input, opts.outputDir, opts.vectors ?? null, opts.extras ?? []);
   // Refused before any work: an existing output without --overwrite or --resume.
   const skipped = opts.resume && !opts.overwrite ? jobs.filter(finished).map((j) => j.input) : [];
   if (!opts.resume && !opts.overwrite) {
-    const taken = jobs.flatMap((j) => [j.output, ...(j.vector ? [j.vector] : [])]).find((p) => existsSync(p));
+    const taken = jobs.flatMap(outputsOf).find((p) => existsSync(p));
     if (taken) throw new GeosegError(existsMessage(taken));
   }
   const todo = jobs.filter((j) => !skipped.includes(j.input));
@@ -109,7 +123,7 @@ export async function predictMany(opts: PredictManyOptions): Promise<PredictMany
     for (let i = next(); i < todo.length; i = next()) {
       if (opts.shouldStop?.()) { stopped = true; break; }
       const j = todo[i]!;
-      const s: PredictSummary = await predict({ ...opts, input: j.input, output: j.output, vector: j.vector, resume: opts.resume });
+      const s: PredictSummary = await predict({ ...opts, input: j.input, output: j.output, vector: j.vector, confidence: j.confidence, probabilities: j.probabilities, resume: opts.resume });
       if (s.stopped) { stopped = true; break; }
       const row = { input: j.input, output: j.output, worker: rank, seconds: s.seconds, megapixelsPerSecond: s.megapixelsPerSecond };
       predicted.push(row);
