@@ -10,7 +10,7 @@ import type { distributed } from '@geoseg/torch';
 import { GeosegError } from '../errors.js';
 import { listInput, RASTER_EXTENSIONS } from '../data/pairing.js';
 import { existsMessage } from '../outputs.js';
-import { predict, type PredictOptions, type PredictSummary } from './predict.js';
+import { loadPredictor, predict, type PredictOptions, type PredictSummary, type Predictor } from './predict.js';
 
 export interface PredictManyOptions extends Omit<PredictOptions, 'input' | 'output' | 'vector' | 'confidence' | 'probabilities' | 'map'> {
   /** A raster, a folder of rasters (searched recursively) or a glob ('scenes/**\/*.tif'). */
@@ -119,11 +119,14 @@ export async function predictMany(opts: PredictManyOptions): Promise<PredictMany
   // the queue: a counter in the store (one process: a local one)
   let local = 0;
   const next = () => (group ? group.store.add(`${KEY}/next`, 1) - 1 : local++);
+  // the model once per worker, not once per scene (small scenes spent much of their time loading it)
+  let predictor: Predictor | null = null;
   try {
     for (let i = next(); i < todo.length; i = next()) {
       if (opts.shouldStop?.()) { stopped = true; break; }
       const j = todo[i]!;
-      const s: PredictSummary = await predict({ ...opts, input: j.input, output: j.output, vector: j.vector, confidence: j.confidence, probabilities: j.probabilities, resume: opts.resume });
+      predictor ??= loadPredictor(opts, opts.weights ?? 'raw');
+      const s: PredictSummary = await predict({ ...opts, predictor, input: j.input, output: j.output, vector: j.vector, confidence: j.confidence, probabilities: j.probabilities, resume: opts.resume });
       if (s.stopped) { stopped = true; break; }
       const row = { input: j.input, output: j.output, worker: rank, seconds: s.seconds, megapixelsPerSecond: s.megapixelsPerSecond };
       predicted.push(row);
@@ -134,6 +137,7 @@ export async function predictMany(opts: PredictManyOptions): Promise<PredictMany
     if (group) group.store.set(`${KEY}/failed/${rank}`, (e as Error).message);
     throw e;
   } finally {
+    predictor?.model.dispose();
     if (group) group.store.add(`${KEY}/finished`, 1);
   }
   if (group && rank === 0) {

@@ -48,6 +48,8 @@ export interface PredictOptions {
   model?: string;
   /** The checkpoint's raw weights (default) or their moving average (runs with train.ema). */
   weights?: WeightsChoice;
+  /** The model already loaded (loadPredictor) by a caller predicting many scenes; it stays the caller's. */
+  predictor?: Predictor;
   input: string;
   output: string;
   window?: number;
@@ -126,7 +128,15 @@ function chunkPlanes(band: RowBand): Partial<Record<Kind, Tensor[]>> {
 }
 
 /** What predict runs: a checkpoint's model and meta, or a TorchScript model and its card. */
-function loadPredictor(opts: PredictOptions, weights: WeightsChoice): { model: WindowModel; meta: Pick<CheckpointMeta, 'bands' | 'classes' | 'normalization'> & { step: number | string }; dir: string } {
+/** A model ready for predict: its window model, what predict needs of its metadata, and its path. */
+export interface Predictor {
+  model: WindowModel;
+  meta: Pick<CheckpointMeta, 'bands' | 'classes' | 'normalization'> & { step: number | string };
+  dir: string;
+}
+
+/** Load the checkpoint or TorchScript model `opts` names (the caller disposes `model`). */
+export function loadPredictor(opts: Pick<PredictOptions, 'model' | 'checkpoint' | 'device'>, weights: WeightsChoice): Predictor {
   if (opts.model !== undefined && opts.checkpoint !== undefined) throw new GeosegError('predict: give a checkpoint or a TorchScript model, not both');
   if (opts.model !== undefined) {
     if (weights !== 'raw') throw new GeosegError(`predict: weights ${weights}: a TorchScript model has its own weights only`);
@@ -196,7 +206,8 @@ async function predictLocked(opts: PredictOptions): Promise<PredictSummary> {
   }
 
   const weights = opts.weights ?? 'raw';
-  const { model, meta, dir } = loadPredictor(opts, weights);
+  // a caller predicting many scenes loads the model once (opts.predictor) and disposes it itself
+  const { model, meta, dir } = opts.predictor ?? loadPredictor(opts, weights);
   const raster = await Raster.open(opts.input);
   const info = raster.info;
   let lookupHeld: Tensor | null = null;
@@ -315,7 +326,7 @@ async function predictLocked(opts: PredictOptions): Promise<PredictSummary> {
     };
   } finally {
     raster.close();
-    model.dispose();
+    if (!opts.predictor) model.dispose();
     lookupHeld?.dispose();
   }
 }
