@@ -20,6 +20,7 @@ import { predictManyBench } from './predict-many.js';
 import { trainPrecisionBench } from './train-precision.js';
 import { toolboxBench } from './toolbox.js';
 import { toolboxTrainBench } from './toolbox-train.js';
+import { flopsTable } from './flops-table.js';
 
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const only = process.argv[2];
@@ -68,6 +69,8 @@ if (only === 'predict-many') results.predictMany = await predictManyBench();
 if (only === 'train-precision') results.trainPrecision = await trainPrecisionBench();
 // dense CRF and histogram matching on Dubai with a trained checkpoint (issue 21): ~15 minutes
 if (only === 'toolbox') results.toolbox = await toolboxBench();
+// achieved GFLOP/s and % of peak of the README's speed rows (seconds: FLOP counting only)
+if (only === 'flops') results.flopsTable = await flopsTable();
 // dubai-best with one toolbox item changed at a time, 511 iterations each (~20 minutes a variant)
 if (only === 'toolbox-train') results.toolboxTrain = await toolboxTrainBench();
 // Large-scene prediction (8192² and 16384², with a Python reference): ~40 minutes, only when asked.

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +53,15 @@ test('adversarial step equals an independent PyTorch implementation (fool-D term
     const before = Object.fromEntries(Object.entries(a.discriminator.stateDict()).map(([k, v]) => [k, v.flatten().toArray() as number[]]));
     const loss = a.step(images, probabilities, masks);
     assert.ok(Math.abs(loss - ref.discriminatorLoss) < 1e-6, `D loss ${loss} vs ${ref.discriminatorLoss}`);
+    // Adam's first moments after one step are (1 − β1) · the gradients: a check of D's gradients themselves
+    const state = a.optimizer.stateDict().state;
+    Object.keys(a.discriminator.stateDict()).forEach((name, i) => {
+      const m1 = (state[i].exp_avg as torch.Tensor).flatten().toArray() as number[];
+      const ref1: number[] = ref.expAvg[name];
+      const scale = Math.max(...ref1.map(Math.abs));
+      const err = Math.max(...m1.map((x, j) => Math.abs(x - ref1[j])));
+      assert.ok(scale > 0 && err < 1e-4 * scale, `${name}: first moment error ${err} of ${scale}`);
+    });
     for (const [name, t] of Object.entries(a.discriminator.stateDict())) {
       // the step itself (about lr = 1e-4 per weight under Adam), not just the weights
       const v = t.flatten().toArray() as number[];
@@ -70,11 +79,12 @@ test('adversarial fine-tuning from a checkpoint: frozen while D pre-trains, then
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-adv-run-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const ds = await tinyDataset(dir);
-  const config = (name: string, extra: string, iterations = 4, model = 'decoderChannels: [16, 16, 8, 8, 8]') => {
+  const UNET = 'arch: unet, encoder: resnet18, decoderChannels: [16, 16, 8, 8, 8]';
+  const config = (name: string, extra: string, iterations = 4, model = UNET) => {
     const file = join(dir, `${name}.yaml`);
     writeFileSync(file, `out: ${join(dir, name)}
 data: { dataset: ${ds}, crop: 64, batch: 2 }
-model: { arch: unet, encoder: resnet18, ${model} }
+model: { ${model} }
 optimizer: { name: adam, lr: 0.001 }
 ${extra}
 eval: { window: 128, batch: 2 }
@@ -85,15 +95,18 @@ train: { iterations: ${iterations}, logEvery: 1, evalEvery: 0, checkpointEvery: 
   const file = (run: string, f: string) => readFileSync(join(dir, run, 'checkpoints', 'latest', f));
   await train(readTrainConfig(config('base', '', 3)));
   const tune = `adversarial: { weight: 0.05, pretrain: 2, channels: 8 }`;
-  const init = (run: string) => config(run, `${tune}`, 4, `decoderChannels: [16, 16, 8, 8, 8], init: ${join(dir, 'base')}`);
-  // stopped after the two pretraining iterations: the model is the base checkpoint's, bit for bit
+  const init = (run: string) => config(run, tune, 4, `${UNET}, init: ${join(dir, 'base')}`);
+  // after the two pretraining iterations the model is the base checkpoint's, bit for bit
+  const base = torch.loadSafetensors(join(dir, 'base', 'checkpoints', 'latest', 'model.safetensors'));
+  const pretrained = readTrainConfig(config('pretrained', tune, 2, `${UNET}, init: ${join(dir, 'base')}`));
+  await train(pretrained);
+  const frozen = torch.loadSafetensors(join(dir, 'pretrained', 'checkpoints', 'latest', 'model.safetensors'));
+  for (const [name, v] of Object.entries(base)) assert.ok(v.equal(frozen[name]), `${name} changed while the discriminator pre-trained`);
+  // stopped in the adversarial phase (step 3: both optimizers live), then resumed
   let calls = 0;
   const stopped = readTrainConfig(init('tuned-stopped'));
-  const s = await train(stopped, { shouldStop: () => ++calls === 2 });
-  assert.equal(s.steps, 2);
-  const base = torch.loadSafetensors(join(dir, 'base', 'checkpoints', 'latest', 'model.safetensors'));
-  const frozen = torch.loadSafetensors(join(dir, 'tuned-stopped', 'checkpoints', 'latest', 'model.safetensors'));
-  for (const [name, v] of Object.entries(base)) assert.ok(v.equal(frozen[name]), `${name} changed while the discriminator pre-trained`);
+  const s = await train(stopped, { shouldStop: () => ++calls === 3 });
+  assert.equal(s.steps, 3);
   await train(stopped, { resume: true });
   await train(readTrainConfig(init('tuned')));
   assert.ok(file('tuned', 'model.safetensors').equals(file('tuned-stopped', 'model.safetensors')), 'resumed = uninterrupted (model)');
@@ -103,6 +116,10 @@ train: { iterations: ${iterations}, logEvery: 1, evalEvery: 0, checkpointEvery: 
   const log = readFileSync(join(dir, 'tuned', 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'train');
   assert.equal(log.length, 4);
   assert.ok(log.every((e) => Number.isFinite(e.discriminatorLoss) && e.discriminatorLoss > 0));
-  // model.init of another model: one line naming the field
-  await assert.rejects(train(readTrainConfig(config('mismatch', '', 1, `decoderChannels: [32, 16, 8, 8, 8], init: ${join(dir, 'base')}`))), /model\.init: .*base.* not this run's/);
+  // model.init of another model: one line naming the field, before anything is written
+  await assert.rejects(train(readTrainConfig(config('mismatch', '', 1, `arch: unet, encoder: resnet18, decoderChannels: [32, 16, 8, 8, 8], init: ${join(dir, 'base')}`))), /model\.init: .*base.* not this run's/);
+  assert.ok(!existsSync(join(dir, 'mismatch')), 'nothing written');
+  // pretraining an architecture with training-only outputs (PSPNet's aux head) works too
+  const psp = await train(readTrainConfig(config('psp', tune, 3, 'arch: pspnet, encoder: resnet18')));
+  assert.equal(psp.steps, 3);
 });

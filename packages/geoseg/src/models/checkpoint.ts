@@ -131,8 +131,8 @@ export interface LoadedCheckpoint {
   optimizerTensors: Record<string, Tensor> | null;
 }
 
-export function loadCheckpoint(path: string, { withOptimizer = false, weights: choice = 'raw' as WeightsChoice } = {}): LoadedCheckpoint {
-  const dir = resolveCheckpoint(path);
+/** The checked meta.json of the checkpoint folder `dir` (see resolveCheckpoint). */
+export function readCheckpointMeta(dir: string): CheckpointMeta {
   for (const f of FILES) if (!existsSync(join(dir, f))) throw new GeosegError(`${dir}: incomplete checkpoint (${f} is missing)`);
   let meta: CheckpointMeta;
   try {
@@ -141,6 +141,12 @@ export function loadCheckpoint(path: string, { withOptimizer = false, weights: c
     throw new GeosegError(`${join(dir, 'meta.json')}: not valid JSON (${(e as Error).message})`);
   }
   if (meta.format !== 'geoseg-checkpoint') throw new GeosegError(`${join(dir, 'meta.json')}: not a geoseg checkpoint (format is ${JSON.stringify(meta.format)})`);
+  return meta;
+}
+
+export function loadCheckpoint(path: string, { withOptimizer = false, weights: choice = 'raw' as WeightsChoice } = {}): LoadedCheckpoint {
+  const dir = resolveCheckpoint(path);
+  const meta = readCheckpointMeta(dir);
   const model = createModel(meta.model);
   const file = join(dir, choice === 'ema' ? EMA_FILE : 'model.safetensors');
   if (choice === 'ema' && !existsSync(file)) throw new GeosegError(`${dir}: has no averaged weights (${EMA_FILE}; the run had no train.ema)`);

@@ -55,8 +55,10 @@ export class AdversarialTraining {
   readonly discriminator: Discriminator;
   readonly optimizer: optim.Adam;
 
-  constructor(readonly cfg: AdversarialConfig, bands: number, readonly classes: number, readonly ignoreIndex: number) {
+  constructor(readonly cfg: AdversarialConfig, bands: number, readonly classes: number, readonly ignoreIndex: number, device = 'cpu') {
     this.discriminator = new Discriminator(bands + classes, cfg.channels);
+    // moved before the optimizer is built: to() replaces the parameter tensors
+    if (device !== 'cpu') this.discriminator.to(device as torch.Device);
     this.optimizer = new optim.Adam(this.discriminator.parameters(), { lr: cfg.lr, betas: [0.9, 0.99] });
   }
 

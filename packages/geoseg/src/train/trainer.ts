@@ -12,7 +12,7 @@
 // checkpoints and validation; every rank draws its slice of the global batch, gradients are
 // averaged before each step, and the ranks agree each iteration on the loss and on stopping.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import * as torch from '@geoseg/torch';
 import { nn, optim, type distributed, type Tensor } from '@geoseg/torch';
 import { readDataset, type DatasetJson } from '../data/dataset.js';
@@ -24,7 +24,7 @@ import { Progress } from '../progress.js';
 import { useThreads } from '../threads.js';
 import { buildOptimizer, buildScheduler, classWeights, refitScheduler } from './build.js';
 import { afterIteration, isFittedLengthState, recordValidation, startFit, type FittedLengthState, type LengthEstimate } from './fitted-length.js';
-import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from '../models/checkpoint.js';
+import { loadCheckpoint, readCheckpointMeta, resolveCheckpoint, saveCheckpoint, type CheckpointMeta } from '../models/checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { evalUnits, evaluate, type EvalResult } from '../evaluation/index.js';
 import { backgroundClass } from '../evaluation/presets.js';
@@ -132,15 +132,31 @@ export function modelConfigOf(cfg: TrainConfig, ds: DatasetJson): ModelConfig {
   return { ...m, classes: ds.classes.length, inChannels: ds.bands };
 }
 
-/** model.init: the whole model starts from a checkpoint's raw weights (fine-tuning). */
-function initFromCheckpoint(model: SegmentationModel, config: ModelConfig, path: string, where: string): void {
+/** The metadata of model.init's checkpoint, refused unless it is this run's model and classes. */
+function checkInit(cfg: TrainConfig, where: string): void {
+  const init = cfg.model.init!;
+  const dir = resolveCheckpoint(init);
+  if (!relative(resolve(cfg.out), resolve(dir)).startsWith('..')) {
+    throw new GeosegError(`${where}: model.init: ${init} is inside this run's out (${cfg.out}); a new run there would replace it (copy it elsewhere first)`);
+  }
+  const meta = readCheckpointMeta(dir);
+  const ds = readDataset(cfg.data.dataset);
+  // key order aside (a config may list the options in another order)
+  const canon = (v: unknown) => JSON.stringify(v, (_, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x));
+  const config = modelConfigOf(cfg, ds);
+  if (canon(meta.model) !== canon(config)) {
+    throw new GeosegError(`${where}: model.init: ${dir} holds ${JSON.stringify(meta.model)}, not this run's ${JSON.stringify(config)}`);
+  }
+  const names = (cs: { name: string }[]) => cs.map((c) => c.name).join(', ');
+  if (names(meta.classes) !== names(ds.classes) || meta.ignoreIndex !== ds.ignoreIndex) {
+    throw new GeosegError(`${where}: model.init: ${dir} was trained on the classes ${names(meta.classes)} (ignore ${meta.ignoreIndex}), this dataset has ${names(ds.classes)} (ignore ${ds.ignoreIndex})`);
+  }
+}
+
+/** model.init: the whole model starts from a checkpoint's raw weights (fine-tuning; checked by checkInit). */
+function initFromCheckpoint(model: SegmentationModel, path: string): void {
   const from = loadCheckpoint(path);
   try {
-    // key order aside (a config may list the options in another order)
-    const canon = (v: unknown) => JSON.stringify(v, (_, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x));
-    if (canon(from.meta.model) !== canon(config)) {
-      throw new GeosegError(`${where}: model.init: ${from.dir} holds ${JSON.stringify(from.meta.model)}, not this run's ${JSON.stringify(config)}`);
-    }
     torch.noGrad(() => model.loadStateDict(from.model.stateDict()));
   } finally {
     from.model.dispose();
@@ -155,11 +171,15 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   const parallel = opts.group && opts.group.worldSize > 1 ? new DataParallel(opts.group) : null;
   const lengthIssue = parallel ? dataParallelLengthIssue(cfg) : null;
   if (lengthIssue) throw new GeosegError(`${opts.where ?? 'config'}: ${lengthIssue}`);
+  // refusals before the run folder is touched (--overwrite would already have cleared it)
+  const where = opts.where ?? 'config';
+  if (parallel && cfg.adversarial) throw new GeosegError(`${where}: adversarial: not with data-parallel training (yet); train in one process`);
   // --resume of a run killed before its first checkpoint: nothing to continue, so it starts over
   // from step 0 (which is exactly the uninterrupted run); its config and log are replaced
   const latest = join(cfg.out, 'checkpoints', 'latest');
   const fresh = Boolean(opts.resume) && !opts.overwrite && ![latest, `${latest}.old`].some((d) => existsSync(join(d, 'meta.json')));
   const folder = fresh ? { resume: false, overwrite: true } : { resume: opts.resume, overwrite: opts.overwrite };
+  if (cfg.model.init && !folder.resume) checkInit(cfg, where);
   // only rank 0 touches the run folder (the others read a checkpoint to resume)
   const close = !parallel || parallel.rank === 0 ? openRunFolder(cfg.out, folder) : () => undefined;
   try {
@@ -211,7 +231,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
   } else {
     model = createModel(modelConfig);
     if (cfg.model.encoderWeights) loadEncoderWeights(model.encoder, readWeights(cfg.model.encoderWeights));
-    if (cfg.model.init) initFromCheckpoint(model, modelConfig, cfg.model.init, where);
+    if (cfg.model.init) initFromCheckpoint(model, cfg.model.init);
   }
   if (device !== 'cpu') model.to(device as torch.Device);
   if (cfg.train.channelsLast) useChannelsLast(model);
@@ -244,9 +264,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
   if (scaler && resumed?.meta.gradScaler) scaler.loadStateDict(resumed.meta.gradScaler as torch.amp.GradScalerState);
   const weights = classWeights(cfg, ds, val, where);
   const objective = runObjective(cfg, modelConfig, { ignoreIndex: ds.ignoreIndex, classWeights: weights ?? undefined }, where);
-  if (parallel && cfg.adversarial) throw new GeosegError(`${where}: adversarial: not with data-parallel training (yet); train in one process`);
-  const adversarial = cfg.adversarial ? new AdversarialTraining(cfg.adversarial, ds.bands, ds.classes.length, ds.ignoreIndex) : null;
-  if (adversarial && device !== 'cpu') adversarial.discriminator.to(device as torch.Device);
+  const adversarial = cfg.adversarial ? new AdversarialTraining(cfg.adversarial, ds.bands, ds.classes.length, ds.ignoreIndex, device) : null;
   if (adversarial && resumed) restoreDiscriminator(adversarial, resumed.dir, resumed.meta.discriminatorOptimizer);
 
   if (main) writeFileDurable(join(cfg.out, 'config.json'), JSON.stringify(cfg, null, 1));
@@ -365,9 +383,12 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
         if (cfg.train.channelsLast) batch.images = channelsLast(batch.images);
         if (pretraining) {
           // only the discriminator learns: the model's loss is computed for the log, nothing stepped
+          // (the model's own loss is not computed: in eval mode it lacks its training-only outputs,
+          // aux heads and the like; the logged loss is the discriminator's)
           const outputs = torch.noGrad(() => forwardOutputs(model, batch.images, cfg.train.precision, device));
-          discriminatorLossSum += adversarial!.step(batch.images, torch.noGrad(() => model.probabilities(outputs as ModelOutputs)), batch.masks);
-          return [objective(outputs, batch.masks, { progress: progressFraction }).total.item(), null] as const;
+          const d = adversarial!.step(batch.images, torch.noGrad(() => model.probabilities(outputs as ModelOutputs)), batch.masks);
+          discriminatorLossSum += d;
+          return [d, null] as const;
         }
         const outputs = forwardOutputs(model, batch.images, cfg.train.precision, device);
         let { total } = objective(outputs, batch.masks, { progress: progressFraction });
