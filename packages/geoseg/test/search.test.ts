@@ -118,6 +118,16 @@ train: { minutes: 20, logEvery: 4, evalEvery: 0, checkpointEvery: 100, seed: 7, 
     assert.deepEqual(scores(sb), scores(sa));
     assert.deepEqual(sb.best.params, sa.best.params);
 
+    // --overwrite draws the new candidates before it removes anything: a space too small for its
+    // trials leaves the old search as it was; a changed dataset is not resumed.
+    writeFileSync(join(dir, 'a.yaml'), space('search-a').replace(/params:[\s\S]*$/, 'params:\n  loss: [ce]\n'));
+    const small = geoseg('search', '--space', join(dir, 'a.yaml'), '--budget', budget, '--overwrite');
+    assert.equal(small.status, 1);
+    assert.match(small.stderr, /found only 1 of 3 distinct valid candidates/);
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'search-a', 'search.json'), 'utf8')).trials, sa.trials);
+    writeFileSync(join(dataset, 'dataset.json'), readFileSync(join(dataset, 'dataset.json'), 'utf8') + '\n');
+    assert.match(geoseg('search', '--space', join(dir, 'b.yaml'), '--budget', budget, '--resume').stderr, /the space file, its base config or the dataset changed/);
+
     // Bad input: one line naming the field; a bad budget is a usage error.
     writeFileSync(join(dir, 'bad.yaml'), 'base: base.yaml\nout: x\nparams: { optimizer.lr: { log: [0, 1] } }\n');
     const bad = geoseg('search', '--space', join(dir, 'bad.yaml'), '--budget', '1m');

@@ -95,16 +95,22 @@ function costOf(cfg: TrainConfig, ds: DatasetJson, valPixels: number): { step: n
   }
 }
 
+/** What a search writes in its folder (its own to replace with --overwrite; anything else is kept, e.g. best/). */
+const SEARCH_FILES = [STATE, 'trials', 'best.yaml'];
+
+/** The state to continue (--resume), or null for a new search; refusals name the folder. */
 function openSearchFolder(space: SearchSpace, opts: SearchOptions, key: string): SearchState | null {
   const file = join(space.out, STATE);
   if (existsSync(file)) {
-    if (opts.overwrite) {
-      rmSync(space.out, { recursive: true, force: true }); // ours: it holds search.json
-      return null;
-    }
+    if (opts.overwrite) return null; // replaced once the new candidates are drawn
     if (!opts.resume) throw new GeosegError(`${space.out}: already holds a search (--resume continues it, --overwrite starts over)`);
-    const state = JSON.parse(readFileSync(file, 'utf8')) as SearchState;
-    if (state.key !== key) throw new GeosegError(`${file}: the space file or its base config changed since the search began (--overwrite starts over)`);
+    let state: SearchState;
+    try {
+      state = JSON.parse(readFileSync(file, 'utf8')) as SearchState;
+    } catch (e) {
+      throw new GeosegError(`${file}: not valid JSON (${(e as Error).message}); --overwrite starts the search over`);
+    }
+    if (state.key !== key) throw new GeosegError(`${file}: the space file, its base config or the dataset changed since the search began (--overwrite starts over)`);
     if (state.budgetMinutes !== opts.budgetMinutes) throw new GeosegError(`${file}: the search began with --budget ${state.budgetMinutes}m, not ${opts.budgetMinutes}m`);
     return state;
   }
@@ -115,9 +121,10 @@ function openSearchFolder(space: SearchSpace, opts: SearchOptions, key: string):
 
 export async function runSearch(space: SearchSpace, opts: SearchOptions): Promise<SearchResult> {
   const log = opts.log ?? (() => undefined);
-  const key = createHash('sha256').update(sha(space.file)).update(sha(space.base)).digest('hex');
   const base = parseTrial(space, trialDoc(space, {}));
   const ds = readDataset(base.data.dataset);
+  // a resume needs the same space, base config and dataset (a new split or augment changes trials)
+  const key = createHash('sha256').update(sha(space.file)).update(sha(space.base)).update(sha(join(base.data.dataset, 'dataset.json'))).digest('hex');
   const val = ((ds.split as { val?: number[] } | null)?.val ?? []);
   if (val.length === 0) throw new GeosegError(`${base.data.dataset}: no validation split; trials are ranked by their validation mIoU (run geoseg split)`);
   const valPixels = evalUnits(ds, val).reduce((n, u) => { const r = unitRegion(ds, u); return n + r.width * r.height; }, 0);
@@ -135,7 +142,27 @@ export async function runSearch(space: SearchSpace, opts: SearchOptions): Promis
       }
     });
     state = { version: 1, space: space.file, key, budgetMinutes: opts.budgetMinutes, rungs: sizes, candidates, trials: [], best: null };
+    // an earlier search's files go only now, with the new candidates drawn (its best/ run stays)
+    if (opts.overwrite) for (const f of SEARCH_FILES) rmSync(join(space.out, f), { recursive: true, force: true });
   }
+  // Every candidate's cost before any training: a first-rung trial shorter than its validation
+  // is refused now (later rungs give each trial more); a model that cannot take the crops is that
+  // candidate's failure, recorded when its turn comes.
+  const costs = state.candidates.map((p) => {
+    try {
+      return costOf(parseTrial(space, trialDoc(space, p)), ds, valPixels);
+    } catch (e) {
+      if (!(e instanceof GeosegError)) throw e;
+      return { error: (e as Error).message.split('\n')[0] };
+    }
+  });
+  costs.forEach((c, i) => {
+    if ('error' in c) return;
+    const need = c.validation / (space.throughput * 1e9) / 60;
+    if (need + c.step / (space.throughput * 1e9) / 60 > minutes[0]) {
+      throw new GeosegError(`${space.file}: a first-rung trial gets ${minutes[0].toFixed(2)} min, less than candidate ${i}'s validation and one step take (≈${need.toFixed(2)} min at ${space.throughput} GFLOP/s); raise --budget or lower trials`);
+    }
+  });
   mkdirSync(join(space.out, 'trials'), { recursive: true });
   const save = (s: SearchState) => writeFileDurable(join(space.out, STATE), JSON.stringify(s, null, 1) + '\n');
   save(state);
@@ -143,7 +170,9 @@ export async function runSearch(space: SearchSpace, opts: SearchOptions): Promis
   let members = state.candidates.map((_, i) => i);
   for (const [rung, size] of sizes.entries()) {
     if (rung > 0) {
-      const previous = state.trials.filter((t) => t.rung === rung - 1).map((t) => ({ candidate: t.candidate, score: t.mIoU ?? NaN }));
+      // only trials with a score move up (a rung after failures may hold fewer than its size)
+      const previous = state.trials.filter((t) => t.rung === rung - 1 && t.mIoU !== null).map((t) => ({ candidate: t.candidate, score: t.mIoU! }));
+      if (previous.length === 0) throw new GeosegError(`${space.out}: every trial of rung ${rung - 1} failed (see ${STATE})`);
       members = promote(previous, size);
     }
     for (const candidate of members) {
@@ -152,18 +181,19 @@ export async function runSearch(space: SearchSpace, opts: SearchOptions): Promis
       const params = state.candidates[candidate];
       const run = join('trials', `r${rung}-c${String(candidate).padStart(2, '0')}`);
       const doc = trialDoc(space, params);
-      const probe = parseTrial(space, doc);
-      const cost = costOf(probe, ds, valPixels);
-      const budget = minutes[rung] * 60 * space.throughput * 1e9;
-      const iterations = Math.floor((budget - cost.validation) / cost.step);
-      if (iterations < 1) {
-        throw new GeosegError(`${space.file}: a rung-${rung} trial gets ${minutes[rung].toFixed(2)} min, less than its validation alone takes (≈${(cost.validation / (space.throughput * 1e9) / 60).toFixed(2)} min at ${space.throughput} GFLOP/s); raise --budget or lower trials`);
+      const cost = costs[candidate];
+      const iterations = 'error' in cost ? 0 : Math.floor((minutes[rung] * 60 * space.throughput * 1e9 - cost.validation) / cost.step);
+      const record: TrialRecord = done ?? { rung, candidate, run, iterations, minutes: minutes[rung], mIoU: null, seconds: null };
+      if (!done) state.trials.push(record);
+      if ('error' in cost) {
+        record.error = cost.error;
+        save(state);
+        log(`rung ${rung}, candidate ${candidate}: cannot train (${cost.error})`);
+        continue;
       }
       const train_ = { ...(doc.train as Record<string, unknown> | undefined), iterations, evalEvery: 0 };
       delete (train_ as { minutes?: number }).minutes;
       const cfg = parseTrial(space, { ...doc, out: join(space.out, run), train: train_ });
-      const record: TrialRecord = done ?? { rung, candidate, run, iterations, minutes: minutes[rung], mIoU: null, seconds: null };
-      if (!done) state.trials.push(record);
       save(state);
       log(`rung ${rung}, candidate ${candidate} (${iterations} iterations ≈ ${minutes[rung].toFixed(2)} min): ${describeParams(params)}`);
       const started = performance.now();
@@ -190,7 +220,9 @@ export async function runSearch(space: SearchSpace, opts: SearchOptions): Promis
   const best = parseTrial(space, trialDoc(space, params));
   const doc: Record<string, unknown> = { ...trialDoc(space, params), out: join(space.out, 'best') };
   doc.data = { ...(doc.data as Record<string, unknown>), dataset: best.data.dataset };
+  // paths made absolute: best.yaml lives in the search folder, not beside the base config
   if (best.model.encoderWeights) doc.model = { ...(doc.model as Record<string, unknown>), encoderWeights: best.model.encoderWeights };
+  if (best.model.init) doc.model = { ...(doc.model as Record<string, unknown>), init: best.model.init };
   const config = join(space.out, 'best.yaml');
   const header = `# The best of ${state.candidates.length} candidates of ${relative(space.out, space.file)} in a ${opts.budgetMinutes}-minute search (${describeParams(params)}; mIoU ${(100 * winner.mIoU!).toFixed(2)} in its trial)\n`;
   writeFileDurable(config, header + stringify(doc));

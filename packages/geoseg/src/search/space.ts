@@ -23,7 +23,7 @@ export const spaceSchema = z.object({
   seed: z.number().int().min(0).max(0xffffffff).default(0).describe('Seed of the candidates (each trial trains with the base config\'s train.seed).'),
   trials: z.number().int().min(2).default(16).describe('Candidates in the first rung.'),
   eta: z.number().int().min(2).default(2).describe('Successive halving: each rung keeps the best 1/eta of the one before.'),
-  throughput: z.number().positive().default(100).describe('GFLOP/s a training step reaches on your machine: turns each trial\'s minutes into iterations (the default: UNet-ResNet18 fp32 training, 8×256², on the 2 threads of the development VM: 111).'),
+  throughput: z.number().positive().default(100).describe('GFLOP/s a training step reaches on your machine: turns each trial\'s minutes into iterations (default 100: UNet-ResNet18 fp32 training, 8×256², reached 111 on the 2 threads of the development VM).'),
   params: z.record(paramSchema).refine((p) => Object.keys(p).length > 0, 'at least one parameter to vary').describe('Dotted paths into the run config (model.arch, optimizer.lr, loss, data.crop, …): a list of choices, or { log: [lo, hi] }, { range: [lo, hi] }, { int: [lo, hi] }.'),
 }).strict();
 
