@@ -188,13 +188,21 @@ test('geoseg augment: copies of rare-class training tiles, recorded; split, samp
     assert.equal(geoseg('augment', ds, '--remove', '--target', '0.1').status, 2);
     assert.equal(geoseg('augment', ds, '--target', '0.9', '--overwrite').status, 1, 'a target above 1/3 is impossible');
 
-    // --overwrite with the same options gives the same copies (deterministic in the seed).
+    // --overwrite with the same options gives the same copies (deterministic in the seed), under
+    // names of a new generation; the earlier files are gone. The transforms may also come as the
+    // augmentation: block of a run config.
     const bytes = copies.map((c) => readFileSync(join(ds, c.file)));
-    const re = geoseg('augment', ds, '--augmentation', join(dir, 'geo.yaml'), '--target', '0.2', '--overwrite', '--json');
+    writeFileSync(join(dir, 'run.yaml'), 'out: x\naugmentation:\n  hflip: { p: 0.5 }\n  vflip: { p: 0.5 }\n  rot90: { p: 0.75 }\n');
+    const re = geoseg('augment', ds, '--augmentation', join(dir, 'run.yaml'), '--target', '0.2', '--overwrite', '--json');
     assert.equal(re.status, 0, re.stderr);
     const after2 = JSON.parse(readFileSync(join(ds, 'dataset.json'), 'utf8')) as DatasetJson;
-    assert.deepEqual(after2.tiles, after.tiles);
-    copies.forEach((c, i) => assert.ok(readFileSync(join(ds, c.file)).equals(bytes[i])));
+    const withoutFile = (ts: DatasetJson['tiles']) => ts.map(({ file: _f, ...t }) => t);
+    assert.deepEqual(withoutFile(after2.tiles), withoutFile(after.tiles));
+    after2.tiles.slice(4).forEach((c, i) => {
+      assert.match(c.file, /^tiles\/aug_g2_\d{6}\.safetensors$/);
+      assert.ok(readFileSync(join(ds, c.file)).equals(bytes[i]));
+      assert.ok(!existsSync(join(ds, copies[i].file)), 'the earlier generation\'s file is removed');
+    });
 
     // --remove: records and files gone, the dataset as before.
     const rm = geoseg('augment', ds, '--remove');

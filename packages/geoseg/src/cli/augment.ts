@@ -23,8 +23,11 @@ function classIds(spec: string, classes: { id: number; name: string }[]): number
   });
 }
 
+/** An augmentation block from a file: the file itself, or its `augmentation:` (a run config works). */
 function augmentationFile(path: string): AugmentationInput {
-  const parsed = augmentationSchema.safeParse(readDocument(path));
+  const doc = readDocument(path) as { augmentation?: unknown } | null;
+  const block = doc && typeof doc === 'object' && 'augmentation' in doc ? doc.augmentation : doc;
+  const parsed = augmentationSchema.safeParse(block);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
     throw new GeosegError(`${path}: ${i.path.join('.') || '(top level)'}: ${i.message}`);

@@ -51,7 +51,7 @@ export function loadForSplit(folder: string): Loaded {
   const scenes = Array.isArray(ds.scenes) ? ds.scenes.length : undefined;
   const seen = new Set<number>();
   const augmented = ds.tiles.filter((t) => (t as { augmented?: unknown })?.augmented !== undefined).length;
-  if (augmented > 0) {
+  if (augmented > 0 || ds.augmentation) {
     throw bad(`holds ${augmented} tiles added by geoseg augment, copies of training tiles that a new split could put beside their sources in validation; run geoseg augment ${folder} --remove, split, then augment again`);
   }
   const tiles = ds.tiles.map((t, i): SplitTile => {

@@ -11,9 +11,11 @@
 // --sampling` are recomputed over the enlarged training set with the same options. The
 // normalization statistics are kept (those of the original tiles).
 //
-// Never half-written: copies are made in <dataset>/.augment-partial, renamed into tiles/ when all
-// are done, and only then is dataset.json replaced (durably). A crash before that leaves the
-// dataset as it was (at worst with unreferenced aug_* files, overwritten by the next run).
+// Never half-written: copies are made (and fsync'd) in <dataset>/.augment-partial, renamed into
+// tiles/ when all are done under names of their own generation (aug_g<N>_<index>), and only then
+// is dataset.json replaced (durably), with an earlier augmentation's copies swapped for the new
+// ones at once; the earlier files are deleted last. A crash at any point leaves the dataset
+// either as it was or augmented anew (at worst with unreferenced aug_* files).
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '@geoseg/torch';
@@ -52,6 +54,8 @@ export interface OfflineAugmentOptions {
 /** What dataset.json records under `augmentation`. */
 export interface AugmentationRecord {
   createdAt: string;
+  /** 1 for a dataset's first augmentation, +1 for each --overwrite (the copies' file names carry it). */
+  generation: number;
   target: number;
   classes: number[];
   seed: number;
@@ -96,6 +100,7 @@ function samplingFor(old: unknown, tiles: TileRecord[], val: number[]): Sampling
 export function removeAugmentation(folder: string): { removed: number } {
   const loaded = loadDatasetJson(folder);
   const ds = loaded.json as unknown as DatasetJson & { augmentation?: AugmentationRecord };
+  if (!Array.isArray(ds.tiles)) throw new GeosegError(`${loaded.file}: tiles must be an array (not a prepared dataset?)`);
   const copies = ds.tiles.filter(isCopy);
   if (copies.length === 0 && ds.augmentation === undefined) return { removed: 0 };
   ds.tiles = ds.tiles.filter((t) => !isCopy(t));
@@ -110,20 +115,25 @@ const valOf = (ds: DatasetJson) => ((ds.split as { val?: number[] } | null)?.val
 
 /** Add the copies to the dataset at `folder`; returns what was recorded. */
 export function augmentDataset(folder: string, opts: OfflineAugmentOptions = {}): AugmentationRecord {
-  let loaded = loadDatasetJson(folder);
-  let ds = loaded.json as unknown as DatasetJson & { augmentation?: AugmentationRecord };
+  const loaded = loadDatasetJson(folder);
+  const ds = loaded.json as unknown as DatasetJson & { augmentation?: AugmentationRecord };
+  if (!Array.isArray(ds.tiles) || ds.tiles.length === 0) throw new GeosegError(`${loaded.file}: tiles must be a non-empty array (not a prepared dataset?)`);
+  if (!Array.isArray(ds.classes) || ds.classes.length === 0) throw new GeosegError(`${loaded.file}: classes must be a non-empty array`);
   const earlier = ds.tiles.filter(isCopy).length;
   if ((earlier > 0 || ds.augmentation) && !opts.overwrite) {
     throw new GeosegError(`${loaded.file}: already augmented (${earlier} copies); give --overwrite to replace them, or --remove to drop them`);
   }
   const originals = ds.tiles.filter((t) => !isCopy(t));
+  const earlierCopies = ds.tiles.filter(isCopy);
+  const generation = (ds.augmentation?.generation ?? (ds.augmentation ? 1 : 0)) + 1;
   const C = ds.classes.length;
   const inVal = new Set(valOf(ds));
   const train = originals.filter((t) => !inVal.has(t.id));
   if (train.length === 0) throw new GeosegError(`${loaded.file}: no training tiles (every tile is in the validation split)`);
-  const target = opts.target ?? 1 / (2 * C);
-  if (!(target > 0 && target <= 1 / C)) throw new GeosegError(`--target: a share in (0, ${(1 / C).toFixed(4)}] (1 / ${C} classes: every class cannot pass the uniform share), got ${target}`);
   const classes = opts.classes ?? ds.classes.map((c) => c.id);
+  const K = classes.length;
+  const target = opts.target ?? 1 / (2 * C);
+  if (!(target > 0 && target <= 1 / K)) throw new GeosegError(`--target: a share in (0, ${(1 / K).toFixed(4)}] (${K} classes raised cannot all pass 1/${K}), got ${target}`);
   const maxTiles = opts.maxTiles ?? train.length;
   const maxCopies = opts.maxCopies ?? 8;
   const seed = opts.seed ?? 0;
@@ -151,40 +161,33 @@ export function augmentDataset(folder: string, opts: OfflineAugmentOptions = {})
       let image = out.image.mul(s);
       if (range) image = image.round().clamp(range[0], range[1]);
       const mask = out.mask.to('uint8');
-      const file = `tiles/aug_${String(index).padStart(6, '0')}.safetensors`;
-      torch.saveSafetensors(join(partial, file.slice('tiles/'.length)), { image: image.to(tile.image.dtype).contiguous(), mask: mask.contiguous() });
+      const file = `tiles/aug_g${generation}_${String(index).padStart(6, '0')}.safetensors`;
+      const staged = join(partial, file.slice('tiles/'.length));
+      torch.saveSafetensors(staged, { image: image.to(tile.image.dtype).contiguous(), mask: mask.contiguous() });
+      fsyncPath(staged);
       const histogram = Array.from(torch.bincount(out.mask.flatten().clamp(0, C), null, C + 1).toArray() as number[]).slice(0, C);
       const labelled = histogram.reduce((a, b) => a + b, 0);
       const ignored = mask.numel() - labelled;
       added.push({ id: nextId++, scene: -1, x: 0, y: 0, file, histogram, ignored, augmented: { from, forClass, steps } });
       return histogram;
     }));
-    // The earlier copies go only now that the new ones exist (a crash in between leaves none).
-    if (earlier > 0 || ds.augmentation) {
-      removeAugmentation(folder);
-      loaded = loadDatasetJson(folder);
-      ds = loaded.json as unknown as DatasetJson & { augmentation?: AugmentationRecord };
-    }
     mkdirSync(join(folder, 'tiles'), { recursive: true });
     for (const t of added) renameSync(join(partial, t.file.slice('tiles/'.length)), join(folder, t.file));
     fsyncPath(join(folder, 'tiles'));
     const record: AugmentationRecord = {
-      createdAt: new Date().toISOString(), target, classes, seed, maxTiles, maxCopies,
+      createdAt: new Date().toISOString(), generation, target, classes, seed, maxTiles, maxCopies,
       transforms: describeAugmentation(config), config, added: added.length,
       before: plan.before, after: plan.after, stuck: plan.stuck, stopped: plan.stopped,
     };
-    ds.tiles = [...ds.tiles, ...added];
+    ds.tiles = [...originals, ...added]; // an earlier augmentation's copies replaced at once
     ds.augmentation = record;
     ds.sampling = samplingFor(ds.sampling, ds.tiles, [...inVal]);
     writeDatasetJson(loaded);
+    for (const t of earlierCopies) if (!added.some((a) => a.file === t.file)) rmSync(join(folder, t.file), { force: true });
     return record;
   } finally {
     rmSync(partial, { recursive: true, force: true });
   }
 }
 
-/** The dataset's augmentation record, if any. */
-export function augmentationOf(ds: DatasetJson): AugmentationRecord | null {
-  return (ds as DatasetJson & { augmentation?: AugmentationRecord }).augmentation ?? null;
-}
 

@@ -48,7 +48,7 @@ export function classStats(ds: DatasetJson): ClassStats {
       pixels: pixels[k],
       frequency: freq[k],
       cumulative: cumulative[k],
-      tiles: ds.tiles.filter((t) => t.histogram[k] > 0).length,
+      tiles: ds.tiles.filter((t) => t.scene >= 0 && t.histogram[k] > 0).length, // copies from geoseg augment (scene -1) are not the scenes'
       weights: {
         inverseFrequency: freq[k] > 0 ? 1 / freq[k] : 0,
         medianFrequency: freq[k] > 0 ? median / freq[k] : 0,
