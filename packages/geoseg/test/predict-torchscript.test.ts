@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +69,24 @@ test('predict --model: a scripted torchvision DeepLabV3 predicts a scene as Pyth
   const agree = lowClasses.filter((v, i) => v === expected[i]).length / lowClasses.length;
   console.log(`# bf16: ${(100 * agree).toFixed(2)}% of the pixels as fp32`);
   assert.ok(agree > 0.95 && agree < 1, `bf16 agrees on ${agree} (all: autocast did not reach the model)`);
+  // many scenes (--output-dir) with the model: the same classes as the one-scene predict
+  const scenes = join(dir, 'scenes');
+  mkdirSync(scenes);
+  copyFileSync(scene, join(scenes, 'scene.tif'));
+  const many = geoseg('predict', '--model', model, '--input', scenes, '--output-dir', join(dir, 'many'), '--window', '96', '--overlap', '0', '--blend', 'uniform', '--json');
+  assert.equal(many.status, 0, many.stderr);
+  assert.deepEqual(readBand(join(dir, 'many', 'scene.tif')), got);
+  // eval with the model on a dataset labelled with Python's own classes: the accuracy is the share
+  // of pixels where geoseg's classes are Python's
+  mkdirSync(join(dir, 'labels'));
+  await writeCog(join(dir, 'labels', 'scene.tif'), torch.fromBuffer(Buffer.from(expected), 'uint8', [1, h, w]));
+  writeFileSync(join(dir, 'classes.yaml'), 'classes:\n  - { id: 0, name: red, color: "#FF0000" }\n  - { id: 1, name: blue, color: "#0000FF" }\n  - { id: 2, name: other, color: "#00FF00" }\n');
+  const prep = geoseg('prepare', '--images', scenes, '--labels', join(dir, 'labels'), '--classes', join(dir, 'classes.yaml'), '--out', join(dir, 'ds'), '--tile', '256', '--overlap', '0');
+  assert.equal(prep.status, 0, prep.stderr);
+  const ev = geoseg('eval', '--model', model, '--data', join(dir, 'ds'), '--split', 'all', '--window', '96', '--overlap', '0', '--blend', 'uniform', '--json');
+  assert.equal(ev.status, 0, ev.stderr);
+  assert.equal(JSON.parse(ev.stdout).pixelAccuracy, same / got.length);
+  assert.match(geoseg('eval', '--model', model, '--checkpoint', dir, '--data', join(dir, 'ds')).stderr, /^geoseg: --model and --checkpoint: give one of them/);
   assert.notEqual(geoseg('predict', '--model', model, '--checkpoint', dir, '--input', scene, '--output', join(dir, 'b.tif')).status, 0);
   assert.match(geoseg('predict', '--model', model, '--weights', 'ema', '--input', scene, '--output', join(dir, 'b.tif')).stderr, /^geoseg: --weights: for checkpoints/);
   rmSync(dir, { recursive: true, force: true });

@@ -6,8 +6,7 @@ import { foregroundMIoU, formatMetricsTable } from '../metrics/index.js';
 import { PRECISIONS, type Precision } from '../infer/window-predict.js';
 import { EVAL_PRESETS, backgroundClass } from '../evaluation/presets.js';
 import { Progress } from '../progress.js';
-import { loadCheckpoint } from '../models/checkpoint.js';
-import { useChannelsLast } from '../models/index.js';
+import { loadPredictor } from '../infer/predict.js';
 import { beginEvalMaps, evalMapSink, evalUnits, evaluate, finishEvalMaps, unitFolder } from '../evaluation/index.js';
 import { join, resolve } from 'node:path';
 import { rmSync } from 'node:fs';
@@ -20,6 +19,7 @@ export const evalCommand: Command = {
   summary: 'evaluate a checkpoint on whole scenes of a prepared dataset (IoU, mIoU, confusion matrix)',
   usage: [
     'geoseg eval --checkpoint <run|checkpoint dir> [--weights raw|ema] --data <dataset> [--split val|all] [--tta none|flip|d4|lr,tb,...]',
+    '       geoseg eval --model model.ts.pt --data <dataset> ...   (a TorchScript model with its card, as geoseg predict --model)',
     '            [--window 512] [--overlap 0.25 | --stride N] [--blend hann|linear|uniform] [--batch 4] [--preset factseg]',
     '            [--background NAME] [--foreground-only] [--maps DIR [--overwrite]] [--precision fp32|bf16] [--threads N] [--json]',
     '            [--crf default|sxy=80,srgb=13,compat=10,gaussian-sxy=3,gaussian-compat=3,iterations=5]',
@@ -34,6 +34,7 @@ export const evalCommand: Command = {
   options: {
     threads: { type: 'string' },
     checkpoint: { type: 'string' },
+    model: { type: 'string' },
     weights: { type: 'string', default: 'raw' },
     data: { type: 'string' },
     split: { type: 'string', default: 'val' },
@@ -55,7 +56,9 @@ export const evalCommand: Command = {
   async run(values) {
     useThreads(values.threads === undefined ? null : Number(values.threads));
     useStreamingSettings();
-    for (const name of ['checkpoint', 'data']) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg eval --help)`);
+    if (values.model !== undefined && values.checkpoint !== undefined) throw new UsageError('--model and --checkpoint: give one of them');
+    if (values.model !== undefined && values.weights !== 'raw') throw new UsageError('--weights: for checkpoints (a TorchScript model has its own weights only)');
+    for (const name of [values.model !== undefined ? 'model' : 'checkpoint', 'data']) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg eval --help)`);
     const split = String(values.split);
     if (split !== 'val' && split !== 'all') throw new UsageError(`--split must be val or all, got '${split}'`);
     const preset = values.preset === undefined ? null : EVAL_PRESETS[String(values.preset)];
@@ -77,8 +80,8 @@ export const evalCommand: Command = {
     const tta = ttaText.includes(',') ? ttaText.split(',') : ttaText;
 
     const weights = weightsChoice(values.weights);
-    const { model, meta, dir } = loadCheckpoint(String(values.checkpoint), { weights });
-    useChannelsLast(model); // faster CPU inference; the same numbers
+    // a checkpoint (channels-last: faster CPU inference, the same numbers) or a TorchScript model
+    const { model, meta, dir } = loadPredictor(values.model !== undefined ? { model: String(values.model) } : { checkpoint: String(values.checkpoint) }, weights);
     const ds = readDataset(String(values.data));
     const names = ds.classes.map((c) => c.name);
     const background = backgroundClass(ds.classes, values.background === undefined ? null : String(values.background));
@@ -87,7 +90,7 @@ export const evalCommand: Command = {
       throw new GeosegError(`${values.data}: ${why}; the classes are ${names.join(', ')}`);
     }
     if (ds.bands !== meta.bands) throw new GeosegError(`${values.data}: scenes have ${ds.bands} bands, the model ${dir} takes ${meta.bands}`);
-    if (names.join('\n') !== meta.classes.map((c) => c.name).join('\n')) throw new GeosegError(`${values.data}: classes (${names.join(', ')}) differ from the checkpoint's (${meta.classes.map((c) => c.name).join(', ')})`);
+    if (names.join('\n') !== meta.classes.map((c) => c.name).join('\n')) throw new GeosegError(`${values.data}: classes (${names.join(', ')}) differ from the model's (${meta.classes.map((c) => c.name).join(', ')})`);
     const valTiles = split === 'all' ? ds.tiles.map((t) => t.id) : ((ds.split as { val?: number[] } | null)?.val ?? []);
     if (valTiles.length === 0) throw new GeosegError(`${values.data}: no validation split (run geoseg split, or pass --split all)`);
     const units = evalUnits(ds, valTiles);
@@ -119,7 +122,7 @@ export const evalCommand: Command = {
     if (mapsTmp) finishEvalMaps(mapsRoot!, mapsTmp, overwrite, result);
     return {
       result,
-      text: [`checkpoint ${dir} (step ${meta.step}) on ${r.scenes} ${split} scene(s), tta ${ttaText}, ${r.seconds.toFixed(1)} s`, formatMetricsTable(r.metrics, names, { background, foregroundOnly: Boolean(values['foreground-only']) }),
+      text: [`${values.model !== undefined ? `model ${dir}` : `checkpoint ${dir} (step ${meta.step})`} on ${r.scenes} ${split} scene(s), tta ${ttaText}, ${r.seconds.toFixed(1)} s`, formatMetricsTable(r.metrics, names, { background, foregroundOnly: Boolean(values['foreground-only']) }),
         ...(mapsRoot ? [`maps: ${maps.length} in ${mapsRoot} (geoseg serve ${mapsRoot})`] : [])].join('\n'),
     };
   },

@@ -93,7 +93,6 @@ export const predictCommand: Command = {
     useThreads(positiveInt('threads', values.threads) ?? (group ? workerThreads() : null));
     useStreamingSettings();
     if (values.model !== undefined && values.checkpoint !== undefined) throw new UsageError('--model and --checkpoint: give one of them');
-    if (values.model !== undefined && many) throw new UsageError('--model: one scene at a time (--output-dir takes a --checkpoint)');
     if (values.model !== undefined && values.weights !== 'raw') throw new UsageError('--weights: for checkpoints (a TorchScript model has its own weights only)');
     for (const name of [values.model !== undefined ? 'model' : 'checkpoint', 'input', ...(many ? [] : ['output'])]) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg predict --help)`);
     if (many) {
@@ -136,7 +135,7 @@ export const predictCommand: Command = {
     try {
       if (many) {
         const m = await predictMany({
-          checkpoint: String(values.checkpoint), weights: weightsChoice(values.weights), input: String(values.input), outputDir: String(values['output-dir']),
+          ...(values.model !== undefined ? { model: String(values.model) } : { checkpoint: String(values.checkpoint) }), weights: weightsChoice(values.weights), input: String(values.input), outputDir: String(values['output-dir']),
           vectors: (values.vectors as 'gpkg' | 'geojson' | undefined) ?? null, extras, window, overlap, batch: positiveInt('batch', values.batch), blend,
           tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision, crf, matchHistograms: values['match-histograms'] === undefined ? null : String(values['match-histograms']),
           post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },

@@ -11,7 +11,8 @@ import { blendRows, type RowBand } from '../infer/stream-blend.js';
 import { stridedWindowGrid, windowGrid } from '../infer/window-grid.js';
 import type { Normalization } from '../infer/normalize.js';
 import { ConfusionMatrix, segmentationMetrics } from '../metrics/index.js';
-import type { SegmentationModel } from '../models/index.js';
+import { SegmentationModel } from '../models/index.js';
+import type { WindowModel } from '../models/window-model.js';
 
 /** An evaluation unit: a whole scene (all its tiles in validation), or a single tile. */
 export interface EvalUnit {
@@ -70,7 +71,7 @@ export interface EvalHooks {
 }
 
 /** Streams one unit's rows into `cm` (and the hooks' sink). */
-async function evaluateUnit(model: SegmentationModel, folder: string, ds: DatasetJson, u: EvalUnit, norm: Normalization, opts: WindowOptions,
+async function evaluateUnit(model: WindowModel, folder: string, ds: DatasetJson, u: EvalUnit, norm: Normalization, opts: WindowOptions,
   cm: ConfusionMatrix, hooks: EvalHooks): Promise<void> {
   const region = unitRegion(ds, u);
   const tiles = new SceneTiles(folder, ds, u.scene, region);
@@ -109,11 +110,13 @@ async function evaluateUnit(model: SegmentationModel, folder: string, ds: Datase
  * Evaluates `model` on units of a prepared dataset: one confusion matrix over every unit's
  * pixels (the model is in eval mode meanwhile, then back in its mode).
  */
-export async function evaluate(model: SegmentationModel, folder: string, ds: DatasetJson, units: EvalUnit[], norm: Normalization, opts: WindowOptions,
+export async function evaluate(model: WindowModel, folder: string, ds: DatasetJson, units: EvalUnit[], norm: Normalization, opts: WindowOptions,
   hooks: EvalHooks = {}): Promise<EvalResult> {
   const started = Date.now();
-  const wasTraining = model.training;
-  model.eval();
+  // a geoseg model has modes (a TorchScript model is in eval mode already)
+  const modal = model instanceof SegmentationModel ? model : null;
+  const wasTraining = modal?.training ?? false;
+  modal?.eval();
   const cm = new ConfusionMatrix(ds.classes.length, ds.ignoreIndex);
   try {
     for (const [i, u] of units.entries()) {
@@ -124,6 +127,6 @@ export async function evaluate(model: SegmentationModel, folder: string, ds: Dat
     return { matrix, metrics: segmentationMetrics(matrix, ds.classes.map((c) => c.name)), scenes: units.length, seconds: (Date.now() - started) / 1000 };
   } finally {
     cm.dispose();
-    model.train(wasTraining);
+    modal?.train(wasTraining);
   }
 }
