@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
 import { writeCog } from '../src/index.js';
-import { addByteHistograms, applyMatching, matchingTable } from '../src/data/histogram-match.js';
+import { addHistograms, applyMatching, matchingTable } from '../src/data/histogram-match.js';
 import { randomCheckpoint } from './helpers/random-checkpoint.js';
 import { readBand, readTensor } from './helpers/read-raster.js';
 
@@ -30,20 +30,21 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const geoseg = (...args: string[]) => spawnSync(process.execPath, [cli, ...args, '--json'], { encoding: 'utf8' });
 
 
-/** Python's matching of `source` [B, H, W] to `reference` [B, h, w] (uint8). */
-function pythonMatch(source: Tensor, reference: Tensor): Tensor {
+/** Python's matching of `source` [B, H, W] to `reference` [B, h, w] (uint8, or int16 with `int16`). */
+function pythonMatch(source: Tensor, reference: Tensor, dtype: 'uint8' | 'int16' = 'uint8'): Tensor {
   const [s, r, o] = ['src.bin', 'ref.bin', 'out.bin'].map((f) => join(dir, f));
-  writeFileSync(s, source.contiguous().data() as Uint8Array);
-  writeFileSync(r, reference.contiguous().data() as Uint8Array);
-  const p = spawnSync(python!, [fixture, s, r, String(source.shape[0]), o], { encoding: 'utf8' });
+  writeFileSync(s, source.to(dtype).contiguous().bytes());
+  writeFileSync(r, reference.to(dtype).contiguous().bytes());
+  const p = spawnSync(python!, [fixture, s, r, String(source.shape[0]), o, dtype], { encoding: 'utf8' });
   assert.equal(p.status, 0, p.stderr);
-  return torch.fromBuffer(readFileSync(o), 'uint8', source.shape);
+  return torch.fromBuffer(readFileSync(o), dtype, source.shape);
 }
 
-const histograms = (img: Tensor) => {
-  const h = torch.zeros([img.shape[0], 256], { dtype: 'float64' });
-  addByteHistograms(h, img);
-  const out = h.toArray() as number[][];
+/** Exact counts over every value of the type: 8-bit from 0, 16-bit (int16) from −32768. */
+const histograms = (img: Tensor, lo = 0, size = 256) => {
+  const h = torch.zeros([img.shape[0], size], { dtype: 'float64' });
+  addHistograms(h, img, lo);
+  const out = { lo, counts: h.toArray() as number[][] };
   h.dispose();
   return out;
 };
@@ -89,7 +90,7 @@ test('prepare --match-histograms writes tiles of the matched scene and records t
   const stored = torch.loadSafetensors(join(out, tile.file)).image;
   assert.ok(stored.equal(expected.narrow(1, 256, 256).narrow(2, 256, 256).contiguous()), 'the tile is the matched scene');
   // the recorded histograms are the matched scene's
-  assert.deepEqual(ds.histograms, histograms(expected));
+  assert.deepEqual(ds.histograms, histograms(expected).counts);
 
   // predict --match-histograms <dataset>: the model sees the scene matched to the dataset's histograms
   const checkpoint = randomCheckpoint(dir);
@@ -104,11 +105,53 @@ test('prepare --match-histograms writes tiles of the matched scene and records t
   assert.deepEqual(a, b, 'predict --match-histograms = predict on the scene matched in Python');
   assert.notDeepEqual(a, c, 'matching changes the prediction');
 
-  // 16-bit imagery is refused with one line
-  const wide = join(dir, 'wide.tif');
-  await writeCog(wide, source.to('int16'));
-  const bad = predict(wide, 'bad.tif', '--match-histograms', out);
+  // floating-point imagery is refused with one line
+  const float = join(dir, 'float.tif');
+  await writeCog(float, source.to('float32'));
+  const bad = predict(float, 'bad.tif', '--match-histograms', out);
   assert.notEqual(bad.status, 0);
-  assert.match(bad.stderr, /^geoseg: .*wide\.tif: histogram matching takes 8-bit imagery for now, this raster has Int16 bands\n$/);
+  assert.match(bad.stderr, /^geoseg: .*float\.tif: histogram matching takes integer bands of up to 16 bits \(Byte, UInt16, Int16\), all of one type; this raster has Float32 bands\n$/);
   torch.dispose([source, expected, stored, shifted]);
+});
+
+test('16-bit imagery: an int16 band from −500 matched to one from 1000 adds 1500 (closed form); a wide-range scene equals the numpy reference', needsPython, () => {
+  torch.tidy(() => {
+    const source = torch.arange(-500, 500).repeat([20]).to('int16').view([1, 20, 1000]);
+    const reference = torch.arange(1000, 2000).repeat([7]).to('int16').view([1, 7, 1000]);
+    const table = matchingTable(histograms(source, -32768, 65536), histograms(reference, -32768, 65536));
+    assert.ok(applyMatching(source, table, null, -32768).to('int64').sub(source.to('int64')).eq(1500).all().item());
+    // 3 bands of 12-bit-like sensor values (skewed, with negatives) against another distribution
+    torch.manualSeed(9);
+    const s = torch.rand([3, 64, 80]).pow(2).mul(4000).sub(300).round().to('int16');
+    const r = torch.randn([3, 50, 60]).mul(700).add(1500).round().clamp(-32768, 32767).to('int16');
+    const ours = applyMatching(s, matchingTable(histograms(s, -32768, 65536), histograms(r, -32768, 65536)), null, -32768);
+    const expected = pythonMatch(s, r, 'int16');
+    assert.equal(ours.dtype, 'int16');
+    assert.equal(ours.ne(expected).sum().item(), 0, 'every value as numpy');
+  });
+});
+
+test('prepare and predict --match-histograms on Int16 scenes: tiles and the dataset\'s recorded histograms (trimmed, with their offset) are the matched scene\'s', needsPython, async () => {
+  const sub = join(dir, 'int16');
+  mkdirSync(join(sub, 'images'), { recursive: true });
+  mkdirSync(join(sub, 'labels'));
+  torch.manualSeed(12);
+  const scene = torch.rand([3, 256, 256]).pow(2).mul(3000).add(200).round().to('int16').keep();
+  const ref = torch.randn([3, 128, 128]).mul(400).add(2500).round().to('int16').keep();
+  await writeCog(join(sub, 'images', 'a.tif'), scene);
+  await writeCog(join(sub, 'labels', 'a.tif'), torch.zeros([1, 256, 256], { dtype: 'uint8' }));
+  await writeCog(join(sub, 'ref.tif'), ref);
+  writeFileSync(join(sub, 'classes.yaml'), 'classes:\n  - { id: 0, name: a, color: "#FF0000" }\n  - { id: 1, name: b, color: "#00FF00" }\n');
+  const out = join(sub, 'ds');
+  const r = geoseg('prepare', '--images', join(sub, 'images'), '--labels', join(sub, 'labels'), '--classes', join(sub, 'classes.yaml'), '--out', out, '--tile', '256', '--overlap', '0', '--match-histograms', join(sub, 'ref.tif'));
+  assert.equal(r.status, 0, r.stderr);
+  const expected = pythonMatch(scene, ref, 'int16');
+  const ds = JSON.parse(readFileSync(join(out, 'dataset.json'), 'utf8'));
+  const stored = torch.loadSafetensors(join(out, ds.tiles[0].file)).image;
+  assert.ok(stored.equal(expected), 'the tile is the matched scene');
+  const full = histograms(expected, -32768, 65536);
+  const first = full.counts[0].findIndex((_, i) => full.counts.some((b) => b[i] > 0));
+  assert.equal(ds.histogramsOffset, -32768 + first);
+  assert.deepEqual(ds.histograms, full.counts.map((b) => b.slice(first, first + ds.histograms[0].length)));
+  torch.dispose([scene, ref, expected, stored]);
 });

@@ -41,7 +41,7 @@ export const predictCommand: Command = {
     '  images, returning logits (or a dict with \'out\'); its card model.ts.pt.json gives classes and normalization.',
     '  --crf: dense CRF of each window\'s probabilities over its image (bilateral kernel on the permutohedral',
     '  lattice, pydensecrf\'s parameters; srgb in the image\'s units), before blending; about 2 s per 512² window.',
-    '  --match-histograms: the scene\'s bands histogram-matched to a prepared dataset\'s (or a scene\'s) first (8-bit imagery).',
+    '  --match-histograms: the scene\'s bands histogram-matched to a prepared dataset\'s (or a scene\'s) first (integer bands of up to 16 bits).',
     '  --map writes map.json beside the output (image = the input, prediction, confidence) for geoseg serve.',
     '  Memory grows with the scene width, not its height. An interrupted run (Ctrl-C, crash, kill) keeps',
     '  its finished rows on disk; --resume continues it. An existing output is replaced only with --overwrite.',

@@ -10,7 +10,7 @@ export const prepareCommand: Command = {
     '               [--tile 512] [--overlap 0.25] [--unknown ignore|error] [--gsd <metres>]',
     '               [--attribute <field> [--background ignore|<class>]] [--match-histograms <scene.tif|dataset>] [--align <pixels>] [--overwrite] [--json]',
     '  --align R: estimate each label raster\'s shift to its image within ±R pixels (class boundaries on image edges) and apply it.',
-    '  --match-histograms: each scene\'s bands histogram-matched to a reference scene or a prepared dataset (8-bit imagery).',
+    '  --match-histograms: each scene\'s bands histogram-matched to a reference scene or a prepared dataset (integer bands of up to 16 bits).',
     '  Images pair with labels by relative path without extension (a/b.tif ↔ a/b.png); one vector',
     '  file (.geojson .gpkg .shp) may label every scene, its class in the --attribute field (a source id',
     '  or a class name). --gsd resamples every scene (image: average/bilinear, labels: mode/nearest).',

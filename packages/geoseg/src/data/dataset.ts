@@ -52,11 +52,14 @@ export interface DatasetJson {
   /** Per-band statistics over the valid pixels of all tiles, for input normalization. */
   normalization: { mean: number[]; std: number[] };
   /**
-   * Per-band counts of the 256 values over every scene's pixels as tiled (after histogram
-   * matching, if any; declared nodata left out), for 8-bit datasets: the distribution
+   * Per-band counts of the values over every scene's pixels as tiled (after histogram matching,
+   * if any; declared nodata left out), for integer datasets of up to 16 bits (8-bit: all 256
+   * values; 16-bit: from histogramsOffset to the largest value held): the distribution
    * `--match-histograms <dataset>` matches new scenes to. Absent in older datasets.
    */
   histograms?: number[][] | null;
+  /** The value of histograms[b][0] (absent: 0). 16-bit datasets record the range of values their scenes hold. */
+  histogramsOffset?: number;
   /** The reference the scenes were histogram-matched to in prepare (absent: not matched). */
   histogramMatch?: { reference: string } | null;
   scenes: SceneRecord[];

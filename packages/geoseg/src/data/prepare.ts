@@ -17,14 +17,14 @@ import { pairScenes } from './pairing.js';
 import { sceneSource, type VectorLabelOptions } from './scene-source.js';
 import { planTiles } from './tiling.js';
 import { estimateAlignment, type Alignment } from './label-alignment.js';
-import { applyMatching, checkByte, matchingTable, nodataPixels, rasterByteHistograms, referenceHistograms, type ByteHistograms } from './histogram-match.js';
+import { applyMatching, histogramDomain, matchableTypes, matchingTable, nodataPixels, rasterHistograms, referenceHistograms, trimHistograms, type BandHistograms } from './histogram-match.js';
 
-/** `total` plus a scene's histograms [bands][256], through the matching table when there is one (kept; `total` is disposed). */
-function addSceneHistograms(total: Tensor | null, scene: ByteHistograms, table: Tensor | null): Tensor {
+/** `total` plus a scene's histograms [bands][size], through the matching table when there is one (kept; `total` is disposed). */
+function addSceneHistograms(total: Tensor | null, scene: BandHistograms, table: Tensor | null): Tensor {
   return torch.tidy(() => {
-    let h = torch.tensor(scene, { dtype: 'float64' });
-    // value v's pixels land on table[v]
-    if (table) h = torch.zeros([h.shape[0], 256], { dtype: 'float64' }).scatterAdd_(1, table.to('int64'), h);
+    let h = torch.tensor(scene.counts, { dtype: 'float64' });
+    // value v's pixels land on table[v] (tables hold values from scene.lo, as the histograms)
+    if (table) h = torch.zerosLike(h).scatterAdd_(1, table.to('int64').sub(scene.lo), h);
     const sum = total ? total.add(h) : h;
     total?.dispose();
     return sum.keep();
@@ -139,8 +139,11 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
     let sum: Tensor | null = null;
     let sumSq: Tensor | null = null;
     let valid = 0;
-    // The scenes' byte histograms as tiled (8-bit data), [bands, 256].
+    // The scenes' histograms as tiled, [bands, size] over values from histogramLo (integer bands
+    // of up to 16 bits, all scenes of one type; else none are recorded).
     let histograms: Tensor | null = null;
+    let histogramLo: number | null = null;
+    let pooling = true;
     // Progress in source megapixels, advanced tile by tile.
     let totalMpx = 0;
     for (const pair of pairs) {
@@ -162,12 +165,19 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
         if (bands < 0) bands = image.info.bandCount;
         if (image.info.bandCount !== bands) throw new GeosegError(`${pair.image}: has ${image.info.bandCount} bands, the first scene had ${bands}`);
         const unknownScene: Record<string, number> = { ...src.unknown };
-        const byte = image.info.dataTypes.every((t) => t === 'Byte');
-        if (reference) checkByte(pair.image, image.info.dataTypes);
-        const sceneHistograms = byte ? await rasterByteHistograms(src.image) : null;
+        const matchable = matchableTypes(image.info.dataTypes);
+        if (reference) histogramDomain(pair.image, image.info.dataTypes); // refuses other types
+        const sceneHistograms = matchable ? await rasterHistograms(src.image) : null;
         lookup = reference ? matchingTable(sceneHistograms!, reference).keep() : null;
-        if (byte) histograms = addSceneHistograms(histograms, sceneHistograms!, lookup);
-        else { histograms?.dispose(); histograms = null; }
+        const sameDomain = histogramLo === null || (sceneHistograms?.lo === histogramLo && sceneHistograms.counts[0].length === histograms?.shape[1]);
+        if (pooling && sceneHistograms && sameDomain) {
+          histograms = addSceneHistograms(histograms, sceneHistograms, lookup);
+          histogramLo = sceneHistograms.lo;
+        } else {
+          pooling = false;
+          histograms?.dispose();
+          histograms = null;
+        }
         const nodata = image.info.nodata.every((v) => v === image.info.nodata[0]) ? image.info.nodata[0] : null;
         // Label-to-image alignment: label windows are read (dx, dy) further on.
         const alignment = opts.align ? await sceneAlignment(image, label, table, unknown, src.labelIsFinal, opts.align) : null;
@@ -188,7 +198,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
         for (const w of windows) {
           await torch.tidy(async () => {
             const read = await image.read(w, { fill: 0 });
-            const img = lookup ? applyMatching(read, lookup, nodataPixels(read, nodata)) : read;
+            const img = lookup ? applyMatching(read, lookup, nodataPixels(read, nodata), sceneHistograms!.lo) : read;
             if (!dtype) dtype = img.dtype;
             const mask = await labelWindow(label, shifted(w), table, unknown, {}, src.labelIsFinal);
             const c = countClasses(mask, C, table.ignoreIndex);
@@ -231,7 +241,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
     }
     const mean = sum ? Array.from((sum as Tensor).div(Math.max(valid, 1)).data() as Float64Array) : [];
     const std = sumSq ? Array.from((sumSq as Tensor).div(Math.max(valid, 1)).data() as Float64Array, (m2, i) => Math.sqrt(Math.max(m2 - mean[i] ** 2, 0))) : [];
-    const bandHistograms = histograms ? (histograms as Tensor).toArray() as number[][] : null;
+    const bandHistograms = histograms ? trimHistograms({ lo: histogramLo!, counts: (histograms as Tensor).toArray() as number[][] }) : null;
     (sum as Tensor | null)?.dispose();
     (histograms as Tensor | null)?.dispose();
     (sumSq as Tensor | null)?.dispose();
@@ -245,7 +255,8 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareSummary> {
       tileSize: tile,
       overlap,
       normalization: { mean, std },
-      histograms: bandHistograms,
+      histograms: bandHistograms?.counts ?? null,
+      ...(bandHistograms && bandHistograms.lo !== 0 ? { histogramsOffset: bandHistograms.lo } : {}),
       ...(opts.matchHistograms ? { histogramMatch: { reference: resolve(opts.matchHistograms) } } : {}),
       scenes,
       tiles,

@@ -39,7 +39,7 @@ import { firstRowAfter, rowEnd, windowGrid } from './window-grid.js';
 import { addClassCounts, countRaster, toCog, withDataset } from './final-rasters.js';
 import { peakRss } from '../streaming-process.js';
 import { createHash } from 'node:crypto';
-import { applyMatching, checkByte, matchingTable, nodataPixels, rasterByteHistograms, referenceHistograms } from '../data/histogram-match.js';
+import { applyMatching, histogramDomain, matchingTable, nodataPixels, rasterHistograms, referenceHistograms } from '../data/histogram-match.js';
 
 export interface PredictOptions {
   /** A geoseg checkpoint (a run or checkpoint folder); or, instead, `model`. */
@@ -230,8 +230,8 @@ async function predictLocked(opts: PredictOptions): Promise<PredictSummary> {
     // (a resume must not mix precisions; an fp32 run's key is the one earlier versions wrote)
     // the scene's matching table (a full pass over the scene for its histograms)
     const lookup = opts.matchHistograms ? await sceneMatchingTable(opts.input, info.dataTypes, opts.matchHistograms) : null;
-    lookupHeld = lookup;
-    const matching = lookup ? { matchHistograms: { reference: resolve(opts.matchHistograms!), table: createHash('sha256').update(lookup.data() as Uint8Array).digest('hex') } } : {};
+    lookupHeld = lookup?.table ?? null;
+    const matching = lookup ? { matchHistograms: { reference: resolve(opts.matchHistograms!), table: createHash('sha256').update(lookup.table.data() as Uint8Array).digest('hex') } } : {};
     const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, ...(weights === 'ema' ? { weights } : {}), step: meta.step, S, overlap, blend, tta, kinds, grid: 'even', ...(precision !== 'fp32' ? { precision } : {}), ...(opts.crf ? { crf: opts.crf } : {}), ...matching });
     const work = WorkFolder.open(workDir, key, kinds, { resume: opts.resume ?? false, output });
     const windowsTotal = ys.length * xs.length;
@@ -249,7 +249,7 @@ async function predictLocked(opts: PredictOptions): Promise<PredictSummary> {
       read: async (x, y, w, h) => {
         const raw = await raster.read({ x, y, width: w, height: h } as Window);
         if (!lookup) return raw;
-        const matched = applyMatching(raw, lookup, nodataPixels(raw, nodata.value));
+        const matched = applyMatching(raw, lookup.table, nodataPixels(raw, nodata.value), lookup.lo);
         raw.dispose();
         return matched;
       },
@@ -332,10 +332,10 @@ async function predictLocked(opts: PredictOptions): Promise<PredictSummary> {
 }
 
 /** The table taking the scene's byte values to `reference`'s distribution (kept: the caller disposes it). */
-async function sceneMatchingTable(input: string, dataTypes: string[], reference: string): Promise<Tensor> {
-  checkByte(input, dataTypes);
+async function sceneMatchingTable(input: string, dataTypes: string[], reference: string): Promise<{ table: Tensor; lo: number }> {
+  const { lo } = histogramDomain(input, dataTypes);
   const target = await referenceHistograms(resolve(reference));
-  return matchingTable(await rasterByteHistograms(input), target).keep();
+  return { table: matchingTable(await rasterHistograms(input), target).keep(), lo };
 }
 
 export type { SegmentationModel };
