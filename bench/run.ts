@@ -21,6 +21,7 @@ import { trainPrecisionBench } from './train-precision.js';
 import { toolboxBench } from './toolbox.js';
 import { toolboxTrainBench } from './toolbox-train.js';
 import { flopsTable } from './flops-table.js';
+import { refineFigure } from './refine-figure.js';
 
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const only = process.argv[2];
@@ -71,6 +72,8 @@ if (only === 'train-precision') results.trainPrecision = await trainPrecisionBen
 if (only === 'toolbox') results.toolbox = await toolboxBench();
 // achieved GFLOP/s and % of peak of the README's speed rows (seconds: FLOP counting only)
 if (only === 'flops') results.flopsTable = await flopsTable();
+// docs/refine-labels.png, refine-labels before/after on a demo crop (~10 seconds)
+if (only === 'refine-figure') results.refineFigure = await refineFigure();
 // dubai-best with one toolbox item changed at a time, 511 iterations each (~20 minutes a variant)
 if (only === 'toolbox-train') results.toolboxTrain = await toolboxTrainBench();
 // Large-scene prediction (8192² and 16384², with a Python reference): ~40 minutes, only when asked.
