@@ -4,7 +4,7 @@ import { readDataset } from '../data/dataset.js';
 import { augmentDataset, removeAugmentation } from '../data/offline-augment.js';
 import { readDocument } from '../document.js';
 import { GeosegError } from '../errors.js';
-import { table, UsageError, type Command } from './command.js';
+import { classIdsOption, table, UsageError, type Command } from './command.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
@@ -13,14 +13,6 @@ function positiveInteger(name: string, v: unknown): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be an integer ≥ 1, got '${v}'`);
   return n;
-}
-
-function classIds(spec: string, classes: { id: number; name: string }[]): number[] {
-  return spec.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
-    const c = /^\d+$/.test(s) ? classes.find((k) => k.id === Number(s)) : classes.find((k) => k.name.toLowerCase() === s.toLowerCase());
-    if (!c) throw new UsageError(`--classes: '${s}' is not a class id or name (classes: ${classes.map((k) => `${k.id} ${k.name}`).join(', ')})`);
-    return c.id;
-  });
 }
 
 /** An augmentation block from a file: the file itself, or its `augmentation:` (a run config works). */
@@ -77,7 +69,7 @@ export const augmentCommand: Command = {
     const ds = readDataset(folder);
     const record = augmentDataset(folder, {
       target, seed, overwrite: Boolean(values.overwrite),
-      classes: values.classes === undefined ? undefined : classIds(String(values.classes), ds.classes),
+      classes: values.classes === undefined ? undefined : classIdsOption('classes', String(values.classes), ds.classes),
       maxTiles: positiveInteger('max-tiles', values['max-tiles']),
       maxCopies: positiveInteger('max-copies', values['max-copies']),
       augmentation: values.augmentation === undefined ? undefined : augmentationFile(String(values.augmentation)),

@@ -45,3 +45,12 @@ export function weightsChoice(v: unknown): 'raw' | 'ema' {
   if (v !== 'raw' && v !== 'ema') throw new UsageError(`--weights must be raw or ema, got '${String(v)}'`);
   return v;
 }
+
+/** Class ids from `--<option> ID|NAME,...` (names case-insensitive); an unknown one is a usage error listing the classes. */
+export function classIdsOption(option: string, spec: string, classes: { id: number; name: string }[]): number[] {
+  return spec.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
+    const c = /^\d+$/.test(s) ? classes.find((k) => k.id === Number(s)) : classes.find((k) => k.name.toLowerCase() === s.toLowerCase());
+    if (!c) throw new UsageError(`--${option}: '${s}' is not a class id or name (classes: ${classes.map((k) => `${k.id} ${k.name}`).join(', ')})`);
+    return c.id;
+  });
+}

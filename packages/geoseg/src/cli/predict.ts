@@ -9,6 +9,7 @@ import { LAUNCH_OPTIONS, launchedGroup, launchedResult, launchOptions, workerThr
 import { useThreads } from '../threads.js';
 import { useStreamingSettings } from '../streaming-process.js';
 import { crfChoice, UsageError, weightsChoice, type Command } from './command.js';
+import { catchInterrupt } from './interrupt.js';
 
 function positiveInt(name: string, v: unknown): number | undefined {
   if (v === undefined) return undefined;
@@ -124,14 +125,7 @@ export const predictCommand: Command = {
     const crf = crfChoice(values.crf);
     const simplify = values.simplify === undefined ? 0 : Number(values.simplify);
     if (!(simplify >= 0) || !Number.isFinite(simplify)) throw new UsageError(`--simplify: must be a tolerance ≥ 0 in CRS units, got '${values.simplify}'`);
-    let interrupted = false;
-    const onSigint = () => {
-      if (interrupted) process.exit(130);
-      interrupted = true;
-      process.stderr.write('\ngeoseg: interrupted; finishing the current window row (--resume continues)\n');
-    };
-    process.on('SIGINT', onSigint);
-    process.on('SIGTERM', onSigint);
+    const interrupt = catchInterrupt('finishing the current window row (--resume continues)');
     try {
       if (many) {
         const m = await predictMany({
@@ -140,7 +134,7 @@ export const predictCommand: Command = {
           tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision, crf, matchHistograms: values['match-histograms'] === undefined ? null : String(values['match-histograms']),
           post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },
           simplify, overwrite: Boolean(values.overwrite), resume: Boolean(values.resume), progress: !values.json && !group, device: String(values.device),
-          shouldStop: () => interrupted, group,
+          shouldStop: interrupt.stopRequested, group,
         });
         if (group && group.rank > 0) return { result: m, text: '', exitCode: m.stopped ? 130 : 0, silent: true };
         const workers = group ? ` by ${group.worldSize} workers` : '';
@@ -157,7 +151,7 @@ export const predictCommand: Command = {
         confidence: values.confidence as string | undefined, probabilities: values.probabilities as string | undefined, map: Boolean(values.map),
         post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },
         vector: values.vector as string | undefined, simplify, overwrite: Boolean(values.overwrite), resume: Boolean(values.resume),
-        progress: !values.json, device: String(values.device), shouldStop: () => interrupted,
+        progress: !values.json, device: String(values.device), shouldStop: interrupt.stopRequested,
       });
       if (s.stopped) return { result: s, text: `stopped; finished rows are kept (run again with --resume)`, exitCode: 130 };
       const total = s.classes.reduce((a, c) => a + c.pixels, 0) || 1;
@@ -168,8 +162,7 @@ export const predictCommand: Command = {
       for (const [what, p] of [['confidence', s.confidence], ['probabilities', s.probabilities], ['polygons', s.vector], ['map', s.map]] as const) if (p) lines.push(`${what}: ${p}`);
       return { result: s, text: lines.join('\n') };
     } finally {
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigint);
+      interrupt.release();
     }
   },
 };

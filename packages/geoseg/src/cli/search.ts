@@ -2,6 +2,7 @@
 import { runSearch } from '../search/run-search.js';
 import { describeParams, readSearchSpace } from '../search/space.js';
 import { table, UsageError, type Command } from './command.js';
+import { catchInterrupt } from './interrupt.js';
 
 /** '60m', '1.5h', '90' (minutes) → minutes. */
 export function parseBudget(v: string): number {
@@ -33,18 +34,11 @@ export const searchCommand: Command = {
     if (values.resume && values.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
     const budgetMinutes = parseBudget(String(values.budget));
     const space = readSearchSpace(String(values.space));
-    let interrupted = false;
-    const onSigint = () => {
-      if (interrupted) process.exit(130);
-      interrupted = true;
-      process.stderr.write('\ngeoseg: interrupted; saving the trial\'s checkpoint (Ctrl-C again to quit at once)\n');
-    };
-    process.on('SIGINT', onSigint);
-    process.on('SIGTERM', onSigint);
+    const interrupt = catchInterrupt('saving the trial\'s checkpoint (Ctrl-C again to quit at once)');
     try {
       const r = await runSearch(space, {
         budgetMinutes, resume: Boolean(values.resume), overwrite: Boolean(values.overwrite),
-        shouldStop: () => interrupted, log: values.json ? undefined : (line) => process.stderr.write(`${line}\n`),
+        shouldStop: interrupt.stopRequested, log: values.json ? undefined : (line) => process.stderr.write(`${line}\n`),
       });
       const s = r.state;
       const pct = (x: number | null) => (x === null ? '—' : (100 * x).toFixed(2));
@@ -54,8 +48,7 @@ export const searchCommand: Command = {
       else lines.push(`best: candidate ${s.best!.candidate} (${describeParams(s.best!.params)}), mIoU ${pct(s.best!.mIoU)} → ${s.best!.config}`);
       return { result: { ...s, out: r.out, interrupted: r.interrupted }, text: lines.join('\n'), exitCode: r.interrupted ? 130 : 0 };
     } finally {
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigint);
+      interrupt.release();
     }
   },
 };

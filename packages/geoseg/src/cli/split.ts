@@ -4,7 +4,7 @@
 import { loadForSplit, writeDatasetJson } from '../data/dataset-file.js';
 import { classBalanced, rareThreshold, SAMPLING_STRATEGIES, type SamplingRecord } from '../data/sampling.js';
 import { classTotals, scenesSplit, SPLIT_STRATEGIES, splitTiles, type SplitStrategy, type SplitTile } from '../data/split.js';
-import { table, UsageError, type Command } from './command.js';
+import { classIdsOption, table, UsageError, type Command } from './command.js';
 
 function fraction(name: string, v: unknown, lo: number, hi: number, loOpen = true): number {
   const n = Number(v);
@@ -12,14 +12,6 @@ function fraction(name: string, v: unknown, lo: number, hi: number, loOpen = tru
     throw new UsageError(`--${name} must be a number in ${loOpen ? '(' : '['}${lo}, ${hi}), got '${v}'`);
   }
   return n;
-}
-
-function rareIds(spec: string, classes: { id: number; name: string }[]): number[] {
-  return spec.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
-    const c = /^\d+$/.test(s) ? classes.find((k) => k.id === Number(s)) : classes.find((k) => k.name.toLowerCase() === s.toLowerCase());
-    if (!c) throw new UsageError(`--rare: '${s}' is not a class id or name (classes: ${classes.map((k) => `${k.id} ${k.name}`).join(', ')})`);
-    return c.id;
-  });
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -73,7 +65,7 @@ export const splitCommand: Command = {
     if (String(values.boost ?? 4).trim() === '' || !(Number.isFinite(boost) && boost > 0)) throw new UsageError(`--boost must be a number > 0, got '${values.boost}'`);
 
     const ds = loadForSplit(positionals[0]);
-    const rare = values.rare === undefined ? undefined : rareIds(String(values.rare), ds.classes);
+    const rare = values.rare === undefined ? undefined : classIdsOption('rare', String(values.rare), ds.classes);
     const sceneIds = Array.isArray(ds.json.scenes) ? (ds.json.scenes as { id?: unknown }[]).map((sc, i) => (typeof sc?.id === 'string' ? sc.id : String(i))) : [];
     const split = values['val-scenes'] !== undefined
       ? scenesSplit(ds.tiles, sceneIds, String(values['val-scenes']))

@@ -8,6 +8,7 @@ import { LAUNCH_OPTIONS, launchedGroup, launchedResult, launchOptions, workerThr
 import { budgetNote, train } from '../train/trainer.js';
 import { formatMetricsTable } from '../metrics/index.js';
 import { UsageError, type Command } from './command.js';
+import { catchInterrupt } from './interrupt.js';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -41,16 +42,9 @@ export const trainCommand: Command = {
     // under a launcher: this process's group, and its share of the machine's cores
     const group = launchedGroup();
     const threads = group && cfg.train.threads === null ? workerThreads() : undefined;
-    let interrupted = false;
-    const onSigint = () => {
-      if (interrupted) process.exit(130); // a second Ctrl-C: stop now
-      interrupted = true;
-      process.stderr.write('\ngeoseg: interrupted; saving a checkpoint (Ctrl-C again to quit at once)\n');
-    };
-    process.on('SIGINT', onSigint);
-    process.on('SIGTERM', onSigint);
+    const interrupt = catchInterrupt('saving a checkpoint (Ctrl-C again to quit at once)');
     try {
-      const s = await train(cfg, { resume: Boolean(values.resume), overwrite: Boolean(values.overwrite), progress: !values.json, where, shouldStop: () => interrupted, group, threads });
+      const s = await train(cfg, { resume: Boolean(values.resume), overwrite: Boolean(values.overwrite), progress: !values.json, where, shouldStop: interrupt.stopRequested, group, threads });
       if (group && group.rank > 0) {
         // rank 0 reports the run; the others say only that they are done
         return { result: s, text: '', exitCode: s.stoppedEarly ? 130 : 0, silent: true };
@@ -66,8 +60,7 @@ export const trainCommand: Command = {
       lines.push(`run folder: ${s.out}`);
       return { result: s, text: lines.join('\n'), exitCode: s.stoppedEarly ? 130 : 0 };
     } finally {
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigint);
+      interrupt.release();
     }
   },
 };
