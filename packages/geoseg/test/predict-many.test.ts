@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import * as torch from '@geoseg/torch';
 import { writeCog } from '../src/index.js';
 import { randomCheckpoint } from './helpers/random-checkpoint.js';
@@ -87,4 +88,38 @@ test('2 workers share the scenes (a glob) through the store: each scene once, th
   assert.equal(rs.skipped.length, 4);
   assert.deepEqual(rs.predicted.map((p: { output: string }) => p.output), [join(out, 'e.tif')]);
   sameAsSingle(out);
+});
+
+test('a worker killed outright with no launcher (torchrun-style ranks): rank 0 stops waiting after the heartbeat timeout; --resume finishes', { skip: !gloo && 'no Gloo in this build' }, async () => {
+  const scenes = join(dir, 'big');
+  mkdirSync(scenes);
+  for (let i = 0; i < 3; i++) {
+    await torch.tidy(async () => {
+      torch.manualSeed(50 + i);
+      await writeCog(join(scenes, `s${i}.tif`), torch.rand([3, 384, 384]).mul(255).to('uint8'));
+    });
+  }
+  const out = join(dir, 'killed');
+  const port = await new Promise<number>((res) => { const srv = createServer().listen(0, () => { const p = (srv.address() as AddressInfo).port; srv.close(() => res(p)); }); });
+  const worker = (rank: number) => spawn(process.execPath, [cli, 'predict', '--checkpoint', checkpoint, '--input', scenes, '--output-dir', out, ...common, '--json'], {
+    env: { ...process.env, RANK: String(rank), WORLD_SIZE: '2', LOCAL_RANK: String(rank), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), GEOSEG_HEARTBEAT_SECONDS: '3' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const [r0, r1] = [worker(0), worker(1)];
+  let stderr0 = '';
+  r0.stderr!.on('data', (d) => { stderr0 += d; });
+  const exit0 = new Promise<number | null>((res) => r0.on('exit', res));
+  // once both are at work (two scenes' work folders), rank 1 dies without a word
+  for (let t = 0; t < 600; t++) {
+    const busy = existsSync(out) ? readdirSync(out).filter((f) => f.endsWith('.geoseg-partial')).length : 0;
+    if (busy >= 2) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  r1.kill('SIGKILL');
+  const code = await exit0;
+  assert.equal(code, 1, stderr0);
+  assert.match(stderr0, /geoseg: worker 1 has given no sign of life for 3 s .*--resume/);
+  const resumed = geoseg('predict', '--checkpoint', checkpoint, '--input', scenes, '--output-dir', out, '--resume', ...common, '--json');
+  assert.equal(resumed.status, 0, resumed.stderr);
+  for (let i = 0; i < 3; i++) assert.ok(existsSync(join(out, `s${i}.tif`)));
 });

@@ -91,6 +91,23 @@ function plan(opts: PredictManyOptions): Plan {
 
 const KEY = 'geoseg/predict';
 const STOP_WAIT_MS = 120_000;
+/**
+ * How long rank 0 waits for a sign of life from a worker that has not finished (a counter each
+ * worker bumps at least every window row) before it gives up on it: a worker killed outright on
+ * another machine, with no launcher to notice, would otherwise keep rank 0 waiting for ever.
+ */
+const heartbeatSeconds = () => Number(process.env.GEOSEG_HEARTBEAT_SECONDS ?? 600);
+
+/** A worker's sign of life: bumps its counter in the store, at most every 2 s. */
+function heartbeat(store: distributed.Store, rank: number): () => void {
+  let last = 0;
+  return () => {
+    const now = Date.now();
+    if (now - last < 2000) return;
+    last = now;
+    store.add(`${KEY}/beat/${rank}`, 1);
+  };
+}
 
 export async function predictMany(opts: PredictManyOptions): Promise<PredictManySummary> {
   const started = performance.now();
@@ -121,12 +138,15 @@ export async function predictMany(opts: PredictManyOptions): Promise<PredictMany
   const next = () => (group ? group.store.add(`${KEY}/next`, 1) - 1 : local++);
   // the model once per worker, not once per scene (small scenes spent much of their time loading it)
   let predictor: Predictor | null = null;
+  const beat = group ? heartbeat(group.store, rank) : () => undefined;
+  // predict polls it every window row: the worker's heartbeat rides on it
+  const shouldStop = () => { beat(); return opts.shouldStop?.() ?? false; };
   try {
     for (let i = next(); i < todo.length; i = next()) {
-      if (opts.shouldStop?.()) { stopped = true; break; }
+      if (shouldStop()) { stopped = true; break; }
       const j = todo[i]!;
       predictor ??= loadPredictor(opts, opts.weights ?? 'raw');
-      const s: PredictSummary = await predict({ ...opts, predictor, input: j.input, output: j.output, vector: j.vector, confidence: j.confidence, probabilities: j.probabilities, resume: opts.resume });
+      const s: PredictSummary = await predict({ ...opts, shouldStop, predictor, input: j.input, output: j.output, vector: j.vector, confidence: j.confidence, probabilities: j.probabilities, resume: opts.resume });
       if (s.stopped) { stopped = true; break; }
       const row = { input: j.input, output: j.output, worker: rank, seconds: s.seconds, megapixelsPerSecond: s.megapixelsPerSecond };
       predicted.push(row);
@@ -138,16 +158,30 @@ export async function predictMany(opts: PredictManyOptions): Promise<PredictMany
     throw e;
   } finally {
     predictor?.model.dispose();
-    if (group) group.store.add(`${KEY}/finished`, 1);
+    if (group) {
+      group.store.set(`${KEY}/finished/${rank}`, '1');
+      group.store.add(`${KEY}/finished`, 1);
+    }
   }
   if (group && rank === 0) {
     // Rank 0 reports every worker's scenes once all have finished: a counter in the store,
     // polled (a collective would time out behind a long last scene). It stops waiting when a
     // worker failed, and, after a stop request, once the others had a while to finish their row.
     let stopSince: number | null = stopped ? Date.now() : null;
+    const ranks = Array.from({ length: group.worldSize }, (_, r) => r);
+    // each worker's last heartbeat as rank 0 saw it change (rank 0's clock only: machines' clocks differ)
+    const seen = ranks.map(() => ({ value: -1, at: Date.now() }));
     while (group.store.add(`${KEY}/finished`, 0) < group.worldSize) {
-      const failed = Array.from({ length: group.worldSize }, (_, r) => r).find((r) => group.store.check([`${KEY}/failed/${r}`]));
+      const failed = ranks.find((r) => group.store.check([`${KEY}/failed/${r}`]));
       if (failed !== undefined) throw new GeosegError(`worker ${failed} failed: ${group.store.getString(`${KEY}/failed/${failed}`)}`);
+      for (const r of ranks.slice(1)) {
+        if (group.store.check([`${KEY}/finished/${r}`])) continue;
+        const value = group.store.add(`${KEY}/beat/${r}`, 0);
+        if (value !== seen[r].value) seen[r] = { value, at: Date.now() };
+        else if (Date.now() - seen[r].at > heartbeatSeconds() * 1000) {
+          throw new GeosegError(`worker ${r} has given no sign of life for ${heartbeatSeconds()} s (killed with no launcher to notice?); its scene keeps its finished rows: run again with --resume`);
+        }
+      }
       if (stopSince === null && opts.shouldStop?.()) stopSince = Date.now();
       if (stopSince !== null && Date.now() - stopSince > STOP_WAIT_MS) break;
       await new Promise((r) => setTimeout(r, 200));
