@@ -83,7 +83,7 @@ test('run configs: architecture options are checked against the chosen architect
   assert.throws(() => parseTrainConfig({ ...base, model: { arch: 'deeplabv3plus', encoder: 'hourglass52' } }, 'run.yaml'),
     /run.yaml: model.encoder: encoder 'hourglass52' runs only at output stride 32; deeplabv3plus runs at output stride 16 \(got "hourglass52"\)$/);
   const ok = parseTrainConfig({ ...base, model: { arch: 'pspnet', bins: [1, 3], auxHead: true }, loss: { out: 'ce + 0.5 * dice', aux: { weight: 0.2 } } }, 'run.yaml');
-  assert.deepEqual(ok.model, { arch: 'pspnet', encoder: 'resnet18', encoderWeights: null, bins: [1, 3], auxHead: true });
+  assert.deepEqual(ok.model, { arch: 'pspnet', encoder: 'resnet18', encoderWeights: null, init: null, bins: [1, 3], auxHead: true });
 });
 
 test('cp (FactSeg joint probability) reads out and binary: closed form, and through the objective', () => {

@@ -1,5 +1,5 @@
 // Recipe search: successive-halving arithmetic, seeded candidates, and `geoseg search` end to end
-// on the tiny dataset (rungs 3 → 1, promotion by score, best.yaml a valid run config, an
+// on the tiny dataset (rungs 2 → 1, promotion by score, best.yaml a valid run config, an
 // interrupted search resumed to exactly the uninterrupted result, refusals).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,7 +51,7 @@ test('candidates: seeded, distinct, valid, inside their ranges; a space too smal
   assert.deepEqual(withParam({}, 'train.seed', 2), { train: { seed: 2 } });
 });
 
-test('geoseg search: 3 → 1 trials ranked by validation mIoU, best.yaml; Ctrl-C and --resume give the same search', { timeout: 600_000 }, async () => {
+test('geoseg search: 2 → 1 trials ranked by validation mIoU, best.yaml; Ctrl-C and --resume give the same search', { timeout: 600_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-search-'));
   try {
     const dataset = await tinyDataset(dir);
@@ -63,7 +63,7 @@ optimizer: { name: adam, lr: 0.001 }
 eval: { window: 128, overlap: 0.25, batch: 4 }
 train: { minutes: 20, logEvery: 4, evalEvery: 0, checkpointEvery: 100, seed: 7, threads: 1 }
 `);
-    const space = (out: string) => `base: base.yaml\nout: ${out}\nseed: 1\ntrials: 3\neta: 2\nthroughput: 10\nparams:\n  optimizer.lr: { log: [0.0005, 0.02] }\n  loss: [ce, 'ce + 0.5 * dice']\n  data.crop: [32, 64]\n`;
+    const space = (out: string) => `base: base.yaml\nout: ${out}\nseed: 1\ntrials: 2\neta: 2\nthroughput: 10\nparams:\n  optimizer.lr: { log: [0.0005, 0.02] }\n  loss: [ce, 'ce + 0.5 * dice']\n  data.crop: [32, 64]\n`;
     writeFileSync(join(dir, 'a.yaml'), space('search-a'));
     writeFileSync(join(dir, 'b.yaml'), space('search-b'));
     const budget = '0.2m';
@@ -71,10 +71,10 @@ train: { minutes: 20, logEvery: 4, evalEvery: 0, checkpointEvery: 100, seed: 7, 
     const a = geoseg('search', '--space', join(dir, 'a.yaml'), '--budget', budget, '--json');
     assert.equal(a.status, 0, a.stderr);
     const sa = JSON.parse(a.stdout);
-    assert.deepEqual(sa.rungs, [3, 1]);
-    assert.equal(sa.candidates.length, 3);
+    assert.deepEqual(sa.rungs, [2, 1]);
+    assert.equal(sa.candidates.length, 2);
     const rung = (s: typeof sa, r: number) => s.trials.filter((t: { rung: number }) => t.rung === r);
-    assert.deepEqual([0, 1].map((r) => rung(sa, r).length), [3, 1]);
+    assert.deepEqual([0, 1].map((r) => rung(sa, r).length), [2, 1]);
     for (const t of sa.trials) {
       assert.ok(t.mIoU > 0 && t.mIoU <= 1, `trial ${t.run}: ${t.error}`);
       assert.ok(t.iterations >= 1);
@@ -85,7 +85,7 @@ train: { minutes: 20, logEvery: 4, evalEvery: 0, checkpointEvery: 100, seed: 7, 
     // Promotion: rung 1 holds the best of rung 0 (ties to the lower candidate).
     const top = [...rung(sa, 0)].sort((x, y) => y.mIoU - x.mIoU || x.candidate - y.candidate)[0].candidate;
     assert.equal(rung(sa, 1)[0].candidate, top);
-    // A later rung trains a candidate longer (three times the minutes here).
+    // A later rung trains a candidate longer (twice the minutes here).
     for (const t of rung(sa, 1)) assert.ok(t.iterations > rung(sa, 0).find((u: { candidate: number }) => u.candidate === t.candidate).iterations);
     // best.yaml: a run config with the winner's settings and the dataset's absolute path.
     const best = readTrainConfig(sa.best.config);
@@ -123,7 +123,7 @@ train: { minutes: 20, logEvery: 4, evalEvery: 0, checkpointEvery: 100, seed: 7, 
     writeFileSync(join(dir, 'a.yaml'), space('search-a').replace(/params:[\s\S]*$/, 'params:\n  loss: [ce]\n'));
     const small = geoseg('search', '--space', join(dir, 'a.yaml'), '--budget', budget, '--overwrite');
     assert.equal(small.status, 1);
-    assert.match(small.stderr, /found only 1 of 3 distinct valid candidates/);
+    assert.match(small.stderr, /found only 1 of 2 distinct valid candidates/);
     assert.deepEqual(JSON.parse(readFileSync(join(dir, 'search-a', 'search.json'), 'utf8')).trials, sa.trials);
     writeFileSync(join(dataset, 'dataset.json'), readFileSync(join(dataset, 'dataset.json'), 'utf8') + '\n');
     assert.match(geoseg('search', '--space', join(dir, 'b.yaml'), '--budget', budget, '--resume').stderr, /the space file, its base config or the dataset changed/);

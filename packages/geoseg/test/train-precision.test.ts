@@ -49,7 +49,8 @@ test('train.channelsLast: the default layout\'s run to float rounding, validatio
   console.log(`# losses nchw ${la.map((l) => l.toFixed(4)).join(' ')}; nhwc relative differences ${relative.map((d) => d.toExponential(1)).join(' ')}; val mIoU ${score(a.lastEval)} / ${score(b.lastEval)}`);
   // the first step differs by rounding only; the second step's only a little more
   assert.ok(relative[0]! < 1e-5 && Math.max(...relative) < 1e-3, `losses differ by ${relative.join(', ')}`);
-  assert.ok(relative[0]! > 0, 'the layouts run different kernels (an ignored channelsLast would give the same bits)');
+  // (on some machines oneDNN's forward gives the same bits in both layouts; the backward differs)
+  assert.ok(Math.max(...relative) > 0, 'the layouts run different kernels (an ignored channelsLast would give the same bits)');
   assert.ok(Math.abs(score(a.lastEval) - score(b.lastEval)) < 2e-3, 'the same validation score');
   assert.ok(Math.abs(score(a.lastEvalAveraged) - score(b.lastEvalAveraged)) < 2e-3, 'the same weight-average score');
   torch.tidy(() => {

@@ -166,19 +166,6 @@ function defaultColor(id: number): [number, number, number] {
 }
 
 export async function predict(opts: PredictOptions): Promise<PredictSummary> {
-  // One predict per output: a second one would share the work folder (or remove it under the first).
-  const output = resolve(opts.output);
-  checkFolder(output);
-  const lock = join(dirname(output), `.${basename(output)}.geoseg-lock`);
-  acquireLock(lock, { holder: 'geoseg predict', doing: 'is writing this output', what: 'this output', target: output });
-  try {
-    return await predictLocked(opts);
-  } finally {
-    releaseLock(lock);
-  }
-}
-
-async function predictLocked(opts: PredictOptions): Promise<PredictSummary> {
   const started = performance.now();
   const S = opts.window ?? 512;
   const overlap = opts.overlap ?? 0.25;
@@ -211,6 +198,7 @@ async function predictLocked(opts: PredictOptions): Promise<PredictSummary> {
   const raster = await Raster.open(opts.input);
   const info = raster.info;
   let lookupHeld: Tensor | null = null;
+  let lockHeld: string | null = null;
   try {
     if (info.bandCount !== meta.bands) throw new GeosegError(`${opts.input}: has ${info.bandCount} bands, the model ${dir} takes ${meta.bands}`);
     const badType = info.dataTypes.find((t) => !SUPPORTED_TYPES.has(t));
@@ -233,6 +221,13 @@ async function predictLocked(opts: PredictOptions): Promise<PredictSummary> {
     lookupHeld = lookup?.table ?? null;
     const matching = lookup ? { matchHistograms: { reference: resolve(opts.matchHistograms!), table: createHash('sha256').update(lookup.table.data() as Uint8Array).digest('hex') } } : {};
     const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, ...(weights === 'ema' ? { weights } : {}), step: meta.step, S, overlap, blend, tta, kinds, grid: 'even', ...(precision !== 'fp32' ? { precision } : {}), ...(opts.crf ? { crf: opts.crf } : {}), ...matching });
+    // One predict per output from here on, where the first thing is written: a second one would
+    // share the work folder (or remove it under the first). The refusals above touch nothing.
+    const lock = join(dirname(output), `.${basename(output)}.geoseg-lock`);
+    acquireLock(lock, { holder: 'geoseg predict', doing: 'is writing this output', what: 'this output', target: output });
+    lockHeld = lock;
+    // (an output another predict finished meanwhile is refused as any existing one)
+    for (const p of finals) if (existsSync(p) && !opts.overwrite && !ours.includes(p)) throw new GeosegError(existsMessage(p));
     const work = WorkFolder.open(workDir, key, kinds, { resume: opts.resume ?? false, output });
     const windowsTotal = ys.length * xs.length;
     const progress = new Progress('predict', windowsTotal, 'windows', opts.progress ?? false);
@@ -325,6 +320,7 @@ async function predictLocked(opts: PredictOptions): Promise<PredictSummary> {
       classes: meta.classes.map((c, k) => ({ id: c.id, name: c.name, pixels: classCounts[k], area: pixelArea === null ? null : classCounts[k] * pixelArea })),
     };
   } finally {
+    if (lockHeld) releaseLock(lockHeld);
     raster.close();
     if (!opts.predictor) model.dispose();
     lookupHeld?.dispose();
