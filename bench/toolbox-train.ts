@@ -8,9 +8,9 @@
 //   - noisy        noisy (cosine-decayed noise masking, SegHZ 2.2) in place of ce (+ 0.5 dice)
 //   - consistency  consistency { weight 1, views [lr] }: one more forward/backward per step (its
 //                  wall time is reported; at equal minutes it would run about half the iterations)
-//   - finetune-plain / finetune-adversarial: TOOLBOX_FINETUNE_ITERATIONS (150) more iterations from
-//                  the checkpoint of the variant TOOLBOX_INIT (plain), lr 2e-4 constant, without and
-//                  with adversarial { weight 0.01, pretrain 50 } (Hung et al.'s weight)
+//   - finetune-plain / finetune-adversarial: as many iterations again (TOOLBOX_FINETUNE_ITERATIONS
+//                  to change it) from the checkpoint of the variant TOOLBOX_INIT (plain), lr 2e-4
+//                  constant, without and with adversarial { weight 0.01, pretrain 50 } (Hung et al.'s weight)
 //
 //   node --import tsx bench/run.ts toolbox-train   (TOOLBOX_VARIANTS=plain,augment,...: a subset)
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,7 +40,7 @@ function finetune(cfg: any, adversarial: unknown): void {
   cfg.model.init = join(repo, 'runs', `toolbox-${process.env.TOOLBOX_INIT ?? 'plain'}`);
   cfg.optimizer.lr = 2e-4;
   cfg.scheduler = { name: 'none' };
-  cfg.train.iterations = Number(process.env.TOOLBOX_FINETUNE_ITERATIONS ?? 150);
+  if (process.env.TOOLBOX_FINETUNE_ITERATIONS) cfg.train.iterations = Number(process.env.TOOLBOX_FINETUNE_ITERATIONS);
   if (adversarial) cfg.adversarial = adversarial;
 }
 
