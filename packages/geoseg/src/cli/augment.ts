@@ -4,16 +4,9 @@ import { readDataset } from '../data/dataset.js';
 import { augmentDataset, removeAugmentation } from '../data/offline-augment.js';
 import { readDocument } from '../document.js';
 import { GeosegError } from '../errors.js';
-import { classIdsOption, table, UsageError, type Command } from './command.js';
+import { classIdsOption, positiveInt, table, UsageError, type Command } from './command.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-
-function positiveInteger(name: string, v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be an integer ≥ 1, got '${v}'`);
-  return n;
-}
 
 /** An augmentation block from a file: the file itself, or its `augmentation:` (a run config works). */
 function augmentationFile(path: string): AugmentationInput {
@@ -70,8 +63,8 @@ export const augmentCommand: Command = {
     const record = augmentDataset(folder, {
       target, seed, overwrite: Boolean(values.overwrite),
       classes: values.classes === undefined ? undefined : classIdsOption('classes', String(values.classes), ds.classes),
-      maxTiles: positiveInteger('max-tiles', values['max-tiles']),
-      maxCopies: positiveInteger('max-copies', values['max-copies']),
+      maxTiles: positiveInt('max-tiles', values['max-tiles']),
+      maxCopies: positiveInt('max-copies', values['max-copies']),
       augmentation: values.augmentation === undefined ? undefined : augmentationFile(String(values.augmentation)),
     });
     const why = { reached: 'every class reached the target', 'max-tiles': `the budget of ${record.maxTiles} copies is spent`, stuck: 'no tile can raise the classes left' }[record.stopped];

@@ -54,3 +54,18 @@ export function classIdsOption(option: string, spec: string, classes: { id: numb
     return c.id;
   });
 }
+
+/** What --model (a TorchScript model) or --checkpoint names; both, or --weights with --model, are usage errors. */
+export function modelSource(values: Record<string, unknown>): { model: string } | { checkpoint: string } {
+  if (values.model !== undefined && values.checkpoint !== undefined) throw new UsageError('--model and --checkpoint: give one of them');
+  if (values.model !== undefined && values.weights !== 'raw') throw new UsageError('--weights: for checkpoints (a TorchScript model has its own weights only)');
+  return values.model !== undefined ? { model: String(values.model) } : { checkpoint: String(values.checkpoint) };
+}
+
+/** An optional `--<name>` that must be a positive integer. */
+export function positiveInt(name: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\s*\d+\s*$/.test(String(v)) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name}: must be a positive integer, got '${v}'`);
+  return n;
+}

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { rmSync } from 'node:fs';
 import { useThreads } from '../threads.js';
 import { peakRss, useStreamingSettings } from '../streaming-process.js';
-import { crfChoice, UsageError, weightsChoice, type Command } from './command.js';
+import { crfChoice, modelSource, UsageError, weightsChoice, type Command } from './command.js';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -56,9 +56,8 @@ export const evalCommand: Command = {
   async run(values) {
     useThreads(values.threads === undefined ? null : Number(values.threads));
     useStreamingSettings();
-    if (values.model !== undefined && values.checkpoint !== undefined) throw new UsageError('--model and --checkpoint: give one of them');
-    if (values.model !== undefined && values.weights !== 'raw') throw new UsageError('--weights: for checkpoints (a TorchScript model has its own weights only)');
     for (const name of [values.model !== undefined ? 'model' : 'checkpoint', 'data']) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg eval --help)`);
+    const source = modelSource(values);
     const split = String(values.split);
     if (split !== 'val' && split !== 'all') throw new UsageError(`--split must be val or all, got '${split}'`);
     const preset = values.preset === undefined ? null : EVAL_PRESETS[String(values.preset)];
@@ -81,7 +80,7 @@ export const evalCommand: Command = {
 
     const weights = weightsChoice(values.weights);
     // a checkpoint (channels-last: faster CPU inference, the same numbers) or a TorchScript model
-    const { model, meta, dir } = loadPredictor(values.model !== undefined ? { model: String(values.model) } : { checkpoint: String(values.checkpoint) }, weights);
+    const { model, meta, dir } = loadPredictor(source, weights);
     const ds = readDataset(String(values.data));
     const names = ds.classes.map((c) => c.name);
     const background = backgroundClass(ds.classes, values.background === undefined ? null : String(values.background));
@@ -122,7 +121,7 @@ export const evalCommand: Command = {
     if (mapsTmp) finishEvalMaps(mapsRoot!, mapsTmp, overwrite, result);
     return {
       result,
-      text: [`${values.model !== undefined ? `model ${dir}` : `checkpoint ${dir} (step ${meta.step})`} on ${r.scenes} ${split} scene(s), tta ${ttaText}, ${r.seconds.toFixed(1)} s`, formatMetricsTable(r.metrics, names, { background, foregroundOnly: Boolean(values['foreground-only']) }),
+      text: [`${'model' in source ? `model ${dir}` : `checkpoint ${dir} (step ${meta.step})`} on ${r.scenes} ${split} scene(s), tta ${ttaText}, ${r.seconds.toFixed(1)} s`, formatMetricsTable(r.metrics, names, { background, foregroundOnly: Boolean(values['foreground-only']) }),
         ...(mapsRoot ? [`maps: ${maps.length} in ${mapsRoot} (geoseg serve ${mapsRoot})`] : [])].join('\n'),
     };
   },

@@ -8,15 +8,8 @@ import { predictMany, SCENE_EXTRAS, type SceneExtra } from '../infer/predict-man
 import { LAUNCH_OPTIONS, launchedGroup, launchedResult, launchOptions, workerThreads } from './launch.js';
 import { useThreads } from '../threads.js';
 import { useStreamingSettings } from '../streaming-process.js';
-import { crfChoice, UsageError, weightsChoice, type Command } from './command.js';
+import { crfChoice, modelSource, positiveInt, UsageError, weightsChoice, type Command } from './command.js';
 import { catchInterrupt } from './interrupt.js';
-
-function positiveInt(name: string, v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!/^\s*\d+\s*$/.test(String(v)) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name}: must be a positive integer, got '${v}'`);
-  return n;
-}
 
 export const predictCommand: Command = {
   name: 'predict',
@@ -93,9 +86,8 @@ export const predictCommand: Command = {
     const group = many ? launchedGroup(10 * 60 * 1000) : undefined;
     useThreads(positiveInt('threads', values.threads) ?? (group ? workerThreads() : null));
     useStreamingSettings();
-    if (values.model !== undefined && values.checkpoint !== undefined) throw new UsageError('--model and --checkpoint: give one of them');
-    if (values.model !== undefined && values.weights !== 'raw') throw new UsageError('--weights: for checkpoints (a TorchScript model has its own weights only)');
     for (const name of [values.model !== undefined ? 'model' : 'checkpoint', 'input', ...(many ? [] : ['output'])]) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg predict --help)`);
+    const source = modelSource(values);
     if (many) {
       for (const name of ['output', 'confidence', 'probabilities', 'vector', 'map']) {
         if (values[name] !== undefined) throw new UsageError(`--${name} is for one scene; with --output-dir use --vectors gpkg|geojson and --with confidence,probabilities`);
@@ -129,7 +121,7 @@ export const predictCommand: Command = {
     try {
       if (many) {
         const m = await predictMany({
-          ...(values.model !== undefined ? { model: String(values.model) } : { checkpoint: String(values.checkpoint) }), weights: weightsChoice(values.weights), input: String(values.input), outputDir: String(values['output-dir']),
+          ...source, weights: weightsChoice(values.weights), input: String(values.input), outputDir: String(values['output-dir']),
           vectors: (values.vectors as 'gpkg' | 'geojson' | undefined) ?? null, extras, window, overlap, batch: positiveInt('batch', values.batch), blend,
           tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision, crf, matchHistograms: values['match-histograms'] === undefined ? null : String(values['match-histograms']),
           post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },
@@ -146,7 +138,7 @@ export const predictCommand: Command = {
         return { result: m, text: lines.join('\n'), exitCode: m.stopped ? 130 : 0 };
       }
       const s = await predict({
-        ...(values.model !== undefined ? { model: String(values.model) } : { checkpoint: String(values.checkpoint) }), weights: weightsChoice(values.weights), input: String(values.input), output: String(values.output),
+        ...source, weights: weightsChoice(values.weights), input: String(values.input), output: String(values.output),
         window, overlap, batch: positiveInt('batch', values.batch), blend, tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision, crf, matchHistograms: values['match-histograms'] === undefined ? null : String(values['match-histograms']),
         confidence: values.confidence as string | undefined, probabilities: values.probabilities as string | undefined, map: Boolean(values.map),
         post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },

@@ -37,18 +37,23 @@ const DOMAINS: Record<string, HistogramDomain> = {
   Int16: { lo: -32768, size: 65536 },
 };
 
+/** The histogram domain of bands of these GDAL types: one integer type of up to 16 bits, else null. */
+function domainOf(dataTypes: string[]): HistogramDomain | null {
+  return dataTypes.length > 0 && dataTypes.every((t) => t === dataTypes[0]) ? DOMAINS[dataTypes[0]] ?? null : null;
+}
+
 /** The histogram domain of a raster's bands; refused unless they are all one integer type of up to 16 bits. */
 export function histogramDomain(path: string, dataTypes: string[]): HistogramDomain {
-  const other = dataTypes.find((t) => !DOMAINS[t] || t !== dataTypes[0]);
-  if (other !== undefined || dataTypes.length === 0) {
+  const domain = domainOf(dataTypes);
+  if (!domain) {
     throw new GeosegError(`${path}: histogram matching takes integer bands of up to 16 bits (Byte, UInt16, Int16), all of one type; this raster has ${[...new Set(dataTypes)].join(', ')} bands`);
   }
-  return DOMAINS[dataTypes[0]];
+  return domain;
 }
 
 /** Whether a raster's bands can be histogram-matched (histogramDomain would not refuse them). */
 export function matchableTypes(dataTypes: string[]): boolean {
-  return dataTypes.length > 0 && dataTypes.every((t) => DOMAINS[t] && t === dataTypes[0]);
+  return domainOf(dataTypes) !== null;
 }
 
 /** Adds the histograms of an image [bands, H, W] into `into` [bands, size] float64 (values from `lo`); pixels where `skip` is set are left out. */
@@ -62,11 +67,6 @@ export function addHistograms(into: Tensor, image: Tensor, lo: number, skip: Ten
       into.select(0, b).add_(torch.bincount(v, null, size).to('float64'));
     }
   });
-}
-
-/** addHistograms for 8-bit images. */
-export function addByteHistograms(into: Tensor, image: Tensor, skip: Tensor | null = null): void {
-  addHistograms(into, image, 0, skip);
 }
 
 /** Whether every band holds the declared nodata value, per pixel [H, W] (null: no nodata declared). */
@@ -148,9 +148,8 @@ export function matchingTable(source: BandHistograms, reference: BandHistograms)
   return torch.tidy(() => torch.stack(source.counts.map((src, b) => {
     const s = torch.tensor(src, { dtype: 'float64' }), r = torch.tensor(reference.counts[b], { dtype: 'float64' });
     const sTotal = s.sum().item(), rTotal = r.sum().item();
-    const identity = torch.arange(source.lo, source.lo + size, { dtype: 'float64' });
-    let values = identity;
-    if (sTotal > 0 && rTotal > 0) { // else nothing to match: identity
+    let values = torch.arange(source.lo, source.lo + size, { dtype: 'float64' }); // nothing to match: identity
+    if (sTotal > 0 && rTotal > 0) {
       const sQuantile = s.cumsum(0).div(sTotal);
       const held = r.gt(0).nonzero().flatten();
       const rQuantile = r.cumsum(0).div(rTotal).indexSelect(0, held);

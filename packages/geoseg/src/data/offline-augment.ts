@@ -119,12 +119,11 @@ export function augmentDataset(folder: string, opts: OfflineAugmentOptions = {})
   const ds = loaded.json as unknown as DatasetJson & { augmentation?: AugmentationRecord };
   if (!Array.isArray(ds.tiles) || ds.tiles.length === 0) throw new GeosegError(`${loaded.file}: tiles must be a non-empty array (not a prepared dataset?)`);
   if (!Array.isArray(ds.classes) || ds.classes.length === 0) throw new GeosegError(`${loaded.file}: classes must be a non-empty array`);
-  const earlier = ds.tiles.filter(isCopy).length;
-  if ((earlier > 0 || ds.augmentation) && !opts.overwrite) {
-    throw new GeosegError(`${loaded.file}: already augmented (${earlier} copies); give --overwrite to replace them, or --remove to drop them`);
+  const earlierCopies = ds.tiles.filter(isCopy);
+  if ((earlierCopies.length > 0 || ds.augmentation) && !opts.overwrite) {
+    throw new GeosegError(`${loaded.file}: already augmented (${earlierCopies.length} copies); give --overwrite to replace them, or --remove to drop them`);
   }
   const originals = ds.tiles.filter((t) => !isCopy(t));
-  const earlierCopies = ds.tiles.filter(isCopy);
   const generation = (ds.augmentation?.generation ?? (ds.augmentation ? 1 : 0)) + 1;
   const C = ds.classes.length;
   const inVal = new Set(valOf(ds));
@@ -183,11 +182,9 @@ export function augmentDataset(folder: string, opts: OfflineAugmentOptions = {})
     ds.augmentation = record;
     ds.sampling = samplingFor(ds.sampling, ds.tiles, [...inVal]);
     writeDatasetJson(loaded);
-    for (const t of earlierCopies) if (!added.some((a) => a.file === t.file)) rmSync(join(folder, t.file), { force: true });
+    for (const t of earlierCopies) rmSync(join(folder, t.file), { force: true }); // (another generation's names)
     return record;
   } finally {
     rmSync(partial, { recursive: true, force: true });
   }
 }
-
-

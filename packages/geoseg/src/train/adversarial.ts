@@ -76,9 +76,9 @@ export class AdversarialTraining {
   step(images: Tensor, probabilities: Tensor, masks: Tensor): number {
     return torch.tidy(() => {
       const fake = probabilities.detach().to('float32');
-      const ignored = masks.eq(this.ignoreIndex).unsqueeze(1);
-      const oneHot = torch.oneHot(masks.maskedFill(ignored.squeeze(1), 0), this.classes).permute([0, 3, 1, 2]).to('float32');
-      const real = torch.where(ignored, fake, oneHot);
+      const ignored = masks.eq(this.ignoreIndex);
+      const oneHot = torch.oneHot(masks.maskedFill(ignored, 0), this.classes).permute([0, 3, 1, 2]).to('float32');
+      const real = torch.where(ignored.unsqueeze(1), fake, oneHot);
       const x = images.detach().to('float32');
       const loss = bce(this.discriminator.forward(torch.cat([x, real], 1)), true).add(bce(this.discriminator.forward(torch.cat([x, fake], 1)), false)).mul(0.5);
       this.optimizer.zeroGrad();

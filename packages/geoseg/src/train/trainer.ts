@@ -132,7 +132,7 @@ export function modelConfigOf(cfg: TrainConfig, ds: DatasetJson): ModelConfig {
   return { ...m, classes: ds.classes.length, inChannels: ds.bands };
 }
 
-/** The metadata of model.init's checkpoint, refused unless it is this run's model and classes. */
+/** Refuses model.init unless its checkpoint holds this run's model, trained on this dataset's classes. */
 function checkInit(cfg: TrainConfig, where: string): void {
   const init = cfg.model.init!;
   const dir = resolveCheckpoint(init);
@@ -382,9 +382,9 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
         }
         if (cfg.train.channelsLast) batch.images = channelsLast(batch.images);
         if (pretraining) {
-          // only the discriminator learns: the model's loss is computed for the log, nothing stepped
-          // (the model's own loss is not computed: in eval mode it lacks its training-only outputs,
-          // aux heads and the like; the logged loss is the discriminator's)
+          // only the discriminator learns, nothing of the model is stepped; the logged loss is the
+          // discriminator's (in eval mode a model lacks its training-only outputs, such as aux
+          // heads, so its own loss cannot be computed)
           const outputs = torch.noGrad(() => forwardOutputs(model, batch.images, cfg.train.precision, device));
           const d = adversarial!.step(batch.images, torch.noGrad(() => model.probabilities(outputs as ModelOutputs)), batch.masks);
           discriminatorLossSum += d;
