@@ -20,6 +20,7 @@ import { predictManyBench } from './predict-many.js';
 import { trainPrecisionBench } from './train-precision.js';
 import { toolboxBench } from './toolbox.js';
 import { toolboxTrainBench } from './toolbox-train.js';
+import { recipeSearchBench } from './recipe-search.js';
 import { flopsTable } from './flops-table.js';
 import { refineFigure } from './refine-figure.js';
 
@@ -76,6 +77,8 @@ if (only === 'flops') results.flopsTable = await flopsTable();
 if (only === 'refine-figure') results.refineFigure = await refineFigure();
 // dubai-best with one toolbox item changed at a time, 511 iterations each (~20 minutes a variant)
 if (only === 'toolbox-train') results.toolboxTrain = await toolboxTrainBench();
+// the recipe search's target: a 60-minute search, then its best and dubai-best, 2 seeds each (~2.5 hours)
+if (only === 'recipe-search') results.recipeSearch = await recipeSearchBench();
 // Large-scene prediction (8192² and 16384², with a Python reference): ~40 minutes, only when asked.
 if (only === 'predict') results[process.env.PREDICT_ARCH ? `predict_${process.env.PREDICT_ARCH}` : 'predict'] = await predictBench(threads);
 const file = join(dirname(fileURLToPath(import.meta.url)), 'results.json');

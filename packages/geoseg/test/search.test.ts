@@ -33,12 +33,19 @@ test('candidates: seeded, distinct, valid, inside their ranges; a space too smal
     file: 'space.yaml', seed: 3, trials: 6,
     params: { 'model.arch': ['unet', 'fpn', 'deeplabv3plus'], 'optimizer.lr': { log: [1e-4, 1e-2] }, 'data.crop': { int: [4, 6] }, 'x.y': { range: [0, 1] } },
   } as unknown as SearchSpace;
-  const a = sampleCandidates(space, 6, (p) => (p['model.arch'] === 'fpn' ? 'no fpn' : null));
-  assert.deepEqual(sampleCandidates(space, 6, (p) => (p['model.arch'] === 'fpn' ? 'no fpn' : null)), a);
+  // fpn only with crop 6: drawn again otherwise; a choice valid in no combination is refused, not skipped
+  const fpnNeeds6 = (p: Record<string, unknown>) => (p['model.arch'] === 'fpn' && p['data.crop'] !== 6 ? 'fpn needs 6' : null);
+  const a = sampleCandidates(space, 6, fpnNeeds6);
+  assert.deepEqual(sampleCandidates(space, 6, fpnNeeds6), a);
+  assert.ok(a.every((p) => fpnNeeds6(p) === null));
+  const lists = { ...space, params: { ...space.params, 'model.encoder': ['resnet18', 'mobilenetv2'], 'data.crop': [4, 6] } } as unknown as SearchSpace;
+  assert.throws(() => sampleCandidates(lists, 2, (p) => (p['model.encoder'] === 'mobilenetv2' ? "unknown encoder 'mobilenetv2'" : fpnNeeds6(p))),
+    /space\.yaml: params\.model\.encoder: the choice "mobilenetv2" is never valid \(unknown encoder 'mobilenetv2'\)/);
+  assert.equal(sampleCandidates(lists, 2, fpnNeeds6).length, 2);
   assert.notDeepEqual(sampleCandidates({ ...space, seed: 4 }, 6, () => null), a);
   assert.equal(new Set(a.map((p) => JSON.stringify(p))).size, 6);
   for (const p of a) {
-    assert.notEqual(p['model.arch'], 'fpn');
+    assert.ok(p['model.arch'] !== 'fpn' || p['data.crop'] === 6);
     assert.ok((p['optimizer.lr'] as number) >= 1e-4 && (p['optimizer.lr'] as number) <= 1e-2);
     assert.ok([4, 5, 6].includes(p['data.crop'] as number));
   }

@@ -74,6 +74,7 @@ export type Params = Record<string, unknown>;
  * again for an invalid or repeated one, up to 50 times per candidate.
  */
 export function sampleCandidates(space: SearchSpace, count: number, valid: (p: Params) => string | null): Params[] {
+  refuseDeadChoices(space, valid);
   const rng = mulberry32(space.seed);
   const keys = Object.keys(space.params).sort();
   const seen = new Set<string>();
@@ -94,6 +95,37 @@ export function sampleCandidates(space: SearchSpace, count: number, valid: (p: P
     out.push(found);
   }
   return out;
+}
+
+/** The values a parameter is checked with: a list's choices, a range's ends and middle. */
+function probes(spec: ParamSpec): unknown[] {
+  if (Array.isArray(spec)) return spec;
+  if ('log' in spec) return [spec.log[0], tidy(Math.sqrt(spec.log[0] * spec.log[1])), spec.log[1]];
+  if ('range' in spec) return [spec.range[0], tidy((spec.range[0] + spec.range[1]) / 2), spec.range[1]];
+  return [spec.int[0], Math.floor((spec.int[0] + spec.int[1]) / 2), spec.int[1]];
+}
+
+/** Combinations tried per choice (spaces larger than this are not checked). */
+const MAX_COMBINATIONS = 5000;
+
+/**
+ * Refuses a list choice that no combination of the other parameters makes valid (an unknown
+ * encoder, a misspelt loss): drawing again would quietly shrink the space to the other choices.
+ * The other parameters take their choices, or their ranges' ends and middle.
+ */
+function refuseDeadChoices(space: SearchSpace, valid: (p: Params) => string | null): void {
+  const keys = Object.keys(space.params).sort();
+  const values = Object.fromEntries(keys.map((k) => [k, probes(space.params[k])]));
+  if (keys.reduce((n, k) => n * values[k].length, 1) > MAX_COMBINATIONS) return;
+  for (const k of keys.filter((key) => Array.isArray(space.params[key]))) {
+    const others = keys.filter((o) => o !== k);
+    for (const choice of values[k]) {
+      let issue: string | null = null;
+      const anyValid = (i: number, p: Params): boolean =>
+        i === others.length ? (issue = valid(p)) === null : values[others[i]].some((v) => anyValid(i + 1, { ...p, [others[i]]: v }));
+      if (!anyValid(0, { [k]: choice })) throw new GeosegError(`${space.file}: params.${k}: the choice ${JSON.stringify(choice)} is never valid (${issue})`);
+    }
+  }
 }
 
 /** `doc` with `value` at the dotted `path` (objects created on the way; the input is not modified). */
