@@ -25,6 +25,15 @@ interface Reference {
   train?: Record<string, Summary>;
 }
 
+/**
+ * Training-mode outputs that float32 rounding moves by more than 1e-4: HRNet's batch norm over 2×2
+ * maps of one image turns 1e-7 rounding into 3e-3 (mean |value| 0.5). Python PyTorch itself gives
+ * the stored values only on the CPU and thread count that made them (on an AMD EPYC: 3e-3 off
+ * with 1 thread, 2.5e-3 with 2); a wrong module is off by the values' own size. Tolerance: this
+ * fraction of the mean |value|.
+ */
+const ILL_CONDITIONED_TRAINING: Record<string, number> = { hrnet_ocr_w18_aux: 2e-2, hrnet_pam_w18_aux: 2e-2 };
+
 const ref: Record<string, Reference> = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'decoder_outputs.json'), 'utf8'));
 
 test('the decoder fixture covers every model it should', () => {
@@ -55,7 +64,7 @@ for (const [name, r] of Object.entries(ref)) {
           const outputs = torch.noGrad(() => model.forwardOutputs(x));
           assert.deepEqual(Object.keys(outputs).sort(), Object.keys(r.train).sort(), `${name}: training outputs`);
           for (const [out, summary] of Object.entries(r.train)) {
-            diffs.push(`train ${out} ${compare(`${name} train ${out}`, outputs[out], summary).toExponential(2)}`);
+            diffs.push(`train ${out} ${compare(`${name} train ${out}`, outputs[out], summary, ILL_CONDITIONED_TRAINING[name] ?? 1e-5).toExponential(2)}`);
           }
         }
         t.diagnostic(`${name}: ${model.numParameters()} parameters; max abs difference ${diffs.join(', ')}`);

@@ -1,6 +1,7 @@
 // Many scenes to an output folder, in one process and shared among 2 data-parallel workers (Gloo
 // over loopback): every scene once, each output pixel-identical to a one-scene predict of it;
-// --resume skips finished scenes; existing outputs are refused without --overwrite.
+// --resume skips finished scenes; existing outputs are refused without --overwrite; a tall scene
+// shared among the workers in parts gives the same pixels as predicted whole, also when resumed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -10,9 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import * as torch from '@geoseg/torch';
-import { writeCog } from '../src/index.js';
+import gdal from 'gdal-async';
+import { predict, writeCog } from '../src/index.js';
+import { windowGrid } from '../src/infer/window-grid.js';
+import { WorkFolder } from '../src/infer/work-folder.js';
 import { randomCheckpoint } from './helpers/random-checkpoint.js';
-import { readBand } from './helpers/read-raster.js';
+import { readBand, readBands } from './helpers/read-raster.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'dist', 'cli', 'main.js');
@@ -122,4 +126,64 @@ test('a worker killed outright with no launcher (torchrun-style ranks): rank 0 s
   const resumed = geoseg('predict', '--checkpoint', checkpoint, '--input', scenes, '--output-dir', out, '--resume', ...common, '--json');
   assert.equal(resumed.status, 0, resumed.stderr);
   for (let i = 0; i < 3; i++) assert.ok(existsSync(join(out, `s${i}.tif`)));
+});
+
+/** A vector output's polygons: class and geometry of each, in order. */
+function polygons(path: string): string[] {
+  const ds = gdal.open(path);
+  const out = ds.layers.get(0).features.map((f) => `${JSON.stringify(f.fields.toObject())} ${f.getGeometry()?.toJSON()}`);
+  ds.close();
+  return out;
+}
+
+test('a tall scene in parts among 2 workers: the pixels, extras and polygons of the scene predicted whole; parts left by dead workers resume to them', { skip: !gloo && 'no Gloo in this build' }, async () => {
+  const tall = join(dir, 'tall');
+  mkdirSync(tall);
+  await torch.tidy(async () => {
+    torch.manualSeed(70);
+    await writeCog(join(tall, 't.tif'), torch.rand([3, 720, 160]).mul(255).to('uint8'), { geoTransform: [500000, 0.5, 0, 2800000, 0, -0.5], crs: 'EPSG:32640' });
+  });
+  const ref = join(dir, 'tall-whole');
+  mkdirSync(ref);
+  const whole = geoseg('predict', '--checkpoint', checkpoint, '--input', join(tall, 't.tif'), '--output', join(ref, 't.tif'), '--confidence', join(ref, 't.confidence.tif'),
+    '--probabilities', join(ref, 't.probabilities.tif'), '--vector', join(ref, 't.gpkg'), ...common);
+  assert.equal(whole.status, 0, whole.stderr);
+  const sameAsWhole = (out: string) => {
+    for (const kind of ['', '.confidence', '.probabilities']) assert.deepEqual(readBands(join(out, `t${kind}.tif`)), readBands(join(ref, `t${kind}.tif`)), `t${kind}.tif`);
+    assert.deepEqual(polygons(join(out, 't.gpkg')), polygons(join(ref, 't.gpkg')));
+    assert.deepEqual(readdirSync(out).filter((f) => f.includes('geoseg-')), [], 'no work folders or locks left');
+  };
+  const manyArgs = (out: string) => ['predict', '--checkpoint', checkpoint, '--input', tall, '--output-dir', out, '--with', 'confidence,probabilities', '--vectors', 'gpkg', '--part-rows', '3', ...common, '--json'];
+  const parts = Math.round(windowGrid(160, 720, 64, 0.25).ys.length / 3);
+  assert.ok(parts >= 4, `${parts} parts`);
+
+  const out = join(dir, 'tall-two');
+  const two = geoseg(...manyArgs(out), '--nproc', '2');
+  assert.equal(two.status, 0, two.stderr);
+  assert.equal(JSON.parse(two.stdout).predicted[0].parts, parts);
+  sameAsWhole(out);
+  // alone, the scene is predicted whole (no parts)
+  const alone = geoseg(...manyArgs(join(dir, 'tall-one')));
+  assert.equal(alone.status, 0, alone.stderr);
+  assert.equal(JSON.parse(alone.stdout).predicted[0].parts, 1);
+
+  // what workers killed between parts leave: parts 0 and 2 finished, part 1 stopped after one window row, the rest not begun
+  const cut = join(dir, 'tall-cut');
+  mkdirSync(cut);
+  WorkFolder.prepareParts(join(cut, '.t.tif.geoseg-partial'), parts, { resume: false });
+  const partOf = (index: number, shouldStop?: () => boolean) => predict({
+    checkpoint, input: join(tall, 't.tif'), output: join(cut, 't.tif'), confidence: join(cut, 't.confidence.tif'), probabilities: join(cut, 't.probabilities.tif'),
+    vector: join(cut, 't.gpkg'), window: 64, batch: 2, part: { index, count: parts }, shouldStop,
+  });
+  for (const index of [0, 2]) assert.equal((await partOf(index)).stopped, false);
+  assert.equal((await partOf(1, () => true)).stopped, true);
+  assert.deepEqual(readdirSync(cut).filter((f) => !f.startsWith('.')), [], 'no outputs before every part is done');
+  // one process continues the parts (the layout the work folder has), then 2 workers find nothing left to do
+  const resumed = geoseg(...manyArgs(cut), '--resume');
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.equal(JSON.parse(resumed.stdout).predicted[0].parts, parts);
+  sameAsWhole(cut);
+  const again = geoseg(...manyArgs(cut), '--resume', '--nproc', '2');
+  assert.equal(again.status, 0, again.stderr);
+  assert.deepEqual(JSON.parse(again.stdout).skipped, [join(tall, 't.tif')]);
 });

@@ -25,11 +25,13 @@ export const predictCommand: Command = {
     '       geoseg predict --model model.ts.pt --input scene.tif --output classes.tif [same options]',
     '       geoseg predict --checkpoint <run> --input <folder|glob|file> --output-dir out/ [--vectors gpkg|geojson]',
     '               [--with confidence,probabilities]',
-    '               [--nproc N [--nnodes M --node-rank R --master-addr HOST] [--master-port P]] [same window options]',
+    '               [--nproc N [--nnodes M --node-rank R --master-addr HOST] [--master-port P]] [--part-rows 16] [same window options]',
     '  --output-dir: one classes COG per scene (out/<path relative to the input>.tif; --with adds',
     '  <stem>.confidence.tif and <stem>.probabilities.tif beside it); with --nproc the',
     '  scenes are shared among N worker processes (a queue in the rendezvous store); --resume skips the',
-    '  finished scenes and continues the interrupted ones.',
+    '  finished scenes and continues the interrupted ones. With several workers a scene of 2 × --part-rows window',
+    '  rows or more is shared among them in parts of about that many rows (the same pixels as predicted whole;',
+    '  across machines the output folder must be one they all see).',
     '  --weights ema uses the moving average of the weights (runs with train.ema).',
     '  --model: a TorchScript model exported from Python (torch.jit.script/trace) taking normalised',
     '  images, returning logits (or a dict with \'out\'); its card model.ts.pt.json gives classes and normalization.',
@@ -72,6 +74,7 @@ export const predictCommand: Command = {
     'output-dir': { type: 'string' },
     with: { type: 'string' },
     vectors: { type: 'string' },
+    'part-rows': { type: 'string' },
     ...LAUNCH_OPTIONS,
   },
   async run(values) {
@@ -95,6 +98,8 @@ export const predictCommand: Command = {
       if (values.vectors !== undefined && !['gpkg', 'geojson'].includes(String(values.vectors))) throw new UsageError(`--vectors: gpkg or geojson, got '${values.vectors}'`);
     } else if (values.vectors !== undefined || values.with !== undefined) {
       throw new UsageError(values.vectors !== undefined ? '--vectors is for --output-dir (one scene: --vector out.gpkg)' : '--with is for --output-dir (one scene: --confidence c.tif, --probabilities p.tif)');
+    } else if (values['part-rows'] !== undefined) {
+      throw new UsageError('--part-rows is for --output-dir with several workers');
     }
     const extras = values.with === undefined ? [] : String(values.with).split(',').map((v) => v.trim()).map((v) => {
       if (!(SCENE_EXTRAS as readonly string[]).includes(v)) throw new UsageError(`--with: takes ${SCENE_EXTRAS.join(', ')} (comma-separated), got '${v}'`);
@@ -126,13 +131,13 @@ export const predictCommand: Command = {
           tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision, crf, matchHistograms: values['match-histograms'] === undefined ? null : String(values['match-histograms']),
           post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },
           simplify, overwrite: Boolean(values.overwrite), resume: Boolean(values.resume), progress: !values.json && !group, device: String(values.device),
-          shouldStop: interrupt.stopRequested, group,
+          shouldStop: interrupt.stopRequested, group, partRows: positiveInt('part-rows', values['part-rows']),
         });
         if (group && group.rank > 0) return { result: m, text: '', exitCode: m.stopped ? 130 : 0, silent: true };
         const workers = group ? ` by ${group.worldSize} workers` : '';
         const lines = [
           `${m.predicted.length} of ${m.scenes} scenes predicted${workers} in ${m.seconds.toFixed(1)} s${m.skipped.length ? `; ${m.skipped.length} finished before (--resume)` : ''}`,
-          ...m.predicted.map((p) => `  ${p.output}  (${p.megapixelsPerSecond.toFixed(2)} Mpx/s${group ? `, worker ${p.worker}` : ''})`),
+          ...m.predicted.map((p) => `  ${p.output}  (${p.megapixelsPerSecond.toFixed(2)} Mpx/s${p.parts > 1 ? ` in ${p.parts} parts, finished by worker ${p.worker}` : group ? `, worker ${p.worker}` : ''})`),
           ...(m.stopped ? ['stopped; run again with --resume to finish'] : []),
         ];
         return { result: m, text: lines.join('\n'), exitCode: m.stopped ? 130 : 0 };

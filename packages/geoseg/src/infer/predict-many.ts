@@ -4,6 +4,13 @@
 // scene when it is free and every scene is predicted once. Each scene is an ordinary streamed
 // predict (its own work folder): a worker that dies leaves its scene's finished rows on disk, and
 // `--resume` skips the finished scenes and continues the others.
+//
+// With several workers, a scene of at least 2 × `partRows` window rows is cut into parts of about
+// `partRows` window rows, each an item of the queue: a worker predicts its part into the part's
+// own folder (the window row above it again, for the blending it shares with the part above), and
+// the worker that finishes a scene's last part makes its outputs from every part's rows — the
+// same pixels as one worker predicting the scene whole. A resumed job keeps a scene's layout
+// (whole or in parts) as its work folder has it.
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import type { distributed } from '@geoseg/torch';
@@ -11,6 +18,9 @@ import { GeosegError } from '../errors.js';
 import { listInput, RASTER_EXTENSIONS } from '../data/pairing.js';
 import { existsMessage } from '../outputs.js';
 import { loadPredictor, predict, type PredictOptions, type PredictSummary, type Predictor } from './predict.js';
+import { Raster } from '../raster/index.js';
+import { windowGrid } from './window-grid.js';
+import { WorkFolder } from './work-folder.js';
 
 export interface PredictManyOptions extends Omit<PredictOptions, 'input' | 'output' | 'vector' | 'confidence' | 'probabilities' | 'map'> {
   /** A raster, a folder of rasters (searched recursively) or a glob ('scenes/**\/*.tif'). */
@@ -22,6 +32,8 @@ export interface PredictManyOptions extends Omit<PredictOptions, 'input' | 'outp
   extras?: SceneExtra[];
   /** Data-parallel workers sharing the scenes. */
   group?: distributed.ProcessGroup;
+  /** With several workers, scenes of 2 × partRows window rows or more are shared in parts of about this many (default 16). */
+  partRows?: number;
 }
 
 export type SceneExtra = 'confidence' | 'probabilities';
@@ -33,15 +45,22 @@ export interface SceneJob {
   vector: string | null;
   confidence: string | null;
   probabilities: string | null;
+  /** Parts of its window rows shared among workers (1: predicted whole). */
+  parts: number;
 }
+
+export const DEFAULT_PART_ROWS = 16;
 
 /** Every file a scene's predict writes. */
 const outputsOf = (j: SceneJob) => [j.output, j.vector, j.confidence, j.probabilities].filter((p): p is string => p !== null);
 
 export interface PredictManySummary {
   scenes: number;
-  /** Scenes this call predicted (all workers), and those finished before (--resume). */
-  predicted: { input: string; output: string; worker: number; seconds: number; megapixelsPerSecond: number }[];
+  /**
+   * Scenes this call predicted (all workers), and those finished before (--resume). A scene in
+   * parts: the worker that made its outputs, and the seconds of every part and of that.
+   */
+  predicted: { input: string; output: string; worker: number; parts: number; seconds: number; megapixelsPerSecond: number }[];
   skipped: string[];
   stopped: boolean;
   seconds: number;
@@ -56,7 +75,7 @@ export function sceneJobs(input: string, outputDir: string, vectors: PredictMany
     const rel = relative(base, f).split(sep).join('/');
     const stem = rel.slice(0, rel.length - extname(rel).length);
     const extra = (kind: SceneExtra) => (extras.includes(kind) ? join(out, `${stem}.${kind}.tif`) : null);
-    return { input: f, output: join(out, `${stem}.tif`), vector: vectors ? join(out, `${stem}.${vectors}`) : null, confidence: extra('confidence'), probabilities: extra('probabilities') };
+    return { input: f, output: join(out, `${stem}.tif`), vector: vectors ? join(out, `${stem}.${vectors}`) : null, confidence: extra('confidence'), probabilities: extra('probabilities'), parts: 1 };
   });
   // (a scene named x.confidence.tif beside x.tif would write where x's confidence goes)
   const seen = new Map<string, string>();
@@ -70,13 +89,34 @@ export function sceneJobs(input: string, outputDir: string, vectors: PredictMany
   return jobs;
 }
 
+const workDirOf = (j: SceneJob) => join(dirname(j.output), `.${basename(j.output)}.geoseg-partial`);
+
 /** A finished scene: its outputs exist and no work folder is left. */
-const finished = (j: SceneJob) => outputsOf(j).every((p) => existsSync(p)) && !existsSync(join(dirname(j.output), `.${basename(j.output)}.geoseg-partial`));
+const finished = (j: SceneJob) => outputsOf(j).every((p) => existsSync(p)) && !existsSync(workDirOf(j));
 
 /** What rank 0 lists and every worker takes from: the scenes still to do, and those finished before. */
 interface Plan { todo: SceneJob[]; skipped: string[]; scenes: number }
 
-function plan(opts: PredictManyOptions): Plan {
+/**
+ * How many parts a scene is predicted in: as its work folder has it when resuming; otherwise,
+ * with several workers, one per `partRows` window rows once it has twice that many.
+ */
+async function partsOf(j: SceneJob, opts: PredictManyOptions, workers: number): Promise<number> {
+  const dir = workDirOf(j);
+  if (opts.resume) {
+    const recorded = WorkFolder.partCount(dir);
+    if (recorded !== null) return recorded;
+    if (WorkFolder.hasWholeSceneState(dir)) return 1;
+  }
+  if (workers < 2) return 1;
+  const partRows = opts.partRows ?? DEFAULT_PART_ROWS;
+  const raster = await Raster.open(j.input);
+  const rows = windowGrid(raster.info.width, raster.info.height, opts.window ?? 512, opts.overlap ?? 0.25).ys.length;
+  raster.close();
+  return rows >= 2 * partRows ? Math.round(rows / partRows) : 1;
+}
+
+async function plan(opts: PredictManyOptions, workers: number): Promise<Plan> {
   const jobs = sceneJobs(opts.input, opts.outputDir, opts.vectors ?? null, opts.extras ?? []);
   // Refused before any work: an existing output without --overwrite or --resume.
   const skipped = opts.resume && !opts.overwrite ? jobs.filter(finished).map((j) => j.input) : [];
@@ -85,7 +125,11 @@ function plan(opts: PredictManyOptions): Plan {
     if (taken) throw new GeosegError(existsMessage(taken));
   }
   const todo = jobs.filter((j) => !skipped.includes(j.input));
-  for (const j of todo) mkdirSync(dirname(j.output), { recursive: true });
+  for (const j of todo) {
+    mkdirSync(dirname(j.output), { recursive: true });
+    j.parts = await partsOf(j, opts, workers);
+    if (j.parts > 1) WorkFolder.prepareParts(workDirOf(j), j.parts, { resume: opts.resume ?? false });
+  }
   return { todo, skipped, scenes: jobs.length };
 }
 
@@ -116,10 +160,10 @@ export async function predictMany(opts: PredictManyOptions): Promise<PredictMany
   // One list for every worker: rank 0's, published in the store (listings taken at different
   // moments, or on different machines, could differ and shift the queue's indices).
   let work: Plan;
-  if (!group) work = plan(opts);
+  if (!group) work = await plan(opts, 1);
   else if (rank === 0) {
     try {
-      work = plan(opts);
+      work = await plan(opts, group.worldSize);
     } catch (e) {
       group.store.set(`${KEY}/plan`, JSON.stringify({ error: (e as Error).message }));
       throw e;
@@ -131,24 +175,41 @@ export async function predictMany(opts: PredictManyOptions): Promise<PredictMany
     work = published;
   }
   const { todo, skipped } = work;
+  // the queue's items: every part of every scene (a scene predicted whole is its one part)
+  const items = todo.flatMap((j, scene) => Array.from({ length: j.parts }, (_, part) => ({ scene, part })));
   const predicted: PredictManySummary['predicted'] = [];
   let stopped = false;
-  // the queue: a counter in the store (one process: a local one)
-  let local = 0;
-  const next = () => (group ? group.store.add(`${KEY}/next`, 1) - 1 : local++);
+  // the queue, and each scene's finished parts and seconds: counters in the store (one process: local ones)
+  const local = new Map<string, number>();
+  const add = (key: string, n: number) => {
+    if (group) return group.store.add(`${KEY}/${key}`, n);
+    local.set(key, (local.get(key) ?? 0) + n);
+    return local.get(key)!;
+  };
+  const next = () => add('next', 1) - 1;
   // the model once per worker, not once per scene (small scenes spent much of their time loading it)
   let predictor: Predictor | null = null;
   const beat = group ? heartbeat(group.store, rank) : () => undefined;
   // predict polls it every window row: the worker's heartbeat rides on it
   const shouldStop = () => { beat(); return opts.shouldStop?.() ?? false; };
   try {
-    for (let i = next(); i < todo.length; i = next()) {
+    for (let k = next(); k < items.length; k = next()) {
       if (shouldStop()) { stopped = true; break; }
+      const { scene: i, part } = items[k]!;
       const j = todo[i]!;
       predictor ??= loadPredictor(opts, opts.weights ?? 'raw');
-      const s: PredictSummary = await predict({ ...opts, shouldStop, predictor, input: j.input, output: j.output, vector: j.vector, confidence: j.confidence, probabilities: j.probabilities, resume: opts.resume });
+      const sceneOpts = { ...opts, shouldStop, predictor, input: j.input, output: j.output, vector: j.vector, confidence: j.confidence, probabilities: j.probabilities, resume: opts.resume };
+      let s: PredictSummary = await predict(j.parts > 1 ? { ...sceneOpts, part: { index: part, count: j.parts } } : sceneOpts);
       if (s.stopped) { stopped = true; break; }
-      const row = { input: j.input, output: j.output, worker: rank, seconds: s.seconds, megapixelsPerSecond: s.megapixelsPerSecond };
+      let seconds = s.seconds;
+      if (j.parts > 1) {
+        // (milliseconds: the store's counters are integers)
+        const ms = add(`ms/${i}`, Math.round(s.seconds * 1000));
+        if (add(`parts/${i}`, 1) < j.parts) continue;
+        s = await predict({ ...sceneOpts, assembleParts: j.parts });
+        seconds = ms / 1000 + s.seconds;
+      }
+      const row = { input: j.input, output: j.output, worker: rank, parts: j.parts, seconds, megapixelsPerSecond: (s.width * s.height) / 1e6 / seconds };
       predicted.push(row);
       if (group) group.store.set(`${KEY}/done/${i}`, JSON.stringify(row));
     }

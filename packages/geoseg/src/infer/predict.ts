@@ -31,11 +31,11 @@ import { fsyncPath, renameDurable, sha256File } from '../durable.js';
 import { existsMessage } from '../outputs.js';
 import { acquireLock, releaseLock } from '../lock-file.js';
 import { checkPlan, checkWindowOptions } from './limits.js';
-import { WorkFolder, type Kind } from './work-folder.js';
+import { partDir, WorkFolder, type Kind } from './work-folder.js';
 import { blendRows, NODATA_CLASS, type RowBand } from './stream-blend.js';
 import type { CrfOptions } from './crf/dense-crf.js';
 import { PRECISIONS, type Precision } from './window-predict.js';
-import { firstRowAfter, rowEnd, windowGrid } from './window-grid.js';
+import { firstRowAfter, partOf, rowEnd, windowGrid } from './window-grid.js';
 import { addClassCounts, countRaster, toCog, withDataset } from './final-rasters.js';
 import { peakRss } from '../streaming-process.js';
 import { createHash } from 'node:crypto';
@@ -85,6 +85,14 @@ export interface PredictOptions {
   device?: string;
   /** Checked after every window row; true stops (the work folder is kept for --resume). */
   shouldStop?: () => boolean;
+  /**
+   * Predict only part `index` of `count` of the scene's window rows, into its part folder (a large
+   * scene shared among workers: the scene's work folder was set up with WorkFolder.prepareParts);
+   * nothing is written where the outputs go until a call with `assembleParts`.
+   */
+  part?: { index: number; count: number };
+  /** Make the outputs from the scene's `assembleParts` finished parts, predicting nothing. */
+  assembleParts?: number;
 }
 
 export interface PredictSummary {
@@ -102,6 +110,8 @@ export interface PredictSummary {
   peakRssMB: number;
   resumedFromRow: number;
   stopped: boolean;
+  /** The part predicted (with `part`: no outputs are written yet). */
+  part?: { index: number; count: number; rows: [number, number] };
   /** Per class: pixels and area in CRS units² (null without a geotransform). */
   classes: { id: number; name: string; pixels: number; area: number | null }[];
 }
@@ -223,61 +233,99 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, ...(weights === 'ema' ? { weights } : {}), step: meta.step, S, overlap, blend, tta, kinds, grid: 'even', ...(precision !== 'fp32' ? { precision } : {}), ...(opts.crf ? { crf: opts.crf } : {}), ...matching });
     // One predict per output from here on, where the first thing is written: a second one would
     // share the work folder (or remove it under the first). The refusals above touch nothing.
-    const lock = join(dirname(output), `.${basename(output)}.geoseg-lock`);
+    // (a part has a lock of its own: the parts of a scene are predicted side by side)
+    if (opts.part && opts.assembleParts) throw new Error('predict: part and assembleParts are exclusive');
+    const part = opts.part ? { ...opts.part, ...partOf(grid, opts.part.index, opts.part.count) } : null;
+    const lock = join(dirname(output), `.${basename(output)}.geoseg-lock${part ? `.part-${part.index}` : ''}`);
     acquireLock(lock, { holder: 'geoseg predict', doing: 'is writing this output', what: 'this output', target: output });
     lockHeld = lock;
     // (an output another predict finished meanwhile is refused as any existing one)
     for (const p of finals) if (existsSync(p) && !opts.overwrite && !ours.includes(p)) throw new GeosegError(existsMessage(p));
-    const work = WorkFolder.open(workDir, key, kinds, { resume: opts.resume ?? false, output });
-    const windowsTotal = ys.length * xs.length;
-    const progress = new Progress('predict', windowsTotal, 'windows', opts.progress ?? false);
-    // A resume redoes every window row that reaches below the written rows (their carry was in memory).
-    const flushedBefore = work.flushedTo;
-    const resumed = flushedBefore > 0;
-    const firstRow = firstRowAfter(grid, flushedBefore);
-    progress.set(ys.filter((_, r) => rowEnd(grid, r) <= flushedBefore).length * xs.length);
+    const georef = { geoTransform: info.geoTransform, crs: info.crs };
+    const summaryBase = { width: W, height: H, windows: ys.length * xs.length };
+    let work: WorkFolder;
+    let mosaic: (kind: Kind, bands: number) => string;
     const classCounts = new Float64Array(K);
-    let stopped = false;
-    const rows = blendRows(model, {
-      grid, classes: K, norm: meta.normalization, nodata, window: S, overlap, batch, blend, tta, precision, crf: opts.crf ?? null,
-      confidence: !!confidence, probabilities: !!probabilities, done: flushedBefore,
-      read: async (x, y, w, h) => {
-        const raw = await raster.read({ x, y, width: w, height: h } as Window);
-        if (!lookup) return raw;
-        const matched = applyMatching(raw, lookup.table, nodataPixels(raw, nodata.value), lookup.lo);
-        raw.dispose();
-        return matched;
-      },
-    });
-    for await (const band of rows) {
-      addClassCounts(classCounts, band.classes);
-      const planes = chunkPlanes(band);
-      try {
-        const bytes = (ts?: Tensor[]) => ts?.map((t) => t.data() as Uint8Array);
-        await work.addChunk(band.y0, band.y1, W, { classes: bytes(planes.classes), confidence: bytes(planes.confidence), probabilities: bytes(planes.probabilities) });
-      } finally {
-        torch.dispose(planes);
+    let recount: boolean;
+    let firstRow = 0;
+    if (opts.assembleParts) {
+      const n = opts.assembleParts;
+      const parts = Array.from({ length: n }, (_, i) => partOf(grid, i, n));
+      const opened = WorkFolder.openParts(workDir, key, kinds, output, parts.map((p) => p.y0));
+      opened.parts.forEach((p, i) => {
+        if (p.flushedTo !== parts[i].y1) throw new GeosegError(`${output}: part ${i + 1} of ${n} is not finished (rows ${p.flushedTo}..${parts[i].y1} missing); run again with --resume`);
+      });
+      work = opened.scene;
+      mosaic = (kind, bands) => opened.scene.writePartsMosaic(opened.parts, kind, W, H, bands, georef);
+      recount = true;
+    } else {
+      if (part && WorkFolder.partCount(workDir) !== part.count) throw new Error(`predict: ${workDir} is not set up for ${part.count} parts`);
+      const rowsWork = WorkFolder.open(part ? partDir(workDir, part.index) : workDir, key, kinds, { resume: opts.resume ?? false, output, start: part?.y0 ?? 0 });
+      const predicted = await predictRows(rowsWork, part);
+      firstRow = predicted.firstRow;
+      if (predicted.stopped || part) {
+        return {
+          output, confidence: null, probabilities: null, vector: null, map: null, ...summaryBase, resumedFromRow: firstRow,
+          seconds: (performance.now() - started) / 1000, megapixelsPerSecond: 0, peakRssMB: peakRss(), stopped: predicted.stopped, classes: [],
+          ...(part ? { part: { index: part.index, count: part.count, rows: [part.y0, part.y1] as [number, number] } } : {}),
+        };
       }
-      const r = band.row;
-      progress.tick(xs.length, `${(((r + 1 - firstRow) * xs.length * S * S) / 1e6 / ((performance.now() - started) / 1000)).toFixed(1)} Mpx/s (windows)`);
-      if (opts.shouldStop?.() && r + 1 < ys.length) {
-        stopped = true;
-        break;
-      }
+      work = rowsWork;
+      mosaic = (kind, bands) => rowsWork.writeMosaic(kind, W, H, bands, georef);
+      // Resumed runs count only the rows they predicted: recount.
+      recount = predicted.resumed;
     }
-    // The windows' activations are cached by the CPU allocator for the next batch; GDAL's mosaic,
-    // COG and polygon passes come next and need that memory themselves (16384² bf16: peak RSS 949
-    // MB with the blocks kept, 659 MB without)
-    torch.emptyCpuCache();
-    torch.mallocTrim();
-    const summaryBase = { width: W, height: H, windows: windowsTotal, resumedFromRow: firstRow };
-    if (stopped) {
-      return { output, confidence: null, probabilities: null, vector: null, map: null, ...summaryBase, seconds: (performance.now() - started) / 1000, megapixelsPerSecond: 0, peakRssMB: peakRss(), stopped, classes: [] };
+
+    /** Window rows [firstRow, r1) of the scene (or of the part) into `rowsWork`, continuing what it holds. */
+    async function predictRows(rowsWork: WorkFolder, part: { r0: number; r1: number; y0: number; y1: number } | null): Promise<{ stopped: boolean; resumed: boolean; firstRow: number }> {
+      const endRow = part?.r1 ?? ys.length;
+      const rowsBefore = part?.r0 ?? 0;
+      const progress = new Progress('predict', (endRow - rowsBefore) * xs.length, 'windows', opts.progress ?? false);
+      // A resume redoes every window row that reaches below the written rows (their carry was in memory).
+      const flushedBefore = rowsWork.flushedTo;
+      const resumed = flushedBefore > (part?.y0 ?? 0);
+      // (a finished part: the window row that reaches past its end need not run again)
+      if (part && flushedBefore >= part.y1) return { stopped: false, resumed, firstRow: endRow };
+      const firstRow = firstRowAfter(grid, flushedBefore);
+      progress.set(ys.filter((_, r) => r >= rowsBefore && rowEnd(grid, r) <= flushedBefore).length * xs.length);
+      let stopped = false;
+      const rows = blendRows(model, {
+        grid, classes: K, norm: meta.normalization, nodata, window: S, overlap, batch, blend, tta, precision, crf: opts.crf ?? null,
+        confidence: !!confidence, probabilities: !!probabilities, done: flushedBefore, until: endRow,
+        read: async (x, y, w, h) => {
+          const raw = await raster.read({ x, y, width: w, height: h } as Window);
+          if (!lookup) return raw;
+          const matched = applyMatching(raw, lookup.table, nodataPixels(raw, nodata.value), lookup.lo);
+          raw.dispose();
+          return matched;
+        },
+      });
+      for await (const band of rows) {
+        addClassCounts(classCounts, band.classes);
+        const planes = chunkPlanes(band);
+        try {
+          const bytes = (ts?: Tensor[]) => ts?.map((t) => t.data() as Uint8Array);
+          await rowsWork.addChunk(band.y0, band.y1, W, { classes: bytes(planes.classes), confidence: bytes(planes.confidence), probabilities: bytes(planes.probabilities) });
+        } finally {
+          torch.dispose(planes);
+        }
+        const r = band.row;
+        progress.tick(xs.length, `${(((r + 1 - firstRow) * xs.length * S * S) / 1e6 / ((performance.now() - started) / 1000)).toFixed(1)} Mpx/s (windows)`);
+        if (opts.shouldStop?.() && r + 1 < endRow) {
+          stopped = true;
+          break;
+        }
+      }
+      // The windows' activations are cached by the CPU allocator for the next batch; GDAL's mosaic,
+      // COG and polygon passes come next and need that memory themselves (16384² bf16: peak RSS 949
+      // MB with the blocks kept, 659 MB without)
+      torch.emptyCpuCache();
+      torch.mallocTrim();
+      return { stopped, resumed, firstRow };
     }
 
     // The finished rasters: mosaics of the chunks. Post-processing needs a raster it can change.
-    const georef = { geoTransform: info.geoTransform, crs: info.crs };
-    let classesSrc = work.writeMosaic('classes', W, H, 1, georef);
+    let classesSrc = mosaic('classes', 1);
     const postNodata = marksNodata ? NODATA_CLASS : null;
     const post = opts.post && Object.values(opts.post).some((v) => v) ? opts.post : null;
     if (post) {
@@ -286,16 +334,16 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
       classesSrc = tif;
       await postprocess(classesSrc, K, postNodata, post);
     }
-    // Resumed runs count only the rows they predicted, post-processing changes classes: recount.
-    if (resumed || post) classCounts.set(await withDataset(classesSrc, (ds) => countRaster(ds, K)));
+    // Post-processing changes classes: recount.
+    if (recount || post) classCounts.set(await withDataset(classesSrc, (ds) => countRaster(ds, K)));
 
     // Every output is made in the work folder, then renamed into place.
     const staged = new Map<string, string>();
     const classMeta = { [CLASSES_METADATA_KEY]: JSON.stringify(meta.classes.map((c) => ({ id: c.id, name: c.name, color: c.color }))) };
     const palette = meta.classes.map((c) => c.color);
     staged.set(output, await toCog(classesSrc, work.path('final.classes.tif'), output, { palette, nodata: postNodata, metadata: classMeta }));
-    if (confidence) staged.set(confidence, await toCog(work.writeMosaic('confidence', W, H, 1, georef), work.path('final.confidence.tif'), confidence, { nodata: marksNodata ? 0 : null }));
-    if (probabilities) staged.set(probabilities, await toCog(work.writeMosaic('probabilities', W, H, K, georef), work.path('final.probabilities.tif'), probabilities, {}));
+    if (confidence) staged.set(confidence, await toCog(mosaic('confidence', 1), work.path('final.confidence.tif'), confidence, { nodata: marksNodata ? 0 : null }));
+    if (probabilities) staged.set(probabilities, await toCog(mosaic('probabilities', K), work.path('final.probabilities.tif'), probabilities, {}));
     if (vector) {
       const v = work.path(`final.vector${extname(vector)}`);
       await vectorize(staged.get(output)!, v, meta.classes, { simplify: opts.simplify ?? 0, nodata: postNodata, overwrite: true });
@@ -316,7 +364,7 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     const seconds = (performance.now() - started) / 1000;
     const pixelArea = info.geoTransform ? Math.abs(info.geoTransform[1] * info.geoTransform[5] - info.geoTransform[2] * info.geoTransform[4]) : null;
     return {
-      output, confidence, probabilities, vector, map: mapFile, ...summaryBase, seconds, megapixelsPerSecond: (W * H) / 1e6 / seconds, peakRssMB: peakRss(), stopped,
+      output, confidence, probabilities, vector, map: mapFile, ...summaryBase, resumedFromRow: firstRow, seconds, megapixelsPerSecond: (W * H) / 1e6 / seconds, peakRssMB: peakRss(), stopped: false,
       classes: meta.classes.map((c, k) => ({ id: c.id, name: c.name, pixels: classCounts[k], area: pixelArea === null ? null : classCounts[k] * pixelArea })),
     };
   } finally {

@@ -40,6 +40,8 @@ export interface StreamOptions extends WindowOptions {
   probabilities?: boolean;
   /** Rows [0, done) are already finished (a resumed run): they are not yielded again. */
   done?: number;
+  /** Stop after window row `until` − 1 (a part of the scene's rows; default: every row). */
+  until?: number;
 }
 
 /** Finished scene rows [y0, y1). The tensors are the blender's: valid until the next band is asked for. */
@@ -73,6 +75,7 @@ export async function* blendRows(model: WindowModel, opts: StreamOptions): Async
   const channels = K + (marksNodata ? 1 : 0);
   const done = opts.done ?? 0;
   const firstRow = firstRowAfter(grid, done);
+  const endRow = Math.min(opts.until ?? ys.length, ys.length);
   const norm = normalizationTensors(opts.norm);
   norm.mean.keep();
   norm.std.keep();
@@ -103,7 +106,7 @@ export async function* blendRows(model: WindowModel, opts: StreamOptions): Async
     nodata: marksNodata ? torch.zeros([bandRows, W], { dtype: 'bool' }).keep() : null,
   };
   const batches: { r: number; i: number }[] = [];
-  for (let r = firstRow; r < ys.length; r++) for (const i of groupStarts) batches.push({ r, i });
+  for (let r = firstRow; r < endRow; r++) for (const i of groupStarts) batches.push({ r, i });
   const readBatch = ({ r, i }: { r: number; i: number }) => Promise.all(xs.slice(i, i + batch).map((x) => opts.read(x, ys[r], Sx, Sy)));
   // The next batch is read while this one computes; a failed read ahead is reported when
   // awaited, never as an unhandled rejection.
@@ -152,7 +155,7 @@ export async function* blendRows(model: WindowModel, opts: StreamOptions): Async
   }));
 
   try {
-    for (let r = firstRow; r < ys.length; r++) {
+    for (let r = firstRow; r < endRow; r++) {
       const y = ys[r];
       // Rows [y, y + top) hold sums from the row above; rows [y, next) are complete after this
       // row, rows [next, y + Sy) go on to the next one.

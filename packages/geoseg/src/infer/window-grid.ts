@@ -72,3 +72,12 @@ export function firstRowAfter(g: WindowGrid, done: number): number {
   if (done <= 0) return 0;
   return done >= g.height ? g.ys.length : g.ys.findIndex((y0) => y0 + g.sizeY > done);
 }
+
+/** Part `index` of `count` of a scene's rows: window rows [r0, r1) (split evenly) and the scene rows [y0, y1) they finish. */
+export function partOf(g: WindowGrid, index: number, count: number): { r0: number; r1: number; y0: number; y1: number } {
+  const R = g.ys.length;
+  if (!(Number.isInteger(count) && count >= 1 && count <= R && Number.isInteger(index) && index >= 0 && index < count)) throw new Error(`part ${index} of ${count}: the scene has ${R} window rows`);
+  const r0 = Math.floor((index * R) / count);
+  const r1 = Math.floor(((index + 1) * R) / count);
+  return { r0, r1, y0: r0 === 0 ? 0 : rowEnd(g, r0 - 1), y1: rowEnd(g, r1 - 1) };
+}

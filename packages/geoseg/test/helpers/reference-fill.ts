@@ -44,18 +44,23 @@ export function input(shape: number[] = [1, 3, 64, 64]): Tensor {
 export interface Summary { shape: number[]; sum: number; absSum: number; indices: number[]; values: number[] }
 
 /**
- * Assert that t matches the summary: same shape, sampled values within 1e-4, sums within a
- * tolerance scaled to the output's magnitude. Returns the largest difference of a sampled value.
+ * Assert that t matches the summary: same shape, sampled values within 1e-4 (or 1e-5 of the
+ * output's mean magnitude, when larger: randomly filled HRNets give logits of ~700, whose float32
+ * rounding differs by 1e-3 between CPUs, Python's own included), sums within a tolerance scaled
+ * to the output's magnitude (`relative`: of the mean magnitude, for a known ill-conditioned
+ * output). Returns the largest difference of a sampled value.
  */
-export function compare(label: string, t: Tensor, s: Summary): number {
+export function compare(label: string, t: Tensor, s: Summary, relative = 1e-5): number {
   assert.deepEqual(t.shape, s.shape, `${label} shape`);
   const flat = t.reshape([-1]).data() as Float32Array;
   let maxDiff = 0;
   s.indices.forEach((idx, i) => { maxDiff = Math.max(maxDiff, Math.abs(flat[idx] - s.values[i])); });
-  assert.ok(maxDiff <= 1e-4, `${label}: max abs difference ${maxDiff}`);
+  const tolerance = Math.max(1e-4, (relative * s.absSum) / flat.length);
+  assert.ok(maxDiff <= tolerance, `${label}: max abs difference ${maxDiff} (tolerance ${tolerance.toExponential(1)})`);
   const sum = t.double().sum().item();
   const absSum = t.double().abs().sum().item();
-  assert.ok(Math.abs(sum - s.sum) <= 1e-4 * Math.max(1, s.absSum / 100), `${label}: sum ${sum} vs ${s.sum}`);
-  assert.ok(Math.abs(absSum - s.absSum) <= 1e-5 * s.absSum + 1e-3, `${label}: abs sum ${absSum} vs ${s.absSum}`);
+  const loose = relative / 1e-5;
+  assert.ok(Math.abs(sum - s.sum) <= 1e-4 * loose * Math.max(1, s.absSum / 100), `${label}: sum ${sum} vs ${s.sum}`);
+  assert.ok(Math.abs(absSum - s.absSum) <= relative * s.absSum + 1e-3, `${label}: abs sum ${absSum} vs ${s.absSum}`);
   return maxDiff;
 }
