@@ -14,6 +14,7 @@ import { AdversarialTraining, Discriminator } from '../src/train/adversarial.js'
 import { readTrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
+import { slowTest } from './helpers/tier.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const python = ['/usr/bin/python3', 'python3'].find((py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
@@ -75,7 +76,7 @@ test('adversarial step equals an independent PyTorch implementation (fool-D term
   }
 });
 
-test('adversarial fine-tuning from a checkpoint: frozen while D pre-trains, then both learn; exact resume; model.init must match', async (t) => {
+slowTest('adversarial fine-tuning from a checkpoint: frozen while D pre-trains, then both learn; exact resume; model.init must match', {}, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-adv-run-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const ds = await tinyDataset(dir);

@@ -7,12 +7,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '@geoseg/torch';
 import { ARCHITECTURES, createModel, useChannelsLast, channelsLast, validEncoders } from '../src/index.js';
+import { slowTest } from './helpers/tier.js';
 
 const relativeDiff = (a: torch.Tensor, b: torch.Tensor) => (a.sub(b).abs().max().item() as number) / Math.max(1e-12, b.abs().max().item() as number);
 
+/** The quick tier's architectures (a plain encoder–decoder, attention products, point sampling); the slow tier has every one. */
+const QUICK = new Set(['unet', 'danet', 'pointrend']);
+
 for (const arch of Object.keys(ARCHITECTURES)) {
   const encoder = validEncoders(arch).includes('resnet18') ? 'resnet18' : validEncoders(arch)[0]!;
-  test(`${arch}-${encoder}: channels-last training gives the default layout's outputs and gradients`, () => {
+  (QUICK.has(arch) ? test : (name: string, fn: () => void) => slowTest(name, {}, fn))(`${arch}-${encoder}: channels-last training gives the default layout's outputs and gradients`, () => {
     torch.tidy(() => {
       torch.manualSeed(1);
       const model = createModel({ arch, encoder, classes: 3 } as never).to('float64');

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import gdal from 'gdal-async';
 import * as torch from '@geoseg/torch';
 import { classTableFrom, countClasses, decodeMask, readClassTable, withRaster, ClassTableError } from '../src/index.js';
+import { slowTest } from './helpers/tier.js';
 
 const dubai = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'shared', 'data', 'dubai_aerial');
 
@@ -74,7 +75,7 @@ test('RGB, palette and index masks decode to class ids; unknown colours are coun
   });
 });
 
-test('Dubai: per-class pixel totals of all 72 masks equal an independent count (needs ../shared/data)', { skip: existsSync(dubai) ? false : 'needs ../shared/data/dubai_aerial beside the repository' }, async () => {
+slowTest('Dubai: per-class pixel totals of all 72 masks equal an independent count (needs ../shared/data)', { skip: existsSync(dubai) ? false : 'needs ../shared/data/dubai_aerial beside the repository' }, async () => {
   const table = classTableFrom(DUBAI, 'dubai');
   const ours = [0, 0, 0, 0, 0];
   let oursIgnored = 0;

@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import * as torch from '@geoseg/torch';
 import { Raster, writeCog } from '../src/index.js';
 import { kMeans, thumbnailFeatures } from '../src/data/discover.js';
+import { slowTest } from './helpers/tier.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const demo = join(here, '..', '..', '..', 'demo', 'dubai');
@@ -57,7 +58,7 @@ test('k-means finds two obvious groups, the same ones for a seed', () => {
   });
 });
 
-test('geoseg discover: clusters, contact sheets, and the scenes of another sensor flagged far from the training set', async () => {
+slowTest('geoseg discover: clusters, contact sheets, and the scenes of another sensor flagged far from the training set', {}, async () => {
   const images = join(dir, 'train', 'images'), labels = join(dir, 'train', 'labels'), scenes = join(dir, 'scenes');
   for (const d of [images, labels, scenes]) mkdirSync(d, { recursive: true });
   const names = readdirSync(join(demo, 'images', 'tile_1')).map((f) => f.replace(/\.jpg$/, ''));

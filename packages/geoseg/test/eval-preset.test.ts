@@ -17,6 +17,7 @@ import { foregroundMIoU, segmentationMetrics } from '../src/metrics/index.js';
 import { parseTrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
+import { slowTest } from './helpers/tier.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'main.js');
 
@@ -30,7 +31,7 @@ test('strided window starts: 0, s, 2s, … and the last at the border (hand-comp
   assert.deepEqual([g.sizeX, g.sizeY, g.xs, g.ys], [608, 896, [0], [0, 512, 1024, 1104]], 'a 600-wide scene: windows 608 wide (padded to 32)');
 });
 
-test('the streamed strided layout equals the protocol computed densely: pad each window to 32, average probabilities', async () => {
+slowTest('the streamed strided layout equals the protocol computed densely: pad each window to 32, average probabilities', {}, async () => {
   const W = 600, H = 2000, K = 4;
   torch.manualSeed(21);
   const model = createModel({ arch: 'unet', encoder: 'resnet18', decoderChannels: [16, 16, 8, 8, 8], classes: K, inChannels: 3 } as never);
@@ -98,7 +99,7 @@ test('eval.preset in a run config fills in the protocol and refuses the fields i
   assert.equal(parseTrainConfig(base, 'run.yaml').eval.stride, null, 'no preset: the evenly spread windows');
 });
 
-test('geoseg eval --preset factseg: the protocol in the report, the foreground mIoU, one-line errors', async () => {
+slowTest('geoseg eval --preset factseg: the protocol in the report, the foreground mIoU, one-line errors', {}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-eval-preset-'));
   const ds = await tinyDataset(dir);
   const cfg = parseTrainConfig({

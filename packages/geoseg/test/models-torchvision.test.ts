@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as torch from '@geoseg/torch';
 import { createEncoder, createModel, loadEncoderWeights } from '../src/index.js';
 import { compare, fill, input } from './helpers/reference-fill.js';
+import { slowTest } from './helpers/tier.js';
 
 const ref = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'torchvision_outputs.json'), 'utf8'));
 
@@ -105,7 +106,7 @@ test('Xception-65 has timm\'s names (without head.*) and reproduces the referenc
   });
 });
 
-test('Hourglass-52 and -104 have mmdetection\'s HourglassNet names and counts (less Hourglass-52\'s unused block) and load its state dicts; Hourglass-52 reproduces the reference features', () => {
+slowTest('Hourglass-52 and -104 have mmdetection\'s HourglassNet names and counts (less Hourglass-52\'s unused block) and load its state dicts; Hourglass-52 reproduces the reference features', {}, () => {
   torch.tidy(() => {
     const encoder = createEncoder('hourglass52');
     // mmdet's one-stack net has an `inters.0` block that nothing uses: not part of geoseg's, dropped on load

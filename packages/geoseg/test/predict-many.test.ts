@@ -4,8 +4,8 @@
 // shared among the workers in parts gives the same pixels as predicted whole, also when resumed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
@@ -17,6 +17,7 @@ import { windowGrid } from '../src/infer/window-grid.js';
 import { WorkFolder } from '../src/infer/work-folder.js';
 import { randomCheckpoint } from './helpers/random-checkpoint.js';
 import { readBand, readBands } from './helpers/read-raster.js';
+import { slowTest } from './helpers/tier.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'dist', 'cli', 'main.js');
@@ -74,7 +75,7 @@ test('a folder of scenes in one process: one output per scene, as predicting eac
   assert.match(bad.stderr, /^geoseg: --confidence is for one scene/);
 });
 
-test('2 workers share the scenes (a glob) through the store: each scene once, the same pixels; --resume skips finished scenes', { skip: !gloo && 'no Gloo in this build' }, () => {
+slowTest('2 workers share the scenes (a glob) through the store: each scene once, the same pixels; --resume skips finished scenes', { skip: !gloo && 'no Gloo in this build' }, () => {
   const out = join(dir, 'two');
   const r = geoseg('predict', '--checkpoint', checkpoint, '--input', join(dir, 'scenes', '**', '*.tif'), '--output-dir', out, '--nproc', '2', ...common, '--json');
   assert.equal(r.status, 0, r.stderr);
@@ -94,7 +95,7 @@ test('2 workers share the scenes (a glob) through the store: each scene once, th
   sameAsSingle(out);
 });
 
-test('a worker killed outright with no launcher (torchrun-style ranks): rank 0 stops waiting after the heartbeat timeout; --resume finishes', { skip: !gloo && 'no Gloo in this build' }, async () => {
+slowTest('a worker killed outright with no launcher (torchrun-style ranks): rank 0 stops waiting after the heartbeat timeout; --resume finishes', { skip: !gloo && 'no Gloo in this build' }, async () => {
   const scenes = join(dir, 'big');
   mkdirSync(scenes);
   for (let i = 0; i < 3; i++) {
@@ -136,7 +137,7 @@ function polygons(path: string): string[] {
   return out;
 }
 
-test('a tall scene in parts among 2 workers: the pixels, extras and polygons of the scene predicted whole; parts left by dead workers resume to them', { skip: !gloo && 'no Gloo in this build' }, async () => {
+slowTest('a tall scene in parts among 2 workers: the pixels, extras and polygons of the scene predicted whole; parts left by dead workers resume to them', { skip: !gloo && 'no Gloo in this build' }, async () => {
   const tall = join(dir, 'tall');
   mkdirSync(tall);
   await torch.tidy(async () => {
@@ -170,7 +171,7 @@ test('a tall scene in parts among 2 workers: the pixels, extras and polygons of 
   // what workers killed between parts leave: parts 0 and 2 finished, part 1 stopped after one window row, the rest not begun
   const cut = join(dir, 'tall-cut');
   mkdirSync(cut);
-  WorkFolder.prepareParts(join(cut, '.t.tif.geoseg-partial'), parts, { resume: false });
+  WorkFolder.prepareParts(join(cut, '.t.tif.geoseg-partial'), parts, windowGrid(160, 720, 64, 0.25).ys.length, { resume: false });
   const partOf = (index: number, shouldStop?: () => boolean) => predict({
     checkpoint, input: join(tall, 't.tif'), output: join(cut, 't.tif'), confidence: join(cut, 't.confidence.tif'), probabilities: join(cut, 't.probabilities.tif'),
     vector: join(cut, 't.gpkg'), window: 64, batch: 2, part: { index, count: parts }, shouldStop,
@@ -178,6 +179,18 @@ test('a tall scene in parts among 2 workers: the pixels, extras and polygons of 
   for (const index of [0, 2]) assert.equal((await partOf(index)).stopped, false);
   assert.equal((await partOf(1, () => true)).stopped, true);
   assert.deepEqual(readdirSync(cut).filter((f) => !f.startsWith('.')), [], 'no outputs before every part is done');
+  // a one-scene predict neither resumes the parts (it says how) nor starts over under a live part
+  const one = (...extra: string[]) => geoseg('predict', '--checkpoint', checkpoint, '--input', join(tall, 't.tif'), '--output', join(cut, 't.tif'), ...common, ...extra);
+  const asWhole = one('--resume');
+  assert.equal(asWhole.status, 1);
+  assert.match(asWhole.stderr, /^geoseg: .*t\.tif: was being predicted in \d+ parts by several workers; continue it with geoseg predict --output-dir … --resume/);
+  const partLock = join(cut, '.t.tif.geoseg-lock.part-3');
+  writeFileSync(partLock, JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString() }));
+  const underPart = one();
+  assert.equal(underPart.status, 1);
+  assert.match(underPart.stderr, new RegExp(`another geoseg predict \\(pid ${process.pid},.*is writing this output`));
+  rmSync(partLock);
+  assert.equal(readdirSync(join(cut, '.t.tif.geoseg-partial')).filter((f) => f.startsWith('part-')).length, 3, 'the parts are kept');
   // one process continues the parts (the layout the work folder has), then 2 workers find nothing left to do
   const resumed = geoseg(...manyArgs(cut), '--resume');
   assert.equal(resumed.status, 0, resumed.stderr);

@@ -13,6 +13,7 @@ import { writeCog } from '../src/raster/index.js';
 import { predict } from '../src/infer/predict.js';
 import { randomCheckpoint } from './helpers/random-checkpoint.js';
 import { readBands as readAll } from './helpers/read-raster.js';
+import { slowTest } from './helpers/tier.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // GEOSEG_CLI runs the test against another build (e.g. the code before a change).
@@ -64,9 +65,15 @@ function rowsDone(name: string): number {
   }
 }
 
-test('predict killed with SIGKILL at random moments and resumed each time gives the pixels of an uninterrupted run; no temporary files left', async (t) => {
+/** The uninterrupted run (full*.tif), made once for the tests that compare with it. */
+function ensureFull(): void {
+  if (existsSync(join(dir, 'full.tif'))) return;
   const full = spawnSync(process.execPath, [cli, ...args('full')], { encoding: 'utf8' });
   assert.equal(full.status, 0, full.stderr);
+}
+
+slowTest('predict killed with SIGKILL at random moments and resumed each time gives the pixels of an uninterrupted run; no temporary files left', {}, async (t) => {
+  ensureFull();
 
   // Eight kills: the first after a random delay (often before any row is done), six at random
   // moments of the prediction (each once a random share of the remaining rows is recorded, plus
@@ -115,6 +122,7 @@ test('predict killed with SIGKILL at random moments and resumed each time gives 
 });
 
 test('a fresh run over an interrupted one removes its work folder; a resume of a finished output refuses without --overwrite', async () => {
+  ensureFull();
   const child = spawn(process.execPath, [cli, ...args('fresh')], { stdio: 'ignore' });
   const work = join(dir, '.fresh.tif.geoseg-partial');
   const signal = await new Promise<NodeJS.Signals | null>((resolve) => {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import * as torch from '@geoseg/torch';
 import { writeCog } from '../src/raster/index.js';
 import { readBand } from './helpers/read-raster.js';
+import { slowTest } from './helpers/tier.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
@@ -19,7 +20,7 @@ const python = ['/usr/bin/python3', 'python3'].find((py) => spawnSync(py, ['-c',
 const MEAN = [123.675, 116.28, 103.53];
 const STD = [58.395, 57.12, 57.375];
 
-test('predict --model: a scripted torchvision DeepLabV3 predicts a scene as Python does; its card is checked', { skip: python ? false : 'no Python with torch and torchvision' }, async () => {
+slowTest('predict --model: a scripted torchvision DeepLabV3 predicts a scene as Python does; its card is checked', { skip: python ? false : 'no Python with torch and torchvision' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-ts-'));
   const [h, w] = [96, 96];
   const img = torch.tidy(() => {

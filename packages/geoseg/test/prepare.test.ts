@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import gdal from 'gdal-async';
 import * as torch from '@geoseg/torch';
 import { planTiles, prepare, readDataset, writeCog, withRaster, GeosegError } from '../src/index.js';
+import { slowTest } from './helpers/tier.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
@@ -142,7 +143,7 @@ test('prepare refuses bad inputs with one message naming the file, and leaves no
   assert.match(r.stderr, /^geoseg: tile size 100/);
 });
 
-test('Dubai: prepare + stats totals equal the masks\' own colour counts (needs ../shared/data)', { skip: existsSync(dubai) ? false : 'needs ../shared/data/dubai_aerial beside the repository' }, async () => {
+slowTest('Dubai: prepare + stats totals equal the masks\' own colour counts (needs ../shared/data)', { skip: existsSync(dubai) ? false : 'needs ../shared/data/dubai_aerial beside the repository' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-dubai-'));
   writeFileSync(join(dir, 'classes.yaml'), CLASSES);
   const summary = await prepare({ images: join(dubai, 'images'), labels: join(dubai, 'masks'), classes: join(dir, 'classes.yaml'), out: join(dir, 'ds'), tile: 512, overlap: 0, unknown: 'error' });

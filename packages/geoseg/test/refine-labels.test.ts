@@ -15,6 +15,7 @@ import { readClassTable } from '../src/data/classes.js';
 import { decodeMask } from '../src/data/masks.js';
 import { nearestTo } from '../src/infer/crf/refine-labels.js';
 import { readTensor } from './helpers/read-raster.js';
+import { slowTest } from './helpers/tier.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const demo = join(here, '..', '..', '..', 'demo', 'dubai');
@@ -36,7 +37,7 @@ function nearBoundaries(ids: Tensor, r: number): Tensor {
   });
 }
 
-test('refine-labels: a mask coarsened 8× gets more of its boundary pixels right than nearest upsampling', async () => {
+slowTest('refine-labels: a mask coarsened 8× gets more of its boundary pixels right than nearest upsampling', {}, async () => {
   const scene = 'tile_1/image_part_001';
   const classes = join(demo, 'classes.yaml');
   const table = readClassTable(classes);

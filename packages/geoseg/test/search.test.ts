@@ -13,6 +13,7 @@ import { sampleCandidates, withParam, type SearchSpace } from '../src/search/spa
 import { isRunFolder } from '../src/server/runs.js';
 import { readTrainConfig } from '../src/train/config.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
+import { slowTest } from './helpers/tier.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
@@ -58,7 +59,7 @@ test('candidates: seeded, distinct, valid, inside their ranges; a space too smal
   assert.deepEqual(withParam({}, 'train.seed', 2), { train: { seed: 2 } });
 });
 
-test('geoseg search: 2 → 1 trials ranked by validation mIoU, best.yaml; Ctrl-C and --resume give the same search', { timeout: 600_000 }, async () => {
+slowTest('geoseg search: 2 → 1 trials ranked by validation mIoU, best.yaml; Ctrl-C and --resume give the same search', { timeout: 600_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-search-'));
   try {
     const dataset = await tinyDataset(dir);

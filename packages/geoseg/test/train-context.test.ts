@@ -14,6 +14,7 @@ import { train } from '../src/train/trainer.js';
 import { predict } from '../src/infer/predict.js';
 import { Raster } from '../src/raster/index.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
+import { slowTest } from './helpers/tier.js';
 
 const MODELS: Record<string, string> = {
   bisenet: '{ arch: bisenet, encoder: resnet18, psp: { bins: [1, 2, 3] }, fusion: split }',
@@ -46,7 +47,7 @@ eval: { window: 128, overlap: 0.25, batch: 2 }
 train: { iterations: ${iterations}, logEvery: 1, evalEvery: 0, checkpointEvery: 2, seed: 5, threads: 1 }
 `;
 
-test('context and pyramid architectures train with their auxiliary outputs, resume exactly (those with more state than weights), and predict a scene', async (t) => {
+slowTest('context and pyramid architectures train with their auxiliary outputs, resume exactly (those with more state than weights), and predict a scene', {}, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-context-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const ds = await tinyDataset(dir);

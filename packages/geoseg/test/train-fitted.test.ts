@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseTrainConfig, type TrainConfig } from '../src/train/config.js';
 import { train, type TrainOptions } from '../src/train/trainer.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
+import { slowTest } from './helpers/tier.js';
 
 function config(dataset: string, out: string, trainFields: Record<string, unknown>, warmup = 4): TrainConfig {
   return parseTrainConfig({
@@ -79,7 +80,7 @@ test('train.minutes alone: the fitted length ends the run within 3% of the budge
   assert.equal(meta.fit.length, 30, 'the length is in the checkpoint');
 });
 
-test('a run killed mid-fit on a drifting clock resumes to exactly the uninterrupted run', async () => {
+slowTest('a run killed mid-fit on a drifting clock resumes to exactly the uninterrupted run', {}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-fitted-resume-'));
   const ds = await tinyDataset(dir);
   // slowing from 2 s to about 3 s per iteration: each estimate gives a different length

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
 import * as torch from '@geoseg/torch';
 import { tinyDataset } from './helpers/tiny-dataset.js';
+import { slowTest } from './helpers/tier.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'dist', 'cli', 'main.js');
@@ -62,7 +63,7 @@ function weightDifferences(a: string, b: string): { parameters: number; runningS
   });
 }
 
-test('2 workers × batch 4 with synchronized batch norm take the steps of 1 process × batch 8 on the same crops; rank 0 alone writes the run', { skip: !gloo && 'no Gloo in this build' }, async () => {
+slowTest('2 workers × batch 4 with synchronized batch norm take the steps of 1 process × batch 8 on the same crops; rank 0 alone writes the run', { skip: !gloo && 'no Gloo in this build' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-ddp-'));
   const ds = await tinyDataset(dir);
   // one step: the same update to a few float32 ulps (the batch's sums are taken in another order)
@@ -93,7 +94,7 @@ test('2 workers × batch 4 with synchronized batch norm take the steps of 1 proc
   assert.ok(lossDiff < 2e-3, `losses differ by ${lossDiff}`);
 });
 
-test('a worker killed mid-run ends the job: the launcher stops the other and exits non-zero', { skip: !gloo && 'no Gloo in this build' }, async () => {
+slowTest('a worker killed mid-run ends the job: the launcher stops the other and exits non-zero', { skip: !gloo && 'no Gloo in this build' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-ddp-kill-'));
   const ds = await tinyDataset(dir);
   const run = join(dir, 'run');
@@ -119,7 +120,7 @@ test('a worker killed mid-run ends the job: the launcher stops the other and exi
   assert.ok(!alive(workers[0]!), 'the other worker is gone');
 });
 
-test('Ctrl-C stops every worker at the same step and rank 0 saves; --resume with workers ends with the weights of an uninterrupted run, bit for bit', { skip: !gloo && 'no Gloo in this build' }, async () => {
+slowTest('Ctrl-C stops every worker at the same step and rank 0 saves; --resume with workers ends with the weights of an uninterrupted run, bit for bit', { skip: !gloo && 'no Gloo in this build' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-ddp-resume-'));
   const ds = await tinyDataset(dir);
   const [whole, cut] = [join(dir, 'whole'), join(dir, 'cut')];

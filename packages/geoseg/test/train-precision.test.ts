@@ -9,10 +9,11 @@ import * as torch from '@geoseg/torch';
 import { parseTrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
+import { slowTest } from './helpers/tier.js';
 
 const losses = (run: string) => readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'train').map((e) => e.loss as number);
 
-test('bf16-mixed: the first loss is float32\'s to bfloat16 precision, the run learns, and weights and gradients stay float32', async () => {
+slowTest('bf16-mixed: the first loss is float32\'s to bfloat16 precision, the run learns, and weights and gradients stay float32', {}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-bf16-'));
   const ds = await tinyDataset(dir);
   const config = (precision: string) => parseTrainConfig({

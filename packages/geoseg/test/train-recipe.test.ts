@@ -16,6 +16,7 @@ import { WeightAverage } from '../src/train/ema.js';
 import { createModel } from '../src/models/index.js';
 import { loadCheckpoint } from '../src/models/checkpoint.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
+import { slowTest } from './helpers/tier.js';
 
 const small = { arch: 'unet', encoder: 'resnet18', decoderChannels: [16, 16, 8, 8, 8] };
 
@@ -91,7 +92,7 @@ test('a weight average follows avg = d·avg + (1 − d)·w for parameters and fl
   average.dispose();
 });
 
-test('clipping, freezing and the weight average in a run: what they change, what they leave alone, exact resume', async () => {
+slowTest('clipping, freezing and the weight average in a run: what they change, what they leave alone, exact resume', {}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-recipe-'));
   const ds = await tinyDataset(dir);
   const plain = config(ds, join(dir, 'plain'));

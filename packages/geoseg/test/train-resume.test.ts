@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
 import { tinyDataset } from './helpers/tiny-dataset.js';
+import { slowTest } from './helpers/tier.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // GEOSEG_CLI runs the test against another build (e.g. the code before a change).
@@ -38,7 +39,7 @@ function checkpointStep(run: string): number {
   return -1;
 }
 
-test('train killed with SIGKILL at random moments and resumed each time ends with the weights of an uninterrupted run, byte for byte', async (t) => {
+slowTest('train killed with SIGKILL at random moments and resumed each time ends with the weights of an uninterrupted run, byte for byte', {}, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-train-resume-'));
   const ds = await tinyDataset(dir);
   writeFileSync(join(dir, 'a.yaml'), config(ds, join(dir, 'a')));

@@ -13,6 +13,7 @@ import { train } from '../src/train/trainer.js';
 import { loadCheckpoint } from '../src/models/checkpoint.js';
 import { Raster } from '../src/raster/index.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
+import { slowTest } from './helpers/tier.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
@@ -116,7 +117,7 @@ test('train learns the tiny dataset; eval agrees with the log; checkpoints are c
   assert.match(t.stdout, /mIoU/);
 });
 
-test('a run killed with SIGKILL and resumed reaches the same weights as an uninterrupted run', async () => {
+slowTest('a run killed with SIGKILL and resumed reaches the same weights as an uninterrupted run', {}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-resume-'));
   const ds = await tinyDataset(dir);
   const trainCfg = 'train: { iterations: 20, logEvery: 5, evalEvery: 0, checkpointEvery: 5, seed: 7, threads: 1 }';
@@ -165,7 +166,7 @@ test('a run killed with SIGKILL and resumed reaches the same weights as an unint
   assert.deepEqual(entries.filter((e) => e.type === 'eval').map((e) => e.step), [20]);
 });
 
-test('SIGINT saves a checkpoint and exits 130; checkpoint errors are one line', async () => {
+slowTest('SIGINT saves a checkpoint and exits 130; checkpoint errors are one line', {}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-sigint-'));
   const ds = await tinyDataset(dir);
   writeFileSync(join(dir, 'c.yaml'), config(ds, join(dir, 'c'), 'train: { iterations: 100000, checkpointEvery: 100000, seed: 1 }'));

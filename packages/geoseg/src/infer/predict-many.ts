@@ -7,7 +7,8 @@
 //
 // With several workers, a scene of at least 2 × `partRows` window rows is cut into parts of about
 // `partRows` window rows, each an item of the queue: a worker predicts its part into the part's
-// own folder (the window row above it again, for the blending it shares with the part above), and
+// own folder (the window rows above it that reach into it again, for the blending: one at overlaps
+// up to 0.5), and
 // the worker that finishes a scene's last part makes its outputs from every part's rows — the
 // same pixels as one worker predicting the scene whole. A resumed job keeps a scene's layout
 // (whole or in parts) as its work folder has it.
@@ -17,7 +18,8 @@ import type { distributed } from '@geoseg/torch';
 import { GeosegError } from '../errors.js';
 import { listInput, RASTER_EXTENSIONS } from '../data/pairing.js';
 import { existsMessage } from '../outputs.js';
-import { loadPredictor, predict, type PredictOptions, type PredictSummary, type Predictor } from './predict.js';
+import { DEFAULT_OVERLAP, DEFAULT_WINDOW, loadPredictor, predict, refuseWhilePartsRun, sceneLock, type PredictOptions, type PredictSummary, type Predictor } from './predict.js';
+import { acquireLock, releaseLock } from '../lock-file.js';
 import { Raster } from '../raster/index.js';
 import { windowGrid } from './window-grid.js';
 import { WorkFolder } from './work-folder.js';
@@ -101,19 +103,21 @@ interface Plan { todo: SceneJob[]; skipped: string[]; scenes: number }
  * How many parts a scene is predicted in: as its work folder has it when resuming; otherwise,
  * with several workers, one per `partRows` window rows once it has twice that many.
  */
-async function partsOf(j: SceneJob, opts: PredictManyOptions, workers: number): Promise<number> {
+async function partsOf(j: SceneJob, opts: PredictManyOptions, workers: number): Promise<{ parts: number; windowRows: number }> {
+  const raster = await Raster.open(j.input);
+  const windowRows = windowGrid(raster.info.width, raster.info.height, opts.window ?? DEFAULT_WINDOW, opts.overlap ?? DEFAULT_OVERLAP).ys.length;
+  raster.close();
   const dir = workDirOf(j);
   if (opts.resume) {
     const recorded = WorkFolder.partCount(dir);
-    if (recorded !== null) return recorded;
-    if (WorkFolder.hasWholeSceneState(dir)) return 1;
+    if (recorded !== null) {
+      if (WorkFolder.partWindowRows(dir) !== windowRows) throw new GeosegError(`${j.output}: its parts were cut with other window options; run without --resume to start over`);
+      return { parts: recorded, windowRows };
+    }
+    if (WorkFolder.hasWholeSceneState(dir)) return { parts: 1, windowRows };
   }
-  if (workers < 2) return 1;
   const partRows = opts.partRows ?? DEFAULT_PART_ROWS;
-  const raster = await Raster.open(j.input);
-  const rows = windowGrid(raster.info.width, raster.info.height, opts.window ?? 512, opts.overlap ?? 0.25).ys.length;
-  raster.close();
-  return rows >= 2 * partRows ? Math.round(rows / partRows) : 1;
+  return { parts: workers >= 2 && windowRows >= 2 * partRows ? Math.round(windowRows / partRows) : 1, windowRows };
 }
 
 async function plan(opts: PredictManyOptions, workers: number): Promise<Plan> {
@@ -127,8 +131,19 @@ async function plan(opts: PredictManyOptions, workers: number): Promise<Plan> {
   const todo = jobs.filter((j) => !skipped.includes(j.input));
   for (const j of todo) {
     mkdirSync(dirname(j.output), { recursive: true });
-    j.parts = await partsOf(j, opts, workers);
-    if (j.parts > 1) WorkFolder.prepareParts(workDirOf(j), j.parts, { resume: opts.resume ?? false });
+    const { parts, windowRows } = await partsOf(j, opts, workers);
+    j.parts = parts;
+    if (parts === 1) continue;
+    // under the scene's lock, and never while a part of it is being predicted
+    const lock = sceneLock(j.output);
+    const use = { holder: 'geoseg predict', doing: 'is writing this output', what: 'this output', target: j.output };
+    acquireLock(lock, use);
+    try {
+      refuseWhilePartsRun(j.output, use);
+      WorkFolder.prepareParts(workDirOf(j), parts, windowRows, { resume: opts.resume ?? false });
+    } finally {
+      releaseLock(lock);
+    }
   }
   return { todo, skipped, scenes: jobs.length };
 }
@@ -190,8 +205,10 @@ export async function predictMany(opts: PredictManyOptions): Promise<PredictMany
   // the model once per worker, not once per scene (small scenes spent much of their time loading it)
   let predictor: Predictor | null = null;
   const beat = group ? heartbeat(group.store, rank) : () => undefined;
-  // predict polls it every window row: the worker's heartbeat rides on it
+  // predict polls it every window row: the worker's heartbeat rides on it, and on a timer while
+  // a scene's outputs are made (COGs, polygons: no window rows to poll from)
   const shouldStop = () => { beat(); return opts.shouldStop?.() ?? false; };
+  const timer = group ? setInterval(beat, 5000) : null;
   try {
     for (let k = next(); k < items.length; k = next()) {
       if (shouldStop()) { stopped = true; break; }
@@ -203,11 +220,11 @@ export async function predictMany(opts: PredictManyOptions): Promise<PredictMany
       if (s.stopped) { stopped = true; break; }
       let seconds = s.seconds;
       if (j.parts > 1) {
-        // (milliseconds: the store's counters are integers)
-        const ms = add(`ms/${i}`, Math.round(s.seconds * 1000));
+        // (milliseconds: the store's counters are integers; read once every part has added its own)
+        add(`ms/${i}`, Math.round(s.seconds * 1000));
         if (add(`parts/${i}`, 1) < j.parts) continue;
         s = await predict({ ...sceneOpts, assembleParts: j.parts });
-        seconds = ms / 1000 + s.seconds;
+        seconds = add(`ms/${i}`, 0) / 1000 + s.seconds;
       }
       const row = { input: j.input, output: j.output, worker: rank, parts: j.parts, seconds, megapixelsPerSecond: (s.width * s.height) / 1e6 / seconds };
       predicted.push(row);
@@ -218,6 +235,7 @@ export async function predictMany(opts: PredictManyOptions): Promise<PredictMany
     if (group) group.store.set(`${KEY}/failed/${rank}`, (e as Error).message);
     throw e;
   } finally {
+    if (timer) clearInterval(timer);
     predictor?.model.dispose();
     if (group) {
       group.store.set(`${KEY}/finished/${rank}`, '1');

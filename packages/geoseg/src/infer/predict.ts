@@ -10,7 +10,7 @@
 // NaN (and infinite) pixels are nodata in every raster, declared or not: they enter the model as
 // the mean, like declared nodata, and come out as nodata.
 import gdal from 'gdal-async';
-import { existsSync, statSync, accessSync, constants } from 'node:fs';
+import { existsSync, readdirSync, statSync, accessSync, constants } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import * as torch from '@geoseg/torch';
 import type { Tensor } from '@geoseg/torch';
@@ -29,7 +29,7 @@ import { CLASSES_METADATA_KEY } from '../raster/write.js';
 import { writeMapManifest } from '../map-manifest.js';
 import { fsyncPath, renameDurable, sha256File } from '../durable.js';
 import { existsMessage } from '../outputs.js';
-import { acquireLock, releaseLock } from '../lock-file.js';
+import { acquireLock, lockAlive, readLock, releaseLock, type LockUse } from '../lock-file.js';
 import { checkPlan, checkWindowOptions } from './limits.js';
 import { partDir, WorkFolder, type Kind } from './work-folder.js';
 import { blendRows, NODATA_CLASS, type RowBand } from './stream-blend.js';
@@ -137,6 +137,30 @@ function chunkPlanes(band: RowBand): Partial<Record<Kind, Tensor[]>> {
   }));
 }
 
+export const DEFAULT_WINDOW = 512;
+export const DEFAULT_OVERLAP = 0.25;
+
+/** The lock of a scene's output (one predict of the whole scene, or the assembly of its parts), and of one of its parts. */
+export const sceneLock = (output: string) => join(dirname(output), `.${basename(output)}.geoseg-lock`);
+const partLock = (output: string, index: number) => `${sceneLock(output)}.part-${index}`;
+
+/** Refuses while a live process holds `lock` (without taking it). */
+export function refuseWhileLocked(lock: string, use: LockUse): void {
+  const held = readLock(lock);
+  if (held === undefined) return;
+  if (lockAlive(held) !== false) throw new GeosegError(`${use.target}: another ${use.holder} (pid ${(held as { pid?: number } | null)?.pid}) ${use.doing}; wait for it or stop it (a stale lock from another host: delete ${lock})`);
+}
+
+/** Refuses while another process predicts a part of `output` (stale part locks are cleared). */
+export function refuseWhilePartsRun(output: string, use: LockUse): void {
+  const prefix = `${basename(sceneLock(output))}.part-`;
+  for (const f of readdirSync(dirname(output)).filter((name) => name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)))) {
+    const lock = join(dirname(output), f);
+    acquireLock(lock, use);
+    releaseLock(lock);
+  }
+}
+
 /** What predict runs: a checkpoint's model and meta, or a TorchScript model and its card. */
 /** A model ready for predict: its window model, what predict needs of its metadata, and its path. */
 export interface Predictor {
@@ -177,8 +201,8 @@ function defaultColor(id: number): [number, number, number] {
 
 export async function predict(opts: PredictOptions): Promise<PredictSummary> {
   const started = performance.now();
-  const S = opts.window ?? 512;
-  const overlap = opts.overlap ?? 0.25;
+  const S = opts.window ?? DEFAULT_WINDOW;
+  const overlap = opts.overlap ?? DEFAULT_OVERLAP;
   const batch = opts.batch ?? 4;
   const blend = opts.blend ?? 'hann';
   const tta = opts.tta ?? 'none';
@@ -233,12 +257,20 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
     const key = JSON.stringify({ input: resolve(opts.input), checkpoint: dir, ...(weights === 'ema' ? { weights } : {}), step: meta.step, S, overlap, blend, tta, kinds, grid: 'even', ...(precision !== 'fp32' ? { precision } : {}), ...(opts.crf ? { crf: opts.crf } : {}), ...matching });
     // One predict per output from here on, where the first thing is written: a second one would
     // share the work folder (or remove it under the first). The refusals above touch nothing.
-    // (a part has a lock of its own: the parts of a scene are predicted side by side)
+    // The parts of a scene are predicted side by side, each under a lock of its own; the scene's
+    // lock (a whole-scene predict, the assembly of the parts) and theirs exclude each other.
     if (opts.part && opts.assembleParts) throw new Error('predict: part and assembleParts are exclusive');
     const part = opts.part ? { ...opts.part, ...partOf(grid, opts.part.index, opts.part.count) } : null;
-    const lock = join(dirname(output), `.${basename(output)}.geoseg-lock${part ? `.part-${part.index}` : ''}`);
-    acquireLock(lock, { holder: 'geoseg predict', doing: 'is writing this output', what: 'this output', target: output });
-    lockHeld = lock;
+    const lockUse = { holder: 'geoseg predict', doing: 'is writing this output', what: 'this output', target: output };
+    if (part) {
+      refuseWhileLocked(sceneLock(output), lockUse);
+      lockHeld = partLock(output, part.index);
+      acquireLock(lockHeld, lockUse);
+    } else {
+      lockHeld = sceneLock(output);
+      acquireLock(lockHeld, lockUse);
+      refuseWhilePartsRun(output, lockUse);
+    }
     // (an output another predict finished meanwhile is refused as any existing one)
     for (const p of finals) if (existsSync(p) && !opts.overwrite && !ours.includes(p)) throw new GeosegError(existsMessage(p));
     const georef = { geoTransform: info.geoTransform, crs: info.crs };
@@ -260,6 +292,10 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
       recount = true;
     } else {
       if (part && WorkFolder.partCount(workDir) !== part.count) throw new Error(`predict: ${workDir} is not set up for ${part.count} parts`);
+      const inParts = WorkFolder.partCount(workDir);
+      if (!part && opts.resume && inParts !== null) {
+        throw new GeosegError(`${output}: was being predicted in ${inParts} parts by several workers; continue it with geoseg predict --output-dir … --resume (or run without --resume to start over)`);
+      }
       const rowsWork = WorkFolder.open(part ? partDir(workDir, part.index) : workDir, key, kinds, { resume: opts.resume ?? false, output, start: part?.y0 ?? 0 });
       const predicted = await predictRows(rowsWork, part);
       firstRow = predicted.firstRow;

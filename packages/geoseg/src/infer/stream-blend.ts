@@ -38,7 +38,7 @@ export interface StreamOptions extends WindowOptions {
   read: WindowReader;
   confidence?: boolean;
   probabilities?: boolean;
-  /** Rows [0, done) are already finished (a resumed run): they are not yielded again. */
+  /** Rows [0, done) are already finished (a resumed run) or another's (a part of the scene): they are not yielded. */
   done?: number;
   /** Stop after window row `until` − 1 (a part of the scene's rows; default: every row). */
   until?: number;

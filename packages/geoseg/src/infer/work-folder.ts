@@ -11,7 +11,7 @@
 // its part's first row; the mosaic is then made of every part's chunks.
 import gdal from 'gdal-async';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { GeosegError } from '../errors.js';
 import { fsyncPath, sha256File, writeFileDurable } from '../durable.js';
 
@@ -36,7 +36,7 @@ interface State {
 }
 
 /** What geoseg itself puts in a work folder; anything else means the folder is not ours to delete. */
-const OURS = /^(state\.json(\.tmp)?|rows-\d+-\d+\.\w+\.tif|(classes|confidence|probabilities)\..*|final\..*|map\.json|parts\.json(\.tmp)?|part-\d{4}|\..*)$/;
+const OURS = /^(state\.json(\.tmp)?|rows-\d+-\d+\.\w+\.tif|(classes|confidence|probabilities)\..*|final\..*|map\.json|parts\.json(\.tmp)?|part-\d{4,}|\..*)$/;
 
 /** The work folder of part `index` of a scene whose work folder is `dir`. */
 export const partDir = (dir: string, index: number) => join(dir, `part-${String(index).padStart(4, '0')}`);
@@ -59,7 +59,8 @@ export class WorkFolder {
   /**
    * Open the work folder `dir` for a run with options `key`: with `resume`, the verified chunks of
    * an interrupted run with the same key are kept; otherwise (or without a usable state) it starts
-   * empty. `kinds` are the outputs every chunk must have.
+   * empty. `kinds` are the outputs every chunk must have; `start` is the first row of its chunks
+   * (a part of a scene's rows).
    */
   static open(dir: string, key: string, kinds: Kind[], { resume, output, start = 0 }: { resume: boolean; output: string; start?: number }): WorkFolder {
     checkOurs(dir);
@@ -127,7 +128,7 @@ export class WorkFolder {
     return { scene: new WorkFolder(dir, { version: 2, key, chunks: [], ...(publishing.length ? { publishing } : {}) }), parts };
   }
 
-  /** True when `dir` holds the state of a run of the whole scene (not of parts). */
+  /** True when `dir` holds a state file (a whole-scene run's; in a folder of parts, the assembly's publishing record). */
   static hasWholeSceneState(dir: string): boolean {
     return existsSync(join(dir, 'state.json'));
   }
@@ -136,13 +137,23 @@ export class WorkFolder {
    * Sets up `dir` for a scene predicted in `parts` parts: kept as it is when resuming a run with
    * the same parts, otherwise emptied (if ours) and given its `parts.json`.
    */
-  static prepareParts(dir: string, parts: number, { resume }: { resume: boolean }): void {
+  static prepareParts(dir: string, parts: number, windowRows: number, { resume }: { resume: boolean }): void {
     checkOurs(dir);
     if (resume && WorkFolder.partCount(dir) === parts) return;
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
-    writeFileDurable(join(dir, 'parts.json'), JSON.stringify({ parts }));
+    writeFileDurable(join(dir, 'parts.json'), JSON.stringify({ parts, windowRows }));
     fsyncPath(join(dir, '..'));
+  }
+
+  /** The window rows of the grid the parts were cut from (parts.json), or null. */
+  static partWindowRows(dir: string): number | null {
+    try {
+      const { windowRows } = JSON.parse(readFileSync(join(dir, 'parts.json'), 'utf8')) as { windowRows?: number };
+      return Number.isInteger(windowRows) ? windowRows! : null;
+    } catch {
+      return null;
+    }
   }
 
   /** Scene rows [start, flushedTo) are in durable chunks. */
@@ -193,7 +204,7 @@ export class WorkFolder {
    * must cover rows [0, height) end to end), written in this folder.
    */
   writePartsMosaic(parts: readonly WorkFolder[], kind: Kind, width: number, height: number, bands: number, georef: Georef): string {
-    const sources = parts.flatMap((p) => p.chunks.map((c) => ({ ...c, file: `${relative(this.dir, p.dir)}/${chunkFile(c, kind)}` })));
+    const sources = parts.flatMap((p) => p.chunks.map((c) => ({ ...c, file: `${relative(this.dir, p.dir).split(sep).join('/')}/${chunkFile(c, kind)}` })));
     sources.forEach((c, i) => {
       if (c.y0 !== (i === 0 ? 0 : sources[i - 1].y1)) throw new Error(`the parts' rows are not contiguous at row ${c.y0}`);
     });
