@@ -5,6 +5,9 @@ import { writeFileDurable } from './durable.js';
 
 export const MAP_MANIFEST_FILE = 'map.json';
 
+/** A map manifest's file name: map.json, or <stem>.map.json (one per scene in a folder of several). */
+export const isMapManifest = (name: string) => name === MAP_MANIFEST_FILE || (name.endsWith(`.${MAP_MANIFEST_FILE}`) && name.length > MAP_MANIFEST_FILE.length + 1);
+
 export interface MapClass {
   id: number;
   name: string;
@@ -20,9 +23,9 @@ export interface MapManifest {
   layers: { image: string | null; prediction: string | null; truth: string | null; confidence: string | null };
 }
 
-/** `dir`/map.json, written durably (never half-written). */
-export function writeMapManifest(dir: string, manifest: MapManifest): string {
-  const file = join(dir, MAP_MANIFEST_FILE);
+/** `dir`/map.json (or another manifest name), written durably (never half-written). */
+export function writeMapManifest(dir: string, manifest: MapManifest, name = MAP_MANIFEST_FILE): string {
+  const file = join(dir, name);
   writeFileDurable(file, JSON.stringify(manifest, null, 1));
   return file;
 }

@@ -4,9 +4,9 @@
 // shared among the workers in parts gives the same pixels as predicted whole, also when resumed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
@@ -15,6 +15,7 @@ import gdal from 'gdal-async';
 import { predict, writeCog } from '../src/index.js';
 import { windowGrid } from '../src/infer/window-grid.js';
 import { WorkFolder } from '../src/infer/work-folder.js';
+import { listMaps } from '../src/server/runs.js';
 import { randomCheckpoint } from './helpers/random-checkpoint.js';
 import { readBand, readBands } from './helpers/read-raster.js';
 import { slowTest } from './helpers/tier.js';
@@ -54,12 +55,21 @@ const sameAsSingle = (out: string) => {
 
 test('a folder of scenes in one process: one output per scene, as predicting each alone; an existing output is refused', () => {
   const out = join(dir, 'one');
-  const r = geoseg('predict', '--checkpoint', checkpoint, '--input', join(dir, 'scenes'), '--output-dir', out, '--vectors', 'gpkg', '--with', 'confidence,probabilities', ...common, '--json');
+  const r = geoseg('predict', '--checkpoint', checkpoint, '--input', join(dir, 'scenes'), '--output-dir', out, '--vectors', 'gpkg', '--with', 'confidence,probabilities', '--map', ...common, '--json');
   assert.equal(r.status, 0, r.stderr);
   const s = JSON.parse(r.stdout);
   assert.equal(s.scenes, 5);
   assert.equal(s.predicted.length, 5);
   sameAsSingle(out);
+  // --map: a manifest per scene beside its classes, its layers relative to it, each listed by geoseg serve
+  for (const name of SCENES) {
+    const manifest = JSON.parse(readFileSync(join(out, `${name}.map.json`), 'utf8'));
+    const at = (rel: string) => resolve(dirname(join(out, name)), rel);
+    assert.equal(at(manifest.layers.prediction), join(out, `${name}.tif`), `${name}: prediction layer`);
+    assert.equal(at(manifest.layers.image), join(dir, 'scenes', `${name}.tif`), `${name}: image layer`);
+    assert.equal(at(manifest.layers.confidence), join(out, `${name}.confidence.tif`), `${name}: confidence layer`);
+  }
+  assert.deepEqual(listMaps([out]).map((m) => m.title).sort(), SCENES.map((n) => `${n.split('/').pop()}.tif`).sort());
   for (const name of SCENES) {
     assert.deepEqual(readBand(join(out, `${name}.confidence.tif`)), readBand(join(dir, 'single', `${name}.confidence.tif`)), `${name} confidence`);
     assert.ok(existsSync(join(out, `${name}.probabilities.tif`)), `${name} probabilities`);

@@ -24,7 +24,7 @@ export const predictCommand: Command = {
     '               [--match-histograms <dataset|scene.tif>] [--precision fp32|bf16] [--overwrite] [--resume] [--device cpu|cuda] [--threads N] [--json]',
     '       geoseg predict --model model.ts.pt --input scene.tif --output classes.tif [same options]',
     '       geoseg predict --checkpoint <run> --input <folder|glob|file> --output-dir out/ [--vectors gpkg|geojson]',
-    '               [--with confidence,probabilities]',
+    '               [--with confidence,probabilities] [--map]',
     '               [--nproc N [--nnodes M --node-rank R --master-addr HOST] [--master-port P]] [--part-rows 16] [same window options]',
     '  --output-dir: one classes COG per scene (out/<path relative to the input>.tif; --with adds',
     '  <stem>.confidence.tif and <stem>.probabilities.tif beside it); with --nproc the',
@@ -38,7 +38,8 @@ export const predictCommand: Command = {
     '  --crf: dense CRF of each window\'s probabilities over its image (bilateral kernel on the permutohedral',
     '  lattice, pydensecrf\'s parameters; srgb in the image\'s units), before blending; about 2 s per 512² window.',
     '  --match-histograms: the scene\'s bands histogram-matched to a prepared dataset\'s (or a scene\'s) first (integer bands of up to 16 bits).',
-    '  --map writes map.json beside the output (image = the input, prediction, confidence) for geoseg serve.',
+    '  --map writes map.json beside the output (image = the input, prediction, confidence) for geoseg serve;',
+    '  with --output-dir, <stem>.map.json beside each scene\'s classes.',
     '  Memory grows with the scene width, not its height. An interrupted run (Ctrl-C, crash, kill) keeps',
     '  its finished rows on disk; --resume continues it. An existing output is replaced only with --overwrite.',
     '  NaN pixels are nodata. Overlaps above 0.9 and windows that cannot fit in memory are refused.',
@@ -92,7 +93,7 @@ export const predictCommand: Command = {
     for (const name of [values.model !== undefined ? 'model' : 'checkpoint', 'input', ...(many ? [] : ['output'])]) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg predict --help)`);
     const source = modelSource(values);
     if (many) {
-      for (const name of ['output', 'confidence', 'probabilities', 'vector', 'map']) {
+      for (const name of ['output', 'confidence', 'probabilities', 'vector']) {
         if (values[name] !== undefined) throw new UsageError(`--${name} is for one scene; with --output-dir use --vectors gpkg|geojson and --with confidence,probabilities`);
       }
       if (values.vectors !== undefined && !['gpkg', 'geojson'].includes(String(values.vectors))) throw new UsageError(`--vectors: gpkg or geojson, got '${values.vectors}'`);
@@ -131,7 +132,7 @@ export const predictCommand: Command = {
           tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision, crf, matchHistograms: values['match-histograms'] === undefined ? null : String(values['match-histograms']),
           post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },
           simplify, overwrite: Boolean(values.overwrite), resume: Boolean(values.resume), progress: !values.json && !group, device: String(values.device),
-          shouldStop: interrupt.stopRequested, group, partRows: positiveInt('part-rows', values['part-rows']),
+          maps: Boolean(values.map), shouldStop: interrupt.stopRequested, group, partRows: positiveInt('part-rows', values['part-rows']),
         });
         if (group && group.rank > 0) return { result: m, text: '', exitCode: m.stopped ? 130 : 0, silent: true };
         const workers = group ? ` by ${group.worldSize} workers` : '';

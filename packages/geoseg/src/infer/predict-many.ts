@@ -32,6 +32,8 @@ export interface PredictManyOptions extends Omit<PredictOptions, 'input' | 'outp
   vectors?: 'gpkg' | 'geojson' | null;
   /** More rasters per scene beside its classes: <stem>.confidence.tif, <stem>.probabilities.tif. */
   extras?: SceneExtra[];
+  /** A map manifest per scene for geoseg serve: <stem>.map.json beside its classes. */
+  maps?: boolean;
   /** Data-parallel workers sharing the scenes. */
   group?: distributed.ProcessGroup;
   /** With several workers, scenes of 2 × partRows window rows or more are shared in parts of about this many (default 16). */
@@ -47,6 +49,7 @@ export interface SceneJob {
   vector: string | null;
   confidence: string | null;
   probabilities: string | null;
+  map: string | null;
   /** Parts of its window rows shared among workers (1: predicted whole). */
   parts: number;
 }
@@ -54,7 +57,7 @@ export interface SceneJob {
 export const DEFAULT_PART_ROWS = 16;
 
 /** Every file a scene's predict writes. */
-const outputsOf = (j: SceneJob) => [j.output, j.vector, j.confidence, j.probabilities].filter((p): p is string => p !== null);
+const outputsOf = (j: SceneJob) => [j.output, j.vector, j.confidence, j.probabilities, j.map].filter((p): p is string => p !== null);
 
 export interface PredictManySummary {
   scenes: number;
@@ -69,7 +72,7 @@ export interface PredictManySummary {
 }
 
 /** The scenes and their outputs: <outputDir>/<path relative to the input's base, .tif>. */
-export function sceneJobs(input: string, outputDir: string, vectors: PredictManyOptions['vectors'], extras: readonly SceneExtra[] = []): SceneJob[] {
+export function sceneJobs(input: string, outputDir: string, vectors: PredictManyOptions['vectors'], extras: readonly SceneExtra[] = [], maps = false): SceneJob[] {
   const { base, files } = listInput(input, RASTER_EXTENSIONS);
   if (files.length === 0) throw new GeosegError(`${input}: no rasters found`);
   const out = resolve(outputDir);
@@ -77,7 +80,7 @@ export function sceneJobs(input: string, outputDir: string, vectors: PredictMany
     const rel = relative(base, f).split(sep).join('/');
     const stem = rel.slice(0, rel.length - extname(rel).length);
     const extra = (kind: SceneExtra) => (extras.includes(kind) ? join(out, `${stem}.${kind}.tif`) : null);
-    return { input: f, output: join(out, `${stem}.tif`), vector: vectors ? join(out, `${stem}.${vectors}`) : null, confidence: extra('confidence'), probabilities: extra('probabilities'), parts: 1 };
+    return { input: f, output: join(out, `${stem}.tif`), vector: vectors ? join(out, `${stem}.${vectors}`) : null, confidence: extra('confidence'), probabilities: extra('probabilities'), map: maps ? join(out, `${stem}.map.json`) : null, parts: 1 };
   });
   // (a scene named x.confidence.tif beside x.tif would write where x's confidence goes)
   const seen = new Map<string, string>();
@@ -121,7 +124,7 @@ async function partsOf(j: SceneJob, opts: PredictManyOptions, workers: number): 
 }
 
 async function plan(opts: PredictManyOptions, workers: number): Promise<Plan> {
-  const jobs = sceneJobs(opts.input, opts.outputDir, opts.vectors ?? null, opts.extras ?? []);
+  const jobs = sceneJobs(opts.input, opts.outputDir, opts.vectors ?? null, opts.extras ?? [], opts.maps ?? false);
   // Refused before any work: an existing output without --overwrite or --resume.
   const skipped = opts.resume && !opts.overwrite ? jobs.filter(finished).map((j) => j.input) : [];
   if (!opts.resume && !opts.overwrite) {
@@ -215,7 +218,7 @@ export async function predictMany(opts: PredictManyOptions): Promise<PredictMany
       const { scene: i, part } = items[k]!;
       const j = todo[i]!;
       predictor ??= loadPredictor(opts, opts.weights ?? 'raw');
-      const sceneOpts = { ...opts, shouldStop, predictor, input: j.input, output: j.output, vector: j.vector, confidence: j.confidence, probabilities: j.probabilities, resume: opts.resume };
+      const sceneOpts = { ...opts, shouldStop, predictor, input: j.input, output: j.output, vector: j.vector, confidence: j.confidence, probabilities: j.probabilities, map: j.map ?? false, resume: opts.resume };
       let s: PredictSummary = await predict(j.parts > 1 ? { ...sceneOpts, part: { index: part, count: j.parts } } : sceneOpts);
       if (s.stopped) { stopped = true; break; }
       let seconds = s.seconds;

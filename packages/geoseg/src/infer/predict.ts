@@ -26,7 +26,7 @@ import { postprocess, type PostprocessOptions } from './postprocess.js';
 import { ttaTransforms } from './tta.js';
 import { vectorize } from './vectorize.js';
 import { CLASSES_METADATA_KEY } from '../raster/write.js';
-import { writeMapManifest } from '../map-manifest.js';
+import { isMapManifest, MAP_MANIFEST_FILE, writeMapManifest } from '../map-manifest.js';
 import { fsyncPath, renameDurable, sha256File } from '../durable.js';
 import { existsMessage } from '../outputs.js';
 import { acquireLock, lockAlive, readLock, releaseLock, type LockUse } from '../lock-file.js';
@@ -73,9 +73,9 @@ export interface PredictOptions {
   post?: PostprocessOptions;
   /**
    * Also write map.json in the output's folder (image = the input, prediction, confidence), so
-   * `geoseg serve` lists the result as a map.
+   * `geoseg serve` lists the result as a map; a path: that manifest (e.g. <stem>.map.json).
    */
-  map?: boolean;
+  map?: boolean | string;
   /** Polygons of each class (.geojson or .gpkg). */
   vector?: string | null;
   simplify?: number;
@@ -214,7 +214,9 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
   const confidence = opts.confidence ? resolve(opts.confidence) : null;
   const probabilities = opts.probabilities ? resolve(opts.probabilities) : null;
   const vector = opts.vector ? resolve(opts.vector) : null;
-  const mapFile = opts.map ? join(dirname(output), 'map.json') : null;
+  const mapFile = typeof opts.map === 'string' ? resolve(opts.map) : opts.map ? join(dirname(output), MAP_MANIFEST_FILE) : null;
+  if (mapFile && !isMapManifest(basename(mapFile))) throw new GeosegError(`${mapFile}: a map manifest is named map.json or <name>.map.json`);
+  if (mapFile && dirname(mapFile) !== dirname(output)) throw new GeosegError(`${mapFile}: a map manifest goes beside its prediction (${dirname(output)})`);
   const finals = [output, confidence, probabilities, vector, mapFile].filter((p): p is string => !!p);
   for (const p of finals) checkFolder(p);
   const workDir = join(dirname(output), `.${basename(output)}.geoseg-partial`);

@@ -4,7 +4,7 @@
 // resolved inside its root (symlinks included), like the files served under /files/.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { MAP_MANIFEST_FILE, type MapManifest } from '../map-manifest.js';
+import { isMapManifest, type MapManifest } from '../map-manifest.js';
 import { lockAlive, RUN_LOCK_FILE } from '../train/run-lock.js';
 import { HttpError } from './http-error.js';
 import { resolveInRoot, urlOf } from './paths.js';
@@ -161,9 +161,16 @@ function findMaps(roots: string[], rootIndex: number, from: string, runOf: strin
   const owners: [string, string][] = [];
   walk(from, depth, (dir, d) => {
     if (runOf === null && d <= RUN_DEPTH && isRunFolder(dir)) owners.push([dir, runId(roots, rootIndex, dir)]);
-    const file = join(dir, MAP_MANIFEST_FILE);
-    const real = inRoot(root, file);
-    if (real) {
+    let names: string[];
+    try {
+      names = readdirSync(dir).filter(isMapManifest).sort();
+    } catch {
+      return 'descend';
+    }
+    for (const name of names) {
+      const file = join(dir, name);
+      const real = inRoot(root, file);
+      if (!real) continue;
       const owner = runOf ?? owners.filter(([runDir]) => dir === runDir || dir.startsWith(runDir + sep)).pop()?.[1] ?? null;
       const title = (parseJsonObject(real) as Partial<MapManifest> | null)?.title;
       out.push({ title: typeof title === 'string' ? title : relPath(root, dir), manifest: urlOf(roots, rootIndex, file), run: owner });
