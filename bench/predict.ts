@@ -22,20 +22,21 @@ const work = join(repo, '.bench-out', 'predict');
 const cli = join(repo, 'packages/geoseg/dist/cli/main.js');
 const dubaiImage = join(repo, '..', 'shared', 'data', 'dubai_aerial', 'images', 'tile_8', 'image_part_001.jpg');
 
-/** A size² 3-band scene: a real Dubai image repeated (or a pattern without ../shared), georeferenced. */
-async function makeScene(size: number): Promise<string> {
-  const path = join(work, `scene-${size}.tif`);
+/** A size × height 3-band scene (default square): a real Dubai image repeated (or a pattern without ../shared), georeferenced. */
+export async function makeScene(size: number, height = size, folder = work): Promise<string> {
+  const path = join(folder, height === size ? `scene-${size}.tif` : `scene-${size}x${height}.tif`);
   if (existsSync(path)) return path;
-  const ds = gdal.open(path, 'w', 'GTiff', size, size, 3, 'Byte', ['TILED=YES', 'COMPRESS=DEFLATE', 'BIGTIFF=YES']);
+  mkdirSync(folder, { recursive: true });
+  const ds = gdal.open(path, 'w', 'GTiff', size, height, 3, 'Byte', ['TILED=YES', 'COMPRESS=DEFLATE', 'BIGTIFF=YES']);
   ds.geoTransform = [500000, 0.5, 0, 2800000, 0, -0.5];
   ds.srs = gdal.SpatialReference.fromEPSG(32640);
   const src = existsSync(dubaiImage) ? gdal.open(dubaiImage) : null;
   const tw = src ? src.rasterSize.x : 1024, th = src ? src.rasterSize.y : 1024;
   for (let b = 1; b <= 3; b++) {
     const tile = src ? (src.bands.get(b).pixels.read(0, 0, tw, th) as Uint8Array) : Uint8Array.from({ length: tw * th }, (_, i) => (i * 7 + b * 31) % 251);
-    for (let y = 0; y < size; y += th) {
+    for (let y = 0; y < height; y += th) {
       for (let x = 0; x < size; x += tw) {
-        const w = Math.min(tw, size - x), h = Math.min(th, size - y);
+        const w = Math.min(tw, size - x), h = Math.min(th, height - y);
         const part = new Uint8Array(w * h);
         for (let r = 0; r < h; r++) part.set(tile.subarray(r * tw, r * tw + w), r * w);
         ds.bands.get(b).pixels.write(x, y, w, h, part);

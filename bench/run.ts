@@ -65,8 +65,8 @@ if (only === 'small-objects') results.smallObjects = await smallObjects();
 if (only === 'equivalence') results.equivalence = await trainEquivalence(threads);
 // Data-parallel scaling, 1 process × 2 threads against 2 workers × 1 thread (~5 minutes): only when asked.
 if (only === 'data-parallel') results.dataParallel = await dataParallelBench();
-// Many-scene prediction, 1 process against 2 workers (~3 minutes): only when asked.
-if (only === 'predict-many') results.predictMany = await predictManyBench();
+// Many-scene prediction, 1 process against 2 workers (~3 minutes; PREDICT_MANY_SCENE=tall: one scene in parts): only when asked.
+if (only === 'predict-many') results[process.env.PREDICT_MANY_SCENE === 'tall' ? 'predictManyTall' : 'predictMany'] = await predictManyBench();
 // Training in fp32 against bf16-mixed (~3 minutes): only when asked.
 if (only === 'train-precision') results.trainPrecision = await trainPrecisionBench();
 // dense CRF and histogram matching on Dubai with a trained checkpoint (issue 21): ~15 minutes

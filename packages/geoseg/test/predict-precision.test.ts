@@ -11,6 +11,7 @@ import * as torch from '@geoseg/torch';
 import { writeCog } from '../src/index.js';
 import { randomCheckpoint } from './helpers/random-checkpoint.js';
 import { readBand } from './helpers/read-raster.js';
+import { slowTest } from './helpers/tier.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'main.js');
 let dir: string;
@@ -33,7 +34,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const predict = (name: string, ...extra: string[]) => spawnSync(process.execPath, [cli, 'predict', '--checkpoint', checkpoint, '--input', input, '--output', join(dir, `${name}.tif`), '--window', '64', '--batch', '2', ...extra], { encoding: 'utf8' });
 
-test('predict --precision bf16 gives the float32 classes on at least 99% of the pixels; other precisions are refused', () => {
+slowTest('predict --precision bf16 gives the float32 classes on at least 99% of the pixels; other precisions are refused', {}, () => {
   assert.equal(predict('fp32').status, 0);
   const r = predict('bf16', '--precision', 'bf16');
   assert.equal(r.status, 0, r.stderr);

@@ -34,7 +34,7 @@ slowTest('bf16-mixed: the first loss is float32\'s to bfloat16 precision, the ru
   });
 });
 
-test('train.channelsLast: the default layout\'s run to float rounding, validation and the weight average included', async () => {
+slowTest('train.channelsLast: the default layout\'s run to float rounding, validation and the weight average included', {}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-cl-'));
   const ds = await tinyDataset(dir);
   const config = (name: string, channelsLast: boolean) => parseTrainConfig({
