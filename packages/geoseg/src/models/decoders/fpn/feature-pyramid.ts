@@ -3,6 +3,7 @@
 // a top-down path adding each coarser sum upsampled ×2 (nearest), and a 3×3 output convolution per
 // level (`fpn_layer1..4`). Convolutions have biases, initialised Kaiming-uniform (a = 1) with zero
 // bias, as the reference's conv_with_kaiming_uniform.
+import * as torch from '@geoseg/torch';
 import { nn, type Tensor } from '@geoseg/torch';
 
 function kaimingConv(inC: number, outC: number, kernel: number): nn.Conv2d {
@@ -29,6 +30,11 @@ export class FeaturePyramid extends nn.Module {
 
   /** Features finest first (each level half the size of the one before) → outputs finest first. */
   forward(features: Tensor[]): Tensor[] {
+    // (in a tidy scope: the lateral sums, which backward does not read, are freed at once)
+    return torch.tidy(() => this.levelsOf(features));
+  }
+
+  private levelsOf(features: Tensor[]): Tensor[] {
     if (features.length !== this.levels) throw new Error(`FeaturePyramid: expected ${this.levels} feature maps, got ${features.length}`);
     const last = this.levels - 1;
     let topDown = this.inner[last]!.forward(features[last]!);
