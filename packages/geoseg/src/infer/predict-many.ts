@@ -106,21 +106,21 @@ interface Plan { todo: SceneJob[]; skipped: string[]; scenes: number }
  * How many parts a scene is predicted in: as its work folder has it when resuming; otherwise,
  * with several workers, one per `partRows` window rows once it has twice that many.
  */
-async function partsOf(j: SceneJob, opts: PredictManyOptions, workers: number): Promise<{ parts: number; windowRows: number }> {
+async function partsOf(j: SceneJob, opts: PredictManyOptions, workers: number): Promise<{ parts: number; windowRows: number | null }> {
+  const dir = workDirOf(j);
+  const recorded = opts.resume ? WorkFolder.partCount(dir) : null;
+  if (opts.resume && recorded === null && WorkFolder.hasWholeSceneState(dir)) return { parts: 1, windowRows: null };
+  // the scene's size only when parts are possible (one process opens no raster here)
+  if (recorded === null && workers < 2) return { parts: 1, windowRows: null };
   const raster = await Raster.open(j.input);
   const windowRows = windowGrid(raster.info.width, raster.info.height, opts.window ?? DEFAULT_WINDOW, opts.overlap ?? DEFAULT_OVERLAP).ys.length;
   raster.close();
-  const dir = workDirOf(j);
-  if (opts.resume) {
-    const recorded = WorkFolder.partCount(dir);
-    if (recorded !== null) {
-      if (WorkFolder.partWindowRows(dir) !== windowRows) throw new GeosegError(`${j.output}: its parts were cut with other window options; run without --resume to start over`);
-      return { parts: recorded, windowRows };
-    }
-    if (WorkFolder.hasWholeSceneState(dir)) return { parts: 1, windowRows };
+  if (recorded !== null) {
+    if (WorkFolder.partWindowRows(dir) !== windowRows) throw new GeosegError(`${j.output}: its parts were cut with other window options; run without --resume to start over`);
+    return { parts: recorded, windowRows };
   }
   const partRows = opts.partRows ?? DEFAULT_PART_ROWS;
-  return { parts: workers >= 2 && windowRows >= 2 * partRows ? Math.round(windowRows / partRows) : 1, windowRows };
+  return { parts: windowRows >= 2 * partRows ? Math.round(windowRows / partRows) : 1, windowRows };
 }
 
 async function plan(opts: PredictManyOptions, workers: number): Promise<Plan> {
@@ -136,7 +136,7 @@ async function plan(opts: PredictManyOptions, workers: number): Promise<Plan> {
     mkdirSync(dirname(j.output), { recursive: true });
     const { parts, windowRows } = await partsOf(j, opts, workers);
     j.parts = parts;
-    if (parts === 1) continue;
+    if (parts === 1 || windowRows === null) continue;
     // under the scene's lock, and never while a part of it is being predicted
     const lock = sceneLock(j.output);
     const use = { holder: 'geoseg predict', doing: 'is writing this output', what: 'this output', target: j.output };

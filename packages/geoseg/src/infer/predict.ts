@@ -293,8 +293,8 @@ export async function predict(opts: PredictOptions): Promise<PredictSummary> {
       mosaic = (kind, bands) => opened.scene.writePartsMosaic(opened.parts, kind, W, H, bands, georef);
       recount = true;
     } else {
-      if (part && WorkFolder.partCount(workDir) !== part.count) throw new Error(`predict: ${workDir} is not set up for ${part.count} parts`);
       const inParts = WorkFolder.partCount(workDir);
+      if (part && inParts !== part.count) throw new Error(`predict: ${workDir} is not set up for ${part.count} parts`);
       if (!part && opts.resume && inParts !== null) {
         throw new GeosegError(`${output}: was being predicted in ${inParts} parts by several workers; continue it with geoseg predict --output-dir … --resume (or run without --resume to start over)`);
       }
