@@ -1,9 +1,11 @@
 // Data-parallel scaling on this machine (issue 19): the same UNet-ResNet18 training (global batch
 // 8 of 256² crops from the in-repo Dubai subset, Adam) as 1 process × 2 threads and as 2 workers
-// (`geoseg train --nproc 2`) × 1 thread × batch 4 with synchronized batch norm; iterations per
-// second from each run's log (the first 5 iterations, warm-up, left out), and the workers' share
-// of a step spent in collectives (gradient all-reduce, loss agreement, batch-norm statistics are
-// inside the forward/backward and not counted).
+// (`geoseg train --nproc 2`) × 1 thread × batch 4, with synchronized and with local batch norm,
+// and the local one again with the gradient all-reduce after backward instead of overlapping it
+// (train.overlapGradients: false); iterations per second from each run's log (the first 5
+// iterations, warm-up, left out), and the workers' share of a step spent waiting for collectives
+// (the gradient all-reduces still running when backward ends, the loss agreement; batch-norm
+// statistics are inside the forward/backward and not counted).
 //
 //   node --import tsx bench/run.ts data-parallel   (DP_ITERATIONS=30)
 import { writeFileSync } from 'node:fs';
@@ -39,9 +41,11 @@ export async function dataParallelBench(): Promise<Row[]> {
   rows.push({ setup: '2 workers × 1 thread, batch 4 each, sync BN', ...measure('two') });
   run(['train', '--config', config('two-local', 4, 1), '--nproc', '2']);
   rows.push({ setup: '2 workers × 1 thread, batch 4 each, local BN', ...measure('two-local') });
+  run(['train', '--config', config('two-after', 4, 1, { overlapGradients: false }), '--nproc', '2']);
+  rows.push({ setup: '2 workers × 1 thread, batch 4 each, local BN, all-reduce after backward', ...measure('two-after') });
   for (const r of rows) {
     console.log(`${r.setup}: ${r.itPerSecond.toFixed(3)} it/s (${(r.itPerSecond / rows[0]!.itPerSecond).toFixed(2)}× the single process)` +
-      (r.communicationShare === null ? '' : `, ${(100 * r.communicationShare).toFixed(1)}% of the step in gradient all-reduce and loss agreement`));
+      (r.communicationShare === null ? '' : `, ${(100 * r.communicationShare).toFixed(1)}% of the step waiting for the gradient all-reduce and loss agreement`));
   }
   return rows;
 }

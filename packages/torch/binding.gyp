@@ -10,6 +10,7 @@
         "native/serialize.cc",
         "native/cpu_cache.cc",
         "native/distributed.cc",
+        "native/overlapped_backward.cc",
         "native/flops.cc"
       ],
       "include_dirs": [

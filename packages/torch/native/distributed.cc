@@ -318,6 +318,16 @@ Napi::Value SyncBatchNorm(const Napi::CallbackInfo& info) {
 
 #endif  // GEOSEG_GLOO
 
+}  // namespace
+
+#if GEOSEG_GLOO
+c10::intrusive_ptr<c10d::ProcessGroup> expectGroup(Napi::Env env, const Napi::Value& v, const char* what) {
+  return unwrap<GroupHolder>(env, v, what)->group;
+}
+#endif
+
+namespace {
+
 Napi::Value Backends(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("gloo", Napi::Boolean::New(info.Env(), GEOSEG_GLOO != 0));
@@ -350,6 +360,7 @@ void InitDistributed(Napi::Env env, Napi::Object exports) {
   d.Set("workWait", Napi::Function::New(env, WorkWait));
   d.Set("workIsCompleted", Napi::Function::New(env, WorkIsCompleted));
   d.Set("syncBatchNorm", Napi::Function::New(env, SyncBatchNorm));
+  d.Set("backwardAveraged", Napi::Function::New(env, BackwardAveraged));
 #endif
   exports.Set("distributed", d);
 }

@@ -109,6 +109,7 @@ export interface NativeDistributed {
   workWait?(work: unknown, timeoutMs: number): void;
   workIsCompleted?(work: unknown): boolean;
   syncBatchNorm?(group: unknown, x: unknown, weight: unknown, bias: unknown, runningMean: unknown, runningVar: unknown, momentum: number, eps: number): unknown;
+  backwardAveraged?(group: unknown, loss: unknown, parameters: unknown[], buckets: number[][]): { waitSeconds: number; startedInBackward: number };
 }
 
 /** The caching CPU allocator's counters (see cpuCacheStats in index.ts). */

@@ -104,6 +104,35 @@ test('synchronized batch norm over 2 ranks equals batch norm over the whole batc
   }
 });
 
+test('backward with gradients averaged as they become ready: equal to each gradient\'s own all-reduce, buckets started during backward, unused, frozen and partly used parameters, channels-last', { skip: !gloo && 'no Gloo in this build' }, async () => {
+  const results = await job('backward-averaged', 2, [0, 1]);
+  for (const { code, out } of results) {
+    assert.equal(code, 0, JSON.stringify(out));
+    assert.ok((out.scale as number) > 1e-3, 'the ranks\' gradients differ (else averaging proves nothing)');
+    assert.ok((out.maxDiff as number) <= 1e-15, `max difference from the reference ${out.maxDiff} (float64: (a + b) / 2 either way)`);
+    // layer 0's unused weight (0) and layer 1's frozen bias (3) stay without gradients; the
+    // convolution's bias (11), used on rank 1 only, has rank 1's gradient halved on both ranks
+    assert.deepEqual(out.gradless, [0, 3]);
+    assert.equal(out.channelsLastGrad, true, 'the convolution weight\'s gradient is channels-last (the copy back honours its strides)');
+    // 11 trainable parameters, last first, in 3000-byte buckets (a 100-byte first): [conv bias,
+    // conv], [b4, w4, b3, w3], [b2, w2], [w1], [b0, w0], all started before backward returned (the
+    // unused w0 is ready from the start, so its bucket does not wait for the end)
+    assert.equal(out.buckets, 5);
+    assert.equal(out.startedInBackward, 5);
+    assert.deepEqual(out.oneBucket, { buckets: 1, startedInBackward: 1, same: true });
+    assert.match(out.refused as string, /parameters\[1\] is computed from other tensors/);
+    assert.equal(out.plainAfter, true);
+  }
+});
+
+test('a peer that dies fails the averaged backward on the others, naming the rank, not a hang', { skip: !gloo && 'no Gloo in this build' }, async () => {
+  const [first] = await job('backward-peer-dies', 2, [0, 1], { DIST_TIMEOUT_MS: '10000' });
+  assert.equal(first!.code, 1);
+  assert.equal(first!.out.name, 'DistributedError');
+  assert.match(first!.out.error as string, /rank 0 of 2 .*backward/);
+  assert.ok((first!.out.ms as number) < 15000, `took ${first!.out.ms} ms`);
+});
+
 /** Two network namespaces joined by a veth pair (two hosts on this machine), or null where this process may not make them. */
 function twoHosts(): { names: [string, string]; addresses: [string, string]; links: [string, string]; remove: () => void } | null {
   if (process.getuid?.() !== 0) return null;

@@ -1,8 +1,9 @@
 // Data-parallel training on a c10d process group, with PyTorch DDP's semantics: every rank starts
 // from rank 0's parameters and buffers, computes the gradients of its own slice of the global
-// batch, and the gradients are averaged across ranks (in buckets of about 25 MB, each bucket one
-// flat all-reduce, all in flight at once) before the optimizer steps, so every rank takes the same
-// step. Also the per-iteration agreement a trainer needs across ranks: the mean loss (logged and
+// batch, and the gradients are averaged across ranks during backward (buckets of about 25 MB, the
+// first 1 MB, each one flat all-reduce started as soon as its gradients are written, overlapping
+// the rest of backward: torch.distributed.backwardAveraged) before the optimizer steps, so every
+// rank takes the same step. Also the per-iteration agreement a trainer needs across ranks: the mean loss (logged and
 // checked for NaN everywhere) and whether any rank was asked to stop.
 import * as torch from '@geoseg/torch';
 import type { distributed, nn, Tensor } from '@geoseg/torch';
@@ -20,15 +21,16 @@ export function dataParallelLengthIssue(cfg: TrainConfig): string | null {
     : null;
 }
 
-const BUCKET_BYTES = 25 * 1024 * 1024; // DDP's bucket_cap_mb
-const BYTES: Record<string, number> = { float64: 8, int64: 8, float32: 4, int32: 4, float16: 2, bfloat16: 2, int16: 2, uint8: 1, int8: 1, bool: 1 };
-
 export class DataParallel {
-  /** Seconds spent in collectives (waiting for them included), for the log. */
+  /**
+   * Seconds spent in collectives, for the log: waiting for the gradient all-reduces still running
+   * after backward (the communication backward did not hide), and the loss agreement.
+   */
   communicationSeconds = 0;
   #shared = 0;
 
-  constructor(readonly group: ProcessGroup) {}
+  /** overlap: false reduces every gradient in one bucket, started when backward writes the last one. */
+  constructor(readonly group: ProcessGroup, private readonly overlap = true) {}
 
   private timed<T>(fn: () => T): T {
     const t0 = performance.now();
@@ -47,31 +49,20 @@ export class DataParallel {
     return this.group.worldSize;
   }
 
-  /** Rank 0's parameters and buffers on every rank (in place). */
+  /**
+   * Rank 0's parameters and buffers on every rank, in place: one flat broadcast per bucket (c10d's
+   * collectives take one tensor; a list is one per device), all in flight at once.
+   */
   broadcastState(model: nn.Module): void {
     const tensors = [...model.parameters(), ...model.buffers()];
-    this.coalesced(tensors, (flat) => this.group.broadcast(flat, { src: 0, async: true }), () => undefined);
-  }
-
-  /** Average every gradient across ranks (parameters without a gradient are left alone). */
-  averageGradients(parameters: Tensor[]): void {
-    const grads = parameters.map((p) => p.grad).filter((g): g is Tensor => g !== null);
-    this.timed(() => this.coalesced(grads, (flat) => this.group.allReduce(flat, { op: 'sum', async: true }), (flat) => flat.div_(this.ranks)));
-  }
-
-  /**
-   * Run a collective over many tensors as one flat tensor per bucket (c10d's collectives take one
-   * tensor; a list is one per device), all buckets in flight at once, then copy the results back.
-   */
-  private coalesced(tensors: Tensor[], start: (flat: Tensor) => distributed.Work, finish: (flat: Tensor) => void): void {
     torch.noGrad(() => torch.tidy(() => {
-      const pending = buckets(tensors).map((bucket) => {
+      const pending = torch.distributed.bucketsBySize(tensors).map((indices) => {
+        const bucket = indices.map((i) => tensors[i]!);
         const flat = torch.cat(bucket.map((t) => t.reshape([-1])));
-        return { bucket, flat, work: start(flat) };
+        return { bucket, flat, work: this.group.broadcast(flat, { src: 0, async: true }) };
       });
       for (const { bucket, flat, work } of pending) {
         work.wait();
-        finish(flat);
         let offset = 0;
         for (const t of bucket) {
           const n = t.numel();
@@ -80,6 +71,15 @@ export class DataParallel {
         }
       }
     }));
+  }
+
+  /**
+   * `objective.backward()` with every gradient averaged across ranks (a parameter without a
+   * gradient on some ranks gets the average with zeros for them; one without on all stays without).
+   */
+  backward(objective: Tensor, parameters: Tensor[]): void {
+    const buckets = this.overlap ? {} : { bucketBytes: Infinity, firstBucketBytes: Infinity }; // one bucket: starts with the last gradient
+    this.communicationSeconds += torch.distributed.backwardAveraged(this.group, objective, parameters, buckets).waitSeconds;
   }
 
   /** The ranks' mean loss, and whether any rank wants to stop (one small all-reduce). */
@@ -106,24 +106,4 @@ export class DataParallel {
     while (!this.group.store.check([key])) await new Promise((r) => setTimeout(r, 200));
     return Number(this.group.store.getString(key));
   }
-}
-
-/** Tensors grouped by dtype and device into buckets of about BUCKET_BYTES, in order. */
-function buckets(tensors: Tensor[]): Tensor[][] {
-  const open = new Map<string, { tensors: Tensor[]; bytes: number }>();
-  const done: Tensor[][] = [];
-  for (const t of tensors) {
-    const kind = `${t.dtype}/${t.device}`;
-    const bucket = open.get(kind) ?? { tensors: [], bytes: 0 };
-    bucket.tensors.push(t);
-    bucket.bytes += t.numel() * BYTES[t.dtype]!;
-    if (bucket.bytes >= BUCKET_BYTES) {
-      done.push(bucket.tensors);
-      open.delete(kind);
-    } else {
-      open.set(kind, bucket);
-    }
-  }
-  for (const b of open.values()) done.push(b.tensors);
-  return done;
 }

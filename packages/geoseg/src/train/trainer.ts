@@ -168,7 +168,7 @@ function initFromCheckpoint(model: SegmentationModel, path: string): void {
  * already holds a run needs `resume` or `overwrite`.
  */
 export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
-  const parallel = opts.group && opts.group.worldSize > 1 ? new DataParallel(opts.group) : null;
+  const parallel = opts.group && opts.group.worldSize > 1 ? new DataParallel(opts.group, cfg.train.overlapGradients) : null;
   const lengthIssue = parallel ? dataParallelLengthIssue(cfg) : null;
   if (lengthIssue) throw new GeosegError(`${opts.where ?? 'config'}: ${lengthIssue}`);
   // refusals before the run folder is touched (--overwrite would already have cleared it)
@@ -401,8 +401,9 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
           if (c.mining) total = total.add(c.mining);
         }
         optimizer.zeroGrad();
-        (scaler ? scaler.scale(total) : total).backward();
-        parallel?.averageGradients(model.parameters());
+        const scaled = scaler ? scaler.scale(total) : total;
+        if (parallel) parallel.backward(scaled, model.parameters()); // gradients averaged across ranks as they are written
+        else scaled.backward();
         scaler?.unscale_(optimizer); // clipping sees the true gradients
         const norm = clipGradients(model.parameters(), cfg.optimizer);
         if (adversarial) {

@@ -3,3 +3,5 @@ export { initProcessGroup, availableBackends, ProcessGroup, Work, type Backend, 
 export { Store, DistributedError } from './store.js';
 export { placementFromEnvironment, firstSlurmHost, type Placement } from './environment.js';
 export { convertSyncBatchNorm } from './sync-batch-norm.js';
+export { backwardAveraged, type BackwardAveragedOptions, type BackwardAveragedResult } from './backward-averaged.js';
+export { bucketsBySize, BUCKET_BYTES, FIRST_BUCKET_BYTES } from './buckets.js';

@@ -77,9 +77,9 @@ export class ProcessGroup {
     this.where = store.where;
   }
 
-  /** @internal the native group, for the binding's own layers (synchronized batch norm) */
-  nativeHandle(): unknown {
-    return this.handle('syncBatchNorm');
+  /** @internal the native group, for the binding's own layers (synchronized batch norm, backwardAveraged) */
+  nativeHandle(what: string): unknown {
+    return this.handle(what);
   }
 
   private handle(what: string): unknown {

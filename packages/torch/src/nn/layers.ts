@@ -155,7 +155,7 @@ export class BatchNorm2d extends Module {
    * In training, normalise with the statistics of the whole batch across this process group's
    * ranks (PyTorch's SyncBatchNorm); set by distributed.convertSyncBatchNorm.
    */
-  syncGroup: { nativeHandle(): unknown } | null = null;
+  syncGroup: { nativeHandle(what: string): unknown } | null = null;
 
   constructor(readonly numFeatures: number, opts: BatchNormOptions = {}) {
     super();
@@ -187,7 +187,7 @@ export class BatchNorm2d extends Module {
     if (this.training && this.syncGroup) {
       if (this.momentum === null) throw new RangeError('BatchNorm2d: synchronized batch norm needs a momentum (not the cumulative average)');
       const sync = native.distributed.syncBatchNorm!;
-      return sync(this.syncGroup.nativeHandle(), x, this.weight, this.bias, track ? this.running_mean : null, track ? this.running_var : null, factor, this.eps) as Tensor;
+      return sync(this.syncGroup.nativeHandle('syncBatchNorm'), x, this.weight, this.bias, track ? this.running_mean : null, track ? this.running_var : null, factor, this.eps) as Tensor;
     }
     return ops.batchNorm(x, this.weight, this.bias, track ? this.running_mean : null, track ? this.running_var : null,
       useBatchStats, factor, this.eps, true);
