@@ -59,9 +59,15 @@ export function workerThreads(): number {
   return Math.max(1, Math.floor(availableParallelism() / torch.distributed.placementFromEnvironment().localWorldSize));
 }
 
-/** The process group this process belongs to when a launcher started it (torchrun, srun, ours). */
-export function launchedGroup(timeout?: number): torch.distributed.ProcessGroup | undefined {
-  return torch.distributed.placementFromEnvironment().worldSize > 1 ? torch.distributed.initProcessGroup({ timeout }) : undefined;
+/**
+ * The process group this process belongs to when a launcher started it (torchrun, srun, ours):
+ * NCCL for work on CUDA devices when this build has it (as PyTorch users run DDP on GPUs), else
+ * Gloo (which reduces CUDA tensors too, through host memory).
+ */
+export function launchedGroup(opts: { timeout?: number; cuda?: boolean } = {}): torch.distributed.ProcessGroup | undefined {
+  if (torch.distributed.placementFromEnvironment().worldSize <= 1) return undefined;
+  const backend = opts.cuda && torch.distributed.availableBackends().nccl ? 'nccl' : 'gloo';
+  return torch.distributed.initProcessGroup({ timeout: opts.timeout, backend });
 }
 
 async function freePort(): Promise<number> {

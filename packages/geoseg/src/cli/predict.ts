@@ -87,7 +87,7 @@ export const predictCommand: Command = {
     if (!many && torch.distributed.placementFromEnvironment().worldSize > 1) {
       throw new UsageError('this process is one of several workers (RANK/WORLD_SIZE or an srun step): give --output-dir so they share the scenes, or run one scene alone');
     }
-    const group = many ? launchedGroup(10 * 60 * 1000) : undefined;
+    const group = many ? launchedGroup({ timeout: 10 * 60 * 1000 }) : undefined;
     useThreads(positiveInt('threads', values.threads) ?? (group ? workerThreads() : null));
     useStreamingSettings();
     for (const name of [values.model !== undefined ? 'model' : 'checkpoint', 'input', ...(many ? [] : ['output'])]) if (!values[name]) throw new UsageError(`--${name} is required (see geoseg predict --help)`);

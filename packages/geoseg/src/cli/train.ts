@@ -40,7 +40,7 @@ export const trainCommand: Command = {
     if (lengthIssue) throw new UsageError(`${where}: ${lengthIssue}`);
     if (launch) return launchedResult(launch);
     // under a launcher: this process's group, and its share of the machine's cores
-    const group = launchedGroup();
+    const group = launchedGroup({ cuda: cfg.train.device === 'cuda' });
     const threads = group && cfg.train.threads === null ? workerThreads() : undefined;
     const interrupt = catchInterrupt('saving a checkpoint (Ctrl-C again to quit at once)');
     try {

@@ -29,8 +29,11 @@ export class DataParallel {
   communicationSeconds = 0;
   #shared = 0;
 
-  /** overlap: false reduces every gradient in one bucket, started when backward writes the last one. */
-  constructor(readonly group: ProcessGroup, private readonly overlap = true) {}
+  /**
+   * overlap: false reduces every gradient in one bucket, started when backward writes the last
+   * one. device: where the small agreement tensors go (NCCL reduces only CUDA tensors).
+   */
+  constructor(readonly group: ProcessGroup, private readonly overlap = true, private readonly device = 'cpu') {}
 
   private timed<T>(fn: () => T): T {
     const t0 = performance.now();
@@ -85,9 +88,9 @@ export class DataParallel {
   /** The ranks' mean loss, and whether any rank wants to stop (one small all-reduce). */
   agree(loss: number, stop: boolean): { loss: number; stop: boolean } {
     return this.timed(() => torch.tidy(() => {
-      const t = torch.tensor([loss, stop ? 1 : 0], { dtype: 'float64' });
+      const t = torch.tensor([loss, stop ? 1 : 0], { dtype: 'float64' }).to(this.device as torch.Device);
       this.group.allReduce(t, { op: 'sum' });
-      const [sum, stops] = t.data() as Float64Array;
+      const [sum, stops] = t.cpu().data() as Float64Array;
       return { loss: sum! / this.ranks, stop: stops! > 0 };
     }));
   }

@@ -168,7 +168,9 @@ function initFromCheckpoint(model: SegmentationModel, path: string): void {
  * already holds a run needs `resume` or `overwrite`.
  */
 export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
-  const parallel = opts.group && opts.group.worldSize > 1 ? new DataParallel(opts.group, cfg.train.overlapGradients) : null;
+  const parallel = opts.group && opts.group.worldSize > 1
+    ? new DataParallel(opts.group, cfg.train.overlapGradients, cfg.train.device === 'cuda' ? `cuda:${opts.group.localRank}` : 'cpu')
+    : null;
   const lengthIssue = parallel ? dataParallelLengthIssue(cfg) : null;
   if (lengthIssue) throw new GeosegError(`${opts.where ?? 'config'}: ${lengthIssue}`);
   // refusals before the run folder is touched (--overwrite would already have cleared it)
@@ -193,7 +195,7 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
   const where = opts.where ?? 'config';
   const main = !parallel || parallel.rank === 0;
   // a data-parallel worker on a GPU machine takes the GPU of its local rank
-  const device = parallel && cfg.train.device === 'cuda' ? `cuda:${parallel.group.localRank}` : cfg.train.device;
+  const device = parallel && cfg.train.device === 'cuda' ? `cuda:${parallel.group.localRank}` : cfg.train.device; // (DataParallel's too)
   useThreads(cfg.train.threads ?? opts.threads);
   const ds = readDataset(cfg.data.dataset);
   const val = splitOf(ds);
