@@ -201,6 +201,11 @@ slowTest('a tall scene in parts among 2 workers: the pixels, extras and polygons
   assert.match(underPart.stderr, new RegExp(`another geoseg predict \\(pid ${process.pid},.*is writing this output`));
   rmSync(partLock);
   assert.equal(readdirSync(join(cut, '.t.tif.geoseg-partial')).filter((f) => f.startsWith('part-')).length, 3, 'the parts are kept');
+  // parts cut for 64-pixel windows do not resume with 96-pixel ones (another window grid)
+  const otherWindow = geoseg(...manyArgs(cut).map((a) => (a === '64' ? '96' : a)), '--resume');
+  assert.equal(otherWindow.status, 1);
+  assert.match(otherWindow.stderr, /^geoseg: .*t\.tif: its parts were cut with other window options; run without --resume to start over\n$/);
+  assert.equal(readdirSync(join(cut, '.t.tif.geoseg-partial')).filter((f) => f.startsWith('part-')).length, 3, 'the parts are kept');
   // one process continues the parts (the layout the work folder has), then 2 workers find nothing left to do
   const resumed = geoseg(...manyArgs(cut), '--resume');
   assert.equal(resumed.status, 0, resumed.stderr);
