@@ -12,6 +12,7 @@ import { writeCog } from '../src/index.js';
 import { randomCheckpoint } from './helpers/random-checkpoint.js';
 import { readBand } from './helpers/read-raster.js';
 import { slowTest } from './helpers/tier.js';
+import { bf16Emulated, bf16Warning } from '../src/cli/bf16-warning.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'main.js');
 let dir: string;
@@ -38,6 +39,10 @@ slowTest('predict --precision bf16 gives the float32 classes on at least 99% of 
   assert.equal(predict('fp32').status, 0);
   const r = predict('bf16', '--precision', 'bf16');
   assert.equal(r.status, 0, r.stderr);
+  // on a CPU that only emulates bf16, one warning line when the run has ended (none otherwise)
+  const messages = r.stderr.split('\n').filter((l) => l.startsWith('geoseg:')); // (the rest: progress)
+  assert.deepEqual(messages, bf16Emulated() ? [bf16Warning('cpu', '--precision bf16')] : []);
+  assert.ok(r.stderr.endsWith(bf16Emulated() ? `${messages[0]}\n` : ''), 'the warning comes when the run has ended');
   const [a, b] = [readBand(join(dir, 'fp32.tif')), readBand(join(dir, 'bf16.tif'))];
   let same = 0;
   a.forEach((v, i) => { if (v === b[i]) same++; });

@@ -13,6 +13,7 @@ import { rmSync } from 'node:fs';
 import { useThreads } from '../threads.js';
 import { peakRss, useStreamingSettings } from '../streaming-process.js';
 import { crfChoice, modelSource, UsageError, weightsChoice, type Command } from './command.js';
+import { warnBf16 } from './bf16-warning.js';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -96,6 +97,7 @@ export const evalCommand: Command = {
     const progress = new Progress('eval', units.length, 'scenes', !values.json);
     const precision = String(values.precision) as Precision;
     if (!PRECISIONS.includes(precision)) throw new UsageError(`--precision: fp32 or bf16, got '${values.precision}'`);
+    if (precision === 'bf16') warnBf16('cpu', '--precision bf16');
     const crf = crfChoice(values.crf);
     const overwrite = Boolean(values.overwrite);
     const mapsRoot = values.maps ? resolve(String(values.maps)) : null;

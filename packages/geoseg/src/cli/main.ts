@@ -15,6 +15,7 @@ import { searchCommand } from './search.js';
 import { evalCommand } from './eval.js';
 import { predictCommand } from './predict.js';
 import { serveCommand } from './serve.js';
+import { takeWarnings } from './bf16-warning.js';
 
 const COMMANDS: Command[] = [prepareCommand, statsCommand, splitCommand, augmentCommand, discoverCommand, refineLabelsCommand, trainCommand, searchCommand, evalCommand, predictCommand, serveCommand, modelsCommand];
 
@@ -42,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     const { result, text, exitCode, silent } = (await cmd.run(values, positionals)) as { result: unknown; text: string; exitCode?: number; silent?: boolean };
     // silent: the command's workers printed the output (a data-parallel launch)
     if (!silent) process.stdout.write(values.json ? JSON.stringify(result) + '\n' : text + '\n');
+    for (const w of takeWarnings()) process.stderr.write(`${w}\n`);
     return exitCode ?? 0;
   } catch (e) {
     const known = e instanceof UsageError || e instanceof GeosegError;

@@ -9,6 +9,7 @@ import { budgetNote, train } from '../train/trainer.js';
 import { formatMetricsTable } from '../metrics/index.js';
 import { UsageError, type Command } from './command.js';
 import { catchInterrupt } from './interrupt.js';
+import { warnBf16 } from './bf16-warning.js';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -39,6 +40,7 @@ export const trainCommand: Command = {
     const lengthIssue = launch || torch.distributed.placementFromEnvironment().worldSize > 1 ? dataParallelLengthIssue(cfg) : null;
     if (lengthIssue) throw new UsageError(`${where}: ${lengthIssue}`);
     if (launch) return launchedResult(launch);
+    if (cfg.train.precision === 'bf16-mixed' && torch.distributed.placementFromEnvironment().rank === 0) warnBf16(cfg.train.device, `${where}: train.precision: bf16-mixed`);
     // under a launcher: this process's group, and its share of the machine's cores
     const group = launchedGroup({ cuda: cfg.train.device === 'cuda' });
     const threads = group && cfg.train.threads === null ? workerThreads() : undefined;
