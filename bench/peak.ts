@@ -6,8 +6,8 @@
 // above a peak taken from one GEMM and one convolution).
 //
 //   node --import tsx bench/run.ts peak
-import { readFileSync } from 'node:fs';
 import * as torch from '@geoseg/torch';
+import { bf16Emulated } from 'geoseg';
 
 export interface PeakRow { kernel: string; dtype: 'float32' | 'bfloat16'; ms: number; gflops: number }
 export interface Peak { rows: PeakRow[]; fp32: number; bf16: number }
@@ -44,31 +44,21 @@ const conv = (n: number, c: number, size: number, out: number, kernel: number, d
   },
 });
 
-const SHAPES: Shape[] = [
-  gemm(2048, 2048, 2048), gemm(4096, 1024, 4096),
-  ...[true, false].flatMap((cl) => [
-    conv(8, 256, 64, 256, 3, 1, cl), conv(8, 64, 128, 64, 3, 1, cl), conv(8, 128, 128, 128, 3, 1, cl),
-    conv(8, 512, 32, 512, 3, 1, cl), conv(8, 1024, 64, 256, 1, 1, cl), conv(4, 512, 64, 512, 3, 2, cl),
-  ]),
+const convs = (cl: boolean): Shape[] => [
+  conv(8, 256, 64, 256, 3, 1, cl), conv(8, 64, 128, 64, 3, 1, cl), conv(8, 128, 128, 128, 3, 1, cl),
+  conv(8, 512, 32, 512, 3, 1, cl), conv(8, 1024, 64, 256, 1, 1, cl), conv(4, 512, 64, 512, 3, 2, cl),
 ];
-
-/** Whether the CPU computes bf16 natively (AVX512-BF16 or AMX); without, oneDNN emulates it slowly. */
-function nativeBf16(): boolean {
-  try {
-    return /\b(avx512_bf16|amx_bf16)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
-  } catch {
-    return false;
-  }
-}
+const GEMMS = [gemm(2048, 2048, 2048), gemm(4096, 1024, 4096)];
+const CHANNELS_LAST = convs(true);
+const SHAPES: Shape[] = [...GEMMS, ...CHANNELS_LAST, ...convs(false)];
 
 /**
  * bf16 runs channels-last only (geoseg's bf16 paths are; NCHW bf16 takes slow reference kernels),
- * and on a CPU without native bf16 only the first GEMM and convolution (emulated, the whole set
- * takes a quarter of an hour and says nothing a user of bf16 needs).
+ * and on a CPU without native bf16 only the first GEMM and convolution, the first bench peak's
+ * pair (emulated, the whole set takes a quarter of an hour and says nothing a user of bf16 needs).
  */
 function bf16Shapes(): Shape[] {
-  const channelsLast = SHAPES.filter((sh) => !sh.kernel.endsWith('(NCHW)'));
-  return nativeBf16() ? channelsLast : [channelsLast[0]!, channelsLast[2]!];
+  return bf16Emulated() === false ? [...GEMMS, ...CHANNELS_LAST] : [GEMMS[0]!, CHANNELS_LAST[0]!];
 }
 
 export function measurePeak(threads: number): Peak {

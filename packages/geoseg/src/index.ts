@@ -9,6 +9,7 @@ export * from './data/index.js';
 export * from './metrics/index.js';
 export * from './losses/index.js';
 export * from './errors.js';
+export { bf16Emulated } from './cpu-features.js';
 export { writeMapManifest, MAP_MANIFEST_FILE, type MapManifest, type MapClass } from './map-manifest.js';
 
 export const version = '0.1.0';

@@ -2,7 +2,8 @@
 // fixtures of a Sapphire Rapids Xeon's and an AVX2 EPYC's lines), and nothing for CUDA.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bf16Emulated, bf16Warning } from '../src/cli/bf16-warning.js';
+import { bf16Warning } from '../src/cli/bf16-warning.js';
+import { bf16Emulated } from '../src/cpu-features.js';
 
 const xeon = 'processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n';
 const epyc = 'processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma bmi2\n';

@@ -12,7 +12,8 @@ import { writeCog } from '../src/index.js';
 import { randomCheckpoint } from './helpers/random-checkpoint.js';
 import { readBand } from './helpers/read-raster.js';
 import { slowTest } from './helpers/tier.js';
-import { bf16Emulated, bf16Warning } from '../src/cli/bf16-warning.js';
+import { bf16Warning } from '../src/cli/bf16-warning.js';
+import { bf16Emulated } from '../src/cpu-features.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'main.js');
 let dir: string;

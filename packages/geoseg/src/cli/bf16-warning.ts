@@ -2,21 +2,8 @@
 // times slower than fp32 (bench peak on an AVX2 EPYC: 3–4 GFLOP/s against 167): a bf16 option
 // there is almost certainly a mistake, so the commands say so once, when they end (a command that
 // fails prints its one error line alone).
-import { readFileSync } from 'node:fs';
-
-/** Whether /proc/cpuinfo's flags (given, or this machine's) lack native bf16; null where unknown. */
-export function bf16Emulated(cpuinfo: string | null = readCpuinfo()): boolean | null {
-  if (cpuinfo === null || !/^flags\s*:/m.test(cpuinfo)) return null;
-  return !/\b(avx512_bf16|amx_bf16)\b/.test(cpuinfo);
-}
-
-function readCpuinfo(): string | null {
-  try {
-    return readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    return null;
-  }
-}
+import * as torch from '@geoseg/torch';
+import { bf16Emulated } from '../cpu-features.js';
 
 /** The one-line warning for a bf16 run on this device, or null. */
 export function bf16Warning(device: string, what: string): string | null {
@@ -26,8 +13,9 @@ export function bf16Warning(device: string, what: string): string | null {
 
 const pending: string[] = [];
 
-/** Note the warning for this run; main prints it when the command has succeeded. */
+/** Note the warning for this run (rank 0 alone, of data-parallel workers); main prints it when the command has succeeded. */
 export function warnBf16(device: string, what: string): void {
+  if (torch.distributed.placementFromEnvironment().rank !== 0) return;
   const w = bf16Warning(device, what);
   if (w) pending.push(w);
 }

@@ -116,7 +116,7 @@ export const predictCommand: Command = {
     const ttaText = String(values.tta);
     const precision = String(values.precision) as Precision;
     if (!PRECISIONS.includes(precision)) throw new UsageError(`--precision: fp32 or bf16, got '${values.precision}'`);
-    if (precision === 'bf16' && torch.distributed.placementFromEnvironment().rank === 0) warnBf16(String(values.device), '--precision bf16');
+    if (precision === 'bf16') warnBf16(String(values.device), '--precision bf16');
     const postClasses = values['post-classes'] === undefined ? undefined : String(values['post-classes']).split(',').map((v) => {
       const n = Number(v);
       if (v.trim() === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`--post-classes: takes class ids (e.g. 1,3), got '${v}'`);

@@ -40,7 +40,7 @@ export const trainCommand: Command = {
     const lengthIssue = launch || torch.distributed.placementFromEnvironment().worldSize > 1 ? dataParallelLengthIssue(cfg) : null;
     if (lengthIssue) throw new UsageError(`${where}: ${lengthIssue}`);
     if (launch) return launchedResult(launch);
-    if (cfg.train.precision === 'bf16-mixed' && torch.distributed.placementFromEnvironment().rank === 0) warnBf16(cfg.train.device, `${where}: train.precision: bf16-mixed`);
+    if (cfg.train.precision === 'bf16-mixed') warnBf16(cfg.train.device, `${where}: train.precision: bf16-mixed`);
     // under a launcher: this process's group, and its share of the machine's cores
     const group = launchedGroup({ cuda: cfg.train.device === 'cuda' });
     const threads = group && cfg.train.threads === null ? workerThreads() : undefined;

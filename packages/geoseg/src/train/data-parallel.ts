@@ -3,8 +3,8 @@
 // batch, and the gradients are averaged across ranks during backward (buckets of about 25 MB, the
 // first 1 MB, each one flat all-reduce started as soon as its gradients are written, overlapping
 // the rest of backward: torch.distributed.backwardAveraged) before the optimizer steps, so every
-// rank takes the same step. Also the per-iteration agreement a trainer needs across ranks: the mean loss (logged and
-// checked for NaN everywhere) and whether any rank was asked to stop.
+// rank takes the same step. Also the per-iteration agreement a trainer needs across ranks: the
+// mean loss (logged and checked for NaN everywhere) and whether any rank was asked to stop.
 import * as torch from '@geoseg/torch';
 import type { distributed, nn, Tensor } from '@geoseg/torch';
 import type { TrainConfig } from './config.js';
