@@ -15,6 +15,7 @@ import { writeCog } from '../src/index.js';
 import { addHistograms, applyMatching, matchingTable } from '../src/data/histogram-match.js';
 import { randomCheckpoint } from './helpers/random-checkpoint.js';
 import { readBand, readTensor } from './helpers/read-raster.js';
+import { slowTest } from './helpers/tier.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
@@ -71,7 +72,7 @@ test('matching a Dubai scene to another equals skimage\'s rule (numpy reference)
   torch.dispose([source, reference, ours, expected]);
 });
 
-test('prepare --match-histograms writes tiles of the matched scene and records the histograms; predict --match-histograms predicts the matched scene', needsPython, async () => {
+slowTest('prepare --match-histograms writes tiles of the matched scene and records the histograms; predict --match-histograms predicts the matched scene', needsPython, async () => {
   const images = join(dir, 'images'), labels = join(dir, 'labels');
   mkdirSync(images);
   mkdirSync(labels);

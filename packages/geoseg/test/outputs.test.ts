@@ -14,6 +14,7 @@ import { writeCog } from '../src/index.js';
 import { vectorize } from '../src/infer/vectorize.js';
 import { openRunFolder } from '../src/train/run-lock.js';
 import { tinyDataset } from './helpers/tiny-dataset.js';
+import { slowTest } from './helpers/tier.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
@@ -66,7 +67,7 @@ test('prepare --out: a file or a foreign folder is never replaced; an existing d
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.')), [], 'no temporary folders left');
 });
 
-test('stats --plot and eval --maps replace an existing output only with --overwrite, and never a foreign folder', async () => {
+slowTest('stats --plot and eval --maps replace an existing output only with --overwrite, and never a foreign folder', {}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'geoseg-out-'));
   const ds = await tinyDataset(dir, ['a', 'b']);
   // stats --plot

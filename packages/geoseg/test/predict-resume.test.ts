@@ -121,7 +121,7 @@ slowTest('predict killed with SIGKILL at random moments and resumed each time gi
   assert.deepEqual(left, [], `temporary files left behind (kills ${kills})`);
 });
 
-test('a fresh run over an interrupted one removes its work folder; a resume of a finished output refuses without --overwrite', async () => {
+slowTest('a fresh run over an interrupted one removes its work folder; a resume of a finished output refuses without --overwrite', {}, async () => {
   ensureFull();
   const child = spawn(process.execPath, [cli, ...args('fresh')], { stdio: 'ignore' });
   const work = join(dir, '.fresh.tif.geoseg-partial');

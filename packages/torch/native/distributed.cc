@@ -331,7 +331,8 @@ namespace {
 Napi::Value Backends(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("gloo", Napi::Boolean::New(info.Env(), GEOSEG_GLOO != 0));
-  out.Set("nccl", Napi::Boolean::New(info.Env(), GEOSEG_NCCL != 0));
+  // NCCL's group is built on the TCPStore, which comes with the Gloo part of this file
+  out.Set("nccl", Napi::Boolean::New(info.Env(), GEOSEG_GLOO != 0 && GEOSEG_NCCL != 0));
   return out;
 }
 

@@ -60,6 +60,26 @@ test('the cache is released, not grown, when other sizes come: live + cached sta
   torch.emptyCpuCache();
 });
 
+test('when the sizes change, the blocks unused longest are released first: the new working set stays cached', { skip }, () => {
+  torch.emptyCpuCache();
+  const block = (mb: number) => torch.empty([(mb * MB) / 4]);
+  // an earlier workload: six blocks live at once (the peak: 63 MB), then all freed and cached
+  torch.dispose([8, 9, 10, 11, 12, 13].map(block));
+  assert.equal(torch.cpuCacheStats().cachedBytes, 63 * MB);
+  // a new one: 20, 21, 22 MB one after the other (63 MB of distinct blocks: just within the bound)
+  const misses: number[] = [];
+  for (let round = 0; round < 4; round++) {
+    const before = torch.cpuCacheStats().misses;
+    for (const mb of [20, 21, 22]) block(mb).dispose();
+    misses.push(torch.cpuCacheStats().misses - before);
+  }
+  // released in another order (the new blocks before the old), every later round would miss again
+  assert.deepEqual(misses, [3, 0, 0, 0]);
+  const s = torch.cpuCacheStats();
+  assert.ok(s.liveBytes + s.cachedBytes <= s.peakLiveBytes);
+  torch.emptyCpuCache();
+});
+
 test('GEOSEG_CPU_CACHE=0 keeps libtorch\'s own allocator', () => {
   const here = dirname(fileURLToPath(import.meta.url));
   const script = `import * as torch from ${JSON.stringify(join(here, '..', 'src', 'index.ts'))};

@@ -77,12 +77,37 @@ test('two ranks over loopback: all-reduce (sum, avg, max), broadcast, all-gather
   assert.deepEqual(results.map((r) => r.out.rank), [0, 1]);
 });
 
-test('a peer that never arrives is a timeout error naming the rank and the address, not a hang', { skip: !gloo && 'no Gloo in this build' }, async () => {
-  const [r0] = await job('collectives', 2, [0], { DIST_TIMEOUT_MS: '2000' });
-  assert.equal(r0!.code, 1);
-  assert.match(String(r0!.out.error), /^distributed: rank 0 of 2 \(127\.0\.0\.1:\d+\): /);
-  assert.equal(r0!.out.name, 'DistributedError');
-  assert.ok((r0!.out.ms as number) < 15000, `failed after ${r0!.out.ms} ms`);
+test('a peer that never arrives is a timeout error naming the rank and the address, and the ranks missing, not a hang', { skip: !gloo && 'no Gloo in this build' }, async () => {
+  // ranks 0 and 2 of 3 start (rank 0 serves the store): both name rank 1 (the store-based
+  // arrival barrier every backend passes first, as NCCL connects only at its first collective)
+  const results = await job('collectives', 3, [0, 2], { DIST_TIMEOUT_MS: '2000' });
+  for (const [i, r] of results.entries()) {
+    assert.equal(r.code, 1);
+    assert.match(String(r.out.error), new RegExp(`^distributed: rank ${[0, 2][i]} of 3 \\(127\\.0\\.0\\.1:\\d+\\): rank 1 did not arrive within 2000 ms`));
+    assert.equal(r.out.name, 'DistributedError');
+    assert.ok((r.out.ms as number) < 15000, `failed after ${r.out.ms} ms`);
+  }
+  // rank 0, which serves the store, never starts: the others cannot reach the rendezvous
+  const [r1] = await job('collectives', 2, [1], { DIST_TIMEOUT_MS: '2000' });
+  assert.equal(r1!.code, 1);
+  assert.match(String(r1!.out.error), /^distributed: rank 1 of 2 \(127\.0\.0\.1:\d+\): the rendezvous store \(rank 0 serves it\)/);
+  assert.ok((r1!.out.ms as number) < 15000, `failed after ${r1!.out.ms} ms`);
+});
+
+test('the device of a worker: plain cuda is its local rank\'s GPU, or its one visible GPU; NCCL\'s error handling on unless chosen', () => {
+  const device = torch.distributed.localCudaDevice;
+  assert.equal(device({ localRank: 3, localWorldSize: 4 }, 4), 'cuda:3'); // torchrun, 4 GPUs visible to each
+  assert.equal(device({ localRank: 1, localWorldSize: 2 }, 8), 'cuda:1');
+  assert.equal(device({ localRank: 3, localWorldSize: 4 }, 1), 'cuda:0'); // srun --gpus-per-task=1
+  assert.throws(() => device({ localRank: 2, localWorldSize: 3 }, 2), /3 processes on this machine but 2 CUDA devices visible/);
+  assert.throws(() => device({ localRank: 0, localWorldSize: 1 }, 0), /sees no CUDA device/);
+  assert.equal(torch.distributed.workerDevice('cpu', { localRank: 1, localWorldSize: 2 }), 'cpu');
+  assert.equal(torch.distributed.workerDevice('cuda:1', { localRank: 0, localWorldSize: 2 }), 'cuda:1');
+  if (!torch.cuda.isAvailable()) assert.throws(() => torch.distributed.workerDevice('cuda', { localRank: 0, localWorldSize: 1 }), /sees no CUDA device/);
+  const nccl = torch.distributed.ncclEnvironmentDefaults;
+  assert.deepEqual(nccl({}), { TORCH_NCCL_ASYNC_ERROR_HANDLING: '1', NCCL_ASYNC_ERROR_HANDLING: '1' });
+  assert.deepEqual(nccl({ NCCL_BLOCKING_WAIT: '1' }), {});
+  assert.deepEqual(nccl({ TORCH_NCCL_ASYNC_ERROR_HANDLING: '0' }), {});
 });
 
 test('a peer that dies makes the next collective fail on the others, within the timeout', { skip: !gloo && 'no Gloo in this build' }, async () => {

@@ -30,7 +30,6 @@ export function table(header: string[], rows: (string | number)[][]): string {
   return cells.map((r) => r.map((c, i) => (typeof rows[0]?.[i] === 'number' ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
 }
 
-/** --weights raw|ema: a checkpoint's raw weights or their moving average (train.ema). */
 /** --crf's options (null when absent); bad values are usage errors. */
 export function crfChoice(v: unknown): CrfOptions | null {
   if (v === undefined) return null;
@@ -41,6 +40,7 @@ export function crfChoice(v: unknown): CrfOptions | null {
   }
 }
 
+/** --weights raw|ema: a checkpoint's raw weights or their moving average (train.ema). */
 export function weightsChoice(v: unknown): 'raw' | 'ema' {
   if (v !== 'raw' && v !== 'ema') throw new UsageError(`--weights must be raw or ema, got '${String(v)}'`);
   return v;

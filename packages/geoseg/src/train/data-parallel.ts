@@ -31,9 +31,10 @@ export class DataParallel {
 
   /**
    * overlap: false reduces every gradient in one bucket, started when backward writes the last
-   * one. device: where the small agreement tensors go (NCCL reduces only CUDA tensors).
+   * one. device: this worker's (torch.distributed.workerDevice), where the small agreement tensors go too (NCCL
+   * reduces only CUDA tensors).
    */
-  constructor(readonly group: ProcessGroup, private readonly overlap = true, private readonly device = 'cpu') {}
+  constructor(readonly group: ProcessGroup, private readonly overlap = true, readonly device = 'cpu') {}
 
   private timed<T>(fn: () => T): T {
     const t0 = performance.now();

@@ -163,13 +163,21 @@ function initFromCheckpoint(model: SegmentationModel, path: string): void {
   }
 }
 
+function configuredWorkerDevice(cfg: TrainConfig, group: NonNullable<TrainOptions['group']>, where: string): string {
+  try {
+    return torch.distributed.workerDevice(cfg.train.device, group);
+  } catch (e) {
+    throw new GeosegError(`${where}: train.device: ${(e as Error).message.replace(/^distributed: device cuda: /, '')}`);
+  }
+}
+
 /**
  * Trains the run `cfg` in its folder `cfg.out`, which it holds alone (running.json): a folder that
  * already holds a run needs `resume` or `overwrite`.
  */
 export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
   const parallel = opts.group && opts.group.worldSize > 1
-    ? new DataParallel(opts.group, cfg.train.overlapGradients, cfg.train.device === 'cuda' ? `cuda:${opts.group.localRank}` : 'cpu')
+    ? new DataParallel(opts.group, cfg.train.overlapGradients, configuredWorkerDevice(cfg, opts.group, opts.where ?? 'config'))
     : null;
   const lengthIssue = parallel ? dataParallelLengthIssue(cfg) : null;
   if (lengthIssue) throw new GeosegError(`${opts.where ?? 'config'}: ${lengthIssue}`);
@@ -194,8 +202,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
 async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: DataParallel | null): Promise<TrainSummary> {
   const where = opts.where ?? 'config';
   const main = !parallel || parallel.rank === 0;
-  // a data-parallel worker on a GPU machine takes the GPU of its local rank
-  const device = parallel && cfg.train.device === 'cuda' ? `cuda:${parallel.group.localRank}` : cfg.train.device; // (DataParallel's too)
+  const device = parallel ? parallel.device : cfg.train.device;
   useThreads(cfg.train.threads ?? opts.threads);
   const ds = readDataset(cfg.data.dataset);
   const val = splitOf(ds);
@@ -446,7 +453,8 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
       progress.tick(1, status);
       if (step % cfg.train.logEvery === 0) {
         const clipping = cfg.optimizer.clipGradNorm !== null ? { gradNorm: gradNormSum / lossCount, clippedSteps } : {};
-        const communication = parallel ? { communicationSeconds: parallel.communicationSeconds } : {};
+        // on a GPU the collectives run on its streams: the host's wait is not their time (use a profiler)
+        const communication = parallel && parallel.device === 'cpu' ? { communicationSeconds: parallel.communicationSeconds } : {};
         const scaling = scaler ? { lossScale: scaler.getScale() } : {};
         const discriminator = adversarial ? { discriminatorLoss: discriminatorLossSum / lossCount } : {};
         log({ type: 'train', step, loss: lossSum / lossCount, lr, itPerSecond: rate, dataWaitSeconds: dataWait, elapsedSeconds: elapsed, ...clipping, ...communication, ...scaling, ...discriminator });

@@ -57,3 +57,14 @@ export function placementFromEnvironment(env: Env = process.env): Placement {
   if (rank >= worldSize) throw new Error(`distributed: rank ${rank} is not below the world size ${worldSize}`);
   return { rank, worldSize, localRank, localWorldSize, masterAddr, masterPort };
 }
+
+/**
+ * What NCCL needs from the environment so that a dead or stuck peer ends the job within the
+ * timeout instead of hanging it: its watchdog's error handling (PyTorch's name since 2.2 and the
+ * older one), unless the user chose otherwise. The variables to add to `env`.
+ */
+export function ncclEnvironmentDefaults(env: Env = process.env): Record<string, string> {
+  const names = ['TORCH_NCCL_ASYNC_ERROR_HANDLING', 'NCCL_ASYNC_ERROR_HANDLING', 'TORCH_NCCL_BLOCKING_WAIT', 'NCCL_BLOCKING_WAIT'];
+  if (names.some((n) => env[n] !== undefined && env[n] !== '')) return {};
+  return { TORCH_NCCL_ASYNC_ERROR_HANDLING: '1', NCCL_ASYNC_ERROR_HANDLING: '1' };
+}

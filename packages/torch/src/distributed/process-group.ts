@@ -3,7 +3,7 @@
 // return a Work to wait on later (communication overlapping computation).
 import { native } from '../native.js';
 import type { Tensor } from '../tensor.js';
-import { placementFromEnvironment, type Placement } from './environment.js';
+import { ncclEnvironmentDefaults, placementFromEnvironment, type Placement } from './environment.js';
 import { DistributedError, Store } from './store.js';
 
 const d = native.distributed;
@@ -59,6 +59,8 @@ export class ProcessGroup {
   readonly rank: number;
   readonly worldSize: number;
   readonly localRank: number;
+  /** Processes of the job on this machine. */
+  readonly localWorldSize: number;
   readonly backend: Backend;
   /** The rendezvous store, for coordination of one's own (keys under your own prefix). */
   readonly store: Store;
@@ -73,6 +75,7 @@ export class ProcessGroup {
     this.rank = placement.rank;
     this.worldSize = placement.worldSize;
     this.localRank = placement.localRank;
+    this.localWorldSize = placement.localWorldSize;
     this.backend = backend;
     this.where = store.where;
   }
@@ -140,6 +143,28 @@ export class ProcessGroup {
 const DEFAULT_TIMEOUT = 30 * 60 * 1000;
 
 /**
+ * Every rank announces itself in the store and waits for the others (PyTorch's store-based
+ * barrier): NCCL connects lazily, at the first collective, so without it a rank that never came
+ * would surface only there. Names the ranks that did not arrive.
+ */
+function arrive(store: Store, placement: Placement, timeout: number, where: string): void {
+  const key = (r: number) => `geoseg/arrived/${r}`;
+  const keys = Array.from({ length: placement.worldSize }, (_, r) => key(r));
+  store.set(key(placement.rank), '1');
+  try {
+    store.wait(keys, timeout);
+  } catch (e) {
+    let missing: number[] = [];
+    try {
+      missing = keys.flatMap((k, r) => (store.check([k]) ? [] : [r]));
+    } catch { /* the store itself went away: the first error says so */ }
+    if (missing.length === 0) throw e;
+    const ranks = missing.length === 1 ? `rank ${missing[0]}` : `ranks ${missing.join(', ')}`;
+    throw new DistributedError(`${where}: ${ranks} did not arrive within ${timeout} ms (each rank must start with the same WORLD_SIZE, MASTER_ADDR and MASTER_PORT)`);
+  }
+}
+
+/**
  * Join (or, on rank 0, open) a process group: rank 0 serves the TCPStore at masterAddr:masterPort,
  * every rank connects, and the backend connects every pair. Options default from the environment
  * (torchrun's or SLURM's variables; a lone process otherwise). Fails with a DistributedError naming
@@ -170,6 +195,8 @@ export function initProcessGroup(opts: InitOptions = {}): ProcessGroup {
   } catch (e) {
     throw new DistributedError(`${where}: the rendezvous store (rank 0 serves it): ${reason(e, 'TCPStore')}`);
   }
+  arrive(store, placement, timeout, where);
+  if (backend === 'nccl') Object.assign(process.env, ncclEnvironmentDefaults());
   const iface = opts.interface ?? process.env.GLOO_SOCKET_IFNAME ?? '';
   let handle: unknown;
   try {
