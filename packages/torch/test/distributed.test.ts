@@ -94,20 +94,32 @@ test('a peer that never arrives is a timeout error naming the rank and the addre
   assert.ok((r1!.out.ms as number) < 15000, `failed after ${r1!.out.ms} ms`);
 });
 
-test('the device of a worker: plain cuda is its local rank\'s GPU, or its one visible GPU; NCCL\'s error handling on unless chosen', () => {
+test('the device of a worker: plain cuda is its local rank\'s GPU, its one chosen GPU, or the GPUs in turn when they may be shared; NCCL\'s error handling by libtorch version', () => {
   const device = torch.distributed.localCudaDevice;
-  assert.equal(device({ localRank: 3, localWorldSize: 4 }, 4), 'cuda:3'); // torchrun, 4 GPUs visible to each
-  assert.equal(device({ localRank: 1, localWorldSize: 2 }, 8), 'cuda:1');
-  assert.equal(device({ localRank: 3, localWorldSize: 4 }, 1), 'cuda:0'); // srun --gpus-per-task=1
-  assert.throws(() => device({ localRank: 2, localWorldSize: 3 }, 2), /3 processes on this machine but 2 CUDA devices visible/);
-  assert.throws(() => device({ localRank: 0, localWorldSize: 1 }, 0), /sees no CUDA device/);
-  assert.equal(torch.distributed.workerDevice('cpu', { localRank: 1, localWorldSize: 2 }), 'cpu');
-  assert.equal(torch.distributed.workerDevice('cuda:1', { localRank: 0, localWorldSize: 2 }), 'cuda:1');
-  if (!torch.cuda.isAvailable()) assert.throws(() => torch.distributed.workerDevice('cuda', { localRank: 0, localWorldSize: 1 }), /sees no CUDA device/);
+  const gpus = (count: number, chosen = false) => ({ count, chosen });
+  // NCCL: one GPU per process
+  assert.equal(device({ localRank: 3, localWorldSize: 4 }, gpus(4), true), 'cuda:3'); // torchrun, 4 GPUs visible to each
+  assert.equal(device({ localRank: 1, localWorldSize: 2 }, gpus(8), true), 'cuda:1');
+  assert.equal(device({ localRank: 3, localWorldSize: 4 }, gpus(1, true), true), 'cuda:0'); // srun --gpus-per-task=1
+  assert.equal(device({ localRank: 0, localWorldSize: 1 }, gpus(1), true), 'cuda:0');
+  // every process of the machine refuses alike, not only the ranks past the GPUs
+  for (const localRank of [0, 1, 2]) {
+    assert.throws(() => device({ localRank, localWorldSize: 3 }, gpus(2), true), /3 processes on this machine but 2 CUDA devices visible, and NCCL needs one per process/);
+  }
+  assert.throws(() => device({ localRank: 0, localWorldSize: 2 }, gpus(1), true), /2 processes on this machine but 1 CUDA device visible/); // one GPU shared
+  assert.throws(() => device({ localRank: 0, localWorldSize: 1 }, gpus(0), true), /sees no CUDA device/);
+  // may share (Gloo, prediction workers): in turn
+  assert.deepEqual([0, 1, 2].map((localRank) => device({ localRank, localWorldSize: 3 }, gpus(2), false)), ['cuda:0', 'cuda:1', 'cuda:0']);
+  assert.equal(torch.distributed.workerDevice('cpu', { localRank: 1, localWorldSize: 2 }, true), 'cpu');
+  assert.equal(torch.distributed.workerDevice('cuda:1', { localRank: 0, localWorldSize: 2 }, true), 'cuda:1');
+  if (!torch.cuda.isAvailable()) assert.throws(() => torch.distributed.workerDevice('cuda', { localRank: 0, localWorldSize: 1 }, false), /sees no CUDA device/);
   const nccl = torch.distributed.ncclEnvironmentDefaults;
-  assert.deepEqual(nccl({}), { TORCH_NCCL_ASYNC_ERROR_HANDLING: '1', NCCL_ASYNC_ERROR_HANDLING: '1' });
-  assert.deepEqual(nccl({ NCCL_BLOCKING_WAIT: '1' }), {});
-  assert.deepEqual(nccl({ TORCH_NCCL_ASYNC_ERROR_HANDLING: '0' }), {});
+  assert.deepEqual(nccl('1.13.0', {}), { TORCH_NCCL_ASYNC_ERROR_HANDLING: '1', NCCL_ASYNC_ERROR_HANDLING: '1' });
+  assert.deepEqual(nccl('2.1.2', {}), { TORCH_NCCL_ASYNC_ERROR_HANDLING: '1', NCCL_ASYNC_ERROR_HANDLING: '1' });
+  assert.deepEqual(nccl('2.2.0', {}), {}); // on by default there (3)
+  assert.deepEqual(nccl('2.5.1+cu124', {}), {});
+  assert.deepEqual(nccl('1.13.0', { NCCL_BLOCKING_WAIT: '1' }), {});
+  assert.deepEqual(nccl('1.13.0', { TORCH_NCCL_ASYNC_ERROR_HANDLING: '0' }), {});
 });
 
 test('a peer that dies makes the next collective fail on the others, within the timeout', { skip: !gloo && 'no Gloo in this build' }, async () => {

@@ -168,10 +168,10 @@ export const predictCommand: Command = {
   },
 };
 
-/** --device for one worker of several: plain cuda is its local rank's GPU. */
+/** --device for one worker of several: plain cuda is the local ranks' GPUs in turn (they may share one). */
 function predictWorkerDevice(device: string, group: torch.distributed.ProcessGroup): string {
   try {
-    return torch.distributed.workerDevice(device, group);
+    return torch.distributed.workerDevice(device, group, false);
   } catch (e) {
     throw new GeosegError(`--device: ${(e as Error).message.replace(/^distributed: device cuda: /, '')}`);
   }

@@ -165,7 +165,7 @@ function initFromCheckpoint(model: SegmentationModel, path: string): void {
 
 function configuredWorkerDevice(cfg: TrainConfig, group: NonNullable<TrainOptions['group']>, where: string): string {
   try {
-    return torch.distributed.workerDevice(cfg.train.device, group);
+    return torch.distributed.workerDevice(cfg.train.device, group, group.backend === 'nccl'); // NCCL: a GPU per process
   } catch (e) {
     throw new GeosegError(`${where}: train.device: ${(e as Error).message.replace(/^distributed: device cuda: /, '')}`);
   }
@@ -453,8 +453,8 @@ async function trainInFolder(cfg: TrainConfig, opts: TrainOptions, parallel: Dat
       progress.tick(1, status);
       if (step % cfg.train.logEvery === 0) {
         const clipping = cfg.optimizer.clipGradNorm !== null ? { gradNorm: gradNormSum / lossCount, clippedSteps } : {};
-        // on a GPU the collectives run on its streams: the host's wait is not their time (use a profiler)
-        const communication = parallel && parallel.device === 'cpu' ? { communicationSeconds: parallel.communicationSeconds } : {};
+        // NCCL's collectives run on the GPU's streams: the host's wait is not their time (use a profiler)
+        const communication = parallel && parallel.group.backend !== 'nccl' ? { communicationSeconds: parallel.communicationSeconds } : {};
         const scaling = scaler ? { lossScale: scaler.getScale() } : {};
         const discriminator = adversarial ? { discriminatorLoss: discriminatorLossSum / lossCount } : {};
         log({ type: 'train', step, loss: lossSum / lossCount, lr, itPerSecond: rate, dataWaitSeconds: dataWait, elapsedSeconds: elapsed, ...clipping, ...communication, ...scaling, ...discriminator });

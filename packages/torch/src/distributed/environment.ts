@@ -60,11 +60,15 @@ export function placementFromEnvironment(env: Env = process.env): Placement {
 
 /**
  * What NCCL needs from the environment so that a dead or stuck peer ends the job within the
- * timeout instead of hanging it: its watchdog's error handling (PyTorch's name since 2.2 and the
- * older one), unless the user chose otherwise. The variables to add to `env`.
+ * timeout instead of hanging it, given libtorch's version: before 2.2 its watchdog's error
+ * handling is off unless NCCL_ASYNC_ERROR_HANDLING is set (and TORCH_NCCL_… is the later name);
+ * from 2.2 it is on by default (3), and forcing 1 would bring back an abort that can itself hang.
+ * Nothing when the user chose. The variables to add to `env`.
  */
-export function ncclEnvironmentDefaults(env: Env = process.env): Record<string, string> {
+export function ncclEnvironmentDefaults(libtorchVersion: string, env: Env = process.env): Record<string, string> {
   const names = ['TORCH_NCCL_ASYNC_ERROR_HANDLING', 'NCCL_ASYNC_ERROR_HANDLING', 'TORCH_NCCL_BLOCKING_WAIT', 'NCCL_BLOCKING_WAIT'];
   if (names.some((n) => env[n] !== undefined && env[n] !== '')) return {};
+  const [major = 0, minor = 0] = libtorchVersion.split('.').map((v) => Number.parseInt(v, 10));
+  if (major > 2 || (major === 2 && minor >= 2)) return {};
   return { TORCH_NCCL_ASYNC_ERROR_HANDLING: '1', NCCL_ASYNC_ERROR_HANDLING: '1' };
 }

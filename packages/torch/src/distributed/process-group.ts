@@ -145,19 +145,23 @@ const DEFAULT_TIMEOUT = 30 * 60 * 1000;
 /**
  * Every rank announces itself in the store and waits for the others (PyTorch's store-based
  * barrier): NCCL connects lazily, at the first collective, so without it a rank that never came
- * would surface only there. Names the ranks that did not arrive.
+ * would surface only there. Names the ranks that did not arrive. Rank 0, which serves the store,
+ * waits a second longer, so that the others can still read who is missing when they give up.
  */
 function arrive(store: Store, placement: Placement, timeout: number, where: string): void {
   const key = (r: number) => `geoseg/arrived/${r}`;
   const keys = Array.from({ length: placement.worldSize }, (_, r) => key(r));
   store.set(key(placement.rank), '1');
+  const waited = placement.rank === 0 ? timeout + 1000 : timeout;
   try {
-    store.wait(keys, timeout);
+    store.wait(keys, waited);
   } catch (e) {
-    let missing: number[] = [];
+    let missing: number[];
     try {
       missing = keys.flatMap((k, r) => (store.check([k]) ? [] : [r]));
-    } catch { /* the store itself went away: the first error says so */ }
+    } catch {
+      throw new DistributedError(`${where}: the rendezvous store (rank 0 serves it) went away while this rank waited for the others to arrive: ${(e as Error).message.replace(/^.*?: wait: /, '')}`);
+    }
     if (missing.length === 0) throw e;
     const ranks = missing.length === 1 ? `rank ${missing[0]}` : `ranks ${missing.join(', ')}`;
     throw new DistributedError(`${where}: ${ranks} did not arrive within ${timeout} ms (each rank must start with the same WORLD_SIZE, MASTER_ADDR and MASTER_PORT)`);
@@ -196,7 +200,7 @@ export function initProcessGroup(opts: InitOptions = {}): ProcessGroup {
     throw new DistributedError(`${where}: the rendezvous store (rank 0 serves it): ${reason(e, 'TCPStore')}`);
   }
   arrive(store, placement, timeout, where);
-  if (backend === 'nccl') Object.assign(process.env, ncclEnvironmentDefaults());
+  if (backend === 'nccl') Object.assign(process.env, ncclEnvironmentDefaults(native.buildInfo().version));
   const iface = opts.interface ?? process.env.GLOO_SOCKET_IFNAME ?? '';
   let handle: unknown;
   try {
