@@ -158,22 +158,15 @@ class CachingCpuAllocator final : public at::Allocator {
     live_ -= size;
     const uint64_t tick = ++clock_;
     try {
-      auto& blocks = free_[size];
+      free_[size].push_back(p);
       age_.emplace(tick, std::make_pair(size, p));
-      try {
-        tickOf_.emplace(p, tick);
-        try {
-          blocks.push_back(p);
-        } catch (...) {
-          tickOf_.erase(p);
-          throw;
-        }
-      } catch (...) {
-        age_.erase(tick);
-        throw;
-      }
+      tickOf_.emplace(p, tick);
       cached_ += size;
-    } catch (...) {
+    } catch (...) {  // no memory for a node: undo what was recorded; the block goes back to malloc
+      auto bucket = free_.find(size);
+      if (bucket != free_.end() && !bucket->second.empty() && bucket->second.back() == p) bucket->second.pop_back();
+      age_.erase(tick);
+      tickOf_.erase(p);
       c10::free_cpu(p);
     }
   }

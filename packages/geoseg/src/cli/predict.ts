@@ -11,7 +11,7 @@ import { useStreamingSettings } from '../streaming-process.js';
 import { crfChoice, modelSource, positiveInt, UsageError, weightsChoice, type Command } from './command.js';
 import { catchInterrupt } from './interrupt.js';
 import { warnBf16 } from './bf16-warning.js';
-import { GeosegError } from '../errors.js';
+import { workerDeviceFor } from '../worker-device.js';
 
 export const predictCommand: Command = {
   name: 'predict',
@@ -134,7 +134,7 @@ export const predictCommand: Command = {
           vectors: (values.vectors as 'gpkg' | 'geojson' | undefined) ?? null, extras, window, overlap, batch: positiveInt('batch', values.batch), blend,
           tta: ttaText.includes(',') ? ttaText.split(',') : ttaText, precision, crf, matchHistograms: values['match-histograms'] === undefined ? null : String(values['match-histograms']),
           post: { sieve: positiveInt('sieve', values.sieve), fillHoles: positiveInt('fill-holes', values['fill-holes']), open: positiveInt('open', values.open), close: positiveInt('close', values.close), classes: postClasses },
-          simplify, overwrite: Boolean(values.overwrite), resume: Boolean(values.resume), progress: !values.json && !group, device: group ? predictWorkerDevice(String(values.device), group) : String(values.device),
+          simplify, overwrite: Boolean(values.overwrite), resume: Boolean(values.resume), progress: !values.json && !group, device: group ? workerDeviceFor(String(values.device), group, false, '--device') /* workers may share a GPU */ : String(values.device),
           maps: Boolean(values.map), shouldStop: interrupt.stopRequested, group, partRows: positiveInt('part-rows', values['part-rows']),
         });
         if (group && group.rank > 0) return { result: m, text: '', exitCode: m.stopped ? 130 : 0, silent: true };
@@ -168,11 +168,3 @@ export const predictCommand: Command = {
   },
 };
 
-/** --device for one worker of several: plain cuda is the local ranks' GPUs in turn (they may share one). */
-function predictWorkerDevice(device: string, group: torch.distributed.ProcessGroup): string {
-  try {
-    return torch.distributed.workerDevice(device, group, false);
-  } catch (e) {
-    throw new GeosegError(`--device: ${(e as Error).message.replace(/^distributed: device cuda: /, '')}`);
-  }
-}

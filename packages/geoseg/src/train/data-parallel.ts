@@ -31,8 +31,8 @@ export class DataParallel {
 
   /**
    * overlap: false reduces every gradient in one bucket, started when backward writes the last
-   * one. device: this worker's (torch.distributed.workerDevice), where the small agreement tensors go too (NCCL
-   * reduces only CUDA tensors).
+   * one. device: this worker's, where the small agreement tensors go too (NCCL reduces only
+   * CUDA tensors).
    */
   constructor(readonly group: ProcessGroup, private readonly overlap = true, readonly device = 'cpu') {}
 

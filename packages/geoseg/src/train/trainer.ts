@@ -39,6 +39,7 @@ import { clipGradients } from './clip.js';
 import { weightAverage } from './ema.js';
 import { AdversarialTraining, discriminatorCheckpoint, restoreDiscriminator } from './adversarial.js';
 import { DataParallel, dataParallelLengthIssue } from './data-parallel.js';
+import { workerDeviceFor } from '../worker-device.js';
 
 export interface TrainOptions {
   /** Continue from `<out>/checkpoints/latest`. */
@@ -163,21 +164,13 @@ function initFromCheckpoint(model: SegmentationModel, path: string): void {
   }
 }
 
-function configuredWorkerDevice(cfg: TrainConfig, group: NonNullable<TrainOptions['group']>, where: string): string {
-  try {
-    return torch.distributed.workerDevice(cfg.train.device, group, group.backend === 'nccl'); // NCCL: a GPU per process
-  } catch (e) {
-    throw new GeosegError(`${where}: train.device: ${(e as Error).message.replace(/^distributed: device cuda: /, '')}`);
-  }
-}
-
 /**
  * Trains the run `cfg` in its folder `cfg.out`, which it holds alone (running.json): a folder that
  * already holds a run needs `resume` or `overwrite`.
  */
 export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
   const parallel = opts.group && opts.group.worldSize > 1
-    ? new DataParallel(opts.group, cfg.train.overlapGradients, configuredWorkerDevice(cfg, opts.group, opts.where ?? 'config'))
+    ? new DataParallel(opts.group, cfg.train.overlapGradients, workerDeviceFor(cfg.train.device, opts.group, opts.group.backend === 'nccl', `${opts.where ?? 'config'}: train.device`))
     : null;
   const lengthIssue = parallel ? dataParallelLengthIssue(cfg) : null;
   if (lengthIssue) throw new GeosegError(`${opts.where ?? 'config'}: ${lengthIssue}`);
